@@ -1,0 +1,67 @@
+# Revenue OS: the two commands (`make demo`, `make test`) and their helpers.
+# Everything is installed into the checkout (.venv, .venv-superset, .local/); only the
+# PostgreSQL server comes from apt, and only when it is missing.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .local/tools/uv/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help demo test test-unit down status refresh lint lock venv clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+demo: venv ## install what is missing, start Postgres, Airflow and Superset, run one refresh
+	$(VENV)/bin/revenue-os demo
+
+test: venv ## run every test (unit, then integration against a stack of its own)
+	REVENUE_OS_PROFILE=test $(VENV)/bin/python -m pytest
+
+test-unit: venv ## run only the fast tests that need no running service
+	$(VENV)/bin/python -m pytest -m unit
+
+down: ## stop exactly what `make demo` started
+	@if [ -x $(VENV)/bin/revenue-os ]; then $(VENV)/bin/revenue-os down; else echo "nothing installed, nothing to stop"; fi
+
+status: venv ## which services run, their memory, the latest refresh runs
+	$(VENV)/bin/revenue-os status
+
+refresh: venv ## trigger the refresh DAG on the running stack and wait for it
+	$(VENV)/bin/revenue-os refresh
+
+lint: venv ## ruff over the code
+	$(VENV)/bin/ruff check plugins dags tests bench superset
+	$(VENV)/bin/ruff format --check plugins dags tests bench superset
+
+venv: $(VENV)/.synced ## install the Airflow-side venv from the hash-pinned lock
+
+$(UV):
+	@echo "==> bootstrapping uv $(UV_VERSION) with pip"
+	@$(PYTHON) -m pip --version >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-pip; \
+	  else echo "python3 has no pip: install python3-pip" >&2; exit 1; fi; }
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .local/tools/uv uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) requirements-dev.lock pyproject.toml
+	@echo "==> installing $(VENV) from requirements-dev.lock"
+	@[ -x $(VENV)/bin/python ] || $(UV) venv --quiet --python python3.11 $(VENV)
+	$(UV) pip sync --quiet --python $(VENV)/bin/python requirements-dev.lock
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps --editable .
+	@touch $@
+
+lock: $(UV) ## recompile the hash-pinned locks from requirements*.txt
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	  requirements.txt -o requirements.lock
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	  requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	  superset/requirements.txt -o superset/requirements.lock
+
+clean: down ## stop the stack and delete every local venv and state (secrets, data, logs)
+	rm -rf $(VENV) .venv-superset .local

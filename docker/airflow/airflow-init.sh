@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One-shot bootstrap of the Airflow side of the compose stack (service airflow-init):
+#   1. refuse to start with secrets that are still .env.example placeholders,
+#   2. migrate the Airflow metadata database,
+#   3. write the SimpleAuthManager passwords file {"admin": "<AIRFLOW_ADMIN_PASSWORD>"} onto the
+#      volume shared with the other Airflow containers.
+# It runs on every `docker compose up`, so a changed AIRFLOW_ADMIN_PASSWORD takes effect then.
+set -euo pipefail
+
+for name in AIRFLOW_ADMIN_PASSWORD AIRFLOW__CORE__FERNET_KEY AIRFLOW__API_AUTH__JWT_SECRET \
+            AIRFLOW__API__SECRET_KEY AIRFLOW__DATABASE__SQL_ALCHEMY_CONN AIRFLOW_CONN_WAREHOUSE; do
+    value="${!name:-}"
+    if [[ -z "${value}" ]]; then
+        echo "airflow-init: ${name} is not set" >&2
+        exit 1
+    fi
+    if [[ "${value}" == *change-me* ]]; then
+        echo "airflow-init: ${name} still contains an .env.example placeholder; generate real secrets in .env" >&2
+        exit 1
+    fi
+done
+
+airflow db migrate
+
+python - <<'PY'
+import json
+import os
+import pathlib
+import tempfile
+
+path = pathlib.Path(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+path.parent.mkdir(parents=True, exist_ok=True)
+# Written atomically; group-writable because the auth manager opens the file read-write and the
+# image runs as any UID in group 0. Nothing else in the stack mounts this volume.
+fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".passwords.")
+with os.fdopen(fd, "w") as handle:
+    json.dump({"admin": os.environ["AIRFLOW_ADMIN_PASSWORD"]}, handle)
+    handle.write("\n")
+os.chmod(tmp, 0o660)
+os.replace(tmp, path)
+print(f"airflow-init: wrote the password of user 'admin' to {path}")
+PY

@@ -1,0 +1,151 @@
+"""`revenue-os`: the operator's command for the local stack.
+
+    revenue-os demo      install what is missing, start everything, run one refresh
+    revenue-os status    which services run, their memory, the latest refresh runs
+    revenue-os refresh   trigger the refresh DAG through the scheduler and wait for it
+    revenue-os down      stop exactly what `demo` started
+    revenue-os env       print the environment for running the airflow CLI by hand
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+
+from revenue_os import __version__
+from revenue_os.runtime.profile import DEFAULT_PORTS, ProfileError, load_profile
+
+
+def _profile_help() -> str:
+    lines = [f"{name} (postgres {pg}, airflow {af}, superset {ss})"
+             for name, (pg, af, ss) in DEFAULT_PORTS.items()]
+    return ("which copy of the stack: " + "; ".join(lines) +
+            ". Default: $REVENUE_OS_PROFILE or demo. Ports can be overridden with "
+            "REVENUE_OS_POSTGRES_PORT, REVENUE_OS_AIRFLOW_PORT, REVENUE_OS_SUPERSET_PORT.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="revenue-os",
+        description="Run the Revenue OS stack (Postgres, Airflow 3, Superset) locally on loopback.",
+        epilog="State (secrets, logs, PID files) lives under .local/<profile>/ in the checkout.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--profile", help=_profile_help())
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="set up and start the whole stack, run one refresh, print where to look",
+        description="Install what is missing (PostgreSQL server, Superset venv), start a "
+        "project-local Postgres, Airflow (api-server, scheduler, dag-processor) and Superset "
+        "on 127.0.0.1, trigger the refresh DAG through the scheduler, wait for it and print "
+        "the URLs and logins. Safe to run again: what runs keeps running, what exists is reused.",
+    )
+    demo.add_argument("--no-refresh", action="store_true",
+                      help="start the stack but do not trigger a refresh run")
+
+    commands.add_parser(
+        "down",
+        help="stop exactly the processes `demo` started for this profile",
+        description="Stop the services recorded in .local/<profile>/run/*.pid (checked against "
+        "the process start time, so a reused PID is never signalled) and the profile's Postgres. "
+        "Data, secrets and logs are kept.",
+    )
+    status = commands.add_parser(
+        "status",
+        help="show which services run, their memory (PSS) and the latest refresh runs",
+    )
+    status.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    commands.add_parser(
+        "refresh",
+        help="trigger the refresh DAG through the running scheduler and wait for it",
+    )
+    commands.add_parser(
+        "env",
+        help="print `export` lines for running the airflow CLI against this profile",
+        description="Example: eval \"$(revenue-os env)\" && airflow dags list",
+    )
+    return parser
+
+
+def _print_demo_summary(stack, summary: dict) -> None:
+    profile, secrets = stack.profile, stack.secrets
+    print()
+    print(f"Revenue OS is up (profile {profile.name}, {summary['elapsed_s']} s).")
+    print()
+    print(f"  Airflow   {profile.airflow_url}    login admin / {secrets['AIRFLOW_ADMIN_PASSWORD']}")
+    print(f"  Superset  {profile.superset_url}    login admin / {secrets['SUPERSET_ADMIN_PASSWORD']}")
+    print(f"  Postgres  127.0.0.1:{profile.postgres_port}  database warehouse, role revenue_os "
+          f"(passwords in {profile.secrets_file.relative_to(profile.state_dir.parents[1])})")
+    print(f"  Logs      {profile.log_dir}")
+    run = summary.get("run")
+    if run:
+        print()
+        print(f"  Refresh   {run['run_id']}: {run['state']}")
+        for task, (state, duration) in run["tasks"].items():
+            took = f"{duration:.1f} s" if isinstance(duration, int | float) else "-"
+            print(f"            {task:<24} {state:<10} {took}")
+        print(f"            {run['url']}")
+    print()
+    print("Stop it with `make down` (or `revenue-os down`); see it with `revenue-os status`.")
+
+
+def _print_status(status: dict) -> None:
+    print(f"profile {status['profile']}")
+    total = 0.0
+    for row in status["services"]:
+        state = f"pid {row['pid']}" if row["pid"] else "stopped"
+        memory = f"{row['pss_mib']:.0f} MiB" if row["pss_mib"] is not None else ""
+        total += row["pss_mib"] or 0
+        print(f"  {row['service']:<24} {state:<12} {memory:>9}")
+    print(f"  {'total':<24} {'':<12} {total:>5.0f} MiB")
+    if status.get("runs"):
+        print("latest refresh runs:")
+        for run in status["runs"]:
+            print(f"  {run['dag_run_id']:<48} {run['state']:<8} {run['run_type']}")
+    elif status.get("runs_error"):
+        print(f"refresh runs unavailable: {status['runs_error']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        profile = load_profile(args.profile)
+    except ProfileError as error:
+        print(f"revenue-os: {error}", file=sys.stderr)
+        return 2
+
+    # Imported after argument parsing so that --help stays instant.
+    from revenue_os.runtime.stack import RefreshFailed, Stack
+
+    stack = Stack(profile)
+    try:
+        if args.command == "demo":
+            summary = stack.demo(refresh=not args.no_refresh)
+            _print_demo_summary(stack, summary)
+        elif args.command == "down":
+            stack.down()
+        elif args.command == "status":
+            status = stack.status()
+            if args.json:
+                print(json.dumps(status, indent=2, default=str))
+            else:
+                _print_status(status)
+        elif args.command == "refresh":
+            run = stack.refresh()
+            print(f"{run['run_id']}: {run['state']}  {run['url']}")
+        elif args.command == "env":
+            env = stack.airflow_env()
+            for key in sorted(env):
+                if key.startswith(("AIRFLOW", "REVENUE_OS")) or key == "PATH":
+                    print(f"export {key}={shlex.quote(env[key])}")
+    except RefreshFailed as error:
+        print(f"revenue-os: {error}", file=sys.stderr)
+        return 1
+    except (RuntimeError, TimeoutError, OSError) as error:
+        print(f"revenue-os {args.command}: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""What the DAGs share: default arguments and the callables their tasks run."""

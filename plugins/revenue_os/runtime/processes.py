@@ -1,0 +1,142 @@
+"""Long-running services as detached processes, each known by a PID file.
+
+A PID file holds the PID and the process's start time (from /proc), so that `down` never
+signals an unrelated process that happens to reuse a recorded PID. Each service is started in
+a session of its own and stopped by signalling its whole process group: its workers (gunicorn,
+the LocalExecutor) go with it and nothing else does.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of `pid` in clock ticks since boot, or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # The command name (field 2) may contain spaces; fields after it are split safely.
+    after_name = stat.rsplit(")", 1)[1].split()
+    state = after_name[0]
+    if state == "Z":
+        return None
+    return after_name[19]
+
+
+@dataclass(frozen=True)
+class Service:
+    """One long-running process of the stack."""
+
+    name: str
+    argv: Sequence[str]
+    run_dir: Path
+    log_dir: Path
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        """The PID of this service if the process recorded in its PID file is still alive."""
+        try:
+            pid_text, started = self.pid_file.read_text().split()
+            pid = int(pid_text)
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if _start_time(pid) == started else None
+
+    def start(self, env: Mapping[str, str], cwd: Path) -> int:
+        """Start the service unless it already runs; return its PID."""
+        running = self.pid()
+        if running:
+            return running
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            log.write(f"\n--- starting {self.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                list(self.argv),
+                env=dict(env),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        started = _start_time(proc.pid)
+        if started is None:
+            raise RuntimeError(f"{self.name} exited at once; see {self.log_file}")
+        self.pid_file.write_text(f"{proc.pid} {started}\n")
+        return proc.pid
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the process group this service started; True if something was stopped."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _group_alive(pid):
+            time.sleep(0.2)
+        if _group_alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while any non-zombie process remains in the process group."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
+def wait_until(check, *, timeout: float, interval: float = 0.5, what: str,
+               fatal: tuple[type[Exception], ...] = ()) -> None:
+    """Poll `check()` until it returns truthy; raise TimeoutError naming `what`.
+
+    Exceptions from `check` mean "not yet" (a service still starting), except those in
+    `fatal`, which no amount of waiting will cure and which propagate at once.
+    """
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except fatal:
+            raise
+        except Exception as error:  # the service is still coming up
+            last_error = error
+        time.sleep(interval)
+    detail = f" (last error: {last_error})" if last_error else ""
+    raise TimeoutError(f"{what} not ready after {timeout:.0f} s{detail}")

@@ -1,0 +1,123 @@
+"""Profiles: two independent copies of the local stack on one machine.
+
+`demo` is what an operator runs; `test` is what `make test` brings up, on its own ports and
+its own Postgres cluster, so running the tests never touches the demo's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from revenue_os.paths import LOCAL_DIR, PROJECT_ROOT
+
+# name -> (postgres, airflow api-server, superset) ports; all bound to 127.0.0.1.
+DEFAULT_PORTS: dict[str, tuple[int, int, int]] = {
+    "demo": (55432, 8080, 8088),
+    "test": (55532, 18080, 18088),
+}
+
+
+class ProfileError(ValueError):
+    """A profile name or port override that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    postgres_port: int
+    airflow_port: int
+    superset_port: int
+
+    @property
+    def state_dir(self) -> Path:
+        """Everything the stack writes for this profile: secrets, logs, PID files, homes."""
+        return LOCAL_DIR / self.name
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.state_dir / "secrets.env"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.state_dir / "airflow"
+
+    @property
+    def superset_home(self) -> Path:
+        return self.state_dir / "superset"
+
+    @cached_property
+    def postgres_dir(self) -> Path:
+        """Parent of the cluster's data and socket folders.
+
+        Postgres refuses to run as root, so as root the cluster runs as the `postgres` OS user,
+        which must be able to reach the folder. A checkout under a root-only home (mode 700)
+        is not reachable; then the cluster lives under /var/tmp in a folder named from a hash
+        of the checkout path, so two checkouts never share one.
+        """
+        local = self.state_dir / "postgres"
+        if os.geteuid() != 0 or _reachable_by_postgres_user(self.state_dir):
+            return local
+        digest = hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest()[:12]
+        return Path("/var/tmp") / f"revenue-os-{digest}" / self.name / "postgres"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://127.0.0.1:{self.airflow_port}"
+
+    @property
+    def superset_url(self) -> str:
+        return f"http://127.0.0.1:{self.superset_port}"
+
+
+def _reachable_by_postgres_user(path: Path) -> bool:
+    """True when the `postgres` OS user can traverse every folder down to `path`."""
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    result = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "test", "-x", str(probe)],
+        capture_output=True,
+        check=False,
+    )
+    return result.returncode == 0
+
+
+def _port_override(variable: str, default: int) -> int:
+    raw = os.environ.get(variable)
+    if not raw:
+        return default
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ProfileError(f"{variable}={raw!r} is not a port number") from None
+    if not 1024 <= port <= 65535:
+        raise ProfileError(f"{variable}={port} is outside 1024-65535")
+    return port
+
+
+def load_profile(name: str | None = None) -> Profile:
+    """The profile named, else REVENUE_OS_PROFILE, else `demo`; ports overridable by env."""
+    name = name or os.environ.get("REVENUE_OS_PROFILE") or "demo"
+    if name not in DEFAULT_PORTS:
+        known = ", ".join(sorted(DEFAULT_PORTS))
+        raise ProfileError(f"unknown profile {name!r} (REVENUE_OS_PROFILE): use one of {known}")
+    pg, airflow, superset = DEFAULT_PORTS[name]
+    return Profile(
+        name=name,
+        postgres_port=_port_override("REVENUE_OS_POSTGRES_PORT", pg),
+        airflow_port=_port_override("REVENUE_OS_AIRFLOW_PORT", airflow),
+        superset_port=_port_override("REVENUE_OS_SUPERSET_PORT", superset),
+    )

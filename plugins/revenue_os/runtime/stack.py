@@ -1,0 +1,257 @@
+"""The local stack as a whole: `demo`, `down`, `status` and `refresh` for one profile.
+
+Each step prints what it does and how long it took, so a first run on a fresh machine (which
+installs packages) never looks hung.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import psycopg
+
+from revenue_os.paths import PROJECT_ROOT
+from revenue_os.runtime import airflow_services as airflow, superset_services as superset
+from revenue_os.runtime.memory import tree_pss_mib
+from revenue_os.runtime.postgres_cluster import LocalPostgres, ensure_server_installed, find_server_bin_dir
+from revenue_os.runtime.processes import Service, wait_until
+from revenue_os.runtime.profile import Profile
+from revenue_os.runtime.secret_store import load_or_create_secrets
+
+REFRESH_DAG_ID = "revenue_refresh"
+
+
+class Progress:
+    """Numbered steps with timings on stdout."""
+
+    def __init__(self, total: int, echo=print):
+        self.total = total
+        self.done = 0
+        self.echo = echo
+        self.started = time.monotonic()
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        self.done += 1
+        self.echo(f"[{self.done}/{self.total}] {title} ...", flush=True)
+        began = time.monotonic()
+        yield
+        self.echo(f"      done in {time.monotonic() - began:.1f} s", flush=True)
+
+    def note(self, text: str) -> None:
+        self.echo(f"      {text}", flush=True)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class Stack:
+    """The services of one profile, built from its secrets."""
+
+    profile: Profile
+    secrets: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.secrets = load_or_create_secrets(self.profile.secrets_file)
+
+    # -- parts ------------------------------------------------------------------------
+    def postgres(self) -> LocalPostgres | None:
+        bin_dir = find_server_bin_dir()
+        return LocalPostgres(self.profile, bin_dir) if bin_dir else None
+
+    def airflow_env(self) -> dict[str, str]:
+        return airflow.airflow_env(self.profile, self.secrets)
+
+    def superset_env(self) -> dict[str, str]:
+        return superset.superset_env(self.profile, self.secrets)
+
+    def services(self) -> list[Service]:
+        return airflow.services(self.profile) + superset.services(self.profile)
+
+    def airflow_client(self) -> airflow.AirflowClient:
+        return airflow.AirflowClient(
+            self.profile.airflow_url, airflow.ADMIN_USER, self.secrets["AIRFLOW_ADMIN_PASSWORD"]
+        )
+
+    def warehouse_uri(self, role: str = "revenue_os") -> str:
+        password = {
+            "revenue_os": self.secrets["WAREHOUSE_PASSWORD"],
+            "mart_reader": self.secrets["MART_READER_PASSWORD"],
+        }[role]
+        return f"postgresql://{role}:{password}@127.0.0.1:{self.profile.postgres_port}/warehouse"
+
+    # -- commands ---------------------------------------------------------------------
+    def demo(self, *, refresh: bool = True, echo=print) -> dict:
+        """Install what is missing, start everything, run one refresh; return a summary."""
+        progress = Progress(total=8 if refresh else 7, echo=echo)
+        profile = self.profile
+
+        with progress.step("PostgreSQL server"):
+            bin_dir = ensure_server_installed(progress.note)
+            pg = LocalPostgres(profile, bin_dir)
+            if pg.init():
+                progress.note(f"created a cluster in {pg.data_dir}")
+            started = pg.start()
+            progress.note(
+                f"{'started' if started else 'already running'} on 127.0.0.1:{pg.port}"
+            )
+            pg.bootstrap_roles(self.secrets)
+            progress.note("roles revenue_os, mart_reader, airflow, superset; databases "
+                          "warehouse, airflow, superset")
+
+        with progress.step("Superset venv (.venv-superset)"):
+            if not superset.ensure_venv(progress.note):
+                progress.note("up to date")
+
+        with progress.step("Airflow metadata database"):
+            airflow_env = self.airflow_env()
+            airflow.write_passwords_file(profile, self.secrets)
+            airflow.run_airflow(airflow_env, "db", "migrate")
+
+        with progress.step("Superset metadata database, admin user and roles"):
+            if not superset.initialise(profile, self.superset_env(), self.secrets, progress.note):
+                progress.note("already initialised")
+
+        with progress.step("Starting Airflow (api-server, scheduler, dag-processor) and Superset"):
+            for service in airflow.services(profile):
+                was_running = service.pid()
+                pid = service.start(airflow_env, PROJECT_ROOT)
+                progress.note(f"{service.name}: pid {pid}{' (already running)' if was_running else ''}")
+            for service in superset.services(profile):
+                was_running = service.pid()
+                pid = service.start(self.superset_env(), PROJECT_ROOT)
+                progress.note(f"{service.name}: pid {pid}{' (already running)' if was_running else ''}")
+
+        with progress.step("Waiting for the services to answer"):
+            client = self.airflow_client()
+            wait_until(lambda: client.health()["metadatabase"]["status"] == "healthy",
+                       timeout=180, what=f"Airflow API at {profile.airflow_url}")
+            wait_until(lambda: _scheduler_healthy(client), timeout=120, what="Airflow scheduler")
+            wait_until(lambda: superset.health(profile), timeout=180,
+                       what=f"Superset at {profile.superset_url}")
+            progress.note(f"Airflow {profile.airflow_url} and Superset {profile.superset_url} healthy")
+
+        with progress.step("Warehouse reachable with role separation"):
+            with psycopg.connect(self.warehouse_uri(), connect_timeout=10) as conn:
+                conn.execute("SELECT 1")
+            progress.note("revenue_os can connect to the warehouse")
+
+        summary: dict = {"profile": profile.name}
+        if refresh:
+            with progress.step(f"Refresh: triggering {REFRESH_DAG_ID} through the scheduler"):
+                summary["run"] = self._refresh(client, progress)
+        client.close()
+        summary["elapsed_s"] = round(progress.elapsed, 1)
+        return summary
+
+    def _refresh(self, client: airflow.AirflowClient, progress: Progress, timeout: float = 600) -> dict:
+        def parsed() -> bool:
+            errors = [e for e in client.import_errors() if "revenue_refresh" in e.get("filename", "")]
+            if errors:
+                raise DagImportError(errors[0].get("stack_trace", str(errors[0])))
+            client.dag(REFRESH_DAG_ID)
+            return True
+
+        wait_until(parsed, timeout=180, what=f"DAG {REFRESH_DAG_ID} parsed by the dag-processor",
+                   fatal=(DagImportError,))
+        client.set_paused(REFRESH_DAG_ID, False)
+        run_id = client.trigger(REFRESH_DAG_ID, note="triggered by revenue-os")
+        progress.note(f"run {run_id}")
+
+        def show(states: dict[str, str | None]) -> None:
+            progress.note("  ".join(f"{task}={state or 'queued'}" for task, state in states.items()))
+
+        run = client.wait_for_run(REFRESH_DAG_ID, run_id, timeout=timeout, on_change=show)
+        tasks = client.task_instances(REFRESH_DAG_ID, run_id)
+        result = {
+            "dag_id": REFRESH_DAG_ID,
+            "run_id": run_id,
+            "state": run["state"],
+            "url": f"{client.base_url}/dags/{REFRESH_DAG_ID}/runs/{run_id}",
+            "tasks": {ti["task_id"]: (ti["state"], ti.get("duration")) for ti in tasks},
+        }
+        if run["state"] != "success":
+            failed = [ti for ti in tasks if ti["state"] == "failed"]
+            raise RefreshFailed(result, failed)
+        return result
+
+    def refresh(self, echo=print) -> dict:
+        progress = Progress(total=1, echo=echo)
+        client = self.airflow_client()
+        try:
+            with progress.step(f"Refresh: triggering {REFRESH_DAG_ID} through the scheduler"):
+                return self._refresh(client, progress)
+        finally:
+            client.close()
+
+    def down(self, echo=print) -> list[str]:
+        """Stop exactly the processes this profile started (by PID file) and its Postgres."""
+        stopped = []
+        for service in reversed(self.services()):
+            if service.stop():
+                stopped.append(service.name)
+                echo(f"stopped {service.name}")
+        pg = self.postgres()
+        if pg and pg.stop():
+            stopped.append("postgres")
+            echo("stopped postgres")
+        if not stopped:
+            echo(f"nothing of profile {self.profile.name!r} was running")
+        return stopped
+
+    def status(self) -> dict:
+        """Which services run, their memory, and the latest refresh runs."""
+        rows = []
+        for service in self.services():
+            pid = service.pid()
+            rows.append({"service": service.name, "pid": pid,
+                         "pss_mib": round(tree_pss_mib(pid), 1) if pid else None,
+                         "log": str(service.log_file)})
+        pg = self.postgres()
+        pg_pid = _postmaster_pid(pg) if pg and pg.is_running() else None
+        rows.insert(0, {"service": "postgres", "pid": pg_pid,
+                        "pss_mib": round(tree_pss_mib(pg_pid), 1) if pg_pid else None,
+                        "log": str(pg.log_file) if pg else None})
+        status: dict = {"profile": self.profile.name, "services": rows, "runs": []}
+        if all(row["pid"] for row in rows):
+            client = self.airflow_client()
+            try:
+                status["runs"] = [
+                    {k: run.get(k) for k in ("dag_run_id", "state", "run_type", "start_date", "end_date")}
+                    for run in client.dag_runs(REFRESH_DAG_ID, limit=5)
+                ]
+            except Exception as error:  # the API is still starting, or the DAG is not parsed yet
+                status["runs_error"] = str(error)
+            finally:
+                client.close()
+        return status
+
+
+class DagImportError(RuntimeError):
+    """The refresh DAG file does not import; the message is Airflow's stack trace."""
+
+
+class RefreshFailed(RuntimeError):
+    def __init__(self, result: dict, failed: list[dict]):
+        names = ", ".join(ti["task_id"] for ti in failed) or "no task failed (run marked failed)"
+        super().__init__(
+            f"refresh run {result['run_id']} ended {result['state']}: failed task(s) {names}; "
+            f"logs: {result['url']}"
+        )
+        self.result = result
+
+
+def _scheduler_healthy(client: airflow.AirflowClient) -> bool:
+    return client.health()["scheduler"]["status"] == "healthy"
+
+
+def _postmaster_pid(pg: LocalPostgres) -> int | None:
+    try:
+        return int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+    except (FileNotFoundError, PermissionError, ValueError, IndexError):
+        return None

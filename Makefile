@@ -20,7 +20,7 @@ help: ## list the targets
 demo: venv ## install what is missing, start Postgres, Airflow and Superset, run one refresh
 	$(VENV)/bin/revenue-os demo
 
-test: venv ## run every test (unit, then integration against a stack of its own)
+test: venv lint ## lint, then every test (unit, then integration against a stack of its own)
 	REVENUE_OS_PROFILE=test $(VENV)/bin/python -m pytest
 
 test-unit: venv ## run only the fast tests that need no running service

@@ -6,7 +6,7 @@ data-quality gate and the dashboard export join as they are built.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from airflow.sdk import dag, get_current_context, task
 
@@ -17,7 +17,7 @@ from revenue_os.orchestration.defaults import DEFAULT_ARGS
 @dag(
     dag_id="revenue_refresh",
     schedule="0 6 * * *",
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

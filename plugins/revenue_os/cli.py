@@ -1,10 +1,10 @@
 """`revenue-os`: the operator's command for the local stack.
 
-    revenue-os demo      install what is missing, start everything, run one refresh
-    revenue-os status    which services run, their memory, the latest refresh runs
-    revenue-os refresh   trigger the refresh DAG through the scheduler and wait for it
-    revenue-os down      stop exactly what `demo` started
-    revenue-os env       print the environment for running the airflow CLI by hand
+revenue-os demo      install what is missing, start everything, run one refresh
+revenue-os status    which services run, their memory, the latest refresh runs
+revenue-os refresh   trigger the refresh DAG through the scheduler and wait for it
+revenue-os down      stop exactly what `demo` started
+revenue-os env       print the environment for running the airflow CLI by hand
 """
 
 from __future__ import annotations
@@ -19,11 +19,16 @@ from revenue_os.runtime.profile import DEFAULT_PORTS, ProfileError, load_profile
 
 
 def _profile_help() -> str:
-    lines = [f"{name} (postgres {pg}, airflow {af}, superset {ss})"
-             for name, (pg, af, ss) in DEFAULT_PORTS.items()]
-    return ("which copy of the stack: " + "; ".join(lines) +
-            ". Default: $REVENUE_OS_PROFILE or demo. Ports can be overridden with "
-            "REVENUE_OS_POSTGRES_PORT, REVENUE_OS_AIRFLOW_PORT, REVENUE_OS_SUPERSET_PORT.")
+    lines = [
+        f"{name} (postgres {pg}, airflow {af}, superset {ss})"
+        for name, (pg, af, ss) in DEFAULT_PORTS.items()
+    ]
+    return (
+        "which copy of the stack: "
+        + "; ".join(lines)
+        + ". Default: $REVENUE_OS_PROFILE or demo. Ports can be overridden with "
+        "REVENUE_OS_POSTGRES_PORT, REVENUE_OS_AIRFLOW_PORT, REVENUE_OS_SUPERSET_PORT."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,8 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         "on 127.0.0.1, trigger the refresh DAG through the scheduler, wait for it and print "
         "the URLs and logins. Safe to run again: what runs keeps running, what exists is reused.",
     )
-    demo.add_argument("--no-refresh", action="store_true",
-                      help="start the stack but do not trigger a refresh run")
+    demo.add_argument(
+        "--no-refresh", action="store_true", help="start the stack but do not trigger a refresh run"
+    )
 
     commands.add_parser(
         "down",
@@ -66,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "env",
         help="print `export` lines for running the airflow CLI against this profile",
-        description="Example: eval \"$(revenue-os env)\" && airflow dags list",
+        description='Example: eval "$(revenue-os env)" && airflow dags list',
     )
     return parser
 
@@ -77,9 +83,13 @@ def _print_demo_summary(stack, summary: dict) -> None:
     print(f"Revenue OS is up (profile {profile.name}, {summary['elapsed_s']} s).")
     print()
     print(f"  Airflow   {profile.airflow_url}    login admin / {secrets['AIRFLOW_ADMIN_PASSWORD']}")
-    print(f"  Superset  {profile.superset_url}    login admin / {secrets['SUPERSET_ADMIN_PASSWORD']}")
-    print(f"  Postgres  127.0.0.1:{profile.postgres_port}  database warehouse, role revenue_os "
-          f"(passwords in {profile.secrets_file.relative_to(profile.state_dir.parents[1])})")
+    print(
+        f"  Superset  {profile.superset_url}    login admin / {secrets['SUPERSET_ADMIN_PASSWORD']}"
+    )
+    print(
+        f"  Postgres  127.0.0.1:{profile.postgres_port}  database warehouse, role revenue_os "
+        f"(passwords in {profile.secrets_file.relative_to(profile.state_dir.parents[1])})"
+    )
     print(f"  Logs      {profile.log_dir}")
     run = summary.get("run")
     if run:

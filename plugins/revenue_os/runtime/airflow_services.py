@@ -151,14 +151,18 @@ class AirflowClient:
         body: dict = {"logical_date": None}
         if note:
             body["note"] = note
-        return self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body).json()["dag_run_id"]
+        return self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body).json()[
+            "dag_run_id"
+        ]
 
     def dag_run(self, dag_id: str, run_id: str) -> dict:
         return self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()
 
     def dag_runs(self, dag_id: str, limit: int = 20) -> list[dict]:
         params = {"order_by": "-start_date", "limit": limit}
-        return self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns", params=params).json()["dag_runs"]
+        return self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns", params=params).json()[
+            "dag_runs"
+        ]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances"

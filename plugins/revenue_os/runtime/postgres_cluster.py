@@ -48,7 +48,15 @@ def ensure_server_installed(log) -> Path:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for argv in (
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql", "postgresql-client"],
+        [
+            "apt-get",
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "postgresql",
+            "postgresql-client",
+        ],
     ):
         result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
         if result.returncode != 0:
@@ -76,7 +84,9 @@ class LocalPostgres:
     # -- commands run as the cluster's OS user -------------------------------------------
     def _as_owner(self, argv: Sequence[str]) -> list[str]:
         if self.os_user:
-            return ["runuser", "-u", self.os_user, "--", *argv]
+            # /usr/sbin is not on every root PATH (e.g. `su` without `-`).
+            runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+            return [runuser, "-u", self.os_user, "--", *argv]
         return list(argv)
 
     def _run(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
@@ -116,9 +126,12 @@ class LocalPostgres:
         self._run(
             [
                 str(self.bin_dir / "initdb"),
-                "-D", str(self.data_dir),
-                "-U", "postgres",
-                "-E", "UTF8",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
                 "--locale=C.UTF-8",
                 "--auth-local=trust",
                 "--auth-host=scram-sha-256",
@@ -167,13 +180,17 @@ class LocalPostgres:
             [
                 str(self.bin_dir / "pg_ctl"),
                 "start",
-                "-D", str(self.data_dir),
-                "-l", str(self.log_file),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
                 "-w",
-                "-t", "60",
+                "-t",
+                "60",
                 # Settings are repeated on the command line so that a port override via
                 # REVENUE_OS_POSTGRES_PORT takes effect on an existing cluster too.
-                "-o", f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1",
+                "-o",
+                f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1",
             ]
         )
         return True
@@ -181,15 +198,37 @@ class LocalPostgres:
     def stop(self) -> bool:
         if not self.is_running():
             return False
-        self._run([str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w"])
+        self._run(
+            [str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w"]
+        )
         return True
 
     # -- SQL as the superuser ---------------------------------------------------------
-    def psql(self, *, database: str = "postgres", file: Path | None = None,
-             command: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    def psql(
+        self,
+        *,
+        database: str = "postgres",
+        file: Path | None = None,
+        command: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> str:
         psql = self.bin_dir / "psql"
-        argv = [str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.socket_dir),
-                "-p", str(self.port), "-U", "postgres", "-d", database, "-At"]
+        argv = [
+            str(psql),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            str(self.socket_dir),
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-At",
+        ]
         if file is not None:
             argv += ["-f", str(file)]
         if command is not None:
@@ -205,8 +244,12 @@ class LocalPostgres:
         self._chown(staged)
         # The passwords travel in psql's environment (read with \getenv), never on a
         # command line where `ps` would show them.
-        names = ("WAREHOUSE_PASSWORD", "MART_READER_PASSWORD", "AIRFLOW_DB_PASSWORD",
-                 "SUPERSET_DB_PASSWORD")
+        names = (
+            "WAREHOUSE_PASSWORD",
+            "MART_READER_PASSWORD",
+            "AIRFLOW_DB_PASSWORD",
+            "SUPERSET_DB_PASSWORD",
+        )
         try:
             self.psql(file=staged, env={name: secrets[name] for name in names})
         finally:

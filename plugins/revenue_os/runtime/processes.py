@@ -8,6 +8,7 @@ the LocalExecutor) go with it and nothing else does.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -65,7 +66,9 @@ class Service:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
-            log.write(f"\n--- starting {self.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+            log.write(
+                f"\n--- starting {self.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode()
+            )
             log.flush()
             proc = subprocess.Popen(
                 list(self.argv),
@@ -99,10 +102,8 @@ class Service:
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _group_alive(pgid: int) -> bool:
@@ -120,8 +121,14 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def wait_until(check, *, timeout: float, interval: float = 0.5, what: str,
-               fatal: tuple[type[Exception], ...] = ()) -> None:
+def wait_until(
+    check,
+    *,
+    timeout: float,
+    interval: float = 0.5,
+    what: str,
+    fatal: tuple[type[Exception], ...] = (),
+) -> None:
     """Poll `check()` until it returns truthy; raise TimeoutError naming `what`.
 
     Exceptions from `check` mean "not yet" (a service still starting), except those in

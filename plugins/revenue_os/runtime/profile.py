@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from functools import cached_property
@@ -88,7 +89,15 @@ def _reachable_by_postgres_user(path: Path) -> bool:
     while not probe.exists():
         probe = probe.parent
     result = subprocess.run(
-        ["runuser", "-u", "postgres", "--", "test", "-x", str(probe)],
+        [
+            shutil.which("runuser") or "/usr/sbin/runuser",
+            "-u",
+            "postgres",
+            "--",
+            "test",
+            "-x",
+            str(probe),
+        ],
         capture_output=True,
         check=False,
     )

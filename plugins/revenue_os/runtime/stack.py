@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 import psycopg
 
 from revenue_os.paths import PROJECT_ROOT
-from revenue_os.runtime import airflow_services as airflow, superset_services as superset
+from revenue_os.runtime import airflow_services as airflow
+from revenue_os.runtime import superset_services as superset
 from revenue_os.runtime.memory import tree_pss_mib
-from revenue_os.runtime.postgres_cluster import LocalPostgres, ensure_server_installed, find_server_bin_dir
+from revenue_os.runtime.postgres_cluster import (
+    LocalPostgres,
+    ensure_server_installed,
+    find_server_bin_dir,
+)
 from revenue_os.runtime.processes import Service, wait_until
 from revenue_os.runtime.profile import Profile
 from revenue_os.runtime.secret_store import load_or_create_secrets
@@ -97,12 +102,12 @@ class Stack:
             if pg.init():
                 progress.note(f"created a cluster in {pg.data_dir}")
             started = pg.start()
-            progress.note(
-                f"{'started' if started else 'already running'} on 127.0.0.1:{pg.port}"
-            )
+            progress.note(f"{'started' if started else 'already running'} on 127.0.0.1:{pg.port}")
             pg.bootstrap_roles(self.secrets)
-            progress.note("roles revenue_os, mart_reader, airflow, superset; databases "
-                          "warehouse, airflow, superset")
+            progress.note(
+                "roles revenue_os, mart_reader, airflow, superset; databases "
+                "warehouse, airflow, superset"
+            )
 
         with progress.step("Superset venv (.venv-superset)"):
             if not superset.ensure_venv(progress.note):
@@ -121,20 +126,32 @@ class Stack:
             for service in airflow.services(profile):
                 was_running = service.pid()
                 pid = service.start(airflow_env, PROJECT_ROOT)
-                progress.note(f"{service.name}: pid {pid}{' (already running)' if was_running else ''}")
+                progress.note(
+                    f"{service.name}: pid {pid}{' (already running)' if was_running else ''}"
+                )
             for service in superset.services(profile):
                 was_running = service.pid()
                 pid = service.start(self.superset_env(), PROJECT_ROOT)
-                progress.note(f"{service.name}: pid {pid}{' (already running)' if was_running else ''}")
+                progress.note(
+                    f"{service.name}: pid {pid}{' (already running)' if was_running else ''}"
+                )
 
         with progress.step("Waiting for the services to answer"):
             client = self.airflow_client()
-            wait_until(lambda: client.health()["metadatabase"]["status"] == "healthy",
-                       timeout=180, what=f"Airflow API at {profile.airflow_url}")
+            wait_until(
+                lambda: client.health()["metadatabase"]["status"] == "healthy",
+                timeout=180,
+                what=f"Airflow API at {profile.airflow_url}",
+            )
             wait_until(lambda: _scheduler_healthy(client), timeout=120, what="Airflow scheduler")
-            wait_until(lambda: superset.health(profile), timeout=180,
-                       what=f"Superset at {profile.superset_url}")
-            progress.note(f"Airflow {profile.airflow_url} and Superset {profile.superset_url} healthy")
+            wait_until(
+                lambda: superset.health(profile),
+                timeout=180,
+                what=f"Superset at {profile.superset_url}",
+            )
+            progress.note(
+                f"Airflow {profile.airflow_url} and Superset {profile.superset_url} healthy"
+            )
 
         with progress.step("Warehouse reachable with role separation"):
             with psycopg.connect(self.warehouse_uri(), connect_timeout=10) as conn:
@@ -149,22 +166,32 @@ class Stack:
         summary["elapsed_s"] = round(progress.elapsed, 1)
         return summary
 
-    def _refresh(self, client: airflow.AirflowClient, progress: Progress, timeout: float = 600) -> dict:
+    def _refresh(
+        self, client: airflow.AirflowClient, progress: Progress, timeout: float = 600
+    ) -> dict:
         def parsed() -> bool:
-            errors = [e for e in client.import_errors() if "revenue_refresh" in e.get("filename", "")]
+            errors = [
+                e for e in client.import_errors() if "revenue_refresh" in e.get("filename", "")
+            ]
             if errors:
                 raise DagImportError(errors[0].get("stack_trace", str(errors[0])))
             client.dag(REFRESH_DAG_ID)
             return True
 
-        wait_until(parsed, timeout=180, what=f"DAG {REFRESH_DAG_ID} parsed by the dag-processor",
-                   fatal=(DagImportError,))
+        wait_until(
+            parsed,
+            timeout=180,
+            what=f"DAG {REFRESH_DAG_ID} parsed by the dag-processor",
+            fatal=(DagImportError,),
+        )
         client.set_paused(REFRESH_DAG_ID, False)
         run_id = client.trigger(REFRESH_DAG_ID, note="triggered by revenue-os")
         progress.note(f"run {run_id}")
 
         def show(states: dict[str, str | None]) -> None:
-            progress.note("  ".join(f"{task}={state or 'queued'}" for task, state in states.items()))
+            progress.note(
+                "  ".join(f"{task}={state or 'queued'}" for task, state in states.items())
+            )
 
         run = client.wait_for_run(REFRESH_DAG_ID, run_id, timeout=timeout, on_change=show)
         tasks = client.task_instances(REFRESH_DAG_ID, run_id)
@@ -209,20 +236,34 @@ class Stack:
         rows = []
         for service in self.services():
             pid = service.pid()
-            rows.append({"service": service.name, "pid": pid,
-                         "pss_mib": round(tree_pss_mib(pid), 1) if pid else None,
-                         "log": str(service.log_file)})
+            rows.append(
+                {
+                    "service": service.name,
+                    "pid": pid,
+                    "pss_mib": round(tree_pss_mib(pid), 1) if pid else None,
+                    "log": str(service.log_file),
+                }
+            )
         pg = self.postgres()
         pg_pid = _postmaster_pid(pg) if pg and pg.is_running() else None
-        rows.insert(0, {"service": "postgres", "pid": pg_pid,
-                        "pss_mib": round(tree_pss_mib(pg_pid), 1) if pg_pid else None,
-                        "log": str(pg.log_file) if pg else None})
+        rows.insert(
+            0,
+            {
+                "service": "postgres",
+                "pid": pg_pid,
+                "pss_mib": round(tree_pss_mib(pg_pid), 1) if pg_pid else None,
+                "log": str(pg.log_file) if pg else None,
+            },
+        )
         status: dict = {"profile": self.profile.name, "services": rows, "runs": []}
         if all(row["pid"] for row in rows):
             client = self.airflow_client()
             try:
                 status["runs"] = [
-                    {k: run.get(k) for k in ("dag_run_id", "state", "run_type", "start_date", "end_date")}
+                    {
+                        k: run.get(k)
+                        for k in ("dag_run_id", "state", "run_type", "start_date", "end_date")
+                    }
                     for run in client.dag_runs(REFRESH_DAG_ID, limit=5)
                 ]
             except Exception as error:  # the API is still starting, or the DAG is not parsed yet

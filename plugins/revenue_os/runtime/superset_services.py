@@ -141,11 +141,16 @@ def services(profile: Profile) -> list[Service]:
     gunicorn = str(VENV_DIR / "bin" / "gunicorn")
     argv = [
         gunicorn,
-        "--workers", "2",
-        "--worker-class", "gthread",
-        "--threads", "4",
-        "--timeout", "120",
-        "--bind", f"127.0.0.1:{profile.superset_port}",
+        "--workers",
+        "2",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--timeout",
+        "120",
+        "--bind",
+        f"127.0.0.1:{profile.superset_port}",
         # Without it gunicorn writes a control socket under ~/.gunicorn.
         "--no-control-socket",
         "superset.app:create_app()",

@@ -59,7 +59,9 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
             )
         version = int(match["version"])
         if version in found:
-            raise MigrationError(f"{path}: version {version:04d} is also used by {found[version].path}")
+            raise MigrationError(
+                f"{path}: version {version:04d} is also used by {found[version].path}"
+            )
         found[version] = Migration(version, match["name"], path, path.read_text())
     return [found[v] for v in sorted(found)]
 

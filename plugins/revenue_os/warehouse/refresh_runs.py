@@ -39,7 +39,14 @@ def record_success(conn: psycopg.Connection, run: RefreshRun) -> int:
                 migrations_applied = excluded.migrations_applied,
                 schema_version = excluded.schema_version
             """,
-            (run.run_id, run.dag_id, run.run_type, run.logical_date, run.started_at,
-             run.migrations_applied, schema_version),
+            (
+                run.run_id,
+                run.dag_id,
+                run.run_type,
+                run.logical_date,
+                run.started_at,
+                run.migrations_applied,
+                schema_version,
+            ),
         )
     return schema_version

@@ -1,0 +1,77 @@
+"""The integration stack: `make demo` on the test profile, once per session, stopped at the end.
+
+Bringing the stack up through the very command an operator runs is itself the first test of
+`make demo`; its output is kept in .local/test/demo-*.log for the reader of a failed run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from revenue_os.paths import PROJECT_ROOT
+from revenue_os.runtime.profile import load_profile
+from revenue_os.runtime.stack import Stack
+
+DEMO_TIMEOUT_S = 30 * 60  # a fresh machine installs the Postgres server and both venvs
+
+
+def run_make_demo(log_name: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REVENUE_OS_PROFILE": "test"}
+    result = subprocess.run(
+        ["make", "demo"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT_S,
+        check=False,
+    )
+    log = load_profile("test").state_dir / log_name
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
+    return result
+
+
+@pytest.fixture(scope="session")
+def first_demo() -> subprocess.CompletedProcess:
+    result = run_make_demo("demo-first.log")
+    yield result
+    Stack(load_profile("test")).down(echo=lambda *_: None)
+
+
+@pytest.fixture(scope="session")
+def stack(first_demo) -> Stack:
+    if first_demo.returncode != 0:
+        pytest.fail(
+            f"make demo failed (exit {first_demo.returncode}):\n"
+            f"{first_demo.stdout[-3000:]}\n{first_demo.stderr[-3000:]}"
+        )
+    return Stack(load_profile("test"))
+
+
+@pytest.fixture
+def warehouse(stack):
+    with psycopg.connect(stack.warehouse_uri("revenue_os"), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def mart_reader(stack):
+    with psycopg.connect(stack.warehouse_uri("mart_reader"), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def airflow_client(stack):
+    client = stack.airflow_client()
+    yield client
+    client.close()
+
+
+def state_file(name: str) -> Path:
+    return load_profile("test").state_dir / name

@@ -1,0 +1,41 @@
+"""The operator's command explains itself and fails with messages that say what to fix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from revenue_os.cli import build_parser, main
+
+COMMANDS = ["demo", "down", "status", "refresh", "env"]
+
+
+def test_help_lists_every_command_with_a_sentence():
+    text = build_parser().format_help()
+    for command in COMMANDS:
+        line = next(line for line in text.splitlines() if line.strip().startswith(command + " "))
+        assert len(line.split()) > 3, f"{command} has no explanation in --help"
+
+
+def test_console_script_is_installed_and_answers_help():
+    script = Path(sys.executable).parent / "revenue-os"
+    result = subprocess.run(
+        [str(script), "demo", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "--no-refresh" in result.stdout
+    assert "Safe to run again" in result.stdout
+
+
+def test_unknown_profile_exits_2_with_the_choices(capsys):
+    assert main(["--profile", "staging", "status"]) == 2
+    assert "unknown profile 'staging'" in capsys.readouterr().err
+
+
+def test_missing_command_is_a_usage_error():
+    with pytest.raises(SystemExit) as exit_info:
+        main([])
+    assert exit_info.value.code == 2

@@ -1,7 +1,8 @@
 """Profiles: two independent copies of the local stack on one machine.
 
 `demo` is what an operator runs; `test` is what `make test` brings up, on its own ports and
-its own Postgres cluster, so running the tests never touches the demo's data.
+its own Postgres cluster, so running the tests never touches the demo's data; `bench` is the
+throw-away copy that bench/stack_setup.py creates from nothing and deletes again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from revenue_os.paths import LOCAL_DIR, PROJECT_ROOT
 DEFAULT_PORTS: dict[str, tuple[int, int, int]] = {
     "demo": (55432, 8080, 8088),
     "test": (55532, 18080, 18088),
+    "bench": (55632, 28080, 28088),
 }
 
 

@@ -65,8 +65,19 @@ def venv_install_seconds(cold: bool) -> float:
         venv = Path(scratch) / "venv"
         began = time.monotonic()
         subprocess.run([uv, "venv", "-q", "-p", "python3.11", str(venv)], env=env, check=True)
-        subprocess.run([uv, "pip", "sync", "-q", "-p", str(venv / "bin" / "python"),
-                        str(ROOT / "requirements.lock")], env=env, check=True)
+        subprocess.run(
+            [
+                uv,
+                "pip",
+                "sync",
+                "-q",
+                "-p",
+                str(venv / "bin" / "python"),
+                str(ROOT / "requirements.lock"),
+            ],
+            env=env,
+            check=True,
+        )
         return time.monotonic() - began
 
 
@@ -98,10 +109,16 @@ def main() -> None:
         wall = statistics.median(r[0] for r in rows)
         refresh = statistics.median(r[1] for r in rows)
         print(f"| `revenue-os demo`, {kind} | {wall:.1f} | {refresh:.1f} | {len(rows)} |")
-    print(f"| stack memory once up (PSS, MiB) | {statistics.median(memory):.0f} | | {len(memory)} |")
+    print(
+        f"| stack memory once up (PSS, MiB) | {statistics.median(memory):.0f} | | {len(memory)} |"
+    )
     if not args.skip_venvs:
-        print(f"| Airflow venv from the lock, empty uv cache | {venv_install_seconds(True):.1f} | | 1 |")
-        print(f"| Airflow venv from the lock, warm uv cache | {venv_install_seconds(False):.1f} | | 1 |")
+        print(
+            f"| Airflow venv from the lock, empty uv cache | {venv_install_seconds(True):.1f} | | 1 |"
+        )
+        print(
+            f"| Airflow venv from the lock, warm uv cache | {venv_install_seconds(False):.1f} | | 1 |"
+        )
 
 
 if __name__ == "__main__":

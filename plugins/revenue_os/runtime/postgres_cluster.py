@@ -76,7 +76,10 @@ class LocalPostgres:
         self.base_dir = profile.postgres_dir
         self.data_dir = self.base_dir / "data"
         self.socket_dir = self.base_dir / "socket"
-        self.log_file = profile.log_dir / "postgres.log"
+        # The server writes its log as the cluster's OS user, which may not reach the checkout;
+        # logs/postgres.log links to it so every service's log is found in one folder.
+        self.log_file = self.base_dir / "server.log"
+        self.log_link = profile.log_dir / "postgres.log"
         self.port = profile.postgres_port
         # As root the server must run as an unprivileged OS user; otherwise as the caller.
         self.os_user = "postgres" if os.geteuid() == 0 else None
@@ -89,18 +92,22 @@ class LocalPostgres:
             return [runuser, "-u", self.os_user, "--", *argv]
         return list(argv)
 
-    def _run(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
+    def _run(
+        self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, hint: str = ""
+    ) -> str:
         result = subprocess.run(
             self._as_owner(argv),
             capture_output=True,
             text=True,
             env={**os.environ, **(env or {})},
+            # The cluster's OS user may not be allowed into the caller's working directory.
+            cwd=self.base_dir if self.base_dir.exists() else "/",
             check=False,
         )
         if result.returncode != 0:
             raise PostgresSetupError(
                 f"`{' '.join(argv)}` failed (exit {result.returncode}):\n"
-                f"{(result.stderr or result.stdout)[-3000:]}"
+                f"{(result.stderr or result.stdout)[-3000:]}" + (f"\n({hint})" if hint else "")
             )
         return result.stdout
 
@@ -164,6 +171,7 @@ class LocalPostgres:
         result = subprocess.run(
             self._as_owner([str(self.bin_dir / "pg_ctl"), "status", "-D", str(self.data_dir)]),
             capture_output=True,
+            cwd=self.base_dir,
             check=False,
         )
         return result.returncode == 0
@@ -172,10 +180,12 @@ class LocalPostgres:
         """Start the server unless it runs; True when it was started now."""
         if self.is_running():
             return False
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        # pg_ctl's log must be writable by the cluster's OS user.
         self.log_file.touch()
         self._chown(self.log_file)
+        self.log_link.parent.mkdir(parents=True, exist_ok=True)
+        if not self.log_link.is_symlink():
+            self.log_link.unlink(missing_ok=True)
+            self.log_link.symlink_to(self.log_file)
         self._run(
             [
                 str(self.bin_dir / "pg_ctl"),

@@ -252,7 +252,7 @@ class Stack:
                 "service": "postgres",
                 "pid": pg_pid,
                 "pss_mib": round(tree_pss_mib(pg_pid), 1) if pg_pid else None,
-                "log": str(pg.log_file) if pg else None,
+                "log": str(pg.log_link) if pg else None,
             },
         )
         status: dict = {"profile": self.profile.name, "services": rows, "runs": []}

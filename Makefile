@@ -63,5 +63,7 @@ lock: $(UV) ## recompile the hash-pinned locks from requirements*.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	  superset/requirements.txt -o superset/requirements.lock
 
-clean: down ## stop the stack and delete every local venv and state (secrets, data, logs)
+clean: ## stop every profile, delete its data, secrets and logs, and the venvs
+	@if [ -x $(VENV)/bin/revenue-os ]; then \
+	  for profile in demo test bench; do $(VENV)/bin/revenue-os --profile $$profile purge --yes; done; fi
 	rm -rf $(VENV) .venv-superset .local

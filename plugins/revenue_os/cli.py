@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="print `export` lines for running the airflow CLI against this profile",
         description='Example: eval "$(revenue-os env)" && airflow dags list',
     )
+    purge = commands.add_parser(
+        "purge",
+        help="stop the profile, then delete its data, secrets and logs (asks first)",
+        description="Stop the profile like `down`, then delete its Postgres cluster and "
+        ".local/<profile>/ (secrets, logs, Airflow and Superset homes). The venvs are kept.",
+    )
+    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 
@@ -147,6 +154,18 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "refresh":
             run = stack.refresh()
             print(f"{run['run_id']}: {run['state']}  {run['url']}")
+        elif args.command == "purge":
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    print(
+                        "revenue-os purge: pass --yes to delete without a prompt", file=sys.stderr
+                    )
+                    return 2
+                answer = input(f"Delete all data of profile {profile.name!r}? [y/N] ")
+                if answer.strip().lower() not in ("y", "yes"):
+                    print("nothing deleted")
+                    return 1
+            stack.purge()
         elif args.command == "env":
             env = stack.airflow_env()
             for key in sorted(env):

@@ -10,7 +10,7 @@ import pytest
 
 from revenue_os.cli import build_parser, main
 
-COMMANDS = ["demo", "down", "status", "refresh", "env"]
+COMMANDS = ["demo", "down", "status", "refresh", "env", "purge"]
 
 
 def test_help_lists_every_command_with_a_sentence():
@@ -39,3 +39,9 @@ def test_missing_command_is_a_usage_error():
     with pytest.raises(SystemExit) as exit_info:
         main([])
     assert exit_info.value.code == 2
+
+
+def test_purge_without_a_terminal_refuses_unless_told(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", open("/dev/null"))  # noqa: SIM115 - closed with the test
+    assert main(["--profile", "bench", "purge"]) == 2
+    assert "pass --yes" in capsys.readouterr().err

@@ -6,10 +6,12 @@ installs packages) never looks hung.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 
@@ -230,6 +232,21 @@ class Stack:
         if not stopped:
             echo(f"nothing of profile {self.profile.name!r} was running")
         return stopped
+
+    def purge(self, echo=print) -> list[Path]:
+        """Stop the profile, then delete its state: cluster, secrets, logs, homes."""
+        self.down(echo=echo)
+        removed = []
+        for folder in (self.profile.postgres_dir, self.profile.state_dir):
+            if folder.exists():
+                shutil.rmtree(folder)
+                removed.append(folder)
+                echo(f"deleted {folder}")
+        # A cluster kept outside the checkout lives in a folder of its own; drop it when empty.
+        outside = self.profile.postgres_dir.parent
+        if outside.exists() and not any(outside.iterdir()) and str(outside).startswith("/var/tmp/"):
+            outside.rmdir()
+        return removed
 
     def status(self) -> dict:
         """Which services run, their memory, and the latest refresh runs."""

@@ -1,0 +1,63 @@
+"""What every connector shares: its connection settings and time helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SourceConnection:
+    """Where a source lives and how to authenticate: an Airflow connection, or built directly.
+
+    `base_url` stands for the vendor's host (plus a path prefix where one is needed); the
+    connector appends the vendor's real API paths to it.
+    """
+
+    conn_id: str
+    base_url: str
+    token: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def connection_from_airflow(conn_id: str) -> SourceConnection:
+    """Read an Airflow connection (e.g. AIRFLOW_CONN_HUBSPOT as JSON) into a SourceConnection."""
+    from airflow.sdk import BaseHook  # imported here: connectors also run outside Airflow
+
+    conn = BaseHook.get_connection(conn_id)
+    host = conn.host or ""
+    if not host.startswith(("http://", "https://")):
+        scheme = conn.schema or "https"
+        port = f":{conn.port}" if conn.port else ""
+        host = f"{scheme}://{host}{port}"
+    if not conn.password:
+        raise ValueError(
+            f"Airflow connection '{conn_id}' has no password: put the API token there "
+            f"(env AIRFLOW_CONN_{conn_id.upper()})"
+        )
+    return SourceConnection(conn_id, host, conn.password, dict(conn.extra_dejson or {}))
+
+
+def utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    """ISO-8601 with Z or an offset (also Salesforce's +0000 form)."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip().replace("Z", "+00:00")
+    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":  # 2026-06-01T12:00:00.000+0000
+        text = f"{text[:-2]}:{text[-2:]}"
+    return utc(datetime.fromisoformat(text))
+
+
+def parse_date(value: str | None) -> date | None:
+    if value is None or value == "":
+        return None
+    return date.fromisoformat(str(value)[:10])
+
+
+def epoch_ms(moment: datetime) -> str:
+    return str(int(utc(moment).timestamp() * 1000))

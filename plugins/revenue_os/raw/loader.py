@@ -1,0 +1,256 @@
+"""Bulk, idempotent loading of extracted pages into a raw table.
+
+Why COPY into a temporary table and merge, rather than COPY straight into the raw table: the
+merge makes a re-run of the same window a no-op (rows whose record did not change are not
+touched, so they keep their batch id), collapses a record seen twice in one extraction (search
+windows overlap at their edges) to its newest version, and lets a date window be replaced
+exactly (restated ad days: rows the source no longer reports in the window are deleted).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+log = logging.getLogger(__name__)
+
+
+class MalformedRecord(ValueError):
+    """A record that cannot be keyed or dated; it goes to ops.quarantine with this reason."""
+
+
+@dataclass(frozen=True)
+class KeyColumn:
+    """A typed column of a raw table, taken from each record."""
+
+    name: str
+    extract: Callable[[dict], Any]
+
+
+@dataclass(frozen=True)
+class RawObject:
+    """One source object and the raw table it lands in."""
+
+    name: str  # e.g. "hubspot.contacts"
+    table: str  # e.g. "hubspot__contacts" in schema raw
+    keys: tuple[KeyColumn, ...]
+    updated_at: Callable[[dict], datetime | None]
+    is_deleted: Callable[[dict], bool] = lambda record: False
+    # Replace a date window (ads restate recent days) or only upsert (CRM-style objects).
+    mode: Literal["upsert", "replace_window"] = "upsert"
+    window_column: str | None = None
+
+    @property
+    def key_names(self) -> list[str]:
+        return [key.name for key in self.keys]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The date range a replace_window load owns: rows in it not re-delivered are deleted."""
+
+    start: date
+    end: date
+
+
+@dataclass
+class LoadResult:
+    batch_id: uuid.UUID
+    extracted: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    watermark: datetime | None = None
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+
+META_COLUMNS = ("source_updated_at", "is_deleted", "record", "batch_id", "extracted_at")
+
+
+def _parse(obj: RawObject, record: Any) -> tuple[list[Any], datetime | None, bool]:
+    if not isinstance(record, dict):
+        raise MalformedRecord(f"not a JSON object but {type(record).__name__}")
+    values = []
+    for key in obj.keys:
+        try:
+            value = key.extract(record)
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise MalformedRecord(f"key {key.name}: {type(error).__name__}: {error}") from None
+        if value is None or value == "":
+            raise MalformedRecord(f"key {key.name} is missing")
+        values.append(value)
+    try:
+        updated = obj.updated_at(record)
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedRecord(f"updated-at: {type(error).__name__}: {error}") from None
+    return values, updated, bool(obj.is_deleted(record))
+
+
+def load_pages(
+    conn: psycopg.Connection,
+    obj: RawObject,
+    pages: Iterable[Sequence[Any]],
+    *,
+    mode_label: str = "incremental",
+    window: Window | None = None,
+    watermark: datetime | None = None,
+    extracted_at: datetime | None = None,
+) -> LoadResult:
+    """Load every page into raw.<obj.table> in one transaction; return what changed.
+
+    `watermark` is stored as the object's new extraction state; when None, the newest
+    source_updated_at seen (or the previous watermark, if nothing newer came) is stored.
+    Nothing is written, the state included, if extraction raises half way.
+    """
+    if obj.mode == "replace_window" and window is None:
+        raise ValueError(f"{obj.name} replaces a date window: pass window=")
+    batch_id = uuid.uuid4()
+    extracted_at = extracted_at or datetime.now(UTC)
+    result = LoadResult(batch_id=batch_id)
+    target = sql.Identifier("raw", obj.table)
+    keys = [sql.Identifier(name) for name in obj.key_names]
+    columns = keys + [sql.Identifier(name) for name in META_COLUMNS]
+    quarantine: list[tuple[str, Any]] = []
+    newest: datetime | None = None
+
+    with conn.transaction():
+        started = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE incoming ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+            ).format(sql.SQL(", ").join(columns), target)
+        )
+        with conn.cursor().copy(
+            sql.SQL("COPY incoming ({}) FROM STDIN").format(sql.SQL(", ").join(columns))
+        ) as copy:
+            for page in pages:
+                for record in page:
+                    result.extracted += 1
+                    try:
+                        key_values, updated, deleted = _parse(obj, record)
+                    except MalformedRecord as error:
+                        quarantine.append((str(error), record))
+                        continue
+                    if updated is not None and (newest is None or updated > newest):
+                        newest = updated
+                    copy.write_row(
+                        [*key_values, updated, deleted, Jsonb(record), batch_id, extracted_at]
+                    )
+        result.quarantined = len(quarantine)
+        _merge(conn, obj, target, keys, window, result)
+        _write_quarantine(conn, obj, batch_id, quarantine, result)
+        previous = conn.execute(
+            "SELECT watermark FROM ops.source_state WHERE source_object = %s", (obj.name,)
+        ).fetchone()
+        previous_mark = previous[0] if previous else None
+        new_mark = watermark or max(filter(None, [newest, previous_mark]), default=None)
+        result.watermark = new_mark
+        conn.execute(
+            """
+            INSERT INTO ops.source_state (source_object, watermark, last_batch_id, updated_at)
+            VALUES (%s, %s, %s, now())
+            ON CONFLICT (source_object) DO UPDATE SET
+                watermark = excluded.watermark,
+                last_batch_id = excluded.last_batch_id,
+                updated_at = excluded.updated_at
+            """,
+            (obj.name, new_mark, batch_id),
+        )
+        conn.execute(
+            """
+            INSERT INTO ops.load_batches (batch_id, source_object, mode, window_start, window_end,
+                started_at, finished_at, rows_extracted, rows_inserted, rows_updated,
+                rows_deleted, rows_quarantined, watermark)
+            VALUES (%s, %s, %s, %s, %s, %s, clock_timestamp(), %s, %s, %s, %s, %s, %s)
+            """,
+            (
+                batch_id,
+                obj.name,
+                mode_label,
+                window.start if window else None,
+                window.end if window else None,
+                started,
+                result.extracted,
+                result.inserted,
+                result.updated,
+                result.deleted,
+                result.quarantined,
+                new_mark,
+            ),
+        )
+    log.info(
+        "%s: %d extracted, %d inserted, %d updated, %d deleted, %d unchanged, %d quarantined",
+        obj.name,
+        result.extracted,
+        result.inserted,
+        result.updated,
+        result.deleted,
+        result.unchanged,
+        result.quarantined,
+    )
+    return result
+
+
+def _merge(conn, obj: RawObject, target, keys, window: Window | None, result: LoadResult) -> None:
+    key_list = sql.SQL(", ").join(keys)
+    all_columns = sql.SQL(", ").join(keys + [sql.Identifier(c) for c in META_COLUMNS])
+    updates = sql.SQL(", ").join(
+        sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in META_COLUMNS
+    )
+    # The newest version of each key; a tie keeps the later-extracted row.
+    newest = sql.SQL(
+        "SELECT DISTINCT ON ({keys}) {cols} FROM incoming "
+        "ORDER BY {keys}, source_updated_at DESC NULLS LAST, ctid DESC"
+    ).format(keys=key_list, cols=all_columns)
+    rows = conn.execute(
+        sql.SQL(
+            "INSERT INTO {target} ({cols}) {newest} "
+            "ON CONFLICT ({keys}) DO UPDATE SET {updates} "
+            "WHERE {target}.record IS DISTINCT FROM excluded.record "
+            "   OR {target}.is_deleted IS DISTINCT FROM excluded.is_deleted "
+            "RETURNING (xmax = 0) AS inserted"
+        ).format(target=target, cols=all_columns, newest=newest, keys=key_list, updates=updates)
+    ).fetchall()
+    result.inserted = sum(1 for (inserted,) in rows if inserted)
+    result.updated = len(rows) - result.inserted
+    distinct = conn.execute(
+        sql.SQL("SELECT count(*) FROM (SELECT DISTINCT {} FROM incoming) d").format(key_list)
+    ).fetchone()[0]
+    result.unchanged = distinct - len(rows)
+    if obj.mode == "replace_window" and window is not None:
+        column = sql.Identifier(obj.window_column)
+        match = sql.SQL(" AND ").join(sql.SQL("i.{0} = t.{0}").format(k) for k in keys)
+        result.deleted = conn.execute(
+            sql.SQL(
+                "DELETE FROM {target} t WHERE t.{col} BETWEEN %s AND %s "
+                "AND NOT EXISTS (SELECT 1 FROM incoming i WHERE {match})"
+            ).format(target=target, col=column, match=match),
+            (window.start, window.end),
+        ).rowcount
+
+
+def _write_quarantine(conn, obj: RawObject, batch_id, quarantine, result: LoadResult) -> None:
+    if not quarantine:
+        return
+    with conn.cursor().copy(
+        "COPY ops.quarantine (batch_id, source_object, reason, payload) FROM STDIN"
+    ) as copy:
+        for reason, record in quarantine:
+            result.quarantine_reasons[reason] = result.quarantine_reasons.get(reason, 0) + 1
+            try:
+                payload = Jsonb(record)
+                json.dumps(record)
+            except (TypeError, ValueError):
+                payload = Jsonb({"unparsed": repr(record)[:10000]})
+            copy.write_row([batch_id, obj.name, reason, payload])

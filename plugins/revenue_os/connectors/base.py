@@ -47,6 +47,10 @@ def parse_iso(value: str | None) -> datetime | None:
     """ISO-8601 with Z or an offset (also Salesforce's +0000 form)."""
     if value is None or value == "":
         return None
+    try:  # the common case, e.g. 2026-06-01T12:00:00Z, in one C call
+        return utc(datetime.fromisoformat(value))
+    except (TypeError, ValueError):
+        pass
     text = str(value).strip().replace("Z", "+00:00")
     if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":  # 2026-06-01T12:00:00.000+0000
         text = f"{text[:-2]}:{text[-2:]}"

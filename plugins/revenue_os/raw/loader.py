@@ -208,26 +208,39 @@ def _merge(conn, obj: RawObject, target, keys, window: Window | None, result: Lo
     updates = sql.SQL(", ").join(
         sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in META_COLUMNS
     )
-    # The newest version of each key; a tie keeps the later-extracted row.
-    newest = sql.SQL(
-        "SELECT DISTINCT ON ({keys}) {cols} FROM incoming "
-        "ORDER BY {keys}, source_updated_at DESC NULLS LAST, ctid DESC"
-    ).format(keys=key_list, cols=all_columns)
-    rows = conn.execute(
+    # A key seen twice in one extraction keeps its newest version; finding the few duplicate
+    # keys (a hash aggregate over keys only) is far cheaper than sorting every row to dedupe.
+    duplicated, surplus = conn.execute(
         sql.SQL(
-            "INSERT INTO {target} ({cols}) {newest} "
-            "ON CONFLICT ({keys}) DO UPDATE SET {updates} "
-            "WHERE {target}.record IS DISTINCT FROM excluded.record "
-            "   OR {target}.is_deleted IS DISTINCT FROM excluded.is_deleted "
-            "RETURNING (xmax = 0) AS inserted"
-        ).format(target=target, cols=all_columns, newest=newest, keys=key_list, updates=updates)
-    ).fetchall()
-    result.inserted = sum(1 for (inserted,) in rows if inserted)
-    result.updated = len(rows) - result.inserted
-    distinct = conn.execute(
-        sql.SQL("SELECT count(*) FROM (SELECT DISTINCT {} FROM incoming) d").format(key_list)
-    ).fetchone()[0]
-    result.unchanged = distinct - len(rows)
+            "SELECT count(*), coalesce(sum(n - 1), 0) FROM "
+            "(SELECT count(*) AS n FROM incoming GROUP BY {} HAVING count(*) > 1) d"
+        ).format(key_list)
+    ).fetchone()
+    if duplicated:
+        source = sql.SQL(
+            "SELECT DISTINCT ON ({keys}) {cols} FROM incoming "
+            "ORDER BY {keys}, source_updated_at DESC NULLS LAST, ctid DESC"
+        ).format(keys=key_list, cols=all_columns)
+    else:
+        source = sql.SQL("SELECT {cols} FROM incoming").format(cols=all_columns)
+    # Rows whose record did not change are not rewritten, so they keep their batch id and a
+    # re-run of the same window changes nothing.
+    distinct, inserted, written = conn.execute(
+        sql.SQL(
+            "WITH written AS ("
+            "  INSERT INTO {target} ({cols}) {source} "
+            "  ON CONFLICT ({keys}) DO UPDATE SET {updates} "
+            "  WHERE {target}.record IS DISTINCT FROM excluded.record "
+            "     OR {target}.is_deleted IS DISTINCT FROM excluded.is_deleted "
+            "  RETURNING (xmax = 0) AS inserted"
+            ") SELECT (SELECT count(*) FROM incoming) - %s, "
+            "         count(*) FILTER (WHERE inserted), count(*) FROM written"
+        ).format(target=target, cols=all_columns, source=source, keys=key_list, updates=updates),
+        (surplus,),
+    ).fetchone()
+    result.inserted = inserted
+    result.updated = written - inserted
+    result.unchanged = distinct - written
     if obj.mode == "replace_window" and window is not None:
         column = sql.Identifier(obj.window_column)
         match = sql.SQL(" AND ").join(sql.SQL("i.{0} = t.{0}").format(k) for k in keys)

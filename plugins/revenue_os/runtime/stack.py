@@ -242,10 +242,13 @@ class Stack:
                 shutil.rmtree(folder)
                 removed.append(folder)
                 echo(f"deleted {folder}")
-        # A cluster kept outside the checkout lives in a folder of its own; drop it when empty.
+        # A cluster kept outside the checkout lives in folders of its own: drop them once empty.
         outside = self.profile.postgres_dir.parent
-        if outside.exists() and not any(outside.iterdir()) and str(outside).startswith("/var/tmp/"):
+        while str(outside).startswith("/var/tmp/revenue-os-") and outside.exists():
+            if any(outside.iterdir()):
+                break
             outside.rmdir()
+            outside = outside.parent
         return removed
 
     def status(self) -> dict:

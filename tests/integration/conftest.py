@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from revenue_os.paths import PROJECT_ROOT
+from revenue_os.runtime.postgres_cluster import LocalPostgres, find_server_bin_dir
 from revenue_os.runtime.profile import load_profile
 from revenue_os.runtime.stack import Stack
 
@@ -71,6 +72,24 @@ def airflow_client(stack):
     client = stack.airflow_client()
     yield client
     client.close()
+
+
+@pytest.fixture
+def scratch_database(stack):
+    """A factory: an empty database owned by revenue_os, dropped when the test ends."""
+    pg = LocalPostgres(stack.profile, find_server_bin_dir())
+    created: list[str] = []
+
+    def create(name: str) -> psycopg.Connection:
+        pg.psql(command=f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        pg.psql(command=f"CREATE DATABASE {name} OWNER revenue_os")
+        created.append(name)
+        uri = stack.warehouse_uri("revenue_os").rsplit("/", 1)[0] + f"/{name}"
+        return psycopg.connect(uri, autocommit=True)
+
+    yield create
+    for name in created:
+        pg.psql(command=f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def state_file(name: str) -> Path:

@@ -7,22 +7,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from revenue_os.runtime.postgres_cluster import LocalPostgres, find_server_bin_dir
 from revenue_os.warehouse.migrations import Migration, MigrationError, discover, migrate
-
-SCRATCH_DB = "migration_scratch"
 
 
 @pytest.fixture
-def scratch(stack):
-    """An empty database owned by revenue_os, dropped afterwards."""
-    pg = LocalPostgres(stack.profile, find_server_bin_dir())
-    pg.psql(command=f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-    pg.psql(command=f"CREATE DATABASE {SCRATCH_DB} OWNER revenue_os")
-    uri = stack.warehouse_uri("revenue_os").rsplit("/", 1)[0] + f"/{SCRATCH_DB}"
-    with psycopg.connect(uri, autocommit=True) as conn:
+def scratch(scratch_database):
+    """An empty database: the runner starts from nothing."""
+    with scratch_database("migration_scratch") as conn:
         yield conn
-    pg.psql(command=f"DROP DATABASE {SCRATCH_DB} WITH (FORCE)")
 
 
 def m(version: int, sql: str) -> Migration:

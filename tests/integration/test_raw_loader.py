@@ -13,24 +13,17 @@ import pytest
 
 from revenue_os.raw.loader import KeyColumn, RawObject, Window, load_pages
 from revenue_os.raw.objects import RAW_OBJECTS
-from revenue_os.runtime.postgres_cluster import LocalPostgres, find_server_bin_dir
 from revenue_os.warehouse.migrations import migrate
 
-SCRATCH_DB = "raw_loader_scratch"
 CONTACTS = RAW_OBJECTS["hubspot.contacts"]
 
 
 @pytest.fixture
-def scratch(stack):
-    """A fresh warehouse-shaped database (all migrations applied), dropped afterwards."""
-    pg = LocalPostgres(stack.profile, find_server_bin_dir())
-    pg.psql(command=f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-    pg.psql(command=f"CREATE DATABASE {SCRATCH_DB} OWNER revenue_os")
-    uri = stack.warehouse_uri("revenue_os").rsplit("/", 1)[0] + f"/{SCRATCH_DB}"
-    with psycopg.connect(uri, autocommit=True) as conn:
+def scratch(scratch_database):
+    """A fresh warehouse-shaped database: every migration applied, no data."""
+    with scratch_database("raw_loader_scratch") as conn:
         migrate(conn)
         yield conn
-    pg.psql(command=f"DROP DATABASE {SCRATCH_DB} WITH (FORCE)")
 
 
 def contact(cid, modified, email="a@example.com", archived=False):

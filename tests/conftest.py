@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Airflow reads its configuration at import: give unit tests a throw-away home with no example
-# DAGs, so they never touch an operator's ~/airflow. The stack's own processes get their full
-# environment from revenue_os.runtime and ignore these.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="revenue-os-airflow-home-"))
+# Airflow reads its configuration at import: give unit tests a home of their own (under the
+# ignored .local/) with no example DAGs, so they never touch an operator's ~/airflow. The
+# stack's own processes get their full environment from revenue_os.runtime and ignore these.
+UNIT_AIRFLOW_HOME = ROOT / ".local" / "unit-tests" / "airflow"
+UNIT_AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+os.environ.setdefault("AIRFLOW_HOME", str(UNIT_AIRFLOW_HOME))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))

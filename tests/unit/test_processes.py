@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from revenue_os.runtime.processes import Service, wait_until
+from revenue_os.runtime.processes import Service, ServiceDied, port_in_use, wait_until
 
 # A parent that starts a child in its own process group, then both sleep.
 PARENT_WITH_CHILD = (
@@ -99,3 +100,31 @@ def test_wait_until_propagates_fatal_errors_at_once():
     with pytest.raises(KeyError):
         wait_until(lambda: {}["x"], timeout=30, what="x", fatal=(KeyError,))
     assert time.monotonic() - began < 5
+
+
+def test_port_in_use_sees_a_listener():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert port_in_use(port) is True
+    assert port_in_use(port) is False
+
+
+def test_a_dead_service_reports_the_end_of_its_log(tmp_path):
+    quitter = Service(
+        "quitter",
+        [
+            sys.executable,
+            "-c",
+            "import time; time.sleep(0.3); print('cannot bind: boom'); raise SystemExit(3)",
+        ],
+        tmp_path / "run",
+        tmp_path / "logs",
+    )
+    quitter.start(os.environ, tmp_path)
+    quitter.ensure_alive()  # still running
+    with pytest.raises(ServiceDied, match=r"(?s)quitter exited; the end of .*cannot bind: boom"):
+        wait_until(
+            lambda: quitter.ensure_alive() and False, timeout=10, what="x", fatal=(ServiceDied,)
+        )

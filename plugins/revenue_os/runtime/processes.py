@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,24 @@ def _start_time(pid: int) -> str | None:
     if state == "Z":
         return None
     return after_name[19]
+
+
+class ServiceDied(RuntimeError):
+    """A service the stack started is gone; the message carries the end of its log."""
+
+
+class PortTaken(RuntimeError):
+    """A port the stack needs is held by another process."""
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something already listens on host:port (a bind there would fail)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -84,6 +103,16 @@ class Service:
             raise RuntimeError(f"{self.name} exited at once; see {self.log_file}")
         self.pid_file.write_text(f"{proc.pid} {started}\n")
         return proc.pid
+
+    def ensure_alive(self) -> None:
+        """Raise ServiceDied, with the end of its log, when the service is no longer running."""
+        if self.pid() is not None:
+            return
+        try:
+            tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-15:])
+        except FileNotFoundError:
+            tail = "(no log)"
+        raise ServiceDied(f"{self.name} exited; the end of {self.log_file}:\n{tail}")
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the process group this service started; True if something was stopped."""

@@ -24,7 +24,13 @@ from revenue_os.runtime.postgres_cluster import (
     ensure_server_installed,
     find_server_bin_dir,
 )
-from revenue_os.runtime.processes import Service, wait_until
+from revenue_os.runtime.processes import (
+    PortTaken,
+    Service,
+    ServiceDied,
+    port_in_use,
+    wait_until,
+)
 from revenue_os.runtime.profile import Profile
 from revenue_os.runtime.secret_store import load_or_create_secrets
 
@@ -101,6 +107,8 @@ class Stack:
         with progress.step("PostgreSQL server"):
             bin_dir = ensure_server_installed(progress.note)
             pg = LocalPostgres(profile, bin_dir)
+            if not pg.is_running():
+                _check_port_free(profile.postgres_port, "postgres", "REVENUE_OS_POSTGRES_PORT")
             if pg.init():
                 progress.note(f"created a cluster in {pg.data_dir}")
             started = pg.start()
@@ -125,6 +133,14 @@ class Stack:
                 progress.note("already initialised")
 
         with progress.step("Starting Airflow (api-server, scheduler, dag-processor) and Superset"):
+            ports = {
+                "airflow-api-server": (profile.airflow_port, "REVENUE_OS_AIRFLOW_PORT"),
+                "superset": (profile.superset_port, "REVENUE_OS_SUPERSET_PORT"),
+            }
+            for service in self.services():
+                if service.name in ports and service.pid() is None:
+                    port, variable = ports[service.name]
+                    _check_port_free(port, service.name, variable)
             for service in airflow.services(profile):
                 was_running = service.pid()
                 pid = service.start(airflow_env, PROJECT_ROOT)
@@ -140,16 +156,37 @@ class Stack:
 
         with progress.step("Waiting for the services to answer"):
             client = self.airflow_client()
+            by_name = {service.name: service for service in self.services()}
+
+            def alive_and(check, *names):
+                # A service that died will never answer: fail now, with its log, not at timeout.
+                def probe():
+                    for name in names:
+                        by_name[name].ensure_alive()
+                    return check()
+
+                return probe
+
             wait_until(
-                lambda: client.health()["metadatabase"]["status"] == "healthy",
+                alive_and(
+                    lambda: client.health()["metadatabase"]["status"] == "healthy",
+                    "airflow-api-server",
+                ),
                 timeout=180,
                 what=f"Airflow API at {profile.airflow_url}",
+                fatal=(ServiceDied,),
             )
-            wait_until(lambda: _scheduler_healthy(client), timeout=120, what="Airflow scheduler")
             wait_until(
-                lambda: superset.health(profile),
+                alive_and(lambda: _scheduler_healthy(client), "airflow-scheduler"),
+                timeout=120,
+                what="Airflow scheduler",
+                fatal=(ServiceDied,),
+            )
+            wait_until(
+                alive_and(lambda: superset.health(profile), "superset"),
                 timeout=180,
                 what=f"Superset at {profile.superset_url}",
+                fatal=(ServiceDied,),
             )
             progress.note(
                 f"Airflow {profile.airflow_url} and Superset {profile.superset_url} healthy"
@@ -305,6 +342,14 @@ class RefreshFailed(RuntimeError):
             f"logs: {result['url']}"
         )
         self.result = result
+
+
+def _check_port_free(port: int, service: str, variable: str) -> None:
+    if port_in_use(port):
+        raise PortTaken(
+            f"127.0.0.1:{port} is already in use, and {service} needs it: stop what listens "
+            f"there, or give this profile another port with {variable}=<port>"
+        )
 
 
 def _scheduler_healthy(client: airflow.AirflowClient) -> bool:

@@ -204,6 +204,15 @@ class VendorClient:
         if status in RETRYABLE_STATUS:
             return
         message = vendor_message(body)
+        if status == 403 and "LIMIT_EXCEEDED" in message:
+            # Salesforce answers 403 when the org's daily API allowance is spent: not a
+            # credentials problem, and no retry within this run will help.
+            raise SourceUnavailableError(
+                self.source,
+                f"the daily API request limit is used up (HTTP 403: {message}); the next run "
+                "resumes from the stored watermark once the allowance resets",
+                status=status,
+            )
         if status in (401, 403):
             raise SourceAuthError(
                 self.source,

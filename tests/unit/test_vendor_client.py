@@ -7,9 +7,6 @@ The server plays a script per request path: each request takes the next scripted
 from __future__ import annotations
 
 import json
-import threading
-from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -20,48 +17,9 @@ from revenue_os.connectors.http import (
     SourceUnavailableError,
     VendorClient,
 )
+from tests.unit.scripted_server import ScriptedServer
 
 OK_PAGE = {"results": [{"id": "1"}, {"id": "2"}]}
-
-
-class ScriptedServer:
-    def __init__(self):
-        self.scripts: dict[str, list[tuple[int, dict, bytes]]] = {}
-        self.hits: dict[str, int] = defaultdict(int)
-        self.auth_headers: list[str | None] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.hits[self.path] += 1
-                server.auth_headers.append(self.headers.get("Authorization"))
-                script = server.scripts[self.path]
-                status, headers, body = script.pop(0) if len(script) > 1 else script[0]
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def script(self, path: str, *answers: tuple[int, dict, object]) -> None:
-        encoded = []
-        for status, headers, body in answers:
-            raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-            encoded.append((status, {"Content-Type": "application/json", **headers}, raw))
-        self.scripts[path] = encoded
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from urllib.parse import quote
 
-from revenue_os.connectors.base import SourceConnection
-from revenue_os.connectors.http import VendorClient
+from revenue_os.connectors.base import Connector, SourceConnection
 
 GOOGLE_ADS_VERSION = "v18"
 GAQL_FIELDS = (
@@ -40,29 +39,24 @@ LINKEDIN_FIELDS = (
 LINKEDIN_WINDOW_DAYS = 31
 
 
-class GoogleAdsConnector:
+class GoogleAdsConnector(Connector):
     source = "google_ads"
 
     def __init__(self, connection: SourceConnection, **client_options):
+        super().__init__(connection, **client_options)
+        self.customer_ids = [str(c) for c in connection.extra.get("customer_ids", [])]
+
+    def vendor_headers(self, connection: SourceConnection) -> dict[str, str]:
         developer_token = connection.extra.get("developer_token")
         if not developer_token:
             raise ValueError(
                 f"Airflow connection '{connection.conn_id}' needs extra.developer_token "
                 "(the Google Ads API developer token)"
             )
-        headers = {
-            "Authorization": f"Bearer {connection.token}",
-            "developer-token": developer_token,
-        }
+        headers = {"developer-token": developer_token}
         if connection.extra.get("login_customer_id"):
             headers["login-customer-id"] = str(connection.extra["login_customer_id"])
-        self.client = VendorClient(
-            self.source, connection.base_url, headers, conn_id=connection.conn_id, **client_options
-        )
-        self.customer_ids = [str(c) for c in connection.extra.get("customer_ids", [])]
-
-    def close(self) -> None:
-        self.client.close()
+        return headers
 
     def customers(self) -> list[str]:
         if self.customer_ids:
@@ -88,21 +82,14 @@ class GoogleAdsConnector:
                 yield batch.get("results", [])
 
 
-class LinkedInAdsConnector:
+class LinkedInAdsConnector(Connector):
     source = "linkedin_ads"
 
-    def __init__(self, connection: SourceConnection, **client_options):
-        headers = {
-            "Authorization": f"Bearer {connection.token}",
+    def vendor_headers(self, connection: SourceConnection) -> dict[str, str]:
+        return {
             "LinkedIn-Version": str(connection.extra.get("linkedin_version", LINKEDIN_VERSION)),
             "X-Restli-Protocol-Version": "2.0.0",
         }
-        self.client = VendorClient(
-            self.source, connection.base_url, headers, conn_id=connection.conn_id, **client_options
-        )
-
-    def close(self) -> None:
-        self.client.close()
 
     def accounts(self) -> list[dict]:
         return self.client.request_json("GET", "/rest/adAccounts?q=search")["elements"]

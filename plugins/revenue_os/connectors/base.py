@@ -65,3 +65,25 @@ def parse_date(value: str | None) -> date | None:
 
 def epoch_ms(moment: datetime) -> str:
     return str(int(utc(moment).timestamp() * 1000))
+
+
+class Connector:
+    """A vendor connector: a VendorClient with the vendor's bearer token and headers."""
+
+    source: str
+
+    def __init__(self, connection: SourceConnection, **client_options):
+        from revenue_os.connectors.http import VendorClient
+
+        self.connection = connection
+        headers = {"Authorization": f"Bearer {connection.token}", **self.vendor_headers(connection)}
+        self.client = VendorClient(
+            self.source, connection.base_url, headers, conn_id=connection.conn_id, **client_options
+        )
+
+    def vendor_headers(self, connection: SourceConnection) -> dict[str, str]:
+        """Headers the vendor requires besides the bearer token."""
+        return {}
+
+    def close(self) -> None:
+        self.client.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from revenue_os.connectors.base import SourceConnection, epoch_ms, parse_iso
-from revenue_os.connectors.http import SourceError, VendorClient
+from revenue_os.connectors.base import Connector, epoch_ms, parse_iso
+from revenue_os.connectors.http import SourceError
 
 CONTACT_PROPERTIES = (
     "email",
@@ -37,20 +37,8 @@ SEARCH_CAP = 10_000
 EVENTS_PAGE = 1000
 
 
-class HubSpotConnector:
+class HubSpotConnector(Connector):
     source = "hubspot"
-
-    def __init__(self, connection: SourceConnection, **client_options):
-        self.client = VendorClient(
-            self.source,
-            connection.base_url,
-            {"Authorization": f"Bearer {connection.token}"},
-            conn_id=connection.conn_id,
-            **client_options,
-        )
-
-    def close(self) -> None:
-        self.client.close()
 
     def all_contacts(self) -> Iterator[list[dict]]:
         """Every contact, through the list endpoint (no result cap)."""

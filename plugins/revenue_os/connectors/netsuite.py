@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from revenue_os.connectors.base import SourceConnection, utc
-from revenue_os.connectors.http import SourceError, VendorClient
+from revenue_os.connectors.base import Connector, SourceConnection, utc
+from revenue_os.connectors.http import SourceError
 
 PAGE = 1000
 # SuiteQL pages at most 100,000 rows of one query: larger windows are split in two.
@@ -84,20 +84,12 @@ def suiteql_timestamp(moment: datetime) -> str:
     return f"TO_TIMESTAMP('{utc(moment):%Y-%m-%d %H:%M:%S}', 'YYYY-MM-DD HH24:MI:SS')"
 
 
-class NetSuiteConnector:
+class NetSuiteConnector(Connector):
     source = "netsuite"
 
-    def __init__(self, connection: SourceConnection, **client_options):
-        self.client = VendorClient(
-            self.source,
-            connection.base_url,
-            {"Authorization": f"Bearer {connection.token}", "Prefer": "transient"},
-            conn_id=connection.conn_id,
-            **client_options,
-        )
-
-    def close(self) -> None:
-        self.client.close()
+    def vendor_headers(self, connection: SourceConnection) -> dict[str, str]:
+        # SuiteQL over REST refuses queries without it.
+        return {"Prefer": "transient"}
 
     def rows(
         self,

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from revenue_os.connectors.base import SourceConnection, utc
-from revenue_os.connectors.http import VendorClient
+from revenue_os.connectors.base import Connector, SourceConnection, utc
 
 API = "/services/data/v60.0"
 BATCH_SIZE = 2000
@@ -88,24 +87,15 @@ def soql_datetime(moment: datetime) -> str:
     return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class SalesforceConnector:
+class SalesforceConnector(Connector):
     source = "salesforce"
 
     def __init__(self, connection: SourceConnection, **client_options):
-        self.client = VendorClient(
-            self.source,
-            connection.base_url,
-            {
-                "Authorization": f"Bearer {connection.token}",
-                "Sforce-Query-Options": f"batchSize={BATCH_SIZE}",
-            },
-            conn_id=connection.conn_id,
-            **client_options,
-        )
+        super().__init__(connection, **client_options)
         self._base_path = urlsplit(connection.base_url).path.rstrip("/")
 
-    def close(self) -> None:
-        self.client.close()
+    def vendor_headers(self, connection: SourceConnection) -> dict[str, str]:
+        return {"Sforce-Query-Options": f"batchSize={BATCH_SIZE}"}
 
     def records(
         self,

@@ -22,6 +22,9 @@ done
 
 airflow db migrate
 
+# Caps concurrent extract tasks (revenue_os.orchestration.defaults.SOURCE_POOL).
+airflow pools set source_apis 3 "Caps concurrent extract tasks, so vendor rate limits are not hit by our own fan-out"
+
 python - <<'PY'
 import json
 import os

@@ -20,14 +20,15 @@ from revenue_os.runtime.profile import DEFAULT_PORTS, ProfileError, load_profile
 
 def _profile_help() -> str:
     lines = [
-        f"{name} (postgres {pg}, airflow {af}, superset {ss})"
-        for name, (pg, af, ss) in DEFAULT_PORTS.items()
+        f"{name} (postgres {pg}, airflow {af}, superset {ss}, mock APIs {mock})"
+        for name, (pg, af, ss, mock) in DEFAULT_PORTS.items()
     ]
     return (
         "which copy of the stack: "
         + "; ".join(lines)
         + ". Default: $REVENUE_OS_PROFILE or demo. Ports can be overridden with "
-        "REVENUE_OS_POSTGRES_PORT, REVENUE_OS_AIRFLOW_PORT, REVENUE_OS_SUPERSET_PORT."
+        "REVENUE_OS_POSTGRES_PORT, REVENUE_OS_AIRFLOW_PORT, REVENUE_OS_SUPERSET_PORT, "
+        "REVENUE_OS_MOCK_APIS_PORT."
     )
 
 
@@ -70,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="trigger the refresh DAG through the running scheduler and wait for it",
     )
     commands.add_parser(
+        "mock-apis",
+        add_help=False,
+        help="serve the mock vendor APIs (HubSpot, Salesforce, Google Ads, LinkedIn, NetSuite); "
+        "`revenue-os mock-apis --help` for their options",
+    )
+    commands.add_parser(
         "env",
         help="print `export` lines for running the airflow CLI against this profile",
         description='Example: eval "$(revenue-os env)" && airflow dags list',
@@ -102,9 +109,16 @@ def _print_demo_summary(stack, summary: dict) -> None:
     if run:
         print()
         print(f"  Refresh   {run['run_id']}: {run['state']}")
-        for task, (state, duration) in run["tasks"].items():
-            took = f"{duration:.1f} s" if isinstance(duration, int | float) else "-"
-            print(f"            {task:<24} {state:<10} {took}")
+        failed = [task for task, (state, _) in run["tasks"].items() if state != "success"]
+        print(f"            {len(run['tasks']) - len(failed)}/{len(run['tasks'])} tasks succeeded")
+        if run.get("loads"):
+            print(
+                f"            {'raw object':<34} {'rows read':>9} {'new':>8} {'changed':>8} {'quarantined':>11}"
+            )
+            for name, extracted, inserted, updated, quarantined in run["loads"]:
+                print(
+                    f"            {name:<34} {extracted:>9} {inserted:>8} {updated:>8} {quarantined:>11}"
+                )
         print(f"            {run['url']}")
     print()
     print("Stop it with `make down` (or `revenue-os down`); see it with `revenue-os status`.")
@@ -128,6 +142,12 @@ def _print_status(status: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["mock-apis"]:
+        # The mock server has its own options; hand it everything after the command name.
+        from revenue_os.mock_apis.server import main as serve_mock_apis
+
+        return serve_mock_apis(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         profile = load_profile(args.profile)

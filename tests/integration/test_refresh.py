@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 
+import httpx
+
+from revenue_os.raw.objects import RAW_OBJECTS
 from revenue_os.runtime import airflow_services
 from revenue_os.runtime.stack import REFRESH_DAG_ID
 from revenue_os.warehouse.migrations import discover
@@ -18,12 +21,28 @@ def test_demo_run_succeeded_and_is_recorded_in_the_warehouse(stack, airflow_clie
         ti["task_id"]: ti["state"]
         for ti in airflow_client.task_instances(REFRESH_DAG_ID, run["dag_run_id"])
     }
-    assert states == {"migrate_warehouse": "success", "record_refresh_run": "success"}
+    loads = {f"load_{name.replace('.', '__')}": "success" for name in RAW_OBJECTS}
+    assert states == {"migrate_warehouse": "success", "record_refresh_run": "success", **loads}
     recorded = warehouse.execute(
         "SELECT dag_id, run_type, state, schema_version FROM ops.refresh_runs WHERE run_id = %s",
         (run["dag_run_id"],),
     ).fetchone()
     assert recorded == (REFRESH_DAG_ID, "manual", "success", len(discover()))
+
+
+def test_demo_loaded_every_source_object_completely(stack, warehouse):
+    """The demo's first run is a full pull: each raw table holds what the mock source serves."""
+    expected = httpx.get(
+        f"{stack.profile.mock_apis_url}/_admin/counts",
+        headers={"Authorization": f"Bearer {stack.secrets['MOCK_API_TOKEN']}"},
+        timeout=60,
+    ).json()["objects"]
+    loaded = {
+        name: warehouse.execute(f"SELECT count(*) FROM raw.{obj.table}").fetchone()[0]
+        for name, obj in RAW_OBJECTS.items()
+    }
+    assert loaded == {name: expected[name]["total"] for name in RAW_OBJECTS}
+    assert all(n > 0 for n in loaded.values()), loaded
 
 
 def test_every_migration_applied_exactly_once(warehouse):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from airflow.models import DagBag
 
-from revenue_os.orchestration.defaults import OWNER
+from revenue_os.orchestration.defaults import OWNER, SOURCE_POOL
 from revenue_os.paths import DAGS_DIR
+from revenue_os.raw.objects import RAW_OBJECTS
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +24,24 @@ def test_every_dag_file_imports(dagbag):
 
 def test_refresh_dag_exists_with_its_tasks(dagbag):
     dag = dagbag.dags["revenue_refresh"]
-    assert [t.task_id for t in dag.topological_sort()] == [
-        "migrate_warehouse",
-        "record_refresh_run",
-    ]
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order[0] == "migrate_warehouse" and order[-1] == "record_refresh_run"
     assert dag.max_active_runs == 1
     assert dag.catchup is False
+
+
+def test_one_load_task_per_source_object_in_the_api_pool(dagbag):
+    dag = dagbag.dags["revenue_refresh"]
+    loads = [t for t in dag.tasks if t.task_id.startswith("load_")]
+    assert sorted(t.task_id for t in loads) == sorted(
+        "load_" + name.replace(".", "__") for name in RAW_OBJECTS
+    )
+    for load in loads:
+        assert load.pool == SOURCE_POOL
+        assert load.upstream_task_ids == {"migrate_warehouse"}
+        assert load.downstream_task_ids == {"record_refresh_run"}
+        (asset,) = load.outlets
+        assert asset.name == f"raw.{RAW_OBJECTS[load.op_args[0]].table}"
 
 
 @pytest.mark.parametrize("attribute", ["retries", "owner", "doc_md"])

@@ -41,10 +41,20 @@ class HubSpotConnector(Connector):
     source = "hubspot"
 
     def all_contacts(self) -> Iterator[list[dict]]:
-        """Every contact, through the list endpoint (no result cap)."""
+        """Every contact, live and archived, through the list endpoint (no result cap)."""
+        yield from self._list_contacts(archived=False)
+        yield from self.archived_contacts()
+
+    def archived_contacts(self) -> Iterator[list[dict]]:
+        """Archived (deleted) contacts: search never returns them, so deletions come from here."""
+        yield from self._list_contacts(archived=True)
+
+    def _list_contacts(self, *, archived: bool) -> Iterator[list[dict]]:
         after: str | None = None
         while True:
             params = {"limit": LIST_PAGE, "properties": ",".join(CONTACT_PROPERTIES)}
+            if archived:
+                params["archived"] = "true"
             if after:
                 params["after"] = after
             page = self.client.request_json("GET", "/crm/v3/objects/contacts", params=params)

@@ -18,3 +18,8 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=10),
     "execution_timeout": timedelta(hours=1),
 }
+
+# The Airflow pool every extract task runs in: it caps concurrent calls to the vendor APIs
+# (created by `revenue-os demo` and by compose's airflow-init).
+SOURCE_POOL = "source_apis"
+SOURCE_POOL_SLOTS = 3

@@ -9,6 +9,7 @@ Modes:
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -111,7 +112,8 @@ def plan(
         if request.mode == "full" or (request.mode == "incremental" and watermark is None):
             return Extraction(connector.all_contacts())
         before = until if request.mode == "backfill" else None
-        return Extraction(connector.contacts_modified_since(since, before))
+        changed = connector.contacts_modified_since(since, before)
+        return Extraction(itertools.chain(changed, connector.archived_contacts()))
     if object_name == "hubspot.events":
         if request.mode == "incremental" and watermark is not None:
             since = watermark - EVENTS_LOOKBACK

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from revenue_os.warehouse.connection import connect, warehouse_uri
 from revenue_os.warehouse.migrations import migrate
@@ -37,3 +37,33 @@ def record_refresh_run(
         version = record_success(conn, run)
     log.info("recorded run %s in ops.refresh_runs (schema version %d)", run_id, version)
     return version
+
+
+def extract_load_object(object_name: str, params: dict | None = None) -> dict:
+    """Extract one source object through its Airflow connection and load it into raw.
+
+    `params` are the DAG run's: mode (incremental | full | backfill) and, for a backfill,
+    start and end dates (ISO). Returns the load's figures for XCom and the run summary.
+    """
+    from revenue_os.connectors.base import connection_from_airflow
+    from revenue_os.orchestration.extract_load import Request, extract_load
+
+    params = params or {}
+    request = Request(
+        mode=params.get("mode") or "incremental",
+        start=date.fromisoformat(params["start"]) if params.get("start") else None,
+        end=date.fromisoformat(params["end"]) if params.get("end") else None,
+    )
+    vendor = object_name.split(".", 1)[0]
+    result = extract_load(object_name, warehouse_uri(), connection_from_airflow(vendor), request)
+    return {
+        "object": object_name,
+        "batch_id": str(result.batch_id),
+        "extracted": result.extracted,
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "deleted": result.deleted,
+        "unchanged": result.unchanged,
+        "quarantined": result.quarantined,
+        "watermark": result.watermark.isoformat() if result.watermark else None,
+    }

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from revenue_os.orchestration.defaults import SOURCE_POOL, SOURCE_POOL_SLOTS
 from revenue_os.paths import DAGS_DIR, PLUGINS_DIR, PROJECT_ROOT
 from revenue_os.runtime.processes import Service
 from revenue_os.runtime.profile import Profile
@@ -59,8 +60,38 @@ def airflow_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
         "AIRFLOW_CONN_WAREHOUSE": (
             f"postgresql://revenue_os:{secrets['WAREHOUSE_PASSWORD']}@{pg}/warehouse"
         ),
+        **source_connections(profile.mock_apis_url, secrets["MOCK_API_TOKEN"]),
     }
     return env
+
+
+def source_connections(base_url: str, token: str) -> dict[str, str]:
+    """One Airflow connection per vendor, here pointing at the mock APIs' prefixes.
+
+    Against the real services only the host and the token change: the connectors speak the
+    vendors' own paths under it.
+    """
+    extras = {
+        # The mock checks these headers are present, as Google Ads does.
+        "google_ads": {"developer_token": token, "login_customer_id": "1000000000"},
+    }
+    connections = {}
+    for vendor, prefix in SOURCE_PREFIXES.items():
+        spec = {"conn_type": "http", "host": f"{base_url}/{prefix}", "password": token}
+        if vendor in extras:
+            spec["extra"] = extras[vendor]
+        connections[f"AIRFLOW_CONN_{vendor.upper()}"] = json.dumps(spec)
+    return connections
+
+
+# Airflow connection id (= vendor) -> the mock APIs' path prefix standing for its host.
+SOURCE_PREFIXES = {
+    "hubspot": "hubspot",
+    "salesforce": "salesforce",
+    "google_ads": "google-ads",
+    "linkedin_ads": "linkedin",
+    "netsuite": "netsuite",
+}
 
 
 def passwords_file(profile: Profile) -> Path:
@@ -93,6 +124,18 @@ def run_airflow(env: Mapping[str, str], *args: str, timeout: float = 600) -> str
             f"{(result.stderr + result.stdout)[-4000:]}"
         )
     return result.stdout
+
+
+def ensure_pools(env: Mapping[str, str]) -> None:
+    """The pool that caps concurrent vendor API calls (idempotent)."""
+    run_airflow(
+        env,
+        "pools",
+        "set",
+        SOURCE_POOL,
+        str(SOURCE_POOL_SLOTS),
+        "Caps concurrent extract tasks, so vendor rate limits are not hit by our own fan-out",
+    )
 
 
 def services(profile: Profile) -> list[Service]:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from revenue_os.paths import LOCAL_DIR, PROJECT_ROOT
 
-# name -> (postgres, airflow api-server, superset) ports; all bound to 127.0.0.1.
-DEFAULT_PORTS: dict[str, tuple[int, int, int]] = {
-    "demo": (55432, 8080, 8088),
-    "test": (55532, 18080, 18088),
-    "bench": (55632, 28080, 28088),
+# name -> (postgres, airflow api-server, superset, mock vendor APIs) ports; all on 127.0.0.1.
+DEFAULT_PORTS: dict[str, tuple[int, int, int, int]] = {
+    "demo": (55432, 8080, 8088, 8900),
+    "test": (55532, 18080, 18088, 18900),
+    "bench": (55632, 28080, 28088, 28900),
 }
 
 
@@ -35,6 +35,7 @@ class Profile:
     postgres_port: int
     airflow_port: int
     superset_port: int
+    mock_apis_port: int
 
     @property
     def state_dir(self) -> Path:
@@ -84,6 +85,10 @@ class Profile:
     def superset_url(self) -> str:
         return f"http://127.0.0.1:{self.superset_port}"
 
+    @property
+    def mock_apis_url(self) -> str:
+        return f"http://127.0.0.1:{self.mock_apis_port}"
+
 
 def _reachable_by_postgres_user(path: Path) -> bool:
     """True when the `postgres` OS user can traverse every folder down to `path`."""
@@ -125,10 +130,11 @@ def load_profile(name: str | None = None) -> Profile:
     if name not in DEFAULT_PORTS:
         known = ", ".join(sorted(DEFAULT_PORTS))
         raise ProfileError(f"unknown profile {name!r} (REVENUE_OS_PROFILE): use one of {known}")
-    pg, airflow, superset = DEFAULT_PORTS[name]
+    pg, airflow, superset, mock_apis = DEFAULT_PORTS[name]
     return Profile(
         name=name,
         postgres_port=_port_override("REVENUE_OS_POSTGRES_PORT", pg),
         airflow_port=_port_override("REVENUE_OS_AIRFLOW_PORT", airflow),
         superset_port=_port_override("REVENUE_OS_SUPERSET_PORT", superset),
+        mock_apis_port=_port_override("REVENUE_OS_MOCK_APIS_PORT", mock_apis),
     )

@@ -17,6 +17,7 @@ import psycopg
 
 from revenue_os.paths import PROJECT_ROOT
 from revenue_os.runtime import airflow_services as airflow
+from revenue_os.runtime import mock_api_services as mock_apis
 from revenue_os.runtime import superset_services as superset
 from revenue_os.runtime.memory import tree_pss_mib
 from revenue_os.runtime.postgres_cluster import (
@@ -84,7 +85,11 @@ class Stack:
         return superset.superset_env(self.profile, self.secrets)
 
     def services(self) -> list[Service]:
-        return airflow.services(self.profile) + superset.services(self.profile)
+        return (
+            mock_apis.services(self.profile)
+            + airflow.services(self.profile)
+            + superset.services(self.profile)
+        )
 
     def airflow_client(self) -> airflow.AirflowClient:
         return airflow.AirflowClient(
@@ -127,13 +132,18 @@ class Stack:
             airflow_env = self.airflow_env()
             airflow.write_passwords_file(profile, self.secrets)
             airflow.run_airflow(airflow_env, "db", "migrate")
+            airflow.ensure_pools(airflow_env)
 
         with progress.step("Superset metadata database, admin user and roles"):
             if not superset.initialise(profile, self.superset_env(), self.secrets, progress.note):
                 progress.note("already initialised")
 
-        with progress.step("Starting Airflow (api-server, scheduler, dag-processor) and Superset"):
+        with progress.step(
+            "Starting the mock vendor APIs, Airflow (api-server, scheduler, dag-processor) "
+            "and Superset"
+        ):
             ports = {
+                "mock-apis": (profile.mock_apis_port, "REVENUE_OS_MOCK_APIS_PORT"),
                 "airflow-api-server": (profile.airflow_port, "REVENUE_OS_AIRFLOW_PORT"),
                 "superset": (profile.superset_port, "REVENUE_OS_SUPERSET_PORT"),
             }
@@ -141,6 +151,12 @@ class Stack:
                 if service.name in ports and service.pid() is None:
                     port, variable = ports[service.name]
                     _check_port_free(port, service.name, variable)
+            for service in mock_apis.services(profile):
+                was_running = service.pid()
+                pid = service.start(mock_apis.mock_env(self.secrets), PROJECT_ROOT)
+                progress.note(
+                    f"{service.name}: pid {pid}{' (already running)' if was_running else ''}"
+                )
             for service in airflow.services(profile):
                 was_running = service.pid()
                 pid = service.start(airflow_env, PROJECT_ROOT)
@@ -180,6 +196,12 @@ class Stack:
                 alive_and(lambda: _scheduler_healthy(client), "airflow-scheduler"),
                 timeout=120,
                 what="Airflow scheduler",
+                fatal=(ServiceDied,),
+            )
+            wait_until(
+                alive_and(lambda: mock_apis.health(profile), "mock-apis"),
+                timeout=300,
+                what=f"mock vendor APIs at {profile.mock_apis_url}",
                 fatal=(ServiceDied,),
             )
             wait_until(
@@ -228,8 +250,13 @@ class Stack:
         progress.note(f"run {run_id}")
 
         def show(states: dict[str, str | None]) -> None:
+            counts: dict[str, int] = {}
+            for state in states.values():
+                counts[state or "queued"] = counts.get(state or "queued", 0) + 1
+            done = counts.get("success", 0)
             progress.note(
-                "  ".join(f"{task}={state or 'queued'}" for task, state in states.items())
+                f"{done}/{len(states)} tasks done: "
+                + ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
             )
 
         run = client.wait_for_run(REFRESH_DAG_ID, run_id, timeout=timeout, on_change=show)
@@ -240,11 +267,25 @@ class Stack:
             "state": run["state"],
             "url": f"{client.base_url}/dags/{REFRESH_DAG_ID}/runs/{run_id}",
             "tasks": {ti["task_id"]: (ti["state"], ti.get("duration")) for ti in tasks},
+            "loads": self._loads_since(run.get("start_date")),
         }
         if run["state"] != "success":
             failed = [ti for ti in tasks if ti["state"] == "failed"]
             raise RefreshFailed(result, failed)
         return result
+
+    def _loads_since(self, started: str | None) -> list[tuple]:
+        """What each load of a run brought: object, extracted, inserted, updated, quarantined."""
+        if not started:
+            return []
+        with psycopg.connect(self.warehouse_uri(), connect_timeout=10) as conn:
+            return conn.execute(
+                """
+                SELECT source_object, rows_extracted, rows_inserted, rows_updated, rows_quarantined
+                FROM ops.load_batches WHERE started_at >= %s ORDER BY source_object
+                """,
+                (started,),
+            ).fetchall()
 
     def refresh(self, echo=print) -> dict:
         progress = Progress(total=1, echo=echo)

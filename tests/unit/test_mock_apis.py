@@ -13,20 +13,17 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from revenue_os.mock_apis import google_ads, linkedin_ads
-from revenue_os.mock_apis.app import create_app
 from revenue_os.mock_apis.config import VENDORS, MockConfig
 from revenue_os.mock_apis.linkedin_ads import parse_restli
-from revenue_os.mock_apis.server import main
+from revenue_os.mock_apis.server import BackgroundMockServer, main
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKENS = {vendor: f"token-{vendor}" for vendor in VENDORS}
@@ -34,28 +31,6 @@ ADMIN = "admin-token"
 SCALE = 0.02
 LINKEDIN_HEADERS = {"LinkedIn-Version": "202410", "X-Restli-Protocol-Version": "2.0.0"}
 GOOGLE_HEADERS = {"developer-token": "dev-token", "login-customer-id": "1234567890"}
-
-
-class RunningServer:
-    """A real uvicorn server on 127.0.0.1 with a port the OS picked."""
-
-    def __init__(self, config: MockConfig):
-        self.server = uvicorn.Server(
-            uvicorn.Config(create_app(config), host="127.0.0.1", port=0, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("mock server did not start")
-            time.sleep(0.01)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.base = f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 def _config(**overrides) -> MockConfig:
@@ -66,15 +41,14 @@ def _config(**overrides) -> MockConfig:
 
 @pytest.fixture(scope="module")
 def server():
-    running = RunningServer(_config())
-    yield running
-    running.stop()
+    with BackgroundMockServer(_config()) as running:
+        yield running
 
 
 @pytest.fixture
 def admin(server):
     with httpx.Client(
-        base_url=server.base, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
+        base_url=server.base_url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
     ) as client:
         client.post("/_admin/reset").raise_for_status()
         yield client
@@ -82,7 +56,7 @@ def admin(server):
 
 def _client(server, vendor: str, prefix: str, extra: dict | None = None) -> httpx.Client:
     headers = {"Authorization": f"Bearer {TOKENS[vendor]}", **(extra or {})}
-    return httpx.Client(base_url=f"{server.base}/{prefix}", headers=headers, timeout=60)
+    return httpx.Client(base_url=f"{server.base_url}/{prefix}", headers=headers, timeout=60)
 
 
 @pytest.fixture
@@ -225,7 +199,7 @@ def linkedin_analytics(
 
 
 def test_health_reports_as_of_and_scale(server):
-    body = httpx.get(f"{server.base}/health").json()
+    body = httpx.get(f"{server.base_url}/health").json()
     assert body == {"status": "ok", "as_of": "2026-11-01", "scale": SCALE}
 
 
@@ -244,7 +218,7 @@ def test_a_wrong_token_gets_the_vendors_401(server, admin, vendor):
     for token in ("wrong", None):
         auth = {"Authorization": f"Bearer {token}"} if token else {}
         response = httpx.request(
-            method, server.base + path, headers={**headers, **auth}, json={"q": "x"}
+            method, server.base_url + path, headers={**headers, **auth}, json={"q": "x"}
         )
         assert response.status_code == 401
         body = response.json()
@@ -271,30 +245,30 @@ def test_a_wrong_token_gets_the_vendors_401(server, admin, vendor):
 
 
 def test_admin_endpoints_need_the_admin_token(server, admin):
-    assert httpx.get(f"{server.base}/_admin/counts").status_code == 401
+    assert httpx.get(f"{server.base_url}/_admin/counts").status_code == 401
     vendor_token = {"Authorization": f"Bearer {TOKENS['hubspot']}"}
-    assert httpx.get(f"{server.base}/_admin/counts", headers=vendor_token).status_code == 401
+    assert httpx.get(f"{server.base_url}/_admin/counts", headers=vendor_token).status_code == 401
     assert admin.get("/_admin/counts").status_code == 200
 
 
 def test_vendor_specific_mandatory_headers(server, admin):
     no_dev_token = httpx.get(
-        f"{server.base}/google-ads/v18/customers:listAccessibleCustomers",
+        f"{server.base_url}/google-ads/v18/customers:listAccessibleCustomers",
         headers={"Authorization": f"Bearer {TOKENS['google_ads']}"},
     )
     assert no_dev_token.status_code == 401
     assert no_dev_token.json()["error"]["status"] == "UNAUTHENTICATED"
     assert "developer-token" in no_dev_token.json()["error"]["message"]
     auth = {"Authorization": f"Bearer {TOKENS['linkedin']}"}
-    no_version = httpx.get(f"{server.base}/linkedin/rest/adAccounts?q=search", headers=auth)
+    no_version = httpx.get(f"{server.base_url}/linkedin/rest/adAccounts?q=search", headers=auth)
     assert no_version.status_code == 400 and no_version.json()["code"] == "VERSION_MISSING"
     no_restli = httpx.get(
-        f"{server.base}/linkedin/rest/adAccounts?q=search",
+        f"{server.base_url}/linkedin/rest/adAccounts?q=search",
         headers={**auth, "LinkedIn-Version": "202410"},
     )
     assert no_restli.status_code == 400
     no_prefer = httpx.post(
-        f"{server.base}/netsuite/services/rest/query/v1/suiteql",
+        f"{server.base_url}/netsuite/services/rest/query/v1/suiteql",
         headers={"Authorization": f"Bearer {TOKENS['netsuite']}"},
         json={"q": "SELECT id FROM item"},
     )
@@ -778,13 +752,13 @@ def test_rate_limit_and_server_errors_in_the_vendors_shape(server, admin, vendor
     auth = {"Authorization": f"Bearer {TOKENS[vendor]}", **headers}
     _faults(admin, rate_limit_rate=1.0)
     throttled = httpx.request(
-        method, server.base + path, headers=auth, json={"q": "SELECT id FROM item"}
+        method, server.base_url + path, headers=auth, json={"q": "SELECT id FROM item"}
     )
     assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "1"
     assert THROTTLED[vendor](throttled.json())
     _faults(admin, rate_limit_rate=0.0, error_rate=1.0)
     failed = httpx.request(
-        method, server.base + path, headers=auth, json={"q": "SELECT id FROM item"}
+        method, server.base_url + path, headers=auth, json={"q": "SELECT id FROM item"}
     )
     assert failed.status_code == 500 and failed.json()
 
@@ -912,7 +886,7 @@ def test_advance_adds_records_and_the_next_incremental_pull_loads_exactly_the_de
 
 
 def test_same_config_gives_byte_identical_answers(server, hubspot, salesforce):
-    twin = RunningServer(_config())
+    twin = BackgroundMockServer(_config())
     try:
         paths = [
             (
@@ -926,11 +900,11 @@ def test_same_config_gives_byte_identical_answers(server, hubspot, salesforce):
         ]
         for vendor, path in paths:
             headers = {"Authorization": f"Bearer {TOKENS[vendor]}"}
-            ours = httpx.get(server.base + path, headers=headers).content
-            theirs = httpx.get(twin.base + path, headers=headers).content
+            ours = httpx.get(server.base_url + path, headers=headers).content
+            theirs = httpx.get(twin.base_url + path, headers=headers).content
             # Paging links name the host the request came to; everything else is equal.
-            ours = ours.replace(server.base.encode(), b"http://mock")
-            theirs = theirs.replace(twin.base.encode(), b"http://mock")
+            ours = ours.replace(server.base_url.encode(), b"http://mock")
+            theirs = theirs.replace(twin.base_url.encode(), b"http://mock")
             assert ours == theirs and len(ours) > 1000
     finally:
         twin.stop()

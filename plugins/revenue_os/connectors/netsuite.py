@@ -49,6 +49,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "averagecost",
         "lastmodifieddate",
     ),
+    "currencyrate": (
+        "id",
+        "basecurrency",
+        "transactioncurrency",
+        "effectivedate",
+        "exchangerate",
+        "lastmodifieddate",
+    ),
 }
 
 _US_DATE = re.compile(

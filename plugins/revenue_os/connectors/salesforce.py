@@ -95,7 +95,10 @@ class SalesforceConnector(Connector):
         self._base_path = urlsplit(connection.base_url).path.rstrip("/")
 
     def vendor_headers(self, connection: SourceConnection) -> dict[str, str]:
-        return {"Sforce-Query-Options": f"batchSize={BATCH_SIZE}"}
+        # Salesforce serves 200..2000 records a page; extra.batch_size lowers it where big
+        # records time out (and lets tests page through small orgs).
+        batch_size = int(connection.extra.get("batch_size", BATCH_SIZE))
+        return {"Sforce-Query-Options": f"batchSize={batch_size}"}
 
     def records(
         self,

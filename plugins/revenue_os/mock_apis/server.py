@@ -195,5 +195,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+class BackgroundMockServer:
+    """The mock APIs on 127.0.0.1 in a thread of this process, on a port the OS picks.
+
+    For tests and benchmarks that need a real HTTP server but not a separate process; the
+    `state` attribute gives direct access to the business behind it.
+    """
+
+    def __init__(self, config: MockConfig, *, start_timeout_s: float = 120.0):
+        import threading
+        import time
+
+        import uvicorn
+
+        from revenue_os.mock_apis.app import create_app
+
+        app = create_app(config)
+        self.state = app.state.mock
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host=DEFAULT_HOST, port=0, log_level="warning", access_log=False)
+        )
+        self.thread = threading.Thread(target=self.server.run, name="mock-apis", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + start_timeout_s
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the mock APIs did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.base_url = f"http://{DEFAULT_HOST}:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def __enter__(self) -> BackgroundMockServer:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
 if __name__ == "__main__":
     sys.exit(main())

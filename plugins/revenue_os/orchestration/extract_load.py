@@ -51,6 +51,7 @@ NETSUITE_TABLES = {
     "netsuite.items": "item",
     "netsuite.invoice_lines": "invoiceline",
     "netsuite.inventory_snapshots": "inventorysnapshot",
+    "netsuite.currency_rates": "currencyrate",
 }
 
 
@@ -76,7 +77,6 @@ class Request:
 class Extraction:
     pages: Iterable[list[dict]]
     window: Window | None = None
-    watermark: datetime | None = None
 
 
 def _midnight(day: date) -> datetime:
@@ -135,11 +135,10 @@ def plan(
     if object_name == "linkedin_ads.campaigns":
         return Extraction(connector.campaigns())
     if object_name in ("google_ads.campaign_days", "linkedin_ads.campaign_days"):
+        # The watermark becomes the newest day delivered (the loader keeps the later of it
+        # and the stored one, so a backfill never moves it back).
         window = _ads_window(request, watermark, now.date())
-        mark = _midnight(window.end)
-        if watermark is not None and (request.mode == "backfill" or watermark > mark):
-            mark = watermark  # a backfill never moves the watermark back
-        return Extraction(connector.campaign_days(window.start, window.end), window, mark)
+        return Extraction(connector.campaign_days(window.start, window.end), window)
     raise KeyError(f"no extraction plan for {object_name}")
 
 
@@ -174,7 +173,6 @@ def extract_load(
                 extraction.pages,
                 mode_label=request.mode,
                 window=extraction.window,
-                watermark=extraction.watermark,
             )
     finally:
         connector.close()

@@ -212,7 +212,7 @@ def _merge(conn, obj: RawObject, target, keys, window: Window | None, result: Lo
     # keys (a hash aggregate over keys only) is far cheaper than sorting every row to dedupe.
     duplicated, surplus = conn.execute(
         sql.SQL(
-            "SELECT count(*), coalesce(sum(n - 1), 0) FROM "
+            "SELECT count(*), coalesce(sum(n - 1), 0)::bigint FROM "
             "(SELECT count(*) AS n FROM incoming GROUP BY {} HAVING count(*) > 1) d"
         ).format(key_list)
     ).fetchone()

@@ -1,12 +1,12 @@
 """The catalogue of source objects: which raw table each lands in and how it is keyed.
 
 The raw tables themselves are created by sql/migrations/0004_raw_tables.sql;
-tests/integration/test_raw_load.py checks that the two agree.
+tests/integration/test_raw_loader.py checks that the two agree.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from revenue_os.connectors.base import parse_iso
 from revenue_os.connectors.netsuite import parse_netsuite_datetime
@@ -16,6 +16,16 @@ from revenue_os.raw.loader import KeyColumn, RawObject
 def _hubspot_contact_updated(record: dict):
     modified = (record.get("properties") or {}).get("lastmodifieddate")
     return parse_iso(modified) if modified else parse_iso(record["updatedAt"])
+
+
+def _google_day(record: dict) -> date:
+    return date.fromisoformat(record["segments"]["date"])
+
+
+def _day_start(day: date) -> datetime:
+    """Ad platforms have no change timestamp: a day's row is as new as its day, so the
+    watermark is the newest day delivered and the next run re-pulls back from there."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _linkedin_day(record: dict) -> date:
@@ -69,9 +79,9 @@ RAW_OBJECTS: dict[str, RawObject] = {
             keys=(
                 KeyColumn("customer_id", lambda r: r["customer"]["resourceName"].split("/")[1]),
                 KeyColumn("campaign_id", lambda r: r["campaign"]["id"]),
-                KeyColumn("metric_date", lambda r: date.fromisoformat(r["segments"]["date"])),
+                KeyColumn("metric_date", _google_day),
             ),
-            updated_at=lambda r: None,
+            updated_at=lambda r: _day_start(_google_day(r)),
             mode="replace_window",
             window_column="metric_date",
         ),
@@ -88,7 +98,7 @@ RAW_OBJECTS: dict[str, RawObject] = {
                 KeyColumn("campaign_urn", lambda r: r["pivotValues"][0]),
                 KeyColumn("metric_date", _linkedin_day),
             ),
-            updated_at=lambda r: None,
+            updated_at=lambda r: _day_start(_linkedin_day(r)),
             mode="replace_window",
             window_column="metric_date",
         ),
@@ -96,5 +106,6 @@ RAW_OBJECTS: dict[str, RawObject] = {
         _netsuite("netsuite.items", "netsuite__items"),
         _netsuite("netsuite.invoice_lines", "netsuite__invoice_lines"),
         _netsuite("netsuite.inventory_snapshots", "netsuite__inventory_snapshots"),
+        _netsuite("netsuite.currency_rates", "netsuite__currency_rates"),
     )
 }

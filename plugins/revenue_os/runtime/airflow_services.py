@@ -18,6 +18,7 @@ import httpx
 
 from revenue_os.orchestration.defaults import SOURCE_POOL, SOURCE_POOL_SLOTS
 from revenue_os.paths import DAGS_DIR, PLUGINS_DIR, PROJECT_ROOT
+from revenue_os.runtime.mock_api_services import mock_source_connections
 from revenue_os.runtime.processes import Service
 from revenue_os.runtime.profile import Profile
 
@@ -66,32 +67,18 @@ def airflow_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
 
 
 def source_connections(base_url: str, token: str) -> dict[str, str]:
-    """One Airflow connection per vendor, here pointing at the mock APIs' prefixes.
+    """One Airflow connection per vendor (AIRFLOW_CONN_<ID> as JSON), here the mock APIs'.
 
     Against the real services only the host and the token change: the connectors speak the
     vendors' own paths under it.
     """
-    extras = {
-        # The mock checks these headers are present, as Google Ads does.
-        "google_ads": {"developer_token": token, "login_customer_id": "1000000000"},
-    }
     connections = {}
-    for vendor, prefix in SOURCE_PREFIXES.items():
-        spec = {"conn_type": "http", "host": f"{base_url}/{prefix}", "password": token}
-        if vendor in extras:
-            spec["extra"] = extras[vendor]
-        connections[f"AIRFLOW_CONN_{vendor.upper()}"] = json.dumps(spec)
+    for conn_id, source in mock_source_connections(base_url, token).items():
+        spec = {"conn_type": "http", "host": source.base_url, "password": source.token}
+        if source.extra:
+            spec["extra"] = source.extra
+        connections[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(spec)
     return connections
-
-
-# Airflow connection id (= vendor) -> the mock APIs' path prefix standing for its host.
-SOURCE_PREFIXES = {
-    "hubspot": "hubspot",
-    "salesforce": "salesforce",
-    "google_ads": "google-ads",
-    "linkedin_ads": "linkedin",
-    "netsuite": "netsuite",
-}
 
 
 def passwords_file(profile: Profile) -> Path:

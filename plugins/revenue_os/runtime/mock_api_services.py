@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from revenue_os.connectors.base import SourceConnection
 from revenue_os.runtime.processes import Service
 from revenue_os.runtime.profile import Profile
 
@@ -21,6 +22,31 @@ BIN_DIR = Path(sys.executable).parent
 # Small enough that the demo's first full load takes seconds, large enough to tell a story.
 DEFAULT_SCALE = {"demo": "0.1", "test": "0.02", "bench": "0.1"}
 DEFAULT_SEED = "42"
+# Airflow connection id (= vendor) -> the mock APIs' path prefix standing for its host.
+SOURCE_PREFIXES = {
+    "hubspot": "hubspot",
+    "salesforce": "salesforce",
+    "google_ads": "google-ads",
+    "linkedin_ads": "linkedin",
+    "netsuite": "netsuite",
+}
+# Google Ads wants the manager account in login-customer-id when reading client accounts; the
+# mock checks the header is there, not its value.
+GOOGLE_ADS_MANAGER_ID = "1000000000"
+
+
+def mock_source_connections(base_url: str, token: str) -> dict[str, SourceConnection]:
+    """The source connections of every vendor, pointing at a mock server's prefixes."""
+    extras = {
+        # The mock checks these headers are present, as Google Ads does.
+        "google_ads": {"developer_token": token, "login_customer_id": GOOGLE_ADS_MANAGER_ID},
+    }
+    return {
+        conn_id: SourceConnection(
+            conn_id, f"{base_url.rstrip('/')}/{prefix}", token, extras.get(conn_id, {})
+        )
+        for conn_id, prefix in SOURCE_PREFIXES.items()
+    }
 
 
 def services(profile: Profile) -> list[Service]:

@@ -26,13 +26,11 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from bench_postgres import bench_postgres, recreate_database
 
 from revenue_os.orchestration.extract_load import Request, extract_load
 from revenue_os.raw.objects import RAW_OBJECTS
 from revenue_os.runtime.mock_api_services import mock_source_connections
-from revenue_os.runtime.postgres_cluster import LocalPostgres, ensure_server_installed
-from revenue_os.runtime.profile import load_profile
-from revenue_os.runtime.secret_store import load_or_create_secrets
 from revenue_os.warehouse.migrations import migrate
 
 SCRATCH_DB = "bench_extract_load"
@@ -109,13 +107,7 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
     args = parser.parse_args()
 
-    profile = load_profile("bench")
-    secrets = load_or_create_secrets(profile.secrets_file)
-    pg = LocalPostgres(profile, ensure_server_installed(print))
-    pg.init()
-    pg.start()
-    pg.bootstrap_roles(secrets)
-    uri = pg.url("revenue_os", secrets["WAREHOUSE_PASSWORD"], SCRATCH_DB)
+    pg, secrets = bench_postgres()
     for scale in args.scales:
         print(f"scale {scale:g}: starting the mock APIs", file=sys.stderr, flush=True)
         server, base_url = start_mock_apis(scale)
@@ -124,8 +116,7 @@ def main() -> None:
             generation_s = httpx.get(f"{base_url}/_admin/state", headers=admin, timeout=60).json()[
                 "generation_seconds"
             ]
-            pg.psql(command=f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-            pg.psql(command=f"CREATE DATABASE {SCRATCH_DB} OWNER revenue_os")
+            uri = recreate_database(pg, secrets, SCRATCH_DB)
             with psycopg.connect(uri, autocommit=True) as conn:
                 migrate(conn)
             runs = {"full": run(uri, base_url, Request(mode="full"))}

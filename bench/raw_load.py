@@ -25,13 +25,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from bench_postgres import bench_postgres, recreate_database
 from psycopg.types.json import Jsonb
 
 from revenue_os.raw.loader import load_pages
 from revenue_os.raw.objects import RAW_OBJECTS
-from revenue_os.runtime.postgres_cluster import LocalPostgres, ensure_server_installed
-from revenue_os.runtime.profile import load_profile
-from revenue_os.runtime.secret_store import load_or_create_secrets
 from revenue_os.warehouse.migrations import migrate
 
 SCRATCH_DB = "bench_raw_load"
@@ -97,15 +95,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5)
     args = parser.parse_args()
 
-    profile = load_profile("bench")
-    secrets = load_or_create_secrets(profile.secrets_file)
-    pg = LocalPostgres(profile, ensure_server_installed(print))
-    pg.init()
-    pg.start()
-    pg.bootstrap_roles(secrets)
-    pg.psql(command=f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-    pg.psql(command=f"CREATE DATABASE {SCRATCH_DB} OWNER revenue_os")
-    uri = pg.url("revenue_os", secrets["WAREHOUSE_PASSWORD"], SCRATCH_DB)
+    pg, secrets = bench_postgres()
+    uri = recreate_database(pg, secrets, SCRATCH_DB)
     obj = RAW_OBJECTS["hubspot.contacts"]
     first = contacts(args.rows, seed=1)
     changed = contacts(args.rows, seed=1, changed_share=0.10)

@@ -16,6 +16,7 @@ def test_demo_refuses_a_taken_postgres_port(stack):
     # The test profile's running Postgres holds its port; ask the bench profile to use it.
     env = {**os.environ, "REVENUE_OS_POSTGRES_PORT": str(stack.profile.postgres_port)}
     cli = str(Path(sys.executable).parent / "revenue-os")
+    Stack(load_profile("bench")).down(echo=lambda *_: None)  # a bench run may have left it up
     try:
         result = subprocess.run(
             [cli, "--profile", "bench", "demo", "--no-refresh"],

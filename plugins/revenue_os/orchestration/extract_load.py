@@ -161,7 +161,11 @@ def extract_load(
     vendor = object_name.split(".", 1)[0]
     connector = CONNECTORS[vendor](connection, **(client_options or {}))
     try:
-        with psycopg.connect(warehouse_uri, autocommit=True, application_name="revenue-os") as conn:
+        with psycopg.connect(
+            warehouse_uri,
+            autocommit=True,
+            application_name="revenue-os",
+        ) as conn:
             row = conn.execute(
                 "SELECT watermark FROM ops.source_state WHERE source_object = %s", (object_name,)
             ).fetchone()

@@ -203,44 +203,32 @@ def load_pages(
 
 
 def _merge(conn, obj: RawObject, target, keys, window: Window | None, result: LoadResult) -> None:
-    key_list = sql.SQL(", ").join(keys)
     all_columns = sql.SQL(", ").join(keys + [sql.Identifier(c) for c in META_COLUMNS])
-    updates = sql.SQL(", ").join(
-        sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in META_COLUMNS
-    )
-    # A key seen twice in one extraction keeps its newest version; finding the few duplicate
-    # keys (a hash aggregate over keys only) is far cheaper than sorting every row to dedupe.
-    duplicated, surplus = conn.execute(
-        sql.SQL(
-            "SELECT count(*), coalesce(sum(n - 1), 0)::bigint FROM "
-            "(SELECT count(*) AS n FROM incoming GROUP BY {} HAVING count(*) > 1) d"
-        ).format(key_list)
-    ).fetchone()
-    if duplicated:
+    staged = result.extracted - result.quarantined
+    # Most extractions deliver each key once: merge straight away, and only when Postgres
+    # refuses (a key twice in one INSERT ... ON CONFLICT) pay for finding the duplicates.
+    try:
+        with conn.transaction():
+            source = sql.SQL("SELECT {cols} FROM incoming").format(cols=all_columns)
+            inserted, written = _upsert(conn, target, keys, all_columns, source)
+            surplus = 0
+    except psycopg.errors.CardinalityViolation:
+        key_list = sql.SQL(", ").join(keys)
+        surplus = conn.execute(
+            sql.SQL(
+                "SELECT coalesce(sum(n - 1), 0)::bigint FROM "
+                "(SELECT count(*) AS n FROM incoming GROUP BY {} HAVING count(*) > 1) d"
+            ).format(key_list)
+        ).fetchone()[0]
+        # A key seen twice in one extraction keeps its newest version.
         source = sql.SQL(
             "SELECT DISTINCT ON ({keys}) {cols} FROM incoming "
             "ORDER BY {keys}, source_updated_at DESC NULLS LAST, ctid DESC"
         ).format(keys=key_list, cols=all_columns)
-    else:
-        source = sql.SQL("SELECT {cols} FROM incoming").format(cols=all_columns)
-    # Rows whose record did not change are not rewritten, so they keep their batch id and a
-    # re-run of the same window changes nothing.
-    distinct, inserted, written = conn.execute(
-        sql.SQL(
-            "WITH written AS ("
-            "  INSERT INTO {target} ({cols}) {source} "
-            "  ON CONFLICT ({keys}) DO UPDATE SET {updates} "
-            "  WHERE {target}.record IS DISTINCT FROM excluded.record "
-            "     OR {target}.is_deleted IS DISTINCT FROM excluded.is_deleted "
-            "  RETURNING (xmax = 0) AS inserted"
-            ") SELECT (SELECT count(*) FROM incoming) - %s, "
-            "         count(*) FILTER (WHERE inserted), count(*) FROM written"
-        ).format(target=target, cols=all_columns, source=source, keys=key_list, updates=updates),
-        (surplus,),
-    ).fetchone()
+        inserted, written = _upsert(conn, target, keys, all_columns, source)
     result.inserted = inserted
     result.updated = written - inserted
-    result.unchanged = distinct - written
+    result.unchanged = staged - surplus - written
     if obj.mode == "replace_window" and window is not None:
         column = sql.Identifier(obj.window_column)
         match = sql.SQL(" AND ").join(sql.SQL("i.{0} = t.{0}").format(k) for k in keys)
@@ -251,6 +239,32 @@ def _merge(conn, obj: RawObject, target, keys, window: Window | None, result: Lo
             ).format(target=target, col=column, match=match),
             (window.start, window.end),
         ).rowcount
+
+
+def _upsert(conn, target, keys, all_columns, source) -> tuple[int, int]:
+    """Insert new keys, rewrite changed ones; return (inserted, inserted + updated)."""
+    updates = sql.SQL(", ").join(
+        sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in META_COLUMNS
+    )
+    # Rows whose record did not change are not rewritten, so they keep their batch id and a
+    # re-run of the same window changes nothing.
+    return conn.execute(
+        sql.SQL(
+            "WITH written AS ("
+            "  INSERT INTO {target} ({cols}) {source} "
+            "  ON CONFLICT ({keys}) DO UPDATE SET {updates} "
+            "  WHERE {target}.record IS DISTINCT FROM excluded.record "
+            "     OR {target}.is_deleted IS DISTINCT FROM excluded.is_deleted "
+            "  RETURNING (xmax = 0) AS inserted"
+            ") SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
+        ).format(
+            target=target,
+            cols=all_columns,
+            source=source,
+            keys=sql.SQL(", ").join(keys),
+            updates=updates,
+        )
+    ).fetchone()
 
 
 def _write_quarantine(conn, obj: RawObject, batch_id, quarantine, result: LoadResult) -> None:

@@ -176,6 +176,13 @@ class LocalPostgres:
         )
         return result.returncode == 0
 
+    def running_port(self) -> int | None:
+        """The port the running server listens on (postmaster.pid's fourth line), or None."""
+        if not self.is_running():
+            return None
+        lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
+
     def start(self) -> bool:
         """Start the server unless it runs; True when it was started now."""
         if self.is_running():

@@ -112,8 +112,15 @@ class Stack:
         with progress.step("PostgreSQL server"):
             bin_dir = ensure_server_installed(progress.note)
             pg = LocalPostgres(profile, bin_dir)
-            if not pg.is_running():
+            running_port = pg.running_port()
+            if running_port is None:
                 _check_port_free(profile.postgres_port, "postgres", "REVENUE_OS_POSTGRES_PORT")
+            elif running_port != profile.postgres_port:
+                raise PortTaken(
+                    f"this profile's Postgres already runs on 127.0.0.1:{running_port}, but "
+                    f"REVENUE_OS_POSTGRES_PORT now asks for {profile.postgres_port}: stop it "
+                    f"first with `revenue-os --profile {profile.name} down`"
+                )
             if pg.init():
                 progress.note(f"created a cluster in {pg.data_dir}")
             started = pg.start()

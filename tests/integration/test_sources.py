@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-import httpx
 import psycopg
 import pytest
 
@@ -63,10 +62,7 @@ def mock():
 
 @pytest.fixture
 def admin(mock):
-    with httpx.Client(
-        base_url=mock.base_url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
-    ) as client:
-        client.post("/_admin/reset").raise_for_status()
+    with mock.admin_client(ADMIN) as client:
         client.post("/_admin/faults", json={"reset_counters": True}).raise_for_status()
         yield client
 

@@ -47,10 +47,7 @@ def server():
 
 @pytest.fixture
 def admin(server):
-    with httpx.Client(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
-    ) as client:
-        client.post("/_admin/reset").raise_for_status()
+    with server.admin_client(ADMIN) as client:
         yield client
 
 

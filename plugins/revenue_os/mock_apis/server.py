@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from revenue_os.mock_apis.config import (
     ADMIN_TOKEN_ENV,
@@ -19,6 +20,9 @@ from revenue_os.mock_apis.config import (
     read_token_file,
     tokens_from_env,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8900
@@ -224,6 +228,14 @@ class BackgroundMockServer:
             time.sleep(0.01)
         port = self.server.servers[0].sockets[0].getsockname()[1]
         self.base_url = f"http://{DEFAULT_HOST}:{port}"
+
+    def admin_client(self, admin_token: str) -> httpx.Client:
+        """A client of the /_admin endpoints, after resetting the server to its start-up state."""
+        import httpx
+
+        headers = {"Authorization": f"Bearer {admin_token}"}
+        httpx.post(f"{self.base_url}/_admin/reset", headers=headers, timeout=60).raise_for_status()
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
 
     def stop(self) -> None:
         self.server.should_exit = True

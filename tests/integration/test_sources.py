@@ -15,11 +15,12 @@ import psycopg
 import pytest
 
 from revenue_os.connectors import hubspot, netsuite
+from revenue_os.connectors.ads import LINKEDIN_WINDOW_DAYS
 from revenue_os.connectors.base import SourceConnection
 from revenue_os.connectors.http import RetryPolicy, SourceAuthError
-from revenue_os.mock_apis.config import VENDORS, MockConfig
+from revenue_os.mock_apis.config import VENDORS, FaultOptions, MockConfig
 from revenue_os.mock_apis.server import BackgroundMockServer
-from revenue_os.orchestration.extract_load import Request, extract_load
+from revenue_os.orchestration.extract_load import Request, extract_load, history_start
 from revenue_os.raw.objects import RAW_OBJECTS
 from revenue_os.runtime.mock_api_services import mock_source_connections
 from revenue_os.warehouse.migrations import migrate
@@ -27,6 +28,7 @@ from revenue_os.warehouse.migrations import migrate
 TOKEN = "source-token"
 ADMIN = "admin-token"
 SALESFORCE_BATCH = 200  # the smallest page Salesforce serves: small orgs still page
+RETRY_AFTER_S = 2
 MOCK_VENDOR = {  # connection id -> the mock's vendor name (its request counters)
     "hubspot": "hubspot",
     "salesforce": "salesforce",
@@ -53,7 +55,7 @@ def mock():
         scale=0.02,
         tokens=dict.fromkeys(VENDORS, TOKEN),
         admin_token=ADMIN,
-        retry_after_s=2,
+        faults=FaultOptions(retry_after_s=RETRY_AFTER_S),
         horizon_days=30,
     )
     with BackgroundMockServer(config) as server:
@@ -169,8 +171,12 @@ def test_a_full_pull_of_every_object_pages_through_each_vendor_and_matches_the_s
     assert pages["salesforce.opportunity_history"] == math.ceil(history / SALESFORCE_BATCH) >= 3
     lines = expected["netsuite.invoice_lines"]["total"]
     assert pages["netsuite.invoice_lines"] == math.ceil(lines / netsuite.PAGE) >= 2
-    assert pages["linkedin_ads.campaign_days"] > 12  # a request per 31-day window, ~3 years
-    assert pages["google_ads.campaign_days"] >= 3  # the customer list, then one stream each
+    # LinkedIn: the ad accounts, then one analytics request per 31-day window of history.
+    days = (mock_now(mock).date() - history_start()).days + 1
+    assert pages["linkedin_ads.campaign_days"] == 1 + math.ceil(days / LINKEDIN_WINDOW_DAYS) > 12
+    # Google Ads: the accessible customers, then one searchStream per customer.
+    customers = admin.get("/_admin/state").json()["google_ads"]["customer_ids"]
+    assert pages["google_ads.campaign_days"] == 1 + len(customers) >= 3
     assert all(pages[name] >= 2 for name in ("hubspot.contacts", "hubspot.events")), pages
 
 
@@ -194,9 +200,9 @@ def test_faults_at_twenty_percent_still_load_exactly_what_a_clean_pull_loads(
     retries = len(sleeps.delays)
     # Each retry answers one faulted request: about a fifth of all requests were refused.
     assert 0.1 * served < retries < 0.3 * served, (retries, served)
-    # 429s carry Retry-After (2 s here) and are waited out exactly; 500s back off with jitter.
-    assert sleeps.delays.count(2.0) > 0
-    assert any(delay != 2.0 for delay in sleeps.delays)
+    # 429s carry Retry-After and are waited out exactly; 500s back off with jitter.
+    assert sleeps.delays.count(RETRY_AFTER_S) > 0
+    assert any(delay != RETRY_AFTER_S for delay in sleeps.delays)
 
 
 def test_a_refused_token_fails_at_once_naming_the_connection_and_loads_nothing(

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from revenue_os.mock_apis import google_ads, linkedin_ads
-from revenue_os.mock_apis.config import VENDORS, MockConfig
+from revenue_os.mock_apis.config import VENDORS, FaultOptions, MockConfig
 from revenue_os.mock_apis.linkedin_ads import parse_restli
 from revenue_os.mock_apis.server import BackgroundMockServer, main
 
@@ -34,7 +34,13 @@ GOOGLE_HEADERS = {"developer-token": "dev-token", "login-customer-id": "12345678
 
 
 def _config(**overrides) -> MockConfig:
-    values = {"seed": 5, "scale": SCALE, "tokens": TOKENS, "admin_token": ADMIN, "retry_after_s": 1}
+    values = {
+        "seed": 5,
+        "scale": SCALE,
+        "tokens": TOKENS,
+        "admin_token": ADMIN,
+        "faults": FaultOptions(retry_after_s=1),
+    }
     values.update(overrides)
     return MockConfig(**values)
 

@@ -76,28 +76,10 @@ class MockConfig:
     horizon_days: int = 92
     tokens: Mapping[str, str] = field(default_factory=dict)
     admin_token: str | None = None
-    error_rate: float = 0.0
-    rate_limit_rate: float = 0.0
-    latency_ms: int = 0
-    truncated_page_rate: float = 0.0
-    schema_drift: str = "none"
-    malformed_rate: float = 0.0
-    fault_seed: int = 0
-    retry_after_s: int = 1
+    # The start-up faults; /_admin/faults changes a copy and /_admin/reset comes back to these.
+    faults: FaultOptions = field(default_factory=FaultOptions)
     salesforce_daily_limit: int = 100_000
     progress: bool = False
-
-    def faults(self) -> FaultOptions:
-        return FaultOptions(
-            error_rate=self.error_rate,
-            rate_limit_rate=self.rate_limit_rate,
-            latency_ms=self.latency_ms,
-            truncated_page_rate=self.truncated_page_rate,
-            schema_drift=self.schema_drift,
-            malformed_rate=self.malformed_rate,
-            fault_seed=self.fault_seed,
-            retry_after_s=self.retry_after_s,
-        ).validated()
 
     def validated(self) -> MockConfig:
         if not 0.0 < self.scale <= 100.0:
@@ -110,7 +92,7 @@ class MockConfig:
                 f"no API token for {', '.join(missing)}: set {TOKEN_ENV_PREFIX} (all vendors) or "
                 f"{TOKEN_ENV_PREFIX}_<VENDOR>, or pass --token-file"
             )
-        self.faults()
+        self.faults.validated()
         return self
 
     def admin_tokens(self) -> frozenset[str]:

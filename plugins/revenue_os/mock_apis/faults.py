@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -153,6 +153,25 @@ def vendor_response(
     all_headers = errors.headers(state, n)
     all_headers.update(headers or {})
     return Response(body, status_code=status, headers=all_headers, media_type="application/json")
+
+
+def vendor_app(
+    title: str,
+    state: MockState,
+    errors: VendorErrors,
+    extra_checks: Callable[[Request], None] | None = None,
+) -> FastAPI:
+    """One vendor's app: every route behind the guard, every error in the vendor's shape."""
+    app = FastAPI(
+        title=title,
+        dependencies=[Depends(vendor_guard(state, errors, extra_checks))],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.mock = state
+    install_error_handlers(app, state, errors)
+    return app
 
 
 def install_error_handlers(app: FastAPI, state: MockState, errors: VendorErrors) -> None:

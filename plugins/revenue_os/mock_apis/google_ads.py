@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 
 from revenue_os.mock_apis.business.core import DAY_MS, NULL_INT, Column, Kind, stable_u64
 from revenue_os.mock_apis.business.marketing import (
@@ -19,9 +19,8 @@ from revenue_os.mock_apis.business.marketing import (
 from revenue_os.mock_apis.faults import (
     VendorError,
     VendorErrors,
-    install_error_handlers,
     malformed_kind,
-    vendor_guard,
+    vendor_app,
     vendor_response,
 )
 from revenue_os.mock_apis.query import (
@@ -221,15 +220,7 @@ def build_app(state: MockState) -> FastAPI:
                 },
             )
 
-    app = FastAPI(
-        title="Google Ads (mock)",
-        dependencies=[Depends(vendor_guard(state, errors, require_developer_token))],
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-    app.state.mock = state
-    install_error_handlers(app, state, errors)
+    app = vendor_app("Google Ads (mock)", state, errors, require_developer_token)
     programs = state.business.programs
     customer_ids = [str(c) for c in programs.google_customer_ids]
 

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import numpy as np
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 
 from revenue_os.mock_apis.business.core import Frame, Kind
 from revenue_os.mock_apis.business.marketing import CONTENT_STRINGS, MEDIUM_STRINGS, SOURCE_STRINGS
@@ -27,9 +27,8 @@ from revenue_os.mock_apis.faults import (
     VendorError,
     VendorErrors,
     correlation_id,
-    install_error_handlers,
     malformed_kind,
-    vendor_guard,
+    vendor_app,
     vendor_response,
 )
 from revenue_os.mock_apis.query import parse_datetime_literal
@@ -156,15 +155,7 @@ def _decode_cursor(cursor: str) -> list[int]:
 
 def build_app(state: MockState) -> FastAPI:
     errors = HubSpotErrors()
-    app = FastAPI(
-        title="HubSpot (mock)",
-        dependencies=[Depends(vendor_guard(state, errors))],
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-    app.state.mock = state
-    install_error_handlers(app, state, errors)
+    app = vendor_app("HubSpot (mock)", state, errors)
 
     def contact_record(frame: Frame, row: int, properties: list[str], options) -> dict:
         hs_id = int(frame.column("id").values[row])

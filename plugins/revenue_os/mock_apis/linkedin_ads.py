@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import numpy as np
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 
 from revenue_os.mock_apis.business.core import DAY_MS
 from revenue_os.mock_apis.business.marketing import (
@@ -19,9 +19,8 @@ from revenue_os.mock_apis.business.marketing import (
 from revenue_os.mock_apis.faults import (
     VendorError,
     VendorErrors,
-    install_error_handlers,
     malformed_kind,
-    vendor_guard,
+    vendor_app,
     vendor_response,
 )
 from revenue_os.mock_apis.state import MockState
@@ -191,15 +190,7 @@ def build_app(state: MockState) -> FastAPI:
                 ),
             )
 
-    app = FastAPI(
-        title="LinkedIn Marketing API (mock)",
-        dependencies=[Depends(vendor_guard(state, errors, versioned))],
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-    app.state.mock = state
-    install_error_handlers(app, state, errors)
+    app = vendor_app("LinkedIn Marketing API (mock)", state, errors, versioned)
     programs = state.business.programs
     account_id = int(programs.linkedin_account_id)
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 
 from revenue_os.mock_apis.business.core import stable_u64
 from revenue_os.mock_apis.business.view import NETSUITE_TABLES
 from revenue_os.mock_apis.faults import (
     VendorError,
     VendorErrors,
-    install_error_handlers,
     malformed_kind,
-    vendor_guard,
+    vendor_app,
     vendor_response,
 )
 from revenue_os.mock_apis.query import SUITEQL, QueryError, evaluate, fields_in, parse, sort_rows
@@ -91,6 +90,10 @@ class NetSuiteErrors(VendorErrors):
             ),
         )
 
+    def invalid(self, detail: str, code: str = "INVALID_PARAMETER") -> VendorError:
+        """A 400 about the request's form (headers, paging), not its query."""
+        return VendorError(400, self.body(400, "5.1", "Bad Request", detail, code))
+
     def bad_request(self, request, message: str) -> VendorError:
         return VendorError(
             400,
@@ -107,52 +110,25 @@ class NetSuiteErrors(VendorErrors):
 
 def build_app(state: MockState) -> FastAPI:
     errors = NetSuiteErrors()
-    app = FastAPI(
-        title="NetSuite SuiteTalk REST (mock)",
-        dependencies=[Depends(vendor_guard(state, errors))],
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-    app.state.mock = state
-    install_error_handlers(app, state, errors)
+    app = vendor_app("NetSuite SuiteTalk REST (mock)", state, errors)
 
     @app.post("/services/rest/query/v1/suiteql")
     async def suiteql(request: Request, limit: int = MAX_LIMIT, offset: int = 0):
         if "transient" not in request.headers.get("prefer", "").lower():
-            raise VendorError(
-                400,
-                errors.body(
-                    400,
-                    "5.1",
-                    "Bad Request",
-                    "The request could not be processed because the Prefer header is missing or has an "
-                    "invalid value. Provide the Prefer header with the value 'transient'.",
-                    "INVALID_HEADER",
-                ),
+            raise errors.invalid(
+                "The request could not be processed because the Prefer header is missing or has an "
+                "invalid value. Provide the Prefer header with the value 'transient'.",
+                "INVALID_HEADER",
             )
         if not 1 <= limit <= MAX_LIMIT or offset < 0:
-            raise VendorError(
-                400,
-                errors.body(
-                    400,
-                    "5.1",
-                    "Bad Request",
-                    f"Invalid value for the 'limit' or 'offset' parameter: limit must be between 1 and {MAX_LIMIT}, offset not negative.",
-                    "INVALID_PARAMETER",
-                ),
+            raise errors.invalid(
+                "Invalid value for the 'limit' or 'offset' parameter: limit must be between 1 "
+                f"and {MAX_LIMIT}, offset not negative."
             )
         if offset + limit > MAX_ROWS:
-            raise VendorError(
-                400,
-                errors.body(
-                    400,
-                    "5.1",
-                    "Bad Request",
-                    f"Invalid query: a SuiteQL query can page through at most {MAX_ROWS} results. "
-                    "Narrow the query (for example by lastmodifieddate).",
-                    "INVALID_PARAMETER",
-                ),
+            raise errors.invalid(
+                f"Invalid query: a SuiteQL query can page through at most {MAX_ROWS} results. "
+                "Narrow the query (for example by lastmodifieddate)."
             )
         try:
             body = await request.json()

@@ -6,16 +6,15 @@ import re
 from typing import Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 
 from revenue_os.mock_apis.business.core import Frame, salesforce_id, stable_u64
 from revenue_os.mock_apis.business.view import SALESFORCE_OBJECTS
 from revenue_os.mock_apis.faults import (
     VendorError,
     VendorErrors,
-    install_error_handlers,
     malformed_kind,
-    vendor_guard,
+    vendor_app,
     vendor_response,
 )
 from revenue_os.mock_apis.query import SOQL, QueryError, evaluate, fields_in, parse, sort_rows
@@ -97,15 +96,7 @@ def build_app(state: MockState) -> FastAPI:
                 403, errors.body("TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED")
             )
 
-    app = FastAPI(
-        title="Salesforce (mock)",
-        dependencies=[Depends(vendor_guard(state, errors, daily_limit))],
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-    app.state.mock = state
-    install_error_handlers(app, state, errors)
+    app = vendor_app("Salesforce (mock)", state, errors, daily_limit)
 
     def check_version(version: str) -> None:
         if version not in SUPPORTED_VERSIONS:

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from revenue_os.mock_apis.config import (
     SCHEMA_DRIFT_MODES,
     TOKEN_ENV_PREFIX,
     VENDORS,
+    FaultOptions,
     MockConfig,
     read_token_file,
     tokens_from_env,
@@ -147,14 +149,8 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
         horizon_days=args.horizon_days,
         tokens=tokens,
         admin_token=admin,
-        error_rate=args.error_rate,
-        rate_limit_rate=args.rate_limit_rate,
-        latency_ms=args.latency_ms,
-        truncated_page_rate=args.truncated_page_rate,
-        schema_drift=args.schema_drift,
-        malformed_rate=args.malformed_rate,
-        fault_seed=args.fault_seed,
-        retry_after_s=args.retry_after_s,
+        # Each fault flag's destination is the FaultOptions field of the same name.
+        faults=FaultOptions(**{f.name: getattr(args, f.name) for f in fields(FaultOptions)}),
         salesforce_daily_limit=args.salesforce_daily_limit,
         progress=not args.quiet,
     ).validated()

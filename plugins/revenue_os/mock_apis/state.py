@@ -30,7 +30,7 @@ class MockState:
         """Back to the start-up moment, options and counters."""
         with self.lock:
             self.now_ms = self.business.calendar.now_ms
-            self.faults: FaultOptions = self.config.faults()
+            self.faults: FaultOptions = self.config.faults
             self.counters: dict[str, int] = dict.fromkeys(VENDORS, 0)
             self.cursors: OrderedDict[str, Any] = OrderedDict()
             self._query_cache: OrderedDict[tuple, Any] = OrderedDict()

@@ -104,13 +104,12 @@ def load_pages(
     *,
     mode_label: str = "incremental",
     window: Window | None = None,
-    watermark: datetime | None = None,
     extracted_at: datetime | None = None,
 ) -> LoadResult:
     """Load every page into raw.<obj.table> in one transaction; return what changed.
 
-    `watermark` is stored as the object's new extraction state; when None, the newest
-    source_updated_at seen (or the previous watermark, if nothing newer came) is stored.
+    The object's watermark becomes the newest source_updated_at seen, or stays where it was
+    when nothing newer came (so a backfill of old days never moves it back).
     Nothing is written, the state included, if extraction raises half way.
     """
     if obj.mode == "replace_window" and window is None:
@@ -154,7 +153,7 @@ def load_pages(
             "SELECT watermark FROM ops.source_state WHERE source_object = %s", (obj.name,)
         ).fetchone()
         previous_mark = previous[0] if previous else None
-        new_mark = watermark or max(filter(None, [newest, previous_mark]), default=None)
+        new_mark = max(filter(None, [newest, previous_mark]), default=None)
         result.watermark = new_mark
         conn.execute(
             """

@@ -158,24 +158,18 @@ class Stack:
                 if service.name in ports and service.pid() is None:
                     port, variable = ports[service.name]
                     _check_port_free(port, service.name, variable)
-            for service in mock_apis.services(profile):
-                was_running = service.pid()
-                pid = service.start(mock_apis.mock_env(self.secrets), PROJECT_ROOT)
-                progress.note(
-                    f"{service.name}: pid {pid}{' (already running)' if was_running else ''}"
-                )
-            for service in airflow.services(profile):
-                was_running = service.pid()
-                pid = service.start(airflow_env, PROJECT_ROOT)
-                progress.note(
-                    f"{service.name}: pid {pid}{' (already running)' if was_running else ''}"
-                )
-            for service in superset.services(profile):
-                was_running = service.pid()
-                pid = service.start(self.superset_env(), PROJECT_ROOT)
-                progress.note(
-                    f"{service.name}: pid {pid}{' (already running)' if was_running else ''}"
-                )
+            # The sources first: the scheduler may start a run as soon as it is up.
+            for services, env in (
+                (mock_apis.services(profile), mock_apis.mock_env(self.secrets)),
+                (airflow.services(profile), airflow_env),
+                (superset.services(profile), self.superset_env()),
+            ):
+                for service in services:
+                    was_running = service.pid()
+                    pid = service.start(env, PROJECT_ROOT)
+                    progress.note(
+                        f"{service.name}: pid {pid}{' (already running)' if was_running else ''}"
+                    )
 
         with progress.step("Waiting for the services to answer"):
             client = self.airflow_client()

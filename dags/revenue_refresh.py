@@ -3,7 +3,9 @@
 1. migrate the warehouse schemas (sql/migrations);
 2. extract every source object from its vendor API and load it into its raw table, in
    parallel within the `source_apis` pool (which caps concurrent API calls);
-3. record the run in ops.refresh_runs.
+3. build the mart aside (sql/models: staging, intermediate, marts), audit it, and publish it
+   by an atomic schema swap: a failed build or audit leaves the published mart as it was;
+4. record the run in ops.refresh_runs.
 
 Trigger with params to re-pull: `{"mode": "full"}`, or `{"mode": "backfill", "start":
 "2026-01-01", "end": "2026-01-31"}` for a date range; the default is incremental.
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from revenue_os.orchestration import refresh
+from revenue_os.orchestration import mart, refresh
 from revenue_os.orchestration.defaults import DEFAULT_ARGS, SOURCE_POOL
 from revenue_os.raw.objects import RAW_OBJECTS
 
@@ -51,6 +53,22 @@ def revenue_refresh():
         return refresh.extract_load_object(object_name, get_current_context()["params"])
 
     @task
+    def build_mart_layer(layer: str, build_id: str | None = None) -> str:
+        """Build one layer of SQL models aside (staging opens the build); returns the build id."""
+        return mart.build_mart_layer(layer, build_id, get_current_context()["dag_run"].run_id)
+
+    @task
+    def audit_mart(build_id: str) -> str:
+        """Audit the built mart (unique grains, non-empty facts, attribution sums to 1)."""
+        mart.audit_mart(build_id)
+        return build_id
+
+    @task(outlets=[Asset(name="mart", uri="revenue-os://warehouse/mart")])
+    def publish_mart(build_id: str) -> None:
+        """Swap the audited build in as the published mart, atomically; keep the previous."""
+        mart.publish_mart(build_id)
+
+    @task
     def record_refresh_run(applied: list[str]) -> int:
         """Record this run in ops.refresh_runs, the warehouse's own history of refreshes."""
         dag_run = get_current_context()["dag_run"]
@@ -71,8 +89,13 @@ def revenue_refresh():
         )(name)
         for name, obj in RAW_OBJECTS.items()
     ]
+    staging = build_mart_layer.override(task_id="build_staging")("staging")
+    intermediate = build_mart_layer.override(task_id="build_intermediate")("intermediate", staging)
+    marts = build_mart_layer.override(task_id="build_marts")("marts", intermediate)
+    published = publish_mart(audit_mart(marts))
     recorded = record_refresh_run(migrated)
-    migrated >> loads >> recorded
+    migrated >> loads >> staging
+    published >> recorded
 
 
 revenue_refresh()

@@ -4,6 +4,7 @@ revenue-os demo      install what is missing, start everything, run one refresh
 revenue-os status    which services run, their memory, the latest refresh runs
 revenue-os refresh   trigger the refresh DAG through the scheduler and wait for it
 revenue-os down      stop exactly what `demo` started
+revenue-os mart      build, audit and publish the mart by hand; roll it back; its builds
 revenue-os env       print the environment for running the airflow CLI by hand
 """
 
@@ -69,6 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "refresh",
         help="trigger the refresh DAG through the running scheduler and wait for it",
+    )
+    mart = commands.add_parser(
+        "mart",
+        help="build, audit and publish the mart from raw by hand; roll it back; list its builds",
+        description="build: run the SQL models (sql/models) aside, audit them and swap them in "
+        "as the published mart, as the refresh DAG does (needs the profile's Postgres running). "
+        "rollback: put the previously published mart back. builds: the latest builds with "
+        "their status and audits that failed.",
+    )
+    mart.add_argument("action", choices=["build", "rollback", "builds"])
+    mart.add_argument(
+        "--no-publish",
+        action="store_true",
+        help="build: stop after the audit and leave the result in schema mart_build",
     )
     commands.add_parser(
         "mock-apis",
@@ -141,6 +156,38 @@ def _print_status(status: dict) -> None:
         print(f"refresh runs unavailable: {status['runs_error']}")
 
 
+def _mart(stack, args) -> int:
+    import psycopg
+
+    from revenue_os.transform import build
+    from revenue_os.transform.models import ModelError
+
+    with psycopg.connect(stack.warehouse_uri("revenue_os"), autocommit=True) as conn:
+        try:
+            if args.action == "build":
+                from revenue_os.warehouse.migrations import migrate
+
+                migrate(conn)
+                build.build_all(conn, publish_after=not args.no_publish, echo=print)
+            elif args.action == "rollback":
+                rolled_back = build.rollback(conn)
+                print(f"the previous mart is published again (build {rolled_back} rolled back)")
+            else:
+                rows = conn.execute(
+                    "SELECT build_id, started_at, finished_at, status, coalesce(error, '')"
+                    " FROM ops.mart_builds ORDER BY started_at DESC LIMIT 10"
+                ).fetchall()
+                for build_id, started, finished, status, error in rows:
+                    took = f"{(finished - started).total_seconds():.1f} s" if finished else ""
+                    print(f"{started:%Y-%m-%d %H:%M:%S}  {status:<12} {took:>8}  {build_id}")
+                    if error:
+                        print(f"    {error[:500]}")
+        except (ModelError, build.AuditFailed) as error:
+            print(f"revenue-os mart {args.action}: {error}", file=sys.stderr)
+            return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["mock-apis"]:
@@ -186,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                     print("nothing deleted")
                     return 1
             stack.purge()
+        elif args.command == "mart":
+            return _mart(stack, args)
         elif args.command == "env":
             env = stack.airflow_env()
             for key in sorted(env):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from airflow.models import DagBag
 
@@ -39,9 +41,22 @@ def test_one_load_task_per_source_object_in_the_api_pool(dagbag):
     for load in loads:
         assert load.pool == SOURCE_POOL
         assert load.upstream_task_ids == {"migrate_warehouse"}
-        assert load.downstream_task_ids == {"record_refresh_run"}
+        assert load.downstream_task_ids == {"build_staging"}
         (asset,) = load.outlets
         assert asset.name == f"raw.{RAW_OBJECTS[load.op_args[0]].table}"
+
+
+def test_mart_is_built_audited_then_published_after_every_load(dagbag):
+    dag = dagbag.dags["revenue_refresh"]
+    chain = ["build_staging", "build_intermediate", "build_marts", "audit_mart", "publish_mart"]
+    for upstream, downstream in itertools.pairwise(chain):
+        assert dag.get_task(upstream).downstream_task_ids == {downstream}
+    assert dag.get_task("build_staging").upstream_task_ids == {
+        "load_" + name.replace(".", "__") for name in RAW_OBJECTS
+    }
+    assert dag.get_task("publish_mart").downstream_task_ids == {"record_refresh_run"}
+    (asset,) = dag.get_task("publish_mart").outlets
+    assert asset.name == "mart"
 
 
 @pytest.mark.parametrize("attribute", ["retries", "owner", "doc_md"])

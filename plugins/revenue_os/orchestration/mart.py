@@ -1,0 +1,46 @@
+"""The callables behind the refresh DAG's mart tasks (write-audit-publish), testable
+without a scheduler. A build spans several tasks, so its id travels between them by XCom."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from revenue_os.transform import build
+from revenue_os.warehouse.connection import connect, warehouse_uri
+
+log = logging.getLogger(__name__)
+
+
+def build_mart_layer(layer: str, build_id: str | None, run_id: str | None = None) -> str:
+    """Build one layer of models; the staging layer opens the build. Returns the build id.
+
+    A model that fails to build marks the build failed; the published mart is not touched.
+    """
+    with connect(warehouse_uri()) as conn:
+        current = uuid.UUID(build_id) if build_id else build.start_build(conn, run_id)
+        try:
+            result = build.build_layer(conn, layer, current)
+        except Exception as error:
+            build.fail_build(conn, current, f"{layer}: {error}")
+            raise
+    log.info(
+        "built %d %s models (%s rows)", len(result.rows), layer, f"{sum(result.rows.values()):,}"
+    )
+    return str(current)
+
+
+def audit_mart(build_id: str) -> int:
+    """Audit the built mart; raises AuditFailed (and publishes nothing) if any audit fails."""
+    with connect(warehouse_uri()) as conn:
+        results = build.audit(conn, uuid.UUID(build_id))
+    return len(results)
+
+
+def publish_mart(build_id: str) -> None:
+    """Swap the audited build in as the published mart, in one transaction."""
+    with connect(warehouse_uri()) as conn:
+        build.publish(conn, uuid.UUID(build_id))
+    log.info(
+        "published mart build %s; the previous mart is kept as %s", build_id, build.PREVIOUS_SCHEMA
+    )

@@ -1,0 +1,1 @@
+"""The mart build: SQL models in dependency order, audited, published atomically."""

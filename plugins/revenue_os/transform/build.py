@@ -1,0 +1,368 @@
+"""Write-audit-publish for the mart.
+
+1. build: seeds and staging/intermediate models into `staging` (internal, never published),
+   the mart models into `mart_build`, a schema nobody reads;
+2. audit: every model's grain is unique, the facts are not empty, attribution gives each
+   conversion exactly 1 per model (more checks plug into AUDITS);
+3. publish: in one transaction `mart` becomes `mart_previous` and `mart_build` becomes `mart`,
+   so a reader sees the old mart or the new one, never a half-built or failed one; the
+   previous version stays for `rollback`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from revenue_os.paths import SEEDS_DIR
+from revenue_os.transform.models import Model, ModelError, build_order, discover
+
+log = logging.getLogger(__name__)
+
+STAGING_SCHEMA = "staging"
+BUILD_SCHEMA = "mart_build"
+PUBLISHED_SCHEMA = "mart"
+PREVIOUS_SCHEMA = "mart_previous"
+READER_ROLE = "mart_reader"
+CREDIT_TOLERANCE = 1e-9
+
+
+class AuditFailed(RuntimeError):
+    """The built mart failed an audit: nothing was published."""
+
+
+@dataclass
+class AuditResult:
+    audit: str
+    subject: str
+    passed: bool
+    measured: str
+    expected: str
+
+    def line(self) -> str:
+        mark = "ok  " if self.passed else "FAIL"
+        return f"{mark} {self.audit:<22} {self.subject:<34} measured {self.measured}, expected {self.expected}"
+
+
+@dataclass
+class BuildResult:
+    build_id: uuid.UUID
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _set_session(conn: psycopg.Connection) -> None:
+    # Dates and casts must not depend on the server's or the client's time zone.
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute(
+        sql.SQL("SET search_path TO {}, {}").format(
+            sql.Identifier(BUILD_SCHEMA), sql.Identifier(STAGING_SCHEMA)
+        )
+    )
+
+
+def start_build(conn: psycopg.Connection, run_id: str | None = None) -> uuid.UUID:
+    """Open a build: a fresh, empty build schema and a row in ops.mart_builds."""
+    build_id = uuid.uuid4()
+    with conn.transaction():
+        conn.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(BUILD_SCHEMA))
+        )
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(BUILD_SCHEMA)))
+        conn.execute(
+            "INSERT INTO ops.mart_builds (build_id, run_id, started_at, status)"
+            " VALUES (%s, %s, now(), 'building')",
+            (build_id, run_id),
+        )
+    return build_id
+
+
+def load_seeds(conn: psycopg.Connection, seeds_dir: Path = SEEDS_DIR) -> dict[str, int]:
+    """Each sql/seeds/<name>.csv as staging.seed_<name>, every column text (models cast)."""
+    counts: dict[str, int] = {}
+    for path in sorted(seeds_dir.glob("*.csv")):
+        table = sql.Identifier(STAGING_SCHEMA, f"seed_{path.stem}")
+        with path.open(newline="") as handle:
+            rows = list(csv.reader(handle))
+        header, body = rows[0], rows[1:]
+        if not header or len(set(header)) != len(header):
+            raise ModelError(f"{path}: the first line must name each column once")
+        for number, row in enumerate(body, start=2):
+            if len(row) != len(header):
+                raise ModelError(f"{path}:{number}: {len(row)} values for {len(header)} columns")
+        columns = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in header)
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(body)
+        with conn.transaction():
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(table))
+            conn.execute(sql.SQL("CREATE TABLE {} ({})").format(table, columns))
+            with conn.cursor().copy(
+                sql.SQL("COPY {} FROM STDIN WITH (FORMAT csv)").format(table)
+            ) as copy:
+                copy.write(buffer.getvalue())
+        counts[f"seed_{path.stem}"] = len(body)
+    return counts
+
+
+def _schema_of(model: Model) -> str:
+    return BUILD_SCHEMA if model.published else STAGING_SCHEMA
+
+
+def build_model(conn: psycopg.Connection, model: Model) -> int:
+    """(Re)create one model's table from its SELECT; return its row count."""
+    table = sql.Identifier(_schema_of(model), model.name)
+    # Staging is rebuilt from raw every time and never read by anyone else: unlogged tables
+    # skip the write-ahead log. Published tables are logged (they must survive a crash).
+    unlogged = sql.SQL("" if model.published else "UNLOGGED ")
+    with conn.transaction():
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(table))
+        try:
+            conn.execute(
+                sql.SQL("CREATE {}TABLE {} AS\n{}").format(unlogged, table, sql.SQL(model.sql))
+            )
+        except psycopg.Error as error:
+            raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
+        conn.execute(sql.SQL("ANALYZE {}").format(table))
+        return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()[0]
+
+
+def build_layer(
+    conn: psycopg.Connection,
+    layer: str,
+    build_id: uuid.UUID,
+    models: dict[str, Model] | None = None,
+    echo: Callable[[str], None] = log.info,
+) -> BuildResult:
+    """Build every model of one layer in dependency order, recording each in ops."""
+    models = discover() if models is None else models
+    _set_session(conn)
+    result = BuildResult(build_id)
+    if layer == "staging":
+        for name, count in load_seeds(conn).items():
+            echo(f"seed   {STAGING_SCHEMA}.{name}: {count} rows")
+    ordered = build_order(models, layer)
+    for index, model in enumerate(ordered, start=1):
+        started = time.perf_counter()
+        rows = build_model(conn, model)
+        seconds = time.perf_counter() - started
+        result.rows[model.name], result.seconds[model.name] = rows, seconds
+        conn.execute(
+            "INSERT INTO ops.mart_build_models (build_id, model, layer, row_count, seconds)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (build_id, model.name, layer, rows, round(seconds, 3)),
+        )
+        echo(
+            f"[{index}/{len(ordered)}] {_schema_of(model)}.{model.name}: "
+            f"{rows:,} rows in {seconds:.1f} s"
+        )
+    return result
+
+
+def _grain_audit(conn: psycopg.Connection, model: Model) -> AuditResult:
+    table = sql.Identifier(_schema_of(model), model.name)
+    key = sql.SQL(", ").join(sql.Identifier(c) for c in model.grain)
+    duplicates = conn.execute(
+        sql.SQL(
+            "SELECT count(*) FROM (SELECT 1 FROM {} GROUP BY {} HAVING count(*) > 1) AS dup"
+        ).format(table, key)
+    ).fetchone()[0]
+    return AuditResult(
+        "unique_grain",
+        model.name,
+        duplicates == 0,
+        f"{duplicates} duplicated keys",
+        f"0 on ({', '.join(model.grain)})",
+    )
+
+
+def _not_empty_audit(conn: psycopg.Connection, model: Model) -> AuditResult:
+    table = sql.Identifier(_schema_of(model), model.name)
+    rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()[0]
+    return AuditResult("not_empty", model.name, rows > 0, f"{rows} rows", "> 0")
+
+
+def _attribution_audits(conn: psycopg.Connection) -> list[AuditResult]:
+    table = sql.Identifier(BUILD_SCHEMA, "fct_attribution")
+    off, worst = conn.execute(
+        sql.SQL(
+            "SELECT count(*), coalesce(max(abs(total - 1)), 0) FROM ("
+            " SELECT sum(credit) AS total FROM {} GROUP BY conversion_id, attribution_model"
+            ") AS sums WHERE abs(total - 1) > %s"
+        ).format(table),
+        (CREDIT_TOLERANCE,),
+    ).fetchone()
+    models_per_conversion = conn.execute(
+        sql.SQL(
+            "SELECT count(*) FROM (SELECT conversion_id FROM {} GROUP BY conversion_id"
+            " HAVING count(DISTINCT attribution_model) <> 6) AS short"
+        ).format(table)
+    ).fetchone()[0]
+    return [
+        AuditResult(
+            "credit_sums_to_one",
+            "fct_attribution",
+            off == 0,
+            f"{off} conversion-models off by up to {float(worst):.2g}",
+            "0 (tolerance 1e-9)",
+        ),
+        AuditResult(
+            "six_models",
+            "fct_attribution",
+            models_per_conversion == 0,
+            f"{models_per_conversion} conversions without all six",
+            "0",
+        ),
+    ]
+
+
+def audit(
+    conn: psycopg.Connection,
+    build_id: uuid.UUID,
+    models: dict[str, Model] | None = None,
+    echo: Callable[[str], None] = log.info,
+) -> list[AuditResult]:
+    """Run the audits on the built mart, record them, and raise AuditFailed if any failed."""
+    models = discover() if models is None else models
+    results: list[AuditResult] = []
+    for model in build_order(models):
+        results.append(_grain_audit(conn, model))
+        if model.published:
+            results.append(_not_empty_audit(conn, model))
+    if "fct_attribution" in models:
+        results.extend(_attribution_audits(conn))
+    with conn.transaction():
+        for r in results:
+            conn.execute(
+                "INSERT INTO ops.mart_audits (build_id, audit, subject, passed, measured, expected)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (build_id, r.audit, r.subject, r.passed, r.measured, r.expected),
+            )
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        echo(r.line())
+    echo(f"audit: {len(results) - len(failed)} of {len(results)} passed")
+    if failed:
+        _finish(conn, build_id, "audit_failed", "; ".join(r.line() for r in failed))
+        raise AuditFailed(
+            "the built mart failed its audits; the published mart is unchanged:\n"
+            + "\n".join(r.line() for r in failed)
+        )
+    _finish(conn, build_id, "built")
+    return results
+
+
+def _finish(conn: psycopg.Connection, build_id: uuid.UUID, status: str, error: str | None = None):
+    conn.execute(
+        "UPDATE ops.mart_builds SET status = %s, error = %s, finished_at = now()"
+        " WHERE build_id = %s",
+        (status, error, build_id),
+    )
+
+
+def fail_build(conn: psycopg.Connection, build_id: uuid.UUID, error: str) -> None:
+    """Record a build that broke; the published mart is untouched."""
+    _finish(conn, build_id, "failed", error[:2000])
+
+
+def _swap(conn: psycopg.Connection, new: str, old: str) -> None:
+    """Publish schema `new` as the mart; keep the current mart as `old`. One transaction."""
+    ident = sql.Identifier
+    reader = ident(READER_ROLE)
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(ident(old)))
+    conn.execute(
+        sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(ident(PUBLISHED_SCHEMA), ident(old))
+    )
+    conn.execute(
+        sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(ident(new), ident(PUBLISHED_SCHEMA))
+    )
+    # Privileges belong to the schema object and moved with it: the reader keeps reading
+    # only what is published now.
+    conn.execute(
+        sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(ident(old), reader)
+    )
+    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(ident(old), reader))
+    published = ident(PUBLISHED_SCHEMA)
+    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(published))
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(published, reader))
+    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(published, reader))
+    conn.execute(
+        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(
+            published, reader
+        )
+    )
+
+
+def publish(conn: psycopg.Connection, build_id: uuid.UUID) -> None:
+    """Swap the audited build in as the published mart, atomically."""
+    status = conn.execute(
+        "SELECT status FROM ops.mart_builds WHERE build_id = %s", (build_id,)
+    ).fetchone()
+    if not status or status[0] != "built":
+        raise AuditFailed(
+            f"build {build_id} is {status[0] if status else 'unknown'}, not audited: not published"
+        )
+    with conn.transaction():
+        _swap(conn, BUILD_SCHEMA, PREVIOUS_SCHEMA)
+        _finish(conn, build_id, "published")
+
+
+def rollback(conn: psycopg.Connection) -> uuid.UUID | None:
+    """Put the previously published mart back; the one it replaces becomes the previous."""
+    exists = conn.execute(
+        "SELECT 1 FROM pg_namespace WHERE nspname = %s", (PREVIOUS_SCHEMA,)
+    ).fetchone()
+    if not exists:
+        raise AuditFailed("there is no previous mart to roll back to")
+    with conn.transaction():
+        conn.execute(
+            sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+                sql.Identifier(PREVIOUS_SCHEMA), sql.Identifier("mart_rollback")
+            )
+        )
+        _swap(conn, "mart_rollback", PREVIOUS_SCHEMA)
+        row = conn.execute(
+            "SELECT build_id FROM ops.mart_builds WHERE status = 'published'"
+            " ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
+        if row:
+            conn.execute(
+                "UPDATE ops.mart_builds SET status = 'rolled_back' WHERE build_id = %s", (row[0],)
+            )
+    return row[0] if row else None
+
+
+def build_all(
+    conn: psycopg.Connection,
+    *,
+    run_id: str | None = None,
+    publish_after: bool = True,
+    echo: Callable[[str], None] = log.info,
+) -> BuildResult:
+    """Build every layer, audit, and publish: the whole write-audit-publish in one call."""
+    models = discover()
+    build_id = start_build(conn, run_id)
+    started = datetime.now(UTC)
+    result = BuildResult(build_id)
+    try:
+        for layer in ("staging", "intermediate", "marts"):
+            layer_result = build_layer(conn, layer, build_id, models, echo)
+            result.rows.update(layer_result.rows)
+            result.seconds.update(layer_result.seconds)
+    except Exception as error:
+        fail_build(conn, build_id, str(error))
+        raise
+    audit(conn, build_id, models, echo)
+    if publish_after:
+        publish(conn, build_id)
+        echo(f"published build {build_id} (started {started:%H:%M:%S} UTC)")
+    return result

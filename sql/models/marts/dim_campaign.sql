@@ -1,0 +1,13 @@
+-- Marketing campaigns across Salesforce and the ad platforms, keyed by name slug.
+-- grain: campaign_key
+
+select
+    campaign_key,
+    campaign_name,
+    platform,
+    channel,
+    salesforce_campaign_id,
+    platform_campaign_id,
+    start_date,
+    end_date
+from int_campaigns

@@ -1,0 +1,75 @@
+-- Ad spend per platform campaign and day, in USD at the day's ERP rate (Google's EU account
+-- bills in EUR), with the campaign and channel it belongs to.
+-- grain: date_day, platform, platform_campaign_id
+
+with google as (
+    select * from stg_google_ads__campaign_days
+),
+
+linkedin_days as (
+    select * from stg_linkedin_ads__campaign_days
+),
+
+linkedin_campaigns as (
+    select * from stg_linkedin_ads__campaigns
+),
+
+campaigns as (
+    select * from int_campaigns
+),
+
+mapping as (
+    select * from int_channel_mapping where source_system = 'ad_platform' and medium_value = '*'
+),
+
+fx as (
+    select * from int_fx_rates_daily
+),
+
+platform_days as (
+    select
+        date_day,
+        'google_ads' as platform,
+        customer_id || ':' || campaign_id as platform_campaign_id,
+        campaign_name,
+        currency_code,
+        impressions,
+        clicks,
+        spend_local,
+        platform_conversions
+    from google
+    union all
+    select
+        linkedin_days.date_day,
+        'linkedin_ads',
+        linkedin_days.campaign_urn,
+        linkedin_campaigns.campaign_name,
+        coalesce(linkedin_campaigns.currency_code, 'USD'),
+        linkedin_days.impressions,
+        linkedin_days.clicks,
+        linkedin_days.spend_local,
+        linkedin_days.platform_conversions
+    from linkedin_days
+    left join linkedin_campaigns using (campaign_urn)
+)
+
+select
+    platform_days.date_day,
+    platform_days.platform,
+    platform_days.platform_campaign_id,
+    campaigns.campaign_key,
+    coalesce(campaigns.channel, mapping.channel, 'other') as channel,
+    platform_days.currency_code,
+    platform_days.impressions,
+    platform_days.clicks,
+    platform_days.spend_local,
+    round(platform_days.spend_local * fx.usd_per_unit, 2) as spend_usd,
+    platform_days.platform_conversions
+from platform_days
+left join campaigns
+    on campaigns.campaign_key
+        = trim(both '-' from regexp_replace(lower(platform_days.campaign_name), '[^a-z0-9]+', '-', 'g'))
+left join mapping on mapping.source_value = platform_days.platform
+left join fx
+    on fx.currency_code = platform_days.currency_code
+    and fx.date_day = platform_days.date_day

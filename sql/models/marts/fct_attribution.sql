@@ -1,0 +1,193 @@
+-- Multi-touch attribution of new-business opportunities, six models side by side. Two
+-- conversions per opportunity: its creation (credit × amount = attributed pipeline) and, when
+-- won, the win (credit × amount = attributed revenue). A conversion's path is every touch of
+-- the account's people from {{ attribution_lookback_days }} days before the opportunity was
+-- created up to the conversion, in time order. Every model gives each conversion exactly 1:
+--   first_touch / last_touch  1 to the first / last touch;
+--   linear                    1/n each;
+--   u_shaped                  0.4 first, 0.4 last, 0.2 / (n - 2) each between
+--                             (one touch: 1; two: 0.5 each);
+--   w_shaped                  0.3 each to the first touch, the lead-creation touch (the first
+--                             form submission, else the first touch) and the opportunity-
+--                             creation touch (the last before creation, else the last); 0.1
+--                             shared by the others, or by the milestone touches if none other;
+--   time_decay                2^(-days before conversion / {{ attribution_half_life_days }}),
+--                             normalised per conversion.
+-- A conversion with no touch in its window gets one row with no touch, channel 'other'.
+-- grain: conversion_id, attribution_model, touch_id
+
+with opportunities as (
+    select * from fct_opportunities where opportunity_type = 'new_business'
+),
+
+touches as (
+    select * from int_touchpoints
+),
+
+conversions as (
+    select
+        opportunity_id || ':created' as conversion_id,
+        'opportunity_created' as conversion_type,
+        opportunity_id,
+        account_key,
+        created_at,
+        created_date as conversion_date,
+        created_at as conversion_at,
+        amount_usd,
+        segment,
+        region
+    from opportunities
+    union all
+    select
+        opportunity_id || ':won',
+        'won_opportunity',
+        opportunity_id,
+        account_key,
+        created_at,
+        close_date,
+        (close_date + 1)::timestamp at time zone 'UTC',
+        amount_usd,
+        segment,
+        region
+    from opportunities
+    where is_won
+),
+
+paths as (
+    select
+        conversions.*,
+        touches.touch_id,
+        touches.touched_at,
+        touches.touch_date,
+        touches.touch_type,
+        touches.channel,
+        touches.campaign_key,
+        row_number() over path_order as position,
+        count(*) over (partition by conversions.conversion_id) as path_length,
+        extract(epoch from conversions.conversion_at - touches.touched_at) / 86400.0 as days_before
+    from conversions
+    join touches
+        on touches.account_key = conversions.account_key
+        and touches.touched_at >= conversions.created_at - interval '{{ attribution_lookback_days }} days'
+        and touches.touched_at <= conversions.conversion_at
+    window path_order as (
+        partition by conversions.conversion_id order by touches.touched_at, touches.touch_id
+    )
+),
+
+milestones as (
+    select
+        conversion_id,
+        1 as first_position,
+        coalesce(
+            min(position) filter (where touch_type = 'form_submission'), 1
+        ) as lead_position,
+        coalesce(max(position) filter (where touched_at <= created_at), max(position))
+            as opportunity_position,
+        max(path_length) as path_length
+    from paths
+    group by conversion_id
+),
+
+w_shape as (
+    select
+        paths.conversion_id,
+        paths.position,
+        0.3 * (
+            (paths.position = milestones.first_position)::int
+            + (paths.position = milestones.lead_position)::int
+            + (paths.position = milestones.opportunity_position)::int
+        ) as milestone_credit,
+        paths.position in (
+            milestones.first_position, milestones.lead_position, milestones.opportunity_position
+        ) as is_milestone,
+        (
+            select count(distinct p) from unnest(array[
+                milestones.first_position, milestones.lead_position, milestones.opportunity_position
+            ]) as p
+        ) as milestone_touches,
+        milestones.path_length
+    from paths
+    join milestones using (conversion_id)
+),
+
+credited as (
+    select
+        paths.*,
+        w_shape.milestone_credit,
+        w_shape.is_milestone,
+        w_shape.milestone_touches,
+        power(2::numeric, -paths.days_before::numeric / {{ attribution_half_life_days }}) as decay_weight
+    from paths
+    join w_shape using (conversion_id, position)
+),
+
+per_model as (
+    select
+        credited.*,
+        model.attribution_model,
+        case model.attribution_model
+            when 'first_touch' then (position = 1)::int::numeric
+            when 'last_touch' then (position = path_length)::int::numeric
+            when 'linear' then 1.0 / path_length
+            when 'u_shaped' then case
+                when path_length = 1 then 1.0
+                when path_length = 2 then 0.5
+                when position in (1, path_length) then 0.4
+                else 0.2 / (path_length - 2)
+            end
+            when 'w_shaped' then milestone_credit + case
+                when path_length > milestone_touches and not is_milestone
+                    then 0.1 / (path_length - milestone_touches)
+                when path_length = milestone_touches then 0.1 / milestone_touches
+                else 0
+            end
+            when 'time_decay' then decay_weight / sum(decay_weight) over (partition by conversion_id, model.attribution_model)
+        end as credit
+    from credited
+    cross join (
+        values ('first_touch'), ('last_touch'), ('linear'), ('u_shaped'), ('w_shaped'), ('time_decay')
+    ) as model (attribution_model)
+),
+
+unattributed as (
+    select conversions.*, model.attribution_model
+    from conversions
+    cross join (
+        values ('first_touch'), ('last_touch'), ('linear'), ('u_shaped'), ('w_shaped'), ('time_decay')
+    ) as model (attribution_model)
+    where not exists (select 1 from paths where paths.conversion_id = conversions.conversion_id)
+)
+
+select
+    conversion_id,
+    conversion_type,
+    opportunity_id,
+    conversion_date,
+    attribution_model,
+    touch_id,
+    touch_date,
+    channel,
+    campaign_key,
+    credit,
+    credit * amount_usd as attributed_amount_usd,
+    segment,
+    region
+from per_model
+where credit > 0
+union all
+select
+    conversion_id,
+    conversion_type,
+    opportunity_id,
+    conversion_date,
+    attribution_model,
+    null,
+    null,
+    'other',
+    null,
+    1.0,
+    amount_usd,
+    segment,
+    region
+from unattributed

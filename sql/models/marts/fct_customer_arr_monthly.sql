@@ -1,0 +1,60 @@
+-- Annual recurring revenue per account and month (subscription revenue invoiced in the month
+-- × 12) beside the same account's ARR twelve months before: the inputs of NRR and GRR. A
+-- month appears while the account has ARR now or had it a year ago, up to the last invoiced
+-- month, so churned accounts stay in the cohort with 0.
+-- grain: month_start, account_key
+
+with revenue as (
+    select * from fct_revenue_lines where product_family = 'subscription' and account_key is not null
+),
+
+accounts as (
+    select * from dim_account
+),
+
+monthly as (
+    select
+        date_trunc('month', invoice_date)::date as month_start,
+        account_key,
+        sum(revenue_usd) * 12 as arr_usd
+    from revenue
+    group by 1, 2
+),
+
+last_month as (
+    select max(month_start) as month_start from monthly
+),
+
+account_months as (
+    select month_start, account_key from monthly
+    union
+    select (month_start + interval '12 months')::date, account_key from monthly
+),
+
+joined as (
+    select
+        account_months.month_start,
+        account_months.account_key,
+        coalesce(now_.arr_usd, 0) as arr_usd,
+        coalesce(before.arr_usd, 0) as arr_12m_ago_usd
+    from account_months
+    left join monthly as now_
+        on now_.account_key = account_months.account_key
+        and now_.month_start = account_months.month_start
+    left join monthly as before
+        on before.account_key = account_months.account_key
+        and before.month_start = (account_months.month_start - interval '12 months')::date
+    where account_months.month_start <= (select month_start from last_month)
+)
+
+select
+    joined.month_start,
+    joined.account_key,
+    coalesce(accounts.segment, 'smb') as segment,
+    coalesce(accounts.region, 'other') as region,
+    joined.arr_usd,
+    joined.arr_12m_ago_usd,
+    case when joined.arr_12m_ago_usd > 0 then joined.arr_usd else 0 end as net_retained_arr_usd,
+    least(joined.arr_usd, joined.arr_12m_ago_usd) as gross_retained_arr_usd
+from joined
+left join accounts using (account_key)

@@ -1,0 +1,110 @@
+-- One row per live opportunity, amounts in USD at the close date's rate, with the sales
+-- cycle and marketing's part in it:
+--   sourced    a new-business opportunity whose first touch (by anyone at the account, before
+--              it was created) is in a marketing channel; sourced_channel is that channel;
+--   influenced any marketing touch at the account from the look-back before creation up to
+--              the close (or now, while open).
+-- grain: opportunity_id
+
+with opportunities as (
+    select * from stg_salesforce__opportunities
+),
+
+account_merges as (
+    select * from int_account_merge_map
+),
+
+contact_people as (
+    select source_contact_id, person_id from int_person_identity where source_system = 'salesforce'
+),
+
+contact_merges as (
+    select * from int_contact_merge_map
+),
+
+accounts as (
+    select * from int_accounts
+),
+
+fx as (
+    select * from int_fx_rates_daily
+),
+
+touches as (
+    select touchpoints.*, channels.is_marketing
+    from int_touchpoints as touchpoints
+    join seed_channel_taxonomy as channels using (channel)
+),
+
+resolved as (
+    select
+        opportunities.*,
+        coalesce(account_merges.account_id, opportunities.account_id) as account_key,
+        contact_people.person_id as primary_person_id,
+        opportunities.created_at - interval '{{ attribution_lookback_days }} days' as window_start,
+        case
+            when opportunities.is_closed
+                then (opportunities.close_date + 1)::timestamp at time zone 'UTC'
+            else 'infinity'::timestamptz
+        end as window_end
+    from opportunities
+    left join account_merges on account_merges.any_account_id = opportunities.account_id
+    left join contact_merges on contact_merges.any_contact_id = opportunities.contact_id
+    left join contact_people on contact_people.source_contact_id = contact_merges.contact_id
+),
+
+first_touch as (
+    select distinct on (resolved.opportunity_id)
+        resolved.opportunity_id,
+        touches.channel,
+        touches.is_marketing::boolean as is_marketing
+    from resolved
+    join touches
+        on touches.account_key = resolved.account_key
+        and touches.touched_at <= resolved.created_at
+    order by resolved.opportunity_id, touches.touched_at, touches.touch_id
+),
+
+influence as (
+    select distinct resolved.opportunity_id
+    from resolved
+    join touches
+        on touches.account_key = resolved.account_key
+        and touches.touched_at >= resolved.window_start
+        and touches.touched_at < resolved.window_end
+    where touches.is_marketing::boolean
+)
+
+select
+    resolved.opportunity_id,
+    resolved.account_key,
+    resolved.primary_person_id,
+    resolved.opportunity_type,
+    resolved.stage_name,
+    not resolved.is_closed as is_open,
+    resolved.is_closed,
+    resolved.is_won,
+    resolved.created_at,
+    (resolved.created_at at time zone 'UTC')::date as created_date,
+    resolved.close_date,
+    resolved.currency_code,
+    resolved.amount_local,
+    round(resolved.amount_local * fx.usd_per_unit, 2) as amount_usd,
+    case
+        when resolved.is_closed
+            then resolved.close_date - (resolved.created_at at time zone 'UTC')::date
+    end as sales_cycle_days,
+    resolved.opportunity_type = 'new_business' and coalesce(first_touch.is_marketing, false)
+        as is_marketing_sourced,
+    coalesce(first_touch.channel, 'other') as sourced_channel,
+    influence.opportunity_id is not null as is_marketing_influenced,
+    coalesce(accounts.segment, 'smb') as segment,
+    coalesce(accounts.region, 'other') as region,
+    resolved.owner_id
+from resolved
+left join fx
+    on fx.currency_code = resolved.currency_code
+    and fx.date_day = resolved.close_date
+left join first_touch using (opportunity_id)
+left join influence using (opportunity_id)
+left join accounts using (account_key)

@@ -1,0 +1,17 @@
+-- Marketing touches of known people (see int_touchpoints for the rules).
+-- grain: touch_id
+
+select
+    touch_id,
+    person_id,
+    account_key,
+    touched_at,
+    touch_date,
+    touch_type,
+    channel,
+    campaign_key,
+    utm_source,
+    utm_medium,
+    utm_campaign,
+    is_mapped
+from int_touchpoints

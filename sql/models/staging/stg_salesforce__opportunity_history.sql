@@ -1,0 +1,12 @@
+-- Stage changes of opportunities, one row per history record (live records only).
+-- grain: history_id
+
+select
+    record ->> 'Id' as history_id,
+    record ->> 'OpportunityId' as opportunity_id,
+    record ->> 'StageName' as stage_name,
+    (record ->> 'Amount')::numeric as amount_local,
+    (record ->> 'CloseDate')::date as close_date,
+    (record ->> 'CreatedDate')::timestamptz as changed_at
+from raw.salesforce__opportunity_history
+where not is_deleted

@@ -74,22 +74,34 @@ def airflow_client(stack):
     client.close()
 
 
+class ScratchDatabases:
+    """Empty databases owned by revenue_os, each dropped by drop_all()."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.pg = LocalPostgres(stack.profile, find_server_bin_dir())
+        self.created: list[str] = []
+
+    def create(self, name: str) -> psycopg.Connection:
+        self.pg.psql(command=f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.pg.psql(command=f"CREATE DATABASE {name} OWNER revenue_os")
+        self.created.append(name)
+        return psycopg.connect(self.uri(name), autocommit=True)
+
+    def uri(self, name: str, role: str = "revenue_os") -> str:
+        return self.stack.warehouse_uri(role).rsplit("/", 1)[0] + f"/{name}"
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            self.pg.psql(command=f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def scratch_database(stack):
     """A factory: an empty database owned by revenue_os, dropped when the test ends."""
-    pg = LocalPostgres(stack.profile, find_server_bin_dir())
-    created: list[str] = []
-
-    def create(name: str) -> psycopg.Connection:
-        pg.psql(command=f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        pg.psql(command=f"CREATE DATABASE {name} OWNER revenue_os")
-        created.append(name)
-        uri = stack.warehouse_uri("revenue_os").rsplit("/", 1)[0] + f"/{name}"
-        return psycopg.connect(uri, autocommit=True)
-
-    yield create
-    for name in created:
-        pg.psql(command=f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    databases = ScratchDatabases(stack)
+    yield databases.create
+    databases.drop_all()
 
 
 def state_file(name: str) -> Path:

@@ -347,9 +347,10 @@ def build_all(
     run_id: str | None = None,
     publish_after: bool = True,
     echo: Callable[[str], None] = log.info,
+    models: dict[str, Model] | None = None,
 ) -> BuildResult:
     """Build every layer, audit, and publish: the whole write-audit-publish in one call."""
-    models = discover()
+    models = discover() if models is None else models
     build_id = start_build(conn, run_id)
     started = datetime.now(UTC)
     result = BuildResult(build_id)

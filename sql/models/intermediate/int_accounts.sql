@@ -19,7 +19,7 @@ countries as (
 ),
 
 first_erp_customer as (
-    select account_key, min(customer_id::bigint)::text as customer_id
+    select account_key, (array_agg(customer_id order by length(customer_id), customer_id))[1] as customer_id
     from erp_links
     group by account_key
 ),

@@ -1,0 +1,302 @@
+"""Known answers: the mart built from the hand-made world of mart_world.py, each expected
+figure worked out by hand from its records. The mess the sources inject must come out
+resolved: UTM spellings, duplicate people, cased e-mails, merged accounts and contacts,
+deleted deals, currencies, weekend exchange rates."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from revenue_os.transform.build import build_all
+from revenue_os.warehouse.migrations import migrate
+from tests.integration.conftest import ScratchDatabases
+from tests.integration.mart_world import load_world
+
+
+@pytest.fixture(scope="module")
+def world(stack):
+    databases = ScratchDatabases(stack)
+    conn = databases.create("mart_known_answers")
+    migrate(conn)
+    load_world(conn)
+    build_all(conn, echo=lambda _: None)
+    yield conn
+    conn.close()
+    databases.drop_all()
+
+
+def rows(conn, query: str, *params) -> list[tuple]:
+    return conn.execute(query, params).fetchall()
+
+
+def one(conn, query: str, *params):
+    return conn.execute(query, params).fetchone()[0]
+
+
+def test_duplicate_and_cross_system_records_resolve_to_one_person(world):
+    identity = dict(
+        rows(
+            world,
+            "SELECT source_system || ':' || source_contact_id, person_id"
+            " FROM staging.int_person_identity",
+        )
+    )
+    assert identity == {
+        "hubspot:101": "hs-101",
+        "hubspot:102": "hs-101",  # same name and company, personal e-mail
+        "salesforce:C1": "hs-101",  # '  Jane.Doe@ACME.example ' joins on the normalised e-mail
+        "hubspot:103": "hs-103",
+        "salesforce:C2": "hs-103",  # salesforcecontactid names C4, merged into C2
+        "salesforce:C5": "sf-C5",  # created by sales, in no other system
+    }
+    # The archived HubSpot contact is gone; three people in the funnel.
+    assert one(world, "SELECT count(*) FROM mart.fct_funnel") == 3
+
+
+def test_utm_variants_map_to_one_channel_and_unknown_values_are_kept_as_other(world):
+    touches = {
+        touch: (channel, campaign, mapped)
+        for touch, channel, campaign, mapped in rows(
+            world, "SELECT touch_id, channel, campaign_key, is_mapped FROM mart.fct_touchpoints"
+        )
+    }
+    assert touches == {
+        "E1": ("paid_search", "us-search-brand-core", True),  # Google / CPC, name with spaces
+        "E2": ("organic_search", None, True),  # untagged form: the person's original source
+        "E3": ("email", "2026-01-newsletter", True),  # Newsletter / e-mail
+        "E4": ("paid_social", "li-us-plant-managers-video-2026-q1", True),  # lnkd.in / social
+        "E6": ("other", None, False),  # tiktok / cpv: no rule, counted not dropped
+        "E7": ("email", "2026-01-newsletter", True),  # raw campaign name, slugged
+    }  # E5, an untagged page view, is browsing and not a touch
+
+
+def test_deleted_deals_are_gone_and_merged_accounts_resolved(world):
+    opportunities = {
+        opp: (account, amount)
+        for opp, account, amount in rows(
+            world, "SELECT opportunity_id, account_key, amount_usd FROM mart.fct_opportunities"
+        )
+    }
+    assert opportunities == {
+        "O1": ("A1", Decimal("10000.00")),  # on A3, merged into A1
+        "O2": ("A2", Decimal("1100.00")),  # 1000 EUR closed on Saturday: Friday's 1.10
+        "O4": ("A1", Decimal("6000.00")),  # 5000 EUR at the last rate before 31 March, 1.20
+    }
+    assert one(world, "SELECT count(*) FROM mart.dim_account WHERE account_key = 'A3'") == 0
+
+
+def test_erp_customers_link_by_external_id_through_merges_then_by_domain(world):
+    links = dict(
+        rows(world, "SELECT customer_id, account_key FROM staging.int_erp_customer_accounts")
+    )
+    assert links == {"N1": "A1", "N2": "A2", "N3": "ns-N3"}
+    region, channel = world.execute(
+        "SELECT region, acquisition_channel FROM mart.dim_account WHERE account_key = 'ns-N3'"
+    ).fetchone()
+    assert (region, channel) == ("emea", "direct")  # UK subsidiary, web shop
+
+
+def test_spend_converted_to_usd_at_the_days_rate(world):
+    spend = {
+        (platform, day.isoformat()): (channel, campaign, usd)
+        for platform, day, channel, campaign, usd in rows(
+            world,
+            "SELECT platform, date_day, channel, campaign_key, spend_usd FROM mart.fct_ad_spend_daily",
+        )
+    }
+    assert spend == {
+        ("google_ads", "2026-01-02"): ("paid_search", "us-search-brand-core", Decimal("50.00")),
+        # 100 EUR on a Saturday at Friday's 1.10; no Salesforce campaign: channel from naming
+        ("google_ads", "2026-01-03"): ("paid_display", "eu-display-retargeting", Decimal("110.00")),
+        ("linkedin_ads", "2026-01-05"): (
+            "paid_social",
+            "li-us-plant-managers-video-2026-q1",
+            Decimal("200.50"),
+        ),
+    }
+
+
+def test_revenue_cogs_and_margin(world):
+    lines = {
+        line: (revenue, cogs, margin, family, channel)
+        for line, revenue, cogs, margin, family, channel in rows(
+            world,
+            "SELECT invoice_line_id, revenue_usd, cogs_usd, gross_margin_usd, product_family, channel"
+            " FROM mart.fct_revenue_lines",
+        )
+    }
+    d = Decimal
+    assert lines == {
+        "L1-1": (d("1000.00"), d("100.00"), d("900.00"), "subscription", "paid_search"),
+        "L2-1": (d("1500.00"), d("150.00"), d("1350.00"), "subscription", "paid_search"),
+        "L3-1": (d("550.00"), d("50.00"), d("500.00"), "subscription", "email"),  # 500 EUR x 1.1
+        "L4-1": (d("1000.00"), d("400.00"), d("600.00"), "hardware", "direct"),  # 800 GBP x 1.25
+    }
+    total, margin = world.execute(
+        "SELECT sum(revenue_usd), sum(gross_margin_usd) FROM mart.fct_revenue_lines"
+    ).fetchone()
+    assert (total, round(margin / total * 100, 2)) == (d("4050.00"), d("82.72"))
+
+
+def test_net_and_gross_revenue_retention(world):
+    now, before, net, gross = world.execute(
+        "SELECT sum(arr_usd), sum(arr_12m_ago_usd), sum(net_retained_arr_usd),"
+        " sum(gross_retained_arr_usd) FROM mart.fct_customer_arr_monthly"
+        " WHERE month_start = '2026-01-01'"
+    ).fetchone()
+    # A1 grew from 1000 to 1500 a month; A2 (550 a month) churned.
+    assert (now, before) == (Decimal("18000.00"), Decimal("18600.00"))
+    assert round(net / before, 4) == Decimal("0.9677")  # 18000 / 18600
+    assert round(gross / before, 4) == Decimal("0.6452")  # (12000 + 0) / 18600
+
+
+def test_stage_durations_and_sales_cycle(world):
+    stages = rows(
+        world,
+        "SELECT stage_name, days_in_stage FROM mart.fct_opportunity_stages"
+        " WHERE opportunity_id = 'O1' ORDER BY entered_at",
+    )
+    # the amount change inside Qualification is not a stage of its own
+    assert stages == [
+        ("Prospecting", Decimal("3.00")),
+        ("Qualification", Decimal("11.00")),
+        ("Closed Won", None),
+    ]
+    assert (
+        one(
+            world, "SELECT sales_cycle_days FROM mart.fct_opportunities WHERE opportunity_id = 'O1'"
+        )
+        == 14
+    )
+
+
+def test_marketing_sourced_and_influenced(world):
+    flags = {
+        opp: (sourced, channel, influenced)
+        for opp, sourced, channel, influenced in rows(
+            world,
+            "SELECT opportunity_id, is_marketing_sourced, sourced_channel, is_marketing_influenced"
+            " FROM mart.fct_opportunities",
+        )
+    }
+    assert flags["O1"] == (True, "paid_search", True)  # first touch E1, paid search
+    assert flags["O2"] == (True, "email", True)
+    assert flags["O4"][0] is False  # a renewal is never marketing-sourced
+
+
+def test_funnel_dates_of_a_person_with_two_hubspot_records(world):
+    row = world.execute(
+        "SELECT lead_date::text, mql_date::text, sql_date::text, opportunity_date::text,"
+        " won_date::text, acquisition_channel, segment, region"
+        " FROM mart.fct_funnel WHERE person_id = 'hs-101'"
+    ).fetchone()
+    # MQL from the duplicate record (4 Dec), the earlier of the two
+    assert row == (
+        "2025-12-01",
+        "2025-12-04",
+        "2025-12-10",
+        "2026-01-22",
+        "2026-02-05",
+        "paid_search",
+        "mid_market",
+        "north_america",
+    )
+
+
+def _credits(world, conversion: str) -> dict[str, dict[str, Decimal]]:
+    result: dict[str, dict[str, Decimal]] = {}
+    for model, touch, credit in rows(
+        world,
+        "SELECT attribution_model, touch_id, credit FROM mart.fct_attribution"
+        " WHERE conversion_id = %s",
+        conversion,
+    ):
+        result.setdefault(model, {})[touch] = round(credit, 6)
+    return result
+
+
+def test_attribution_of_the_opportunity_creation(world):
+    # Path E1, E2 (form), E3, E4 at 21, 14, 7 and 0 days before creation.
+    d = Decimal
+    credits = _credits(world, "O1:created")
+    assert credits["first_touch"] == {"E1": d(1)}
+    assert credits["last_touch"] == {"E4": d(1)}
+    assert credits["linear"] == dict.fromkeys(["E1", "E2", "E3", "E4"], d("0.25"))
+    assert credits["u_shaped"] == {"E1": d("0.4"), "E2": d("0.1"), "E3": d("0.1"), "E4": d("0.4")}
+    # milestones: first touch E1, lead creation E2 (first form), opportunity creation E4
+    assert credits["w_shaped"] == {"E1": d("0.3"), "E2": d("0.3"), "E3": d("0.1"), "E4": d("0.3")}
+    # weights 1/8, 1/4, 1/2, 1 (half-life 7 days) over their sum 15/8
+    assert credits["time_decay"] == {
+        "E1": round(d(1) / 15, 6),
+        "E2": round(d(2) / 15, 6),
+        "E3": round(d(4) / 15, 6),
+        "E4": round(d(8) / 15, 6),
+    }
+
+
+def test_attribution_of_the_win(world):
+    # The win (end of 5 Feb) adds E6, Jane's duplicate record's click: five touches.
+    d = Decimal
+    credits = _credits(world, "O1:won")
+    assert credits["last_touch"] == {"E6": d(1)}
+    assert credits["u_shaped"] == {
+        "E1": d("0.4"),
+        "E2": round(d("0.2") / 3, 6),
+        "E3": round(d("0.2") / 3, 6),
+        "E4": round(d("0.2") / 3, 6),
+        "E6": d("0.4"),
+    }
+    # opportunity-creation touch is still E4 (the last before creation); E3 and E6 share 0.1
+    assert credits["w_shaped"] == {
+        "E1": d("0.3"),
+        "E2": d("0.3"),
+        "E3": d("0.05"),
+        "E4": d("0.3"),
+        "E6": d("0.05"),
+    }
+    # 36, 29, 22, 15 and 8 days before: weights double every 7 days, 1:2:4:8:16 over 31
+    assert credits["time_decay"] == {
+        t: round(d(w) / 31, 6)
+        for t, w in zip(["E1", "E2", "E3", "E4", "E6"], [1, 2, 4, 8, 16], strict=True)
+    }
+    amounts = dict(
+        rows(
+            world,
+            "SELECT touch_id, attributed_amount_usd FROM mart.fct_attribution"
+            " WHERE conversion_id = 'O1:won' AND attribution_model = 'w_shaped'",
+        )
+    )
+    assert amounts["E1"] == d("3000.00") and amounts["E6"] == d("500.00")
+
+
+def test_every_conversion_gets_exactly_one_per_model(world):
+    sums = rows(
+        world,
+        "SELECT conversion_id, attribution_model, sum(credit) FROM mart.fct_attribution"
+        " GROUP BY 1, 2",
+    )
+    assert len(sums) == 4 * 6  # O1 and O2, created and won, six models
+    assert all(abs(total - 1) < Decimal("1e-12") for _, _, total in sums)
+
+
+def test_bookings_targets_grow_last_years_bookings_by_the_plan(world):
+    targets = {
+        (quarter.isoformat(), segment): target
+        for quarter, segment, target in rows(
+            world, "SELECT quarter_start, segment, target_usd FROM mart.fct_bookings_targets"
+        )
+    }
+    # won new business in Q1 2026: 10,000 (mid-market) and 1,100 (enterprise), plan +40 %
+    assert targets == {
+        ("2027-01-01", "mid_market"): Decimal("14000.00"),
+        ("2027-01-01", "enterprise"): Decimal("1540.00"),
+    }
+
+
+def test_inventory_valued_at_average_cost(world):
+    assert rows(
+        world,
+        "SELECT product_family, quantity_on_hand, inventory_value_usd FROM mart.fct_inventory_snapshots",
+    ) == [("hardware", Decimal("10"), Decimal("2100.00"))]

@@ -1,0 +1,145 @@
+"""Write-audit-publish: readers see the last good mart whatever happens to a build; the
+previous mart stays for rollback; the same input gives the same mart."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import psycopg
+import pytest
+
+from revenue_os.transform import build
+from revenue_os.transform.models import ModelError, discover
+from revenue_os.warehouse.migrations import migrate
+from tests.integration.conftest import ScratchDatabases
+from tests.integration.mart_world import load_world
+
+
+def mart_checksums(conn: psycopg.Connection, schema: str = "mart") -> dict[str, str]:
+    """md5 of every row of every table in the schema, in a stable order."""
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (schema,)
+        )
+    ]
+    return {
+        table: conn.execute(
+            psycopg.sql.SQL(
+                "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {} AS t"
+            ).format(psycopg.sql.Identifier(schema, table))
+        ).fetchone()[0]
+        for table in tables
+    }
+
+
+@pytest.fixture
+def published_world(stack):
+    databases = ScratchDatabases(stack)
+    conn = databases.create("mart_publish")
+    migrate(conn)
+    load_world(conn)
+    build.build_all(conn, echo=lambda _: None)
+    yield conn, databases
+    conn.close()
+    databases.drop_all()
+
+
+def _last_build(conn) -> tuple[str, str | None]:
+    return conn.execute(
+        "SELECT status, error FROM ops.mart_builds ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+
+
+def test_a_model_that_fails_leaves_the_published_mart_untouched(published_world):
+    conn, _ = published_world
+    before = mart_checksums(conn)
+    models = discover()
+    models["fct_revenue_lines"] = dataclasses.replace(
+        models["fct_revenue_lines"], sql="select 1 / 0 as revenue_usd"
+    )
+    with pytest.raises(ModelError, match=r"fct_revenue_lines\.sql: division by zero"):
+        build.build_all(conn, echo=lambda _: None, models=models)
+    assert mart_checksums(conn) == before
+    status, error = _last_build(conn)
+    assert status == "failed" and "fct_revenue_lines" in error
+
+
+def test_a_failed_audit_publishes_nothing(published_world):
+    conn, _ = published_world
+    before = mart_checksums(conn)
+    models = discover()
+    models["fct_touchpoints"] = dataclasses.replace(
+        models["fct_touchpoints"],
+        sql="select * from int_touchpoints union all select * from int_touchpoints",
+    )
+    original = models["fct_attribution"].sql
+    models["fct_attribution"] = dataclasses.replace(
+        models["fct_attribution"],
+        sql=f"with original as ({original}) select conversion_id, conversion_type,"
+        " opportunity_id, conversion_date, attribution_model, touch_id, touch_date, channel,"
+        " campaign_key, credit * 0.5 as credit, attributed_amount_usd, segment, region"
+        " from original",
+    )
+    with pytest.raises(build.AuditFailed) as failure:
+        build.build_all(conn, echo=lambda _: None, models=models)
+    message = str(failure.value)
+    assert "unique_grain" in message and "fct_touchpoints" in message
+    assert "6 duplicated keys" in message  # the six touches, each twice
+    assert "credit_sums_to_one" in message and "24 conversion-models" in message
+    assert mart_checksums(conn) == before
+    assert _last_build(conn)[0] == "audit_failed"
+    failed = conn.execute(
+        "SELECT audit, subject FROM ops.mart_audits a JOIN ops.mart_builds b USING (build_id)"
+        " WHERE b.status = 'audit_failed' AND NOT passed ORDER BY 1, 2"
+    ).fetchall()
+    assert failed == [
+        ("credit_sums_to_one", "fct_attribution"),
+        ("unique_grain", "fct_touchpoints"),
+    ]
+
+
+def test_publish_keeps_the_previous_mart_and_rollback_restores_it(published_world):
+    conn, _ = published_world
+    first = mart_checksums(conn)
+    # A source changes: an invoice line's amount doubles.
+    conn.execute(
+        "UPDATE raw.netsuite__invoice_lines SET record = jsonb_set(record, '{netamount}', '\"-2000\"')"
+        " WHERE source_id = 'L1-1'"
+    )
+    build.build_all(conn, echo=lambda _: None)
+    second = mart_checksums(conn)
+    assert second["fct_revenue_lines"] != first["fct_revenue_lines"]
+    assert second["dim_channel"] == first["dim_channel"]
+    assert mart_checksums(conn, "mart_previous") == first
+    build.rollback(conn)
+    assert mart_checksums(conn) == first
+    assert mart_checksums(conn, "mart_previous") == second
+
+
+def test_the_reader_reads_the_published_mart_only(published_world):
+    conn, databases = published_world
+    build.build_all(conn, echo=lambda _: None)  # a second publish: mart_previous exists now
+    build.build_all(conn, echo=lambda _: None, publish_after=False)  # and mart_build too
+    with psycopg.connect(databases.uri("mart_publish", "mart_reader"), autocommit=True) as reader:
+        assert reader.execute("SELECT count(*) FROM mart.fct_revenue_lines").fetchone()[0] == 4
+        for schema in ("mart_previous", "mart_build", "staging", "raw"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                reader.execute(f"SELECT count(*) FROM {schema}.fct_revenue_lines")
+
+
+def test_same_input_same_mart(published_world):
+    conn, _ = published_world
+    first = mart_checksums(conn)
+    build.build_all(conn, echo=lambda _: None)
+    assert mart_checksums(conn) == first
+    assert len(first) == len([m for m in discover().values() if m.published])
+
+
+def test_the_refreshed_warehouse_rebuilds_to_the_same_mart(stack, warehouse):
+    """The mart the refresh DAG published from the mock sources, rebuilt aside from the same
+    raw tables, is identical table by table."""
+    published = mart_checksums(warehouse)
+    assert published, "the refresh published no mart"
+    build.build_all(warehouse, echo=lambda _: None, publish_after=False)
+    assert mart_checksums(warehouse, "mart_build") == published

@@ -135,6 +135,12 @@ def _print_demo_summary(stack, summary: dict) -> None:
                     f"            {name:<34} {extracted:>9} {inserted:>8} {updated:>8} {quarantined:>11}"
                 )
         print(f"            {run['url']}")
+        mart = run.get("mart")
+        if mart:
+            print()
+            print(f"  Mart      build {mart['build_id']}: {mart['status']}")
+            for model, rows in mart["models"]:
+                print(f"            mart.{model:<30} {rows:>9} rows")
     print()
     print("Stop it with `make down` (or `revenue-os down`); see it with `revenue-os status`.")
 

@@ -269,6 +269,7 @@ class Stack:
             "url": f"{client.base_url}/dags/{REFRESH_DAG_ID}/runs/{run_id}",
             "tasks": {ti["task_id"]: (ti["state"], ti.get("duration")) for ti in tasks},
             "loads": self._loads_since(run.get("start_date")),
+            "mart": self._mart_built_by(run_id),
         }
         if run["state"] != "success":
             failed = [ti for ti in tasks if ti["state"] == "failed"]
@@ -287,6 +288,23 @@ class Stack:
                 """,
                 (started,),
             ).fetchall()
+
+    def _mart_built_by(self, run_id: str) -> dict | None:
+        """The mart build of a run: its status and the published tables' row counts."""
+        with psycopg.connect(self.warehouse_uri(), connect_timeout=10) as conn:
+            build = conn.execute(
+                "SELECT build_id, status FROM ops.mart_builds WHERE run_id = %s"
+                " ORDER BY started_at DESC LIMIT 1",
+                (run_id,),
+            ).fetchone()
+            if not build:
+                return None
+            models = conn.execute(
+                "SELECT model, row_count FROM ops.mart_build_models"
+                " WHERE build_id = %s AND layer = 'marts' ORDER BY model",
+                (build[0],),
+            ).fetchall()
+        return {"build_id": str(build[0]), "status": build[1], "models": models}
 
     def refresh(self, echo=print) -> dict:
         progress = Progress(total=1, echo=echo)

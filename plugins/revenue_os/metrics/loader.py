@@ -131,9 +131,8 @@ def dependency_order(contracts: Mapping[str, MetricContract]) -> list[str]:
 def _describe(error: ValidationError) -> Iterable[str]:
     for detail in error.errors():
         location = [str(part) for part in detail["loc"] if part != "[key]"]
-        if len(location) >= 2 and location[0] == "calculation":
-            if location[1] in _CALCULATION_KINDS:
-                del location[1]
+        if location[:1] == ["calculation"] and location[1:2] and location[1] in _CALCULATION_KINDS:
+            del location[1]
         message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             message = "unknown field (not part of a metric contract)"

@@ -8,6 +8,7 @@ numbers as literals.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -66,7 +67,7 @@ def coverage_problems(conditions: dict[str, Condition]) -> list[str]:
     samples = {-1e12, 1e12}
     for number in numbers:
         samples.update({number, number - 1e-6, number + 1e-6})
-    samples.update((low + high) / 2 for low, high in zip(numbers, numbers[1:], strict=False))
+    samples.update((low + high) / 2 for low, high in itertools.pairwise(numbers))
     gaps: list[str] = []
     overlaps: dict[str, list[str]] = {}
     for value in sorted(samples):

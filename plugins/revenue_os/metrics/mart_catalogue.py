@@ -11,6 +11,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
+from psycopg import sql
+
 _DATE = "date"
 _TEXT = "text"
 _NUMERIC = "numeric"
@@ -200,14 +202,38 @@ MART_MODELS: Final = MappingProxyType(
 
 DATE_TYPES: Final = frozenset({_DATE, _TIMESTAMP})
 
+AS_OF_COLUMNS: Final = MappingProxyType(
+    {
+        "fct_ad_spend_daily": ("date_day", 0),
+        "fct_touchpoints": ("touch_date", 0),
+        "fct_funnel": ("lead_date", 0),
+        "fct_opportunities": ("created_date", 0),
+        "fct_opportunity_stages": ("entered_at", 0),
+        "fct_attribution": ("conversion_date", 0),
+        "fct_revenue_lines": ("invoice_date", 0),
+        "fct_inventory_snapshots": ("snapshot_date", 1),
+        "fct_customer_arr_monthly": ("month_start", 0),
+    }
+)
+"""model → (column, days): how far a model's data reaches, for judging complete periods.
 
-def create_table_sql(model: str, columns: list[str] | None = None) -> str:
-    """`CREATE TABLE` text for a model (or some of its columns), for hand-made test marts.
+The newest value of the column is the model's as-of day, plus `days`. The column records
+something that happened (never a future date such as an expected close date or a planned
+target). A month-end snapshot covers its whole day, hence the extra day. Models not listed
+(targets, dimensions) hold plans or reference data, which are never incomplete.
+"""
 
-    The names and types come from this catalogue alone, so a test mart cannot drift from what
-    the contracts are checked against.
+
+def create_table_sql(schema: str, model: str) -> sql.Composed:
+    """`CREATE TABLE` for a model with the catalogue's columns and types, for test marts.
+
+    Hand-made marts in tests are built from this catalogue alone, so they cannot drift from
+    what the contracts are checked against.
     """
-    known = MART_MODELS[model]
-    chosen = list(known) if columns is None else columns
-    body = ", ".join(f'"{name}" {known[name]}' for name in chosen)
-    return f'CREATE TABLE "{model}" ({body})'
+    return sql.SQL("CREATE TABLE {} ({})").format(
+        sql.Identifier(schema, model),
+        sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(kind))
+            for column, kind in MART_MODELS[model].items()
+        ),
+    )

@@ -43,7 +43,7 @@ _TOKEN = re.compile(
   | (?P<number>\d+(?:\.\d+)?)
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<reference>\{[a-z][a-z0-9_]*\})
-  | (?P<operator><=|>=|<>|!=|[-+*/%()<>=,])
+  | (?P<operator><=|>=|<>|!=|[-+*/()<>=,])
     """,
     re.VERBOSE,
 )

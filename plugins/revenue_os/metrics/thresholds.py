@@ -72,10 +72,11 @@ def coverage_problems(conditions: dict[str, Condition]) -> list[str]:
     overlaps: dict[str, list[str]] = {}
     for value in sorted(samples):
         matched = [status for status, condition in conditions.items() if condition.holds(value)]
-        if not matched:
-            gaps.append(f"{value:g}")
-        elif len(matched) > 1:
-            overlaps.setdefault(" and ".join(matched), []).append(f"{value:g}")
+        shown = f"{value:.10g}"
+        if not matched and shown not in gaps:
+            gaps.append(shown)
+        elif len(matched) > 1 and shown not in overlaps.get(" and ".join(matched), []):
+            overlaps.setdefault(" and ".join(matched), []).append(shown)
     problems = [
         f"{statuses} overlap (both hold for {', '.join(values[:3])})"
         for statuses, values in overlaps.items()

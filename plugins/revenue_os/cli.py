@@ -6,6 +6,7 @@ revenue-os refresh   trigger the refresh DAG through the scheduler and wait for 
 revenue-os down      stop exactly what `demo` started
 revenue-os mart      build, audit and publish the mart by hand; roll it back; its builds
 revenue-os env       print the environment for running the airflow CLI by hand
+revenue-os glossary  write docs/metric-glossary.md from the metric contracts (--check: verify)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import json
 import shlex
 import sys
+from pathlib import Path
 
 from revenue_os import __version__
 from revenue_os.runtime.profile import DEFAULT_PORTS, ProfileError, load_profile
@@ -103,7 +105,48 @@ def build_parser() -> argparse.ArgumentParser:
         ".local/<profile>/ (secrets, logs, Airflow and Superset homes). The venvs are kept.",
     )
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    glossary = commands.add_parser(
+        "glossary",
+        help="write the metric glossary (docs/metric-glossary.md) from metrics/*.yaml",
+        description="Validate every metric contract in metrics/ and write the glossary generated "
+        "from them. With --check, write nothing and exit 1 when the file is out of date. Needs "
+        "no running stack.",
+    )
+    glossary.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1, naming the file, when it differs from what the contracts generate",
+    )
+    glossary.add_argument(
+        "--output",
+        type=Path,
+        help="where the glossary lives (default: docs/metric-glossary.md in the checkout)",
+    )
     return parser
+
+
+def _glossary(check: bool, output: Path | None) -> int:
+    from revenue_os.metrics import MetricContractError, load_contracts
+    from revenue_os.metrics.glossary import GLOSSARY_PATH, glossary_is_current, write_glossary
+
+    path = output or GLOSSARY_PATH
+    try:
+        contracts = load_contracts()
+    except MetricContractError as error:
+        print(f"revenue-os glossary: {error}", file=sys.stderr)
+        return 1
+    if check:
+        if glossary_is_current(contracts, path):
+            return 0
+        print(
+            f"revenue-os glossary: {path} is out of date with metrics/; "
+            "run `revenue-os glossary` and commit the result",
+            file=sys.stderr,
+        )
+        return 1
+    changed = write_glossary(contracts, path)
+    print(f"{path}: {'written' if changed else 'already up to date'} ({len(contracts)} metrics)")
+    return 0
 
 
 def _print_demo_summary(stack, summary: dict) -> None:
@@ -202,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_mock_apis(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.command == "glossary":
+        # Contracts and docs only: no profile, no stack.
+        return _glossary(args.check, args.output)
     try:
         profile = load_profile(args.profile)
     except ProfileError as error:

@@ -1,0 +1,186 @@
+"""The shape of a metric contract (one `metrics/<name>.yaml`), as pydantic models.
+
+Extra fields are refused everywhere: a misspelt key is an error, never a silently ignored
+setting. What a single file can say about itself is checked here; what needs the other
+contracts or the mart catalogue (references, columns, cycles) is checked by the loader.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from revenue_os.metrics.thresholds import STATUSES, Condition, coverage_problems, parse_condition
+
+Grain = Literal["week", "month", "quarter"]
+GRAINS: tuple[Grain, ...] = ("week", "month", "quarter")
+Dimension = Literal[
+    "channel",
+    "campaign",
+    "product_family",
+    "segment",
+    "region",
+    "attribution_model",
+    "opportunity_type",
+    "platform",
+]
+Area = Literal[
+    "revenue", "profitability", "efficiency", "funnel", "pipeline", "retention", "operations"
+]
+AREAS: tuple[str, ...] = Area.__args__  # type: ignore[attr-defined]
+MetricName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SimpleCalculation(_Strict):
+    kind: Literal["simple"]
+    model: Text
+    expression: Text
+    time_column: Text
+    filter: str | None = None
+    default_filters: dict[Dimension, str] = Field(default_factory=dict)
+
+
+class RatioCalculation(_Strict):
+    kind: Literal["ratio"]
+    numerator: MetricName
+    denominator: MetricName
+    multiplier: float = 1.0
+
+
+class GrowthCalculation(_Strict):
+    kind: Literal["growth"]
+    of: MetricName
+
+
+class FormulaCalculation(_Strict):
+    kind: Literal["formula"]
+    expression: Text
+
+
+Calculation = Annotated[
+    SimpleCalculation | RatioCalculation | GrowthCalculation | FormulaCalculation,
+    Field(discriminator="kind"),
+]
+
+
+class RefreshSla(_Strict):
+    hours: Annotated[int, Field(gt=0)]
+    note: Text
+
+
+class Owner(_Strict):
+    kpi_owner: Text
+    steward: Text
+
+
+class Confidence(_Strict):
+    level: Literal["high", "medium", "low"]
+    note: Text
+
+
+class Thresholds(_Strict):
+    green: Text
+    yellow: Text
+    red: Text
+    period: Grain
+
+    @model_validator(mode="after")
+    def _cover_the_number_line(self) -> Thresholds:
+        problems = coverage_problems(self.conditions())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @field_validator("green", "yellow", "red")
+    @classmethod
+    def _parses(cls, text: str) -> str:
+        parse_condition(text)
+        return text
+
+    def conditions(self) -> dict[str, Condition]:
+        return {status: parse_condition(getattr(self, status)) for status in STATUSES}
+
+
+class ActionOnBreach(_Strict):
+    type: Literal["investigate", "mitigate", "reallocate", "escalate"]
+    action: Text
+
+
+class MetricContract(_Strict):
+    name: MetricName
+    label: Text
+    tier: Literal["kpi", "supporting"]
+    area: Area
+    decision: Text
+    definition: Text
+    calculation: Calculation
+    grain: Annotated[list[Grain], Field(min_length=1)]
+    # A simple metric maps each dimension to a column of its model; a derived metric lists
+    # names only (its inputs hold the columns), read here as a mapping to None.
+    dimensions: dict[Dimension, Text | None] = Field(default_factory=dict)
+    source_of_truth: Text
+    inclusions: list[Text]
+    exclusions: list[Text]
+    refresh_sla: RefreshSla
+    owner: Owner
+    confidence: Confidence
+    format: Literal["usd", "percent", "ratio", "count", "days"]
+    direction: Literal["higher_is_better", "lower_is_better"]
+    thresholds: Thresholds | None = None
+    action_on_breach: ActionOnBreach | None = None
+
+    @field_validator("dimensions", mode="before")
+    @classmethod
+    def _listed_names_are_a_mapping(cls, value: object) -> object:
+        if isinstance(value, list):
+            if len(set(map(str, value))) != len(value):
+                raise ValueError("a dimension is listed twice")
+            return dict.fromkeys(value)
+        return value
+
+    @field_validator("grain")
+    @classmethod
+    def _grains_once_in_order(cls, grains: list[Grain]) -> list[Grain]:
+        if len(set(grains)) != len(grains):
+            raise ValueError("a grain is listed twice")
+        return sorted(grains, key=GRAINS.index)
+
+    @model_validator(mode="after")
+    def _fits_its_tier_and_kind(self) -> MetricContract:
+        problems = []
+        if self.tier == "kpi" and self.thresholds is None:
+            problems.append("thresholds: required for tier kpi")
+        if self.tier == "kpi" and self.action_on_breach is None:
+            problems.append("action_on_breach: required for tier kpi")
+        if self.thresholds is not None and self.thresholds.period not in self.grain:
+            problems.append(
+                f"thresholds.period: {self.thresholds.period!r} is not one of grain {self.grain}"
+            )
+        simple = isinstance(self.calculation, SimpleCalculation)
+        columns = list(self.dimensions.values())
+        if simple and None in columns:
+            problems.append(
+                "dimensions: a simple metric maps each dimension to a column of its model"
+            )
+        if not simple and any(column is not None for column in columns):
+            problems.append(
+                "dimensions: a derived metric lists dimension names; its inputs hold the columns"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def dimension_names(self) -> list[str]:
+        return list(self.dimensions)
+
+    @property
+    def dimension_columns(self) -> dict[str, str]:
+        """dimension → column, for a simple metric (empty for a derived one)."""
+        return {name: column for name, column in self.dimensions.items() if column is not None}

@@ -1,0 +1,328 @@
+"""Known answers: the KPI layer on a tiny hand-made mart, every expected value worked by hand.
+
+The mart spans January to March 2025, plus one row of each kind on 1 April so that March is
+complete and April is the current, incomplete period.
+
+Revenue (product family: revenue / COGS / gross margin):
+  January   hardware 1000 / 600 / 400,  subscription 1000 + 2000 / 800 / 2200
+            total 4000, margin 2600 -> 65 %   (yellow: >= 60 and < 70)
+  February  hardware 2000 / 1500 / 500, subscription 3000 / 600 / 2400
+            total 5000, margin 2900 -> 58 %   (red: < 60)
+  March     subscription 5000 / 500 / 4500, services 1000 / 700 / 300
+            total 6000, margin 4800 -> 80 %   (green: >= 70)
+  April 1   subscription 100 / 10 / 90
+  Growth: February +25 % ((5000 - 4000) / 4000), March +20 %.
+  Trailing three months of gross margin % at March: (2600 + 2900 + 4800) / 15000 = 68.67 %,
+  not the mean of the three months (67.67 %).
+
+Ad spend (campaign, channel: January / February / March):
+  brand-search   paid_search   400 + 600 / 1000 / 2000   (and 100 on 1 April)
+  linkedin-abm   paid_social   3000 / 3000 / 4000
+  display-retarget paid_display 1000 / 1000 / 1000
+  tiny-test      paid_search   0 / 0 / 500
+  March total 7500; three months 5000 + 5000 + 7500 = 17500.
+
+Won conversions, credited by six models (W-shaped is the default):
+  C1, 10 March, 30000, five touches: brand, e-mail, linkedin, display, brand
+      first touch  brand 30000                      paid 30000
+      last touch   brand 30000                      paid 30000
+      linear       0.2 each: brand 12000, e-mail 6000, linkedin 6000, display 6000   paid 24000
+      U-shaped     0.4 / 0.2/3 x3 / 0.4: brand 24000, others 2000 each            paid 28000
+      W-shaped     0.3 first, 0.3 linkedin (lead), 0.3 last, 0.05 e-mail, 0.05 display:
+                   brand 18000, linkedin 9000, display 1500, e-mail 1500           paid 28500
+      time decay   0.05 / 0.1 / 0.15 / 0.3 / 0.4: brand 13500, e-mail 3000, linkedin 4500,
+                   display 9000                                                    paid 27000
+  C2, 15 February, 2000, one display touch: 2000 to display in every model
+  C3, 1 April, 1000, one brand touch: 1000 to brand in every model
+  ROAS in March: W-shaped 28500 / 7500 = 3.8; first touch 4.0; linear 3.2; U-shaped 3.7333;
+  time decay 3.6 (spend 7500 once, whatever the six models and five touches).
+  Trailing three months, W-shaped: (0 + 2000 + 28500) / 17500 = 1.7429.
+
+Campaigns over January to March (W-shaped; MQLs acquired by the campaign):
+  brand-search     spend 4000,  attributed 18000 -> ROAS 4.5 (green); 10 MQLs -> $400
+                   per MQL (green)                                 -> scale
+  linkedin-abm     spend 10000, attributed 9000  -> ROAS 0.9 (red)   -> reduce
+  display-retarget spend 3000,  attributed 3500  -> ROAS 1.17 (yellow) -> test
+  tiny-test        spend 500, under the 3000 minimum                 -> test
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from revenue_os.metrics import load_contracts
+from revenue_os.metrics.kpi_layer import build_kpi_tables
+from revenue_os.metrics.mart_catalogue import MART_MODELS, create_table_sql
+
+SCHEMA = "public"
+MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay")
+
+REVENUE_LINES = [
+    # invoice_date, product_family, revenue_usd, cogs_usd
+    (date(2025, 1, 10), "hardware", 1000, 600),
+    (date(2025, 1, 12), "subscription", 1000, 300),
+    (date(2025, 1, 28), "subscription", 2000, 500),
+    (date(2025, 2, 3), "hardware", 2000, 1500),
+    (date(2025, 2, 14), "subscription", 3000, 600),
+    (date(2025, 3, 5), "subscription", 5000, 500),
+    (date(2025, 3, 20), "services", 1000, 700),
+    (date(2025, 4, 1), "subscription", 100, 10),
+]
+AD_SPEND = [
+    # date_day, campaign_key, channel, platform, spend_usd
+    (date(2025, 1, 5), "brand-search", "paid_search", "google_ads", 400),
+    (date(2025, 1, 20), "brand-search", "paid_search", "google_ads", 600),
+    (date(2025, 2, 10), "brand-search", "paid_search", "google_ads", 1000),
+    (date(2025, 3, 10), "brand-search", "paid_search", "google_ads", 2000),
+    (date(2025, 4, 1), "brand-search", "paid_search", "google_ads", 100),
+    (date(2025, 1, 15), "linkedin-abm", "paid_social", "linkedin_ads", 3000),
+    (date(2025, 2, 15), "linkedin-abm", "paid_social", "linkedin_ads", 3000),
+    (date(2025, 3, 15), "linkedin-abm", "paid_social", "linkedin_ads", 4000),
+    (date(2025, 1, 25), "display-retarget", "paid_display", "google_ads", 1000),
+    (date(2025, 2, 25), "display-retarget", "paid_display", "google_ads", 1000),
+    (date(2025, 3, 25), "display-retarget", "paid_display", "google_ads", 1000),
+    (date(2025, 3, 28), "tiny-test", "paid_search", "google_ads", 500),
+]
+C1_TOUCHES = [
+    # touch_id, touch_date, campaign_key, channel
+    ("t1", date(2025, 2, 1), "brand-search", "paid_search"),
+    ("t2", date(2025, 2, 10), "newsletter", "email"),
+    ("t3", date(2025, 2, 20), "linkedin-abm", "paid_social"),
+    ("t4", date(2025, 3, 1), "display-retarget", "paid_display"),
+    ("t5", date(2025, 3, 8), "brand-search", "paid_search"),
+]
+C1_CREDITS = {
+    "first_touch": (1, 0, 0, 0, 0),
+    "last_touch": (0, 0, 0, 0, 1),
+    "linear": (Decimal("0.2"),) * 5,
+    "u_shaped": (Decimal("0.4"), *(Decimal(2) / 30,) * 3, Decimal("0.4")),
+    "w_shaped": (Decimal("0.3"), Decimal("0.05"), Decimal("0.3"), Decimal("0.05"), Decimal("0.3")),
+    "time_decay": (
+        Decimal("0.05"),
+        Decimal("0.1"),
+        Decimal("0.15"),
+        Decimal("0.3"),
+        Decimal("0.4"),
+    ),
+}
+# person_id, acquisition_campaign_key, mql_date
+MQL_PERSONS = [
+    *((f"brand-{n}", "brand-search", date(2025, 1 + n % 3, 10)) for n in range(10)),
+    *((f"linkedin-{n}", "linkedin-abm", date(2025, 3, 1 + n)) for n in range(4)),
+    *((f"display-{n}", "display-retarget", date(2025, 1 + n, 5)) for n in range(3)),
+    ("late", "brand-search", date(2025, 4, 1)),
+]
+
+
+def _attribution_rows() -> list[tuple]:
+    """(conversion, day, model, touch, touch day, campaign, channel, credit, amount) rows."""
+    rows = []
+    for model, credits in C1_CREDITS.items():
+        for touch, credit in zip(C1_TOUCHES, credits, strict=True):
+            share = Decimal(credit)
+            rows.append(("C1", date(2025, 3, 10), model, *touch, share, share * 30000))
+    for model in MODELS:
+        c2_touch = ("t6", date(2025, 2, 1), "display-retarget", "paid_display")
+        c3_touch = ("t7", date(2025, 3, 30), "brand-search", "paid_search")
+        rows.append(("C2", date(2025, 2, 15), model, *c2_touch, Decimal(1), Decimal(2000)))
+        rows.append(("C3", date(2025, 4, 1), model, *c3_touch, Decimal(1), Decimal(1000)))
+    return rows
+
+
+def create_hand_made_mart(conn: psycopg.Connection, schema: str) -> None:
+    """Every mart model (empty unless listed above), with the catalogue's names and types."""
+    with conn.cursor() as cursor:
+        for model in MART_MODELS:
+            cursor.execute(create_table_sql(schema, model))
+        cursor.executemany(
+            f'INSERT INTO "{schema}".fct_revenue_lines (invoice_line_id, invoice_date, '
+            "product_family, channel, segment, region, revenue_usd, cogs_usd, gross_margin_usd) "
+            "VALUES (%s, %s, %s, 'paid_search', 'smb', 'emea', %s, %s, %s)",
+            [
+                (f"line-{index}", day, family, revenue, cogs, revenue - cogs)
+                for index, (day, family, revenue, cogs) in enumerate(REVENUE_LINES)
+            ],
+        )
+        cursor.executemany(
+            f'INSERT INTO "{schema}".fct_ad_spend_daily (date_day, campaign_key, channel, '
+            "platform, currency_code, spend_local, spend_usd) VALUES (%s, %s, %s, %s, 'USD', "
+            "%s, %s)",
+            [(*row, row[-1]) for row in AD_SPEND],
+        )
+        cursor.executemany(
+            f'INSERT INTO "{schema}".fct_attribution (conversion_id, conversion_type, '
+            "opportunity_id, conversion_date, attribution_model, touch_id, touch_date, "
+            "campaign_key, channel, credit, attributed_amount_usd, segment, region) VALUES "
+            "(%s, 'won_opportunity', 'opp-' || %s, %s, %s, %s, %s, %s, %s, %s, %s, 'smb', "
+            "'emea')",
+            [(row[0], *row) for row in _attribution_rows()],
+        )
+        cursor.executemany(
+            f'INSERT INTO "{schema}".fct_funnel (person_id, acquisition_channel, '
+            "acquisition_campaign_key, segment, region, lead_date, mql_date) VALUES "
+            "(%s, 'paid_search', %s, 'smb', 'emea', %s, %s)",
+            [(person, campaign, day, day) for person, campaign, day in MQL_PERSONS],
+        )
+
+
+@pytest.fixture
+def kpi_mart(scratch_database):
+    """The hand-made mart with its KPI tables built (a fresh database per test, ~1 s)."""
+    conn = scratch_database("kpi_known_answers")
+    create_hand_made_mart(conn, SCHEMA)
+    counts = build_kpi_tables(conn, SCHEMA, load_contracts())
+    yield conn, counts
+    conn.close()
+
+
+def kpi(conn, metric, period, *, grain="month", dimension="overall", value="all") -> dict:
+    with conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(
+            "SELECT * FROM kpi_values WHERE metric_name = %s AND period_grain = %s "
+            "AND period_start = %s AND dimension_name = %s AND dimension_value = %s",
+            (metric, grain, period, dimension, value),
+        )
+        rows = cursor.fetchall()
+    assert len(rows) == 1, f"{metric} {grain} {period} {dimension}={value}: {len(rows)} rows"
+    return _floats(rows[0])
+
+
+def campaign(conn, campaign_key) -> dict:
+    with conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(
+            "SELECT * FROM campaign_recommendations WHERE campaign_key = %s", (campaign_key,)
+        )
+        return _floats(cursor.fetchone())
+
+
+def _floats(row: dict) -> dict:
+    """Numeric columns as floats, so that pytest.approx can compare them."""
+    return {key: float(v) if isinstance(v, Decimal) else v for key, v in row.items()}
+
+
+JAN, FEB, MAR, APR = (date(2025, month, 1) for month in (1, 2, 3, 4))
+
+
+def test_row_counts_are_returned_for_both_tables(kpi_mart):
+    conn, counts = kpi_mart
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM kpi_values")
+        kpi_rows = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM campaign_recommendations")
+        campaign_rows = cursor.fetchone()[0]
+    assert counts == {"kpi_values": kpi_rows, "campaign_recommendations": campaign_rows}
+    assert campaign_rows == 4
+
+
+def test_total_revenue_per_month_and_by_product_family(kpi_mart):
+    conn, _ = kpi_mart
+    assert [kpi(conn, "total_revenue", month)["value"] for month in (JAN, FEB, MAR, APR)] == [
+        4000,
+        5000,
+        6000,
+        100,
+    ]
+    assert (
+        kpi(conn, "total_revenue", JAN, dimension="product_family", value="hardware")["value"]
+        == 1000
+    )
+    assert (
+        kpi(conn, "total_revenue", JAN, dimension="product_family", value="subscription")["value"]
+        == 3000
+    )
+    assert kpi(conn, "total_revenue", date(2025, 1, 1), grain="quarter")["value"] == 15000
+
+
+def test_only_periods_up_to_the_as_of_day_are_complete(kpi_mart):
+    conn, _ = kpi_mart
+    assert kpi(conn, "total_revenue", MAR)["is_complete"] is True
+    assert kpi(conn, "total_revenue", APR)["is_complete"] is False
+    assert kpi(conn, "total_revenue", date(2025, 1, 1), grain="quarter")["is_complete"] is True
+
+
+def test_gross_margin_pct_by_month_and_by_product(kpi_mart):
+    conn, _ = kpi_mart
+    assert kpi(conn, "gross_margin_pct", JAN)["value"] == pytest.approx(65.0)
+    assert kpi(conn, "gross_margin_pct", FEB)["value"] == pytest.approx(58.0)
+    assert kpi(conn, "gross_margin_pct", MAR)["value"] == pytest.approx(80.0)
+    services = kpi(conn, "gross_margin_pct", MAR, dimension="product_family", value="services")
+    assert services["value"] == pytest.approx(30.0)  # 300 / 1000
+
+
+def test_revenue_growth_against_the_prior_month(kpi_mart):
+    conn, _ = kpi_mart
+    assert kpi(conn, "revenue_growth_pct", JAN)["value"] is None  # no December
+    assert kpi(conn, "revenue_growth_pct", FEB)["value"] == pytest.approx(25.0)
+    assert kpi(conn, "revenue_growth_pct", MAR)["value"] == pytest.approx(20.0)
+    march = kpi(conn, "total_revenue", MAR)
+    assert march["prior_value"] == 5000
+    assert march["delta_pct"] == pytest.approx(20.0)
+
+
+def test_trailing_value_is_a_ratio_of_sums(kpi_mart):
+    conn, _ = kpi_mart
+    assert kpi(conn, "gross_margin_pct", MAR)["trailing_value"] == pytest.approx(
+        10300 * 100 / 15000
+    )
+    assert kpi(conn, "total_revenue", MAR)["trailing_value"] == 15000
+    assert kpi(conn, "roas", MAR)["trailing_value"] == pytest.approx(30500 / 17500)
+
+
+def test_roas_per_attribution_model_with_spend_counted_once(kpi_mart):
+    conn, _ = kpi_mart
+    expected = {
+        "w_shaped": 28500 / 7500,
+        "first_touch": 30000 / 7500,
+        "last_touch": 30000 / 7500,
+        "linear": 24000 / 7500,
+        "u_shaped": 28000 / 7500,
+        "time_decay": 27000 / 7500,
+    }
+    for model, roas in expected.items():
+        row = kpi(conn, "roas", MAR, dimension="attribution_model", value=model)
+        assert row["value"] == pytest.approx(roas), model
+    assert kpi(conn, "roas", MAR)["value"] == pytest.approx(28500 / 7500)  # default W-shaped
+    assert kpi(conn, "paid_spend", MAR)["value"] == 7500
+    social = kpi(conn, "roas", MAR, dimension="channel", value="paid_social")
+    assert social["value"] == pytest.approx(9000 / 4000)
+
+
+def test_status_colours_follow_the_contract_thresholds(kpi_mart):
+    conn, _ = kpi_mart
+    assert kpi(conn, "gross_margin_pct", JAN)["status"] == "yellow"
+    assert kpi(conn, "gross_margin_pct", FEB)["status"] == "red"
+    assert kpi(conn, "gross_margin_pct", MAR)["status"] == "green"
+    assert kpi(conn, "roas", MAR)["status"] == "green"  # 3.8 >= 3
+    # Status is judged on the threshold period (month) only.
+    assert kpi(conn, "gross_margin_pct", date(2025, 1, 1), grain="quarter")["status"] is None
+    assert kpi(conn, "gross_margin_pct", MAR)["threshold_red"] == "< 60"
+
+
+def test_campaign_recommendations_scale_reduce_and_test(kpi_mart):
+    conn, _ = kpi_mart
+    brand = campaign(conn, "brand-search")
+    assert brand["month_start"] == MAR
+    assert (brand["spend_3m_usd"], brand["attributed_revenue_3m_usd"]) == (4000, 18000)
+    assert brand["cost_per_mql_3m"] == pytest.approx(400)
+    assert brand["recommendation"] == "scale"
+    assert "ROAS 4.5" in brand["reason"]
+
+    linkedin = campaign(conn, "linkedin-abm")
+    assert linkedin["recommendation"] == "reduce"
+    assert "ROAS 0.9 over the last 3 months is below the red line (< 1)" in linkedin["reason"]
+    assert "spend $10,000 for $9,000 attributed revenue (W-shaped)" in linkedin["reason"]
+
+    display = campaign(conn, "display-retarget")
+    assert display["recommendation"] == "test"
+    assert display["roas_3m"] == pytest.approx(3500 / 3000)
+    assert "ROAS 1.2 over the last 3 months is yellow (>= 1 and < 3)" in display["reason"]
+
+    tiny = campaign(conn, "tiny-test")
+    assert tiny["recommendation"] == "test"
+    assert "$500" in tiny["reason"]
+    assert "$3,000" in tiny["reason"]

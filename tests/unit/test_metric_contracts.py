@@ -1,0 +1,228 @@
+"""The shipped metric contracts load, and a bad contract fails naming its file and field."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from revenue_os.metrics import METRICS_DIR, MetricContractError, load_contracts
+from revenue_os.metrics.mart_catalogue import MART_MODELS
+
+REQUIRED_KPIS = [
+    "total_revenue",
+    "revenue_growth_pct",
+    "gross_margin_pct",
+    "roas",
+    "cac",
+    "cost_per_mql",
+    "mqls",
+    "sqls",
+    "lead_to_mql_pct",
+    "mql_to_sql_pct",
+    "sql_to_opportunity_pct",
+    "opportunity_to_won_pct",
+    "pipeline_created",
+    "marketing_sourced_pipeline",
+    "marketing_influenced_pipeline",
+    "win_rate",
+    "sales_cycle_days",
+    "pipeline_velocity",
+    "pipeline_coverage",
+    "nrr",
+    "grr",
+    "inventory_turnover",
+]
+REQUIRED_SUPPORTING = [
+    "paid_spend",
+    "attributed_revenue",
+    "cogs",
+    "gross_margin_usd",
+    "new_customers",
+    "leads",
+    "opportunities_created",
+    "won_deals",
+    "lost_deals",
+    "open_pipeline_count",
+    "average_deal_size",
+    "average_inventory_value",
+    "win_rate_by_amount",
+]
+
+
+@pytest.fixture(scope="module")
+def contracts():
+    return load_contracts()
+
+
+def test_every_required_kpi_has_thresholds_and_an_action(contracts):
+    for name in REQUIRED_KPIS:
+        contract = contracts[name]
+        assert contract.tier == "kpi", name
+        assert contract.thresholds is not None, name
+        assert contract.action_on_breach is not None, name
+    for name in REQUIRED_SUPPORTING:
+        assert name in contracts, name
+
+
+def test_contracts_come_inputs_first(contracts):
+    position = {name: index for index, name in enumerate(contracts)}
+    assert position["paid_spend"] < position["roas"]
+    assert position["win_rate"] < position["pipeline_velocity"]
+
+
+def test_revenue_breaks_down_by_product_and_channel(contracts):
+    assert {"product_family", "channel"} <= set(contracts["total_revenue"].dimensions)
+    assert "product_family" in contracts["gross_margin_pct"].dimensions
+    roas = contracts["roas"]
+    assert {"attribution_model", "channel", "campaign"} <= set(roas.dimensions)
+    numerator = contracts[roas.calculation.numerator].calculation
+    assert numerator.default_filters == {"attribution_model": "w_shaped"}
+
+
+def test_pipeline_coverage_is_judged_per_quarter_at_three_times(contracts):
+    thresholds = contracts["pipeline_coverage"].thresholds
+    assert thresholds.period == "quarter"
+    conditions = thresholds.conditions()
+    assert conditions["green"].holds(3.0) and not conditions["green"].holds(2.99)
+
+
+def test_catalogue_names_every_model_of_the_mart_spec():
+    spec = (METRICS_DIR.parent / "docs" / "mart.md").read_text()
+    for model, columns in MART_MODELS.items():
+        assert f"**{model}**" in spec, model
+        for column in columns:
+            assert f"`{column}`" in spec, f"{model}.{column}"
+
+
+# --- bad contracts ------------------------------------------------------------------------
+
+
+def _copy_shipped(tmp_path: Path) -> Path:
+    folder = tmp_path / "metrics"
+    shutil.copytree(METRICS_DIR, folder, ignore=shutil.ignore_patterns("*.md"))
+    return folder
+
+
+def _edit(folder: Path, name: str, change) -> None:
+    path = folder / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _problems(folder: Path) -> list[str]:
+    with pytest.raises(MetricContractError) as error:
+        load_contracts(folder)
+    return error.value.problems
+
+
+def test_a_copy_of_the_shipped_contracts_loads(tmp_path):
+    assert len(load_contracts(_copy_shipped(tmp_path))) == len(load_contracts())
+
+
+def test_missing_field_and_wrong_enum_are_named(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "mqls", lambda data: data.pop("owner"))
+    _edit(folder, "cac", lambda data: data.update(tier="headline"))
+    _edit(folder, "win_rate", lambda data: data["action_on_breach"].update(type="panic"))
+    problems = _problems(folder)
+    assert "metrics/mqls.yaml: owner: Field required" in problems
+    assert any(p.startswith("metrics/cac.yaml: tier: Input should be 'kpi'") for p in problems)
+    assert any(p.startswith("metrics/win_rate.yaml: action_on_breach.type:") for p in problems)
+
+
+def test_every_bad_file_is_reported_in_one_error(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "mqls", lambda data: data.pop("label"))
+    _edit(folder, "sqls", lambda data: data.pop("label"))
+    problems = _problems(folder)
+    assert "metrics/mqls.yaml: label: Field required" in problems
+    assert "metrics/sqls.yaml: label: Field required" in problems
+
+
+def test_unknown_column_in_expression_and_unknown_model(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "paid_spend", lambda data: data["calculation"].update(expression="sum(cost)"))
+    _edit(folder, "cogs", lambda data: data["calculation"].update(model="fct_costs"))
+    _edit(folder, "leads", lambda data: data["dimensions"].update(channel="utm_source"))
+    problems = _problems(folder)
+    assert any(
+        p.startswith("metrics/paid_spend.yaml: calculation.expression: unknown column 'cost'")
+        for p in problems
+    )
+    assert any(
+        p.startswith("metrics/cogs.yaml: calculation.model: unknown mart model 'fct_costs'")
+        for p in problems
+    )
+    assert (
+        "metrics/leads.yaml: dimensions.channel: unknown column 'utm_source' of fct_funnel"
+        in problems
+    )
+
+
+def test_ratio_referencing_an_unknown_metric(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "roas", lambda data: data["calculation"].update(denominator="ad_costs"))
+    assert "metrics/roas.yaml: calculation.denominator: unknown metric 'ad_costs'" in _problems(
+        folder
+    )
+
+
+def test_dimension_on_neither_side_of_a_ratio(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "cac", lambda data: data["dimensions"].append("product_family"))
+    assert any(
+        p.startswith("metrics/cac.yaml: dimensions.product_family: a dimension of neither")
+        for p in _problems(folder)
+    )
+
+
+def test_overlapping_and_gapped_thresholds(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "win_rate", lambda data: data["thresholds"].update(yellow=">= 18 and <= 25"))
+    _edit(folder, "sqls", lambda data: data["thresholds"].update(red="< 20"))
+    problems = _problems(folder)
+    assert any(
+        p.startswith(
+            "metrics/win_rate.yaml: thresholds: green and yellow overlap (both hold for 25"
+        )
+        for p in problems
+    )
+    assert any(
+        p.startswith("metrics/sqls.yaml: thresholds: no status holds for 20") for p in problems
+    )
+
+
+def test_name_must_equal_the_file_stem(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "leads", lambda data: data.update(name="new_leads"))
+    assert any(
+        p.startswith("metrics/leads.yaml: name: 'new_leads' differs from the file name")
+        for p in _problems(folder)
+    )
+
+
+def test_cycle_between_metrics(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "win_rate", lambda data: data["calculation"].update(denominator="win_rate_x"))
+    path = folder / "win_rate_x.yaml"
+    data = yaml.safe_load((folder / "win_rate_by_amount.yaml").read_text())
+    data.update(name="win_rate_x")
+    data["calculation"].update(numerator="win_rate", denominator="closed_deals")
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert (
+        "metrics/win_rate.yaml: calculation: cycle win_rate -> win_rate_x -> win_rate"
+        in _problems(folder)
+    )
+
+
+def test_kpi_without_thresholds_and_unknown_field(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "nrr", lambda data: data.pop("thresholds"))
+    _edit(folder, "grr", lambda data: data.update(colour="blue"))
+    problems = _problems(folder)
+    assert "metrics/nrr.yaml: thresholds: required for tier kpi" in problems
+    assert "metrics/grr.yaml: colour: unknown field (not part of a metric contract)" in problems

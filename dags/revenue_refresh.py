@@ -3,7 +3,8 @@
 1. migrate the warehouse schemas (sql/migrations);
 2. extract every source object from its vendor API and load it into its raw table, in
    parallel within the `source_apis` pool (which caps concurrent API calls);
-3. build the mart aside (sql/models: staging, intermediate, marts), audit it, and publish it
+3. build the mart aside (sql/models: staging, intermediate, marts; then the KPI tables
+   compiled from the metric contracts in metrics/), audit it, and publish it
    by an atomic schema swap: a failed build or audit leaves the published mart as it was;
 4. record the run in ops.refresh_runs.
 
@@ -58,6 +59,12 @@ def revenue_refresh():
         return mart.build_mart_layer(layer, build_id, get_current_context()["dag_run"].run_id)
 
     @task
+    def build_kpis(build_id: str) -> str:
+        """Compile the metric contracts into kpi_values and campaign_recommendations."""
+        mart.build_kpis(build_id)
+        return build_id
+
+    @task
     def audit_mart(build_id: str) -> str:
         """Audit the built mart (unique grains, non-empty facts, attribution sums to 1)."""
         mart.audit_mart(build_id)
@@ -92,7 +99,7 @@ def revenue_refresh():
     staging = build_mart_layer.override(task_id="build_staging")("staging")
     intermediate = build_mart_layer.override(task_id="build_intermediate")("intermediate", staging)
     marts = build_mart_layer.override(task_id="build_marts")("marts", intermediate)
-    published = publish_mart(audit_mart(marts))
+    published = publish_mart(audit_mart(build_kpis(marts)))
     recorded = record_refresh_run(migrated)
     migrated >> loads >> staging
     published >> recorded

@@ -48,7 +48,14 @@ def test_one_load_task_per_source_object_in_the_api_pool(dagbag):
 
 def test_mart_is_built_audited_then_published_after_every_load(dagbag):
     dag = dagbag.dags["revenue_refresh"]
-    chain = ["build_staging", "build_intermediate", "build_marts", "audit_mart", "publish_mart"]
+    chain = [
+        "build_staging",
+        "build_intermediate",
+        "build_marts",
+        "build_kpis",
+        "audit_mart",
+        "publish_mart",
+    ]
     for upstream, downstream in itertools.pairwise(chain):
         assert dag.get_task(upstream).downstream_task_ids == {downstream}
     assert dag.get_task("build_staging").upstream_task_ids == {

@@ -647,8 +647,10 @@ def recommend(
 ) -> tuple[str, str, str | None, str | None]:
     """(recommendation, reason, ROAS status, cost per MQL status) over the trailing 3 months.
 
-    Scale when ROAS is green and cost per MQL is not red; reduce when either is red; test
-    when ROAS is yellow or the campaign has not spent enough to be judged.
+    ROAS decides, because it is the return on the money: reduce when it is red, scale when it
+    is green, test when it is yellow. Cost per MQL can only hold a green campaign back: green
+    ROAS with red cost per MQL is a test (cheap leads are not the goal, but an expensive lead
+    flow that happens to close is fragile). Below the minimum spend nothing is judged: test.
     """
     roas_status = _status_of(roas, figures.roas_3m)
     cost_status = _status_of(cost_per_mql, figures.cost_per_mql_3m)
@@ -670,19 +672,19 @@ def recommend(
     cost_text = ""
     if figures.cost_per_mql_3m is not None and cost_per_mql is not None:
         cost_text = f"; cost per MQL {_money(figures.cost_per_mql_3m)} is {cost_status}"
-    if roas_status == "red" or cost_status == "red":
-        if roas_status == "red":
-            lead = (
-                f"{roas_text} over the last 3 months is below the red line ({roas.thresholds.red})"
-            )
-        else:
-            assert cost_per_mql is not None and cost_per_mql.thresholds is not None
-            lead = (
-                f"cost per MQL {_money(figures.cost_per_mql_3m)} over the last 3 months is in "
-                f"the red ({cost_per_mql.thresholds.red}) with {roas_text}"
-            )
-            cost_text = ""
+    if roas_status == "red":
+        lead = f"{roas_text} over the last 3 months is below the red line ({roas.thresholds.red})"
         return "reduce", f"{lead}; {money}{cost_text}", roas_status, cost_status
+    if roas_status == "green" and cost_status == "red":
+        assert cost_per_mql is not None and cost_per_mql.thresholds is not None
+        return (
+            "test",
+            f"{roas_text} over the last 3 months is green ({roas.thresholds.green}) but cost per"
+            f" MQL {_money(figures.cost_per_mql_3m)} is in the red ({cost_per_mql.thresholds.red}):"
+            f" test cheaper audiences or bids before scaling; {money}",
+            roas_status,
+            cost_status,
+        )
     if roas_status == "green":
         return (
             "scale",

@@ -66,6 +66,7 @@ _MODELS: dict[str, dict[str, str]] = {
         "segment": _TEXT,
         "region": _TEXT,
         "billing_country": _TEXT,
+        "acquisition_channel": _TEXT,
         "first_won_date": _DATE,
         "is_customer": _BOOLEAN,
     },
@@ -118,6 +119,7 @@ _MODELS: dict[str, dict[str, str]] = {
         "is_open": _BOOLEAN,
         "is_closed": _BOOLEAN,
         "is_won": _BOOLEAN,
+        "created_at": _TIMESTAMP,
         "created_date": _DATE,
         "close_date": _DATE,
         "currency_code": _TEXT,
@@ -129,6 +131,7 @@ _MODELS: dict[str, dict[str, str]] = {
         "is_marketing_influenced": _BOOLEAN,
         "segment": _TEXT,
         "region": _TEXT,
+        "owner_id": _TEXT,
     },
     "fct_opportunity_stages": {
         "opportunity_id": _TEXT,

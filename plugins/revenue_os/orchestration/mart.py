@@ -30,6 +30,16 @@ def build_mart_layer(layer: str, build_id: str | None, run_id: str | None = None
     return str(current)
 
 
+def build_kpis(build_id: str) -> dict[str, int]:
+    """Compile the metric contracts into the built mart's KPI tables."""
+    with connect(warehouse_uri()) as conn:
+        try:
+            return build.build_kpis(conn, uuid.UUID(build_id))
+        except Exception as error:
+            build.fail_build(conn, uuid.UUID(build_id), f"kpis: {error}")
+            raise
+
+
 def audit_mart(build_id: str) -> int:
     """Audit the built mart; raises AuditFailed (and publishes nothing) if any audit fails."""
     with connect(warehouse_uri()) as conn:

@@ -168,6 +168,27 @@ def build_layer(
     return result
 
 
+def build_kpis(
+    conn: psycopg.Connection, build_id: uuid.UUID, echo: Callable[[str], None] = log.info
+) -> dict[str, int]:
+    """Compile the metric contracts into the built mart's KPI tables (kpi_values,
+    campaign_recommendations): one definition per metric, no second copy of its SQL."""
+    from revenue_os.metrics.kpi_layer import build_kpi_tables
+
+    started = time.perf_counter()
+    counts = build_kpi_tables(conn, BUILD_SCHEMA)
+    seconds = time.perf_counter() - started
+    for table, rows in counts.items():
+        conn.execute(
+            "INSERT INTO ops.mart_build_models (build_id, model, layer, row_count, seconds)"
+            " VALUES (%s, %s, 'kpis', %s, %s)",
+            (build_id, table, rows, round(seconds, 3)),
+        )
+        echo(f"[kpis] {BUILD_SCHEMA}.{table}: {rows:,} rows")
+    echo(f"[kpis] compiled from the metric contracts in {seconds:.1f} s")
+    return counts
+
+
 def _grain_audit(conn: psycopg.Connection, model: Model) -> AuditResult:
     table = sql.Identifier(_schema_of(model), model.name)
     key = sql.SQL(", ").join(sql.Identifier(c) for c in model.grain)
@@ -240,6 +261,10 @@ def audit(
             results.append(_not_empty_audit(conn, model))
     if "fct_attribution" in models:
         results.extend(_attribution_audits(conn))
+    kpi_table = sql.Identifier(BUILD_SCHEMA, "kpi_values")
+    if conn.execute("SELECT to_regclass(%s)", (f"{BUILD_SCHEMA}.kpi_values",)).fetchone()[0]:
+        rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(kpi_table)).fetchone()[0]
+        results.append(AuditResult("not_empty", "kpi_values", rows > 0, f"{rows} rows", "> 0"))
     with conn.transaction():
         for r in results:
             conn.execute(
@@ -359,6 +384,9 @@ def build_all(
             layer_result = build_layer(conn, layer, build_id, models, echo)
             result.rows.update(layer_result.rows)
             result.seconds.update(layer_result.seconds)
+        started_kpis = time.perf_counter()
+        result.rows.update(build_kpis(conn, build_id, echo))
+        result.seconds["kpi_tables"] = time.perf_counter() - started_kpis
     except Exception as error:
         fail_build(conn, build_id, str(error))
         raise

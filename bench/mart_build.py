@@ -1,0 +1,113 @@
+"""Mart build time: a full rebuild from raw, and the next day's refresh, at each scale.
+
+    .venv/bin/python bench/mart_build.py [--scales 1 10] [--runs 3]
+
+For each scale: the mock vendor APIs in a process of their own, a scratch database on the
+`bench` profile's Postgres, every source object pulled into raw (as the first refresh does),
+then, side by side and alternating, `--runs` times each:
+
+  baseline  CREATE TABLE AS SELECT * of every raw table into a scratch schema: the floor of
+            any rebuild, reading and writing every raw row once
+  mart      revenue_os.transform.build.build_all: every model, the audits and the publish
+
+then the source moves on a day (POST /_admin/advance), the incremental pull loads it, and the
+mart is built once more. Prints medians, the ratio to the baseline, the slowest models and the
+next day's figures as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import httpx
+import psycopg
+from bench_postgres import bench_postgres, recreate_database
+from extract_load import TOKEN, run, start_mock_apis
+
+from revenue_os.orchestration.extract_load import Request
+from revenue_os.raw.objects import RAW_OBJECTS
+from revenue_os.transform.build import build_all
+from revenue_os.warehouse.migrations import migrate
+
+SCRATCH_DB = "bench_mart_build"
+
+
+def copy_raw(conn: psycopg.Connection) -> float:
+    began = time.perf_counter()
+    conn.execute("DROP SCHEMA IF EXISTS bench_copy CASCADE")
+    conn.execute("CREATE SCHEMA bench_copy")
+    for obj in RAW_OBJECTS.values():
+        conn.execute(f"CREATE TABLE bench_copy.{obj.table} AS SELECT * FROM raw.{obj.table}")
+    return time.perf_counter() - began
+
+
+def build(conn: psycopg.Connection) -> tuple[float, dict[str, float], int]:
+    began = time.perf_counter()
+    result = build_all(conn, echo=lambda _: None)
+    return time.perf_counter() - began, result.seconds, sum(result.rows.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    pg, secrets = bench_postgres()
+    for scale in args.scales:
+        print(f"scale {scale:g}: starting the mock APIs", file=sys.stderr, flush=True)
+        server, base_url = start_mock_apis(scale)
+        try:
+            uri = recreate_database(pg, secrets, SCRATCH_DB)
+            with psycopg.connect(uri, autocommit=True) as conn:
+                migrate(conn)
+                run(uri, base_url, Request(mode="full"))
+                raw_rows = sum(
+                    conn.execute(f"SELECT count(*) FROM raw.{o.table}").fetchone()[0]
+                    for o in RAW_OBJECTS.values()
+                )
+                baseline, mart, models = [], [], []
+                for i in range(args.runs):
+                    baseline.append(copy_raw(conn))
+                    seconds, per_model, rows = build(conn)
+                    mart.append(seconds)
+                    models.append(per_model)
+                    print(
+                        f"  run {i + 1}: copy {baseline[-1]:.1f} s, mart {seconds:.1f} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                admin = {"Authorization": f"Bearer {TOKEN}"}
+                httpx.post(
+                    f"{base_url}/_admin/advance", json={"days": 1}, headers=admin, timeout=600
+                ).raise_for_status()
+                began = time.perf_counter()
+                daily = run(uri, base_url, Request())
+                load_s = time.perf_counter() - began
+                next_build_s, _, _ = build(conn)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        copy_med, mart_med = statistics.median(baseline), statistics.median(mart)
+        print(f"\nScale {scale:g}: {raw_rows:,} raw rows, {rows:,} rows built\n")
+        print("| step | median s (of runs) | vs copying raw |")
+        print("| --- | ---: | ---: |")
+        print(f"| copy every raw table (baseline) | {copy_med:.1f} ({args.runs}) | 1.00x |")
+        print(
+            f"| full mart build, audit, publish | {mart_med:.1f} ({args.runs}) | {mart_med / copy_med:.2f}x |"
+        )
+        slowest = sorted(models[-1].items(), key=lambda kv: -kv[1])[:6]
+        print("\nslowest models (last run): " + ", ".join(f"{m} {s:.1f} s" for m, s in slowest))
+        day_rows = sum(r for r, _ in daily.values())
+        print(
+            f"\nnext day: {day_rows:,} records pulled and loaded in {load_s:.1f} s, "
+            f"mart rebuilt in {next_build_s:.1f} s"
+        )
+    pg.psql(command=f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()

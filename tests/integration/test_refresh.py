@@ -22,7 +22,18 @@ def test_demo_run_succeeded_and_is_recorded_in_the_warehouse(stack, airflow_clie
         for ti in airflow_client.task_instances(REFRESH_DAG_ID, run["dag_run_id"])
     }
     loads = {f"load_{name.replace('.', '__')}": "success" for name in RAW_OBJECTS}
-    assert states == {"migrate_warehouse": "success", "record_refresh_run": "success", **loads}
+    mart_steps = ["build_staging", "build_intermediate", "build_marts", "build_kpis"]
+    mart_steps += ["audit_mart", "publish_mart"]
+    assert states == {
+        "migrate_warehouse": "success",
+        "record_refresh_run": "success",
+        **loads,
+        **dict.fromkeys(mart_steps, "success"),
+    }
+    published = warehouse.execute(
+        "SELECT status FROM ops.mart_builds WHERE run_id = %s", (run["dag_run_id"],)
+    ).fetchall()
+    assert published == [("published",)]
     recorded = warehouse.execute(
         "SELECT dag_id, run_type, state, schema_version FROM ops.refresh_runs WHERE run_id = %s",
         (run["dag_run_id"],),

@@ -24,6 +24,13 @@ touches as (
     select * from int_touchpoints
 ),
 
+attribution_models as (
+    select attribution_model
+    from (
+        values ('first_touch'), ('last_touch'), ('linear'), ('u_shaped'), ('w_shaped'), ('time_decay')
+    ) as model (attribution_model)
+),
+
 conversions as (
     select
         opportunity_id || ':created' as conversion_id,
@@ -145,17 +152,13 @@ per_model as (
             when 'time_decay' then decay_weight / sum(decay_weight) over (partition by conversion_id, model.attribution_model)
         end as credit
     from credited
-    cross join (
-        values ('first_touch'), ('last_touch'), ('linear'), ('u_shaped'), ('w_shaped'), ('time_decay')
-    ) as model (attribution_model)
+    cross join attribution_models as model
 ),
 
 unattributed as (
     select conversions.*, model.attribution_model
     from conversions
-    cross join (
-        values ('first_touch'), ('last_touch'), ('linear'), ('u_shaped'), ('w_shaped'), ('time_decay')
-    ) as model (attribution_model)
+    cross join attribution_models as model
     where not exists (select 1 from paths where paths.conversion_id = conversions.conversion_id)
 )
 

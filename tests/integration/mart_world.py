@@ -5,8 +5,9 @@ records below (see test_mart_known_answers.py).
 Cast: Acme Corp (Salesforce A1, mid-market, US) absorbed the merged-away account A3; Jane Doe
 is HubSpot H1 and, signed up again with a personal e-mail, H2, and Salesforce C1 with a padded,
 upper-cased e-mail. Beta GmbH (A2, enterprise, Germany) with Max (HubSpot H3, whose
-salesforcecontactid names C4, merged into C2) and C5, a contact sales created by hand. N3 is a
-web-shop customer in the UK that no CRM account matches.
+salesforcecontactid names C4, merged into C2) and C5, a contact sales created by hand; Beta
+lost one deal (O5) and has one open (O6). N3 is a web-shop customer in the UK that no CRM
+account matches.
 """
 
 from __future__ import annotations
@@ -151,6 +152,14 @@ HUBSPOT_EVENTS = [
         "e_email_click",
         "2026-01-01T12:00:00Z",
         {"source": "hubspot", "medium": "email", "campaign": "2026-01 Newsletter"},
+    ),
+    # Max clicks a brand ad before O2 is created: the last touch of O2, O5 and O6.
+    _event(
+        "E8",
+        "103",
+        "e_ad_click",
+        "2026-01-02T06:00:00Z",
+        {"source": "adwords", "medium": "ppc", "campaign": "us_search_brand_core"},
     ),
 ]
 
@@ -316,6 +325,36 @@ SALESFORCE_OPPORTUNITIES = [
         IsClosed=False,
         IsWon=False,
     ),
+    _sf(
+        "O5",
+        "Opportunity",
+        "2026-01-10T00:00:00.000+0000",
+        AccountId="A2",
+        ContactId=None,
+        Name="Beta - Add-on",
+        Type="New Business",
+        StageName="Closed Lost",
+        Amount=500.0,
+        CurrencyIsoCode="USD",
+        CloseDate="2026-01-20",
+        IsClosed=True,
+        IsWon=False,
+    ),
+    _sf(
+        "O6",
+        "Opportunity",
+        "2026-02-15T00:00:00.000+0000",
+        AccountId="A2",
+        ContactId=None,
+        Name="Beta - Second Site",
+        Type="New Business",
+        StageName="Needs Analysis",
+        Amount=7000.0,
+        CurrencyIsoCode="USD",
+        CloseDate="2027-02-15",
+        IsClosed=False,
+        IsWon=False,
+    ),
 ]
 
 SALESFORCE_OPPORTUNITY_HISTORY = [
@@ -414,7 +453,9 @@ def _google(customer, currency, campaign_id, name, day, cost_micros):
 
 
 GOOGLE_ADS_DAYS = [
+    _google("111", "USD", "9001", "US | Search | Brand | Core", "2025-12-15", 90_000_000),
     _google("111", "USD", "9001", "US | Search | Brand | Core", "2026-01-02", 50_000_000),
+    _google("111", "USD", "9001", "US | Search | Brand | Core", "2026-02-03", 2_000_000_000),
     # The EU account bills in EUR; a Saturday takes Friday's rate: 100 EUR = 110 USD.
     _google("222", "EUR", "9002", "EU | Display | Retargeting", "2026-01-03", 100_000_000),
 ]
@@ -519,6 +560,7 @@ def _line(line_id, customer, item, day, quantity, netamount, currency, rate, cos
 
 NETSUITE_INVOICE_LINES = [
     _line("L1-1", "N1", "I1", "1/15/2025", "1", "-1000", "USD", "1", "100"),
+    _line("L5-1", "N1", "I1", "12/15/2025", "1", "-1250", "USD", "1", "125"),
     _line("L2-1", "N1", "I1", "1/15/2026", "1", "-1500", "USD", "1", "150"),
     _line("L3-1", "N2", "I1", "1/20/2025", "1", "-500", "EUR", "1.1", "50"),
     # No cost estimate: COGS falls back to quantity x the item's unit cost (2 x 200).
@@ -527,6 +569,7 @@ NETSUITE_INVOICE_LINES = [
 
 NETSUITE_INVENTORY = [
     _ns("S1", item="I2", snapshotdate="12/31/2025", quantityonhand="10", averagecost="210"),
+    _ns("S2", item="I2", snapshotdate="1/31/2026", quantityonhand="8", averagecost="210"),
 ]
 
 NETSUITE_RATES = [

@@ -69,6 +69,7 @@ def test_utm_variants_map_to_one_channel_and_unknown_values_are_kept_as_other(wo
         "E4": ("paid_social", "li-us-plant-managers-video-2026-q1", True),  # lnkd.in / social
         "E6": ("other", None, False),  # tiktok / cpv: no rule, counted not dropped
         "E7": ("email", "2026-01-newsletter", True),  # raw campaign name, slugged
+        "E8": ("paid_search", "us-search-brand-core", True),  # adwords / ppc, snake_case name
     }  # E5, an untagged page view, is browsing and not a touch
 
 
@@ -83,6 +84,8 @@ def test_deleted_deals_are_gone_and_merged_accounts_resolved(world):
         "O1": ("A1", Decimal("10000.00")),  # on A3, merged into A1
         "O2": ("A2", Decimal("1100.00")),  # 1000 EUR closed on Saturday: Friday's 1.10
         "O4": ("A1", Decimal("6000.00")),  # 5000 EUR at the last rate before 31 March, 1.20
+        "O5": ("A2", Decimal("500.00")),
+        "O6": ("A2", Decimal("7000.00")),
     }
     assert one(world, "SELECT count(*) FROM mart.dim_account WHERE account_key = 'A3'") == 0
 
@@ -107,7 +110,9 @@ def test_spend_converted_to_usd_at_the_days_rate(world):
         )
     }
     assert spend == {
+        ("google_ads", "2025-12-15"): ("paid_search", "us-search-brand-core", Decimal("90.00")),
         ("google_ads", "2026-01-02"): ("paid_search", "us-search-brand-core", Decimal("50.00")),
+        ("google_ads", "2026-02-03"): ("paid_search", "us-search-brand-core", Decimal("2000.00")),
         # 100 EUR on a Saturday at Friday's 1.10; no Salesforce campaign: channel from naming
         ("google_ads", "2026-01-03"): ("paid_display", "eu-display-retargeting", Decimal("110.00")),
         ("linkedin_ads", "2026-01-05"): (
@@ -131,13 +136,14 @@ def test_revenue_cogs_and_margin(world):
     assert lines == {
         "L1-1": (d("1000.00"), d("100.00"), d("900.00"), "subscription", "paid_search"),
         "L2-1": (d("1500.00"), d("150.00"), d("1350.00"), "subscription", "paid_search"),
+        "L5-1": (d("1250.00"), d("125.00"), d("1125.00"), "subscription", "paid_search"),
         "L3-1": (d("550.00"), d("50.00"), d("500.00"), "subscription", "email"),  # 500 EUR x 1.1
         "L4-1": (d("1000.00"), d("400.00"), d("600.00"), "hardware", "direct"),  # 800 GBP x 1.25
     }
     total, margin = world.execute(
         "SELECT sum(revenue_usd), sum(gross_margin_usd) FROM mart.fct_revenue_lines"
     ).fetchone()
-    assert (total, round(margin / total * 100, 2)) == (d("4050.00"), d("82.72"))
+    assert (total, round(margin / total * 100, 2)) == (d("5300.00"), d("84.43"))
 
 
 def test_net_and_gross_revenue_retention(world):
@@ -277,7 +283,7 @@ def test_every_conversion_gets_exactly_one_per_model(world):
         "SELECT conversion_id, attribution_model, sum(credit) FROM mart.fct_attribution"
         " GROUP BY 1, 2",
     )
-    assert len(sums) == 4 * 6  # O1 and O2, created and won, six models
+    assert len(sums) == 6 * 6  # O1, O2 created and won; O5, O6 created; six models
     assert all(abs(total - 1) < Decimal("1e-12") for _, _, total in sums)
 
 
@@ -298,5 +304,80 @@ def test_bookings_targets_grow_last_years_bookings_by_the_plan(world):
 def test_inventory_valued_at_average_cost(world):
     assert rows(
         world,
-        "SELECT product_family, quantity_on_hand, inventory_value_usd FROM mart.fct_inventory_snapshots",
-    ) == [("hardware", Decimal("10"), Decimal("2100.00"))]
+        "SELECT product_family, quantity_on_hand, inventory_value_usd FROM mart.fct_inventory_snapshots"
+        " ORDER BY snapshot_date",
+    ) == [
+        ("hardware", Decimal("10"), Decimal("2100.00")),
+        ("hardware", Decimal("8"), Decimal("1680.00")),
+    ]
+
+
+def kpi(
+    world, metric: str, grain: str, period: str, dimension: str = "overall", value: str = "all"
+):
+    row = world.execute(
+        "SELECT value FROM mart.kpi_values WHERE metric_name = %s AND period_grain = %s"
+        " AND period_start = %s AND dimension_name = %s AND dimension_value = %s",
+        (metric, grain, period, dimension, value),
+    ).fetchone()
+    return None if row is None or row[0] is None else round(row[0], 4)
+
+
+@pytest.mark.parametrize(
+    ("metric", "grain", "period", "expected"),
+    [
+        # revenue: January 2026 = L2 1500 + L4 1000; December 2025 = L5 1250
+        ("total_revenue", "month", "2026-01-01", "2500"),
+        ("revenue_growth_pct", "month", "2026-01-01", "100"),  # (2500 - 1250) / 1250
+        ("gross_margin_pct", "month", "2026-01-01", "78"),  # (1350 + 600) / 2500
+        # spend: December 90; January 50 + 110 + 200.50; February 2000
+        ("cost_per_mql", "month", "2025-12-01", "90"),  # 90 / Jane's one MQL
+        ("cac", "month", "2026-01-01", "360.5"),  # 360.50 / Beta, won 3 January
+        ("cac", "month", "2026-02-01", "2000"),  # 2000 / Acme, won 5 February
+        # ROAS, February: Acme's win (10,000) credited to paid touches E1 (search) and E4
+        # (social) / 2000 of spend
+        ("roas", "month", "2026-02-01", "3"),  # W-shaped, the default: 0.3 + 0.3
+        # funnel, December 2025 cohorts: leads Jane and Max; MQL Jane; SQL Jane
+        ("leads", "month", "2025-12-01", "2"),
+        ("lead_to_mql_pct", "month", "2025-12-01", "50"),
+        ("mqls", "month", "2025-12-01", "1"),
+        ("mql_to_sql_pct", "month", "2025-12-01", "100"),
+        ("sqls", "month", "2025-12-01", "1"),
+        ("sql_to_opportunity_pct", "month", "2025-12-01", "100"),
+        ("opportunity_to_won_pct", "month", "2026-01-01", "100"),  # Jane and Max, both won
+        # pipeline, January: O1 10,000 + O2 1,100 + O5 500, all first-touched by marketing
+        ("pipeline_created", "month", "2026-01-01", "11600"),
+        ("marketing_sourced_pipeline", "month", "2026-01-01", "11600"),
+        ("marketing_influenced_pipeline", "month", "2026-01-01", "11600"),
+        ("pipeline_created", "month", "2026-02-01", "7000"),  # O6; the renewal O4 is not pipeline
+        ("win_rate", "month", "2026-01-01", "50"),  # O2 won, O5 lost
+        ("sales_cycle_days", "quarter", "2026-01-01", "7.5"),  # won: O2 1 day, O1 14 days
+        # 3 created x 50 % x 1,100 average won deal / 1 day cycle (January: O2 only)
+        ("pipeline_velocity", "month", "2026-01-01", "1650"),
+        # open O6 closing Q1 2027 / target (14,000 + 1,540)
+        ("pipeline_coverage", "quarter", "2027-01-01", "0.4505"),
+        ("nrr", "month", "2026-01-01", "96.7742"),  # 18,000 / 18,600
+        ("grr", "month", "2026-01-01", "64.5161"),  # 12,000 / 18,600
+        ("inventory_turnover", "month", "2026-01-01", "0.2381"),  # 400 hardware COGS / 1,680
+    ],
+)
+def test_kpi_values_worked_out_by_hand(world, metric, grain, period, expected):
+    assert kpi(world, metric, grain, period) == round(Decimal(expected), 4)
+
+
+def test_roas_side_by_side_per_attribution_model(world):
+    by_model = {
+        model: kpi(world, "roas", "month", "2026-02-01", "attribution_model", model)
+        for model in ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay")
+    }
+    d = Decimal
+    assert by_model == {
+        "first_touch": d("5.0000"),  # E1 paid search gets all 10,000
+        # E6 is unmapped (other), not paid: 0, shown although no paid touch got last-touch
+        # credit in February (O2's last touch E8 in January puts last_touch on the map)
+        "last_touch": d("0.0000"),
+        "linear": d("2.0000"),  # E1 and E4: 0.2 + 0.2
+        "u_shaped": round((d("0.4") + d("0.2") / 3) * 5, 4),  # (0.4 + 0.2/3) x 10,000 / 2,000
+        "w_shaped": d("3.0000"),
+        "time_decay": round(d(9) / 31 * 5, 4),  # (1 + 8) / 31 x 10,000 / 2,000
+    }

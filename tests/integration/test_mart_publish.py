@@ -86,7 +86,7 @@ def test_a_failed_audit_publishes_nothing(published_world):
     message = str(failure.value)
     assert "unique_grain" in message and "fct_touchpoints" in message
     assert "6 duplicated keys" in message  # the six touches, each twice
-    assert "credit_sums_to_one" in message and "24 conversion-models" in message
+    assert "credit_sums_to_one" in message and "36 conversion-models" in message
     assert mart_checksums(conn) == before
     assert _last_build(conn)[0] == "audit_failed"
     failed = conn.execute(
@@ -122,7 +122,7 @@ def test_the_reader_reads_the_published_mart_only(published_world):
     build.build_all(conn, echo=lambda _: None)  # a second publish: mart_previous exists now
     build.build_all(conn, echo=lambda _: None, publish_after=False)  # and mart_build too
     with psycopg.connect(databases.uri("mart_publish", "mart_reader"), autocommit=True) as reader:
-        assert reader.execute("SELECT count(*) FROM mart.fct_revenue_lines").fetchone()[0] == 4
+        assert reader.execute("SELECT count(*) FROM mart.fct_revenue_lines").fetchone()[0] == 5
         for schema in ("mart_previous", "mart_build", "staging", "raw"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 reader.execute(f"SELECT count(*) FROM {schema}.fct_revenue_lines")

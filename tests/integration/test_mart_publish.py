@@ -85,7 +85,7 @@ def test_a_failed_audit_publishes_nothing(published_world):
         build.build_all(conn, echo=lambda _: None, models=models)
     message = str(failure.value)
     assert "unique_grain" in message and "fct_touchpoints" in message
-    assert "6 duplicated keys" in message  # the six touches, each twice
+    assert "7 duplicated keys" in message  # the seven touches, each twice
     assert "credit_sums_to_one" in message and "36 conversion-models" in message
     assert mart_checksums(conn) == before
     assert _last_build(conn)[0] == "audit_failed"

@@ -16,7 +16,7 @@ import io
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,11 @@ PUBLISHED_SCHEMA = "mart"
 PREVIOUS_SCHEMA = "mart_previous"
 READER_ROLE = "mart_reader"
 CREDIT_TOLERANCE = 1e-9
+
+
+# An audit reads the built schema and says what it measured; the data-quality gate adds its
+# checks to audit() through `extra_audits` without the build knowing what they are.
+Audit = Callable[[psycopg.Connection, str], list["AuditResult"]]
 
 
 class AuditFailed(RuntimeError):
@@ -251,6 +256,7 @@ def audit(
     build_id: uuid.UUID,
     models: dict[str, Model] | None = None,
     echo: Callable[[str], None] = log.info,
+    extra_audits: Sequence[Audit] = (),
 ) -> list[AuditResult]:
     """Run the audits on the built mart, record them, and raise AuditFailed if any failed."""
     models = discover() if models is None else models
@@ -265,6 +271,8 @@ def audit(
     if conn.execute("SELECT to_regclass(%s)", (f"{BUILD_SCHEMA}.kpi_values",)).fetchone()[0]:
         rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(kpi_table)).fetchone()[0]
         results.append(AuditResult("not_empty", "kpi_values", rows > 0, f"{rows} rows", "> 0"))
+    for extra in extra_audits:
+        results.extend(extra(conn, BUILD_SCHEMA))
     with conn.transaction():
         for r in results:
             conn.execute(

@@ -54,6 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--keep", action="store_true", help=f"keep the database {SCRATCH_DB} for profiling"
+    )
     args = parser.parse_args()
 
     pg, secrets = bench_postgres()
@@ -106,7 +109,8 @@ def main() -> None:
             f"\nnext day: {day_rows:,} records pulled and loaded in {load_s:.1f} s, "
             f"mart rebuilt in {next_build_s:.1f} s"
         )
-    pg.psql(command=f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+    if not args.keep:
+        pg.psql(command=f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -152,9 +152,15 @@ def build_kpi_tables(
             "CREATE INDEX ON kpi_work (metric_name, period_grain, dimension_name, "
             "dimension_value, period_start)"
         )
-        for contract in contracts.values():
-            for grain in contract.grain:
-                cursor.execute(_work_rows_sql(contract, grain, schema, contracts))
+        # Simple metrics first (they read the mart), then derived ones in dependency order
+        # (they join kpi_work to itself): statistics are refreshed once between the phases
+        # and once after, not after every metric.
+        simple = [c for c in contracts.values() if isinstance(c.calculation, SimpleCalculation)]
+        derived = [c for c in contracts.values() if c not in simple]
+        for phase in (simple, derived):
+            for contract in phase:
+                for grain in contract.grain:
+                    cursor.execute(_work_rows_sql(contract, grain, schema, contracts))
             cursor.execute("ANALYZE kpi_work")
         kpi_values = sql.Identifier(schema, "kpi_values")
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(kpi_values))

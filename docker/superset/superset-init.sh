@@ -2,10 +2,10 @@
 # One-shot bootstrap of Superset in the compose stack (service superset-init): migrate the
 # metadata database, make sure the user `admin` exists with SUPERSET_ADMIN_PASSWORD (reset on
 # every run, so a changed password in .env takes effect on the next `docker compose up`), and
-# sync roles and permissions.
+# sync roles and permissions, then the Executive role and user (dashboards only, no SQL Lab).
 set -euo pipefail
 
-for name in SUPERSET_SECRET_KEY SUPERSET_METADATA_DB_URI SUPERSET_ADMIN_PASSWORD; do
+for name in SUPERSET_SECRET_KEY SUPERSET_METADATA_DB_URI SUPERSET_ADMIN_PASSWORD SUPERSET_EXECUTIVE_PASSWORD; do
     value="${!name:-}"
     if [[ -z "${value}" ]]; then
         echo "superset-init: ${name} is not set" >&2
@@ -25,4 +25,5 @@ superset fab create-admin \
     --password "${SUPERSET_ADMIN_PASSWORD}"
 superset fab reset-password --username admin --password "${SUPERSET_ADMIN_PASSWORD}"
 superset init
+python /app/revenue_os/executive_role.py
 echo "superset-init: done"

@@ -158,6 +158,7 @@ def _print_demo_summary(stack, summary: dict) -> None:
     print(
         f"  Superset  {profile.superset_url}    login admin / {secrets['SUPERSET_ADMIN_PASSWORD']}"
     )
+    print(f"            executive / {secrets['SUPERSET_EXECUTIVE_PASSWORD']} (dashboards only)")
     print(
         f"  Postgres  127.0.0.1:{profile.postgres_port}  database warehouse, role revenue_os "
         f"(passwords in {profile.secrets_file.relative_to(profile.state_dir.parents[1])})"

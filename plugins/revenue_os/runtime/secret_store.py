@@ -33,6 +33,7 @@ SECRET_GENERATORS: dict[str, Callable[[], str]] = {
     "AIRFLOW_API_SECRET_KEY": _token,
     "SUPERSET_SECRET_KEY": _token,
     "SUPERSET_ADMIN_PASSWORD": _token,
+    "SUPERSET_EXECUTIVE_PASSWORD": _token,
     "MOCK_API_TOKEN": _token,
 }
 

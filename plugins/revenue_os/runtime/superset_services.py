@@ -96,10 +96,24 @@ def run_superset(env: Mapping[str, str], *args: str, timeout: float = 600) -> st
     return result.stdout + result.stderr
 
 
+EXECUTIVE_ROLE_SCRIPT = SUPERSET_DIR / "executive_role.py"
+
+
+def _initialised_digest(secrets: Mapping[str, str]) -> str:
+    """What the initialisation depends on: the lock, the role script, the executive password."""
+    parts = [
+        _lock_digest(),
+        hashlib.sha256(EXECUTIVE_ROLE_SCRIPT.read_bytes()).hexdigest(),
+        hashlib.sha256(secrets["SUPERSET_EXECUTIVE_PASSWORD"].encode()).hexdigest(),
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
 def initialise(profile: Profile, env: Mapping[str, str], secrets: Mapping[str, str], log) -> bool:
-    """db upgrade, admin user, roles and permissions; skipped when already done for this lock."""
+    """db upgrade, admin user, roles and permissions, the Executive role and user; skipped when
+    already done for this lock, role script and password."""
     stamp = profile.superset_home / ".initialised"
-    digest = _lock_digest()
+    digest = _initialised_digest(secrets)
     if stamp.exists() and stamp.read_text().strip() == digest:
         return False
     profile.superset_home.mkdir(parents=True, exist_ok=True)
@@ -133,6 +147,17 @@ def initialise(profile: Profile, env: Mapping[str, str], secrets: Mapping[str, s
         raise RuntimeError(f"creating the Superset admin failed:\n{result.stderr[-4000:]}")
     log("superset init (roles and permissions)")
     run_superset(env, "init")
+    log("the Executive role and user")
+    result = subprocess.run(
+        [str(VENV_DIR / "bin" / "python"), str(EXECUTIVE_ROLE_SCRIPT)],
+        env={**env, "SUPERSET_EXECUTIVE_PASSWORD": secrets["SUPERSET_EXECUTIVE_PASSWORD"]},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT_ROOT,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"creating the Executive role failed:\n{result.stderr[-4000:]}")
     stamp.write_text(digest + "\n")
     return True
 

@@ -6,7 +6,8 @@
 3. build the mart aside (sql/models: staging, intermediate, marts; then the KPI tables
    compiled from the metric contracts in metrics/), audit it, and publish it
    by an atomic schema swap: a failed build or audit leaves the published mart as it was;
-4. record the run in ops.refresh_runs.
+4. export the Superset bundle (dashboards as code) and import it when Superset is configured;
+5. record the run in ops.refresh_runs.
 
 Trigger with params to re-pull: `{"mode": "full"}`, or `{"mode": "backfill", "start":
 "2026-01-01", "end": "2026-01-31"}` for a date range; the default is incremental.
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from revenue_os.orchestration import mart, refresh
+from revenue_os.orchestration import dashboards, mart, refresh
 from revenue_os.orchestration.defaults import DEFAULT_ARGS, SOURCE_POOL
 from revenue_os.raw.objects import RAW_OBJECTS
 
@@ -76,6 +77,12 @@ def revenue_refresh():
         mart.publish_mart(build_id)
 
     @task
+    def publish_dashboards() -> dict:
+        """Export the Superset bundle built from the dashboard specs and metric contracts;
+        import it into Superset when the `superset` connection is configured."""
+        return dashboards.export_and_import()
+
+    @task
     def record_refresh_run(applied: list[str]) -> int:
         """Record this run in ops.refresh_runs, the warehouse's own history of refreshes."""
         dag_run = get_current_context()["dag_run"]
@@ -102,7 +109,7 @@ def revenue_refresh():
     published = publish_mart(audit_mart(build_kpis(marts)))
     recorded = record_refresh_run(migrated)
     migrated >> loads >> staging
-    published >> recorded
+    published >> publish_dashboards() >> recorded
 
 
 revenue_refresh()

@@ -23,7 +23,7 @@ def test_demo_run_succeeded_and_is_recorded_in_the_warehouse(stack, airflow_clie
     }
     loads = {f"load_{name.replace('.', '__')}": "success" for name in RAW_OBJECTS}
     mart_steps = ["build_staging", "build_intermediate", "build_marts", "build_kpis"]
-    mart_steps += ["audit_mart", "publish_mart"]
+    mart_steps += ["audit_mart", "publish_mart", "publish_dashboards"]
     assert states == {
         "migrate_warehouse": "success",
         "record_refresh_run": "success",

@@ -61,7 +61,8 @@ def test_mart_is_built_audited_then_published_after_every_load(dagbag):
     assert dag.get_task("build_staging").upstream_task_ids == {
         "load_" + name.replace(".", "__") for name in RAW_OBJECTS
     }
-    assert dag.get_task("publish_mart").downstream_task_ids == {"record_refresh_run"}
+    assert dag.get_task("publish_mart").downstream_task_ids == {"publish_dashboards"}
+    assert dag.get_task("publish_dashboards").downstream_task_ids == {"record_refresh_run"}
     (asset,) = dag.get_task("publish_mart").outlets
     assert asset.name == "mart"
 

@@ -62,6 +62,20 @@ def airflow_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
             f"postgresql://revenue_os:{secrets['WAREHOUSE_PASSWORD']}@{pg}/warehouse"
         ),
         **source_connections(profile.mock_apis_url, secrets["MOCK_API_TOKEN"]),
+        # Superset's read-only login to the mart, and Superset itself: the refresh imports
+        # the dashboards there as its last step.
+        "AIRFLOW_CONN_MART_READER": (
+            f"postgresql://mart_reader:{secrets['MART_READER_PASSWORD']}@{pg}/warehouse"
+        ),
+        "AIRFLOW_CONN_SUPERSET": json.dumps(
+            {
+                "conn_type": "http",
+                "host": profile.superset_url,
+                "login": "admin",
+                "password": secrets["SUPERSET_ADMIN_PASSWORD"],
+            }
+        ),
+        "REVENUE_OS_EXPORT_DIR": str(profile.state_dir / "exports"),
     }
     return env
 

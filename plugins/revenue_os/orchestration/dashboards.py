@@ -1,0 +1,91 @@
+"""The refresh's last step: export the Superset bundle, and import it where Superset is set up.
+
+The bundle (dashboards, charts, datasets with the governed metrics) is built from the specs in
+superset/dashboards/ and the metric contracts, and written to the export folder every run: it
+is the artefact a platform team imports into any Superset. When the Airflow connection
+`superset` exists, the bundle is also imported into that Superset through its API, with the
+read-only warehouse password (from the connection `mart_reader`) passed beside the bundle,
+never inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from revenue_os.paths import LOCAL_DIR
+
+log = logging.getLogger(__name__)
+
+SUPERSET_CONN_ID = "superset"
+MART_READER_CONN_ID = "mart_reader"
+BUNDLE_NAME = "revenue-os-dashboards.zip"
+
+
+def export_dir() -> Path:
+    """REVENUE_OS_EXPORT_DIR, else the profile's folder under .local/."""
+    configured = os.environ.get("REVENUE_OS_EXPORT_DIR")
+    if configured:
+        return Path(configured)
+    return LOCAL_DIR / os.environ.get("REVENUE_OS_PROFILE", "demo") / "exports"
+
+
+def superset_database_uri(reader_uri: str) -> tuple[str, str]:
+    """(URI for Superset without the password, the password): Superset's driver is psycopg2."""
+    parts = urlsplit(reader_uri)
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
+    uri = urlunsplit(("postgresql+psycopg2", netloc, parts.path, parts.query, ""))
+    return uri, parts.password or ""
+
+
+def _connection(conn_id: str):
+    from airflow.sdk import BaseHook
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception as error:  # the SDK raises its own not-found type per version
+        if "isn't defined" in str(error) or "not found" in str(error).lower():
+            return None
+        raise
+
+
+def export_and_import(output_dir: Path | None = None) -> dict:
+    """Build the bundle, write it, import it when a Superset connection exists."""
+    from revenue_os.dashboards.bundle import build_bundle
+    from revenue_os.dashboards.superset_client import SupersetClient
+
+    reader = _connection(MART_READER_CONN_ID)
+    if reader is None:
+        raise RuntimeError(
+            f"the Airflow connection {MART_READER_CONN_ID!r} (the read-only warehouse login "
+            "Superset uses) is not defined: set AIRFLOW_CONN_MART_READER"
+        )
+    database_uri, password = superset_database_uri(reader.get_uri())
+    bundle = build_bundle(database_uri)
+    folder = output_dir or export_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / BUNDLE_NAME
+    path.write_bytes(bundle)
+    log.info("exported the Superset bundle to %s (%d bytes)", path, len(bundle))
+    result = {"bundle": str(path), "bytes": len(bundle), "imported": False}
+
+    superset = _connection(SUPERSET_CONN_ID)
+    if superset is None:
+        log.info("no Airflow connection %r: the bundle is exported, not imported", SUPERSET_CONN_ID)
+        return result
+    base_url = superset.host if "://" in (superset.host or "") else f"http://{superset.host}"
+    if superset.port and f":{superset.port}" not in base_url:
+        base_url = f"{base_url}:{superset.port}"
+    client = SupersetClient(base_url, superset.login, superset.password)
+    try:
+        client.login()
+        client.import_bundle(bundle, {"databases/warehouse.yaml": password})
+        dashboards = client.dashboards()
+    finally:
+        client.close()
+    log.info("imported into %s: %d dashboards", base_url, len(dashboards))
+    result.update(imported=True, superset=base_url, dashboards=len(dashboards))
+    return result

@@ -20,7 +20,9 @@ help: ## list the targets
 demo: venv ## install what is missing, start Postgres, Airflow and Superset, run one refresh
 	$(VENV)/bin/revenue-os demo
 
-test: venv lint ## lint, then every test (unit, then integration against a stack of its own)
+CHROMIUM := /usr/bin/chromium
+
+test: venv lint $(CHROMIUM) ## lint, then every test (unit, then integration against a stack of its own)
 	REVENUE_OS_PROFILE=test $(VENV)/bin/python -m pytest
 
 test-unit: venv ## run only the fast tests that need no running service
@@ -34,6 +36,13 @@ status: venv ## which services run, their memory, the latest refresh runs
 
 refresh: venv ## trigger the refresh DAG on the running stack and wait for it
 	$(VENV)/bin/revenue-os refresh
+
+# The browser test drives Debian's chromium; playwright never downloads a browser here.
+$(CHROMIUM):
+	@echo "==> installing Debian's chromium for the dashboards' browser test"
+	@if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "the browser test needs chromium: apt-get install chromium (as root)" >&2; exit 1; fi
 
 lint: venv ## ruff over the code
 	$(VENV)/bin/ruff check plugins dags tests bench superset

@@ -1,0 +1,81 @@
+"""The dashboards in a real browser: Debian's chromium, driven by playwright, logs in as the
+executive, opens each dashboard, waits for every chart's data, and finds no chart in an error
+state. Screenshots are kept as test artefacts under .local/test/screenshots/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from revenue_os.paths import DASHBOARDS_DIR
+from tests.integration.conftest import state_file
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def dashboard_specs() -> list[dict]:
+    return [yaml.safe_load(p.read_text()) for p in sorted(DASHBOARDS_DIR.glob("*.yaml"))]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is missing: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def executive_page(stack, browser):
+    context = browser.new_context(viewport={"width": 1600, "height": 1200})
+    page = context.new_page()
+    page.goto(f"{stack.profile.superset_url}/login/")
+    page.fill("[data-test=username-input]", "executive")
+    page.fill("[data-test=password-input]", stack.secrets["SUPERSET_EXECUTIVE_PASSWORD"])
+    page.click("[data-test=login-button]")
+    page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
+    yield page
+    context.close()
+
+
+@pytest.mark.parametrize("spec", dashboard_specs(), ids=lambda spec: spec["slug"])
+def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec):
+    page = executive_page
+    responses: list[tuple[int, str]] = []
+
+    def record(response) -> None:
+        if "/api/v1/chart/data" in response.url:
+            responses.append((response.status, response.text()))
+
+    page.on("response", record)
+    try:
+        page.goto(f"{stack.profile.superset_url}/superset/dashboard/{spec['slug']}/")
+        page.wait_for_selector("[data-test=dashboard-header-container], .dashboard-header", timeout=60_000)
+        page.wait_for_load_state("networkidle", timeout=120_000)
+        page.wait_for_timeout(1500)  # let the last charts paint after their data arrived
+        shots = state_file("screenshots")
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / f"{spec['slug']}.png"), full_page=True)
+    finally:
+        page.remove_listener("response", record)
+
+    failed = [(status, body[:300]) for status, body in responses if status != 200]
+    assert responses, "the dashboard asked for no chart data"
+    assert failed == []
+    errors = page.locator(".chart-container [role=alert], [data-test=chart-container] .ant-alert-error")
+    assert errors.count() == 0, errors.first.inner_text()

@@ -246,8 +246,9 @@ KPI_LATEST_SQL = (
 
 def _kpi_metrics() -> dict[str, DatasetMetric]:
     return {
-        name: DatasetMetric(name=name, expression=f"max({name})", verbose_name=label,
-                            description=text)
+        name: DatasetMetric(
+            name=name, expression=f"max({name})", verbose_name=label, description=text
+        )
         for name, (label, text) in _KPI_METRICS.items()
     }
 
@@ -287,7 +288,9 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
         column: contracts[metric].format
         for column in CAMPAIGN_TYPES
         for prefix, metric in formats.items()
-        if column.startswith(prefix + "_") and column != "mqls" and metric in contracts
+        if column.startswith(prefix + "_")
+        and column != "mqls"
+        and metric in contracts
         and CAMPAIGN_TYPES[column] == "numeric"
     }
     datasets["campaign_recommendations"] = Dataset(

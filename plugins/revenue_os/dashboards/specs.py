@@ -135,7 +135,9 @@ def load_specs(
         except ValidationError as error:
             problems.extend(f"{shown}: {problem}" for problem in _describe(error))
             continue
-        problems.extend(f"{shown}: {problem}" for problem in spec_problems(spec, datasets, contracts))
+        problems.extend(
+            f"{shown}: {problem}" for problem in spec_problems(spec, datasets, contracts)
+        )
         if spec.slug in slugs:
             problems.append(f"{shown}: slug: {spec.slug!r} is already used by {slugs[spec.slug]}")
         slugs[spec.slug] = shown

@@ -73,7 +73,10 @@ class SupersetClient:
         response = self._http.post(
             "/api/v1/assets/import/",
             files={"bundle": ("bundle.zip", zip_bytes, "application/zip")},
-            data={"passwords": json.dumps(passwords), "overwrite": "true" if overwrite else "false"},
+            data={
+                "passwords": json.dumps(passwords),
+                "overwrite": "true" if overwrite else "false",
+            },
         )
         _raise_for(response, "import the bundle")
         return response.json()
@@ -83,9 +86,7 @@ class SupersetClient:
         page = 0
         while True:
             query = {"columns": columns, "page": page, "page_size": 100}
-            response = self._http.get(
-                f"/api/v1/{resource}/", params={"q": _rison(query)}
-            )
+            response = self._http.get(f"/api/v1/{resource}/", params={"q": _rison(query)})
             _raise_for(response, f"list {resource}s")
             body = response.json()
             rows.extend(body["result"])

@@ -7,6 +7,8 @@ revenue-os down      stop exactly what `demo` started
 revenue-os mart      build, audit and publish the mart by hand; roll it back; its builds
 revenue-os env       print the environment for running the airflow CLI by hand
 revenue-os glossary  write docs/metric-glossary.md from the metric contracts (--check: verify)
+revenue-os dashboards build|import  compile superset/dashboards/*.yaml into a Superset bundle;
+                     import it into the profile's Superset and check every chart's data
 """
 
 from __future__ import annotations
@@ -122,7 +124,90 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="where the glossary lives (default: docs/metric-glossary.md in the checkout)",
     )
+    dashboards = commands.add_parser(
+        "dashboards",
+        help="build the Superset dashboards bundle from superset/dashboards/*.yaml; import it",
+        description="build: validate the dashboard specs against the metric contracts and write "
+        "the Superset import ZIP (datasets with the contracts' metrics, charts, dashboards); "
+        "needs no running stack. import: build it and import it into the profile's running "
+        "Superset (admin login and the mart_reader password from the profile's secrets), then "
+        "query every chart and exit 1 if one answers no data. Importing again updates the "
+        "same objects.",
+    )
+    dashboards.add_argument("action", choices=["build", "import"])
+    dashboards.add_argument(
+        "--output",
+        type=Path,
+        help="build: where to write the ZIP (default: .local/<profile>/superset-bundle.zip, "
+        "next to the profile's other generated state, ignored by git)",
+    )
     return parser
+
+
+def _dashboards(profile, args) -> int:
+    from revenue_os.dashboards.bundle import DATABASE_FILE, build_bundle
+    from revenue_os.dashboards.specs import DashboardSpecError
+    from revenue_os.metrics import MetricContractError
+
+    if args.action == "build":
+        # The URI names the role and port only; the password is passed at import time.
+        uri = f"postgresql://mart_reader@127.0.0.1:{profile.postgres_port}/warehouse"
+        try:
+            bundle = build_bundle(uri)
+        except (DashboardSpecError, MetricContractError) as error:
+            print(f"revenue-os dashboards: {error}", file=sys.stderr)
+            return 1
+        output = args.output or profile.state_dir / "superset-bundle.zip"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(bundle)
+        print(f"{output}: {len(bundle)} bytes")
+        return 0
+
+    from revenue_os.dashboards.bundle import bundle_files
+    from revenue_os.dashboards.superset_client import SupersetClient, SupersetError
+    from revenue_os.runtime.stack import Stack
+    from revenue_os.runtime.superset_services import ADMIN_USER
+
+    stack = Stack(profile)
+    uri = stack.warehouse_uri("mart_reader")
+    try:
+        files = bundle_files(uri)
+        bundle = build_bundle(uri)
+    except (DashboardSpecError, MetricContractError) as error:
+        print(f"revenue-os dashboards: {error}", file=sys.stderr)
+        return 1
+    ours = {
+        config["uuid"]: config["slice_name"]
+        for path, config in files.items()
+        if path.startswith("charts/")
+    }
+    failed = 0
+    try:
+        with SupersetClient(
+            profile.superset_url, ADMIN_USER, stack.secrets["SUPERSET_ADMIN_PASSWORD"]
+        ) as client:
+            client.login()
+            client.import_bundle(bundle, {DATABASE_FILE: stack.secrets["MART_READER_PASSWORD"]})
+            charts = [chart for chart in client.charts() if chart.get("uuid") in ours]
+            for chart in sorted(charts, key=lambda chart: chart["slice_name"]):
+                try:
+                    result = client.chart_data(chart["id"])["result"]
+                    rows = sum(part.get("rowcount", 0) for part in result)
+                except SupersetError as error:
+                    rows, failed = 0, failed + 1
+                    print(f"  {chart['slice_name']}: {error}", file=sys.stderr)
+                    continue
+                failed += rows == 0
+                print(f"  {rows:>6} rows  {chart['slice_name']}")
+    except SupersetError as error:
+        print(f"revenue-os dashboards import: {error}", file=sys.stderr)
+        return 1
+    missing = len(ours) - len(charts)
+    print(
+        f"imported into {profile.superset_url}: {len(charts)} of {len(ours)} charts found, "
+        f"{failed} without data"
+    )
+    return 0 if failed == 0 and missing == 0 else 1
 
 
 def _glossary(check: bool, output: Path | None) -> int:
@@ -255,6 +340,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"revenue-os: {error}", file=sys.stderr)
         return 2
 
+    if args.command == "dashboards":
+        try:
+            return _dashboards(profile, args)
+        except OSError as error:
+            print(f"revenue-os dashboards: {error}", file=sys.stderr)
+            return 1
+
     # Imported after argument parsing so that --help stays instant.
     from revenue_os.runtime.stack import RefreshFailed, Stack
 
@@ -300,3 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"revenue-os {args.command}: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

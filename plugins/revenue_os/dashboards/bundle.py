@@ -1,0 +1,603 @@
+"""Compile the dashboard specs into the ZIP `POST /api/v1/assets/import/` takes.
+
+The bundle is a pure function of the specs, the contracts and the database URI: uuids are
+uuid5 of stable names, entries are sorted and every ZIP timestamp is fixed, so building twice
+gives the same bytes and importing again updates the objects it created instead of adding
+copies. The database password never enters the bundle; the importer passes it separately.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+
+from revenue_os.dashboards.datasets import D3_FORMATS, SCHEMA, Dataset, build_datasets
+from revenue_os.dashboards.specs import (
+    KPI_DATASETS,
+    ChartFilter,
+    ChartSpec,
+    DashboardSpec,
+    chart_format,
+    load_specs,
+)
+from revenue_os.metrics.contract import MetricContract
+
+NAMESPACE = uuid.UUID("5b0f4a52-3c1e-4d8e-9a65-2f1d7f6c9e10")
+"""Fixed forever: every uuid in the bundle is uuid5(NAMESPACE, '<kind>:<stable name>')."""
+
+ROOT = "revenue_os_dashboards"
+DATABASE_NAME = "Revenue OS warehouse"
+DATABASE_FILE = "databases/warehouse.yaml"
+VERSION = "1.0.0"
+TIMESTAMP = "2026-01-01T00:00:00+00:00"  # fixed, so that the bytes do not change per build
+_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
+
+_GRAINS = {"week": "P1W", "month": "P1M", "quarter": "P3M"}
+_VIZ_TYPES = {
+    "big_number": "big_number",
+    "line": "echarts_timeseries_line",
+    "bar": "echarts_timeseries_bar",
+    "table": "table",
+    "pie": "pie",
+    "funnel": "funnel",
+}
+_OPERATORS = {
+    "eq": "==",
+    "in": "IN",
+    "not_in": "NOT IN",
+    "is_true": "IS TRUE",
+    "is_false": "IS FALSE",
+    "not_null": "IS NOT NULL",
+}
+_PLACEHOLDER_DATASOURCE = "0__table"  # rewritten to the real id on import
+
+
+def stable_uuid(kind: str, name: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{kind}:{name}"))
+
+
+def database_uuid() -> str:
+    return stable_uuid("database", "warehouse")
+
+
+def dataset_uuid(name: str) -> str:
+    return stable_uuid("dataset", name)
+
+
+def chart_uuid(spec: DashboardSpec, chart: ChartSpec) -> str:
+    return stable_uuid("chart", f"{spec.slug}/{chart.key}")
+
+
+def dashboard_uuid(spec: DashboardSpec) -> str:
+    return stable_uuid("dashboard", spec.slug)
+
+
+PASSWORD_MASK = "XXXXXXXXXX"
+"""Superset's placeholder for a password given apart (what its own exports write).
+
+A URI with no password at all makes the import clear the stored password, even one passed
+in `passwords`; with the mask Superset keeps the password it is given separately.
+"""
+
+
+def uri_without_password(uri: str) -> str:
+    """`uri` with its password replaced by the mask, on the psycopg2 driver Superset ships."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    if parts.username:
+        netloc = f"{parts.username}:{PASSWORD_MASK}@{netloc}"
+    scheme = parts.scheme
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        scheme = "postgresql+psycopg2"
+    return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+# --- charts ---------------------------------------------------------------------------
+
+
+def _filters(chart: ChartSpec) -> list[ChartFilter]:
+    """The chart's own filters plus the rows a KPI selection means."""
+    filters = list(chart.filters)
+    if chart.kpi is not None and chart.dataset in KPI_DATASETS:
+        names = chart.kpi.metrics
+        filters.append(
+            ChartFilter(column="metric_name", op="in", value=list(names))
+            if len(names) > 1
+            else ChartFilter(column="metric_name", op="eq", value=names[0])
+        )
+        filters.append(ChartFilter(column="period_grain", op="eq", value=chart.kpi.grain))
+        filters.append(ChartFilter(column="dimension_name", op="eq", value=chart.kpi.dimension))
+        if chart.dataset == "kpi_values":
+            filters.append(ChartFilter(column="is_complete", op="is_true"))
+    return filters
+
+
+def _adhoc_filters(chart: ChartSpec) -> list[dict[str, Any]]:
+    adhoc = []
+    if chart.time_column:
+        adhoc.append(
+            {
+                "clause": "WHERE",
+                "comparator": "No filter",
+                "expressionType": "SIMPLE",
+                "operator": "TEMPORAL_RANGE",
+                "subject": chart.time_column,
+            }
+        )
+    for index, item in enumerate(_filters(chart)):
+        entry: dict[str, Any] = {
+            "clause": "WHERE",
+            "expressionType": "SIMPLE",
+            "operator": _OPERATORS[item.op],
+            "subject": item.column,
+            "filterOptionName": f"filter_{chart.key}_{index}",
+        }
+        if item.value is not None:
+            entry["comparator"] = item.value
+        adhoc.append(entry)
+    return adhoc
+
+
+def _query_filters(chart: ChartSpec) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = []
+    if chart.time_column:
+        filters.append({"col": chart.time_column, "op": "TEMPORAL_RANGE", "val": "No filter"})
+    for item in _filters(chart):
+        entry: dict[str, Any] = {"col": item.column, "op": _OPERATORS[item.op]}
+        if item.value is not None:
+            entry["val"] = item.value
+        filters.append(entry)
+    return filters
+
+
+def _axis(chart: ChartSpec, dataset: Dataset) -> str | None:
+    return chart.x_axis or chart.time_column
+
+
+def _axis_column(chart: ChartSpec, dataset: Dataset) -> Any:
+    axis = _axis(chart, dataset)
+    if axis is not None and dataset.is_date(axis):
+        return {
+            "timeGrain": _GRAINS[chart.time_grain],
+            "columnType": "BASE_AXIS",
+            "sqlExpression": axis,
+            "label": axis,
+            "expressionType": "SQL",
+        }
+    return axis
+
+
+def _orderby(chart: ChartSpec) -> list[list[Any]]:
+    if chart.order_by:
+        return [[item.lstrip("-"), not item.startswith("-")] for item in chart.order_by]
+    if chart.metrics and chart.viz != "big_number":
+        return [[chart.metrics[0], False]]
+    return []
+
+
+def chart_params_and_query(
+    chart: ChartSpec, dataset: Dataset, contracts: Mapping[str, MetricContract]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The chart's form data (`params`) and the saved query the data API replays."""
+    viz_type = _VIZ_TYPES[chart.viz]
+    number_format = chart_format(chart, dataset, contracts)
+    d3 = D3_FORMATS[number_format] if number_format else None
+    params: dict[str, Any] = {
+        "datasource": _PLACEHOLDER_DATASOURCE,
+        "viz_type": viz_type,
+        "adhoc_filters": _adhoc_filters(chart),
+        "row_limit": chart.row_limit,
+        "extra_form_data": {},
+        "dashboards": [],
+    }
+    query: dict[str, Any] = {
+        "filters": _query_filters(chart),
+        "extras": {"having": "", "where": ""},
+        "applied_time_extras": {},
+        "orderby": _orderby(chart),
+        "row_limit": chart.row_limit,
+        "series_limit": 0,
+        "order_desc": True,
+        "annotation_layers": [],
+        "url_params": {},
+        "custom_params": {},
+        "custom_form_data": {},
+    }
+    axis = _axis(chart, dataset)
+    if chart.viz == "big_number":
+        params.update(
+            {
+                "metric": chart.metrics[0],
+                "x_axis": axis,
+                "time_grain_sqla": _GRAINS[chart.time_grain],
+                "show_trend_line": True,
+                "start_y_axis_at_zero": False,
+                "header_font_size": 0.4,
+                "subheader_font_size": 0.15,
+                "compare_lag": 1,
+                "compare_suffix": f"vs prior {chart.time_grain}",
+                "y_axis_format": d3 or "SMART_NUMBER",
+                "time_format": "smart_date",
+            }
+        )
+        query.update({"columns": [_axis_column(chart, dataset)], "metrics": chart.metrics})
+        query["orderby"] = []
+    elif chart.viz in ("line", "bar"):
+        params.update(
+            {
+                "x_axis": axis,
+                "time_grain_sqla": _GRAINS[chart.time_grain],
+                "metrics": chart.metrics,
+                "groupby": chart.series,
+                "y_axis_format": d3 or "SMART_NUMBER",
+                "show_legend": True,
+                "legendOrientation": "top",
+                "legendType": "scroll",
+                "rich_tooltip": True,
+                "x_axis_sort_asc": True,
+                "truncate_metric": True,
+                "markerEnabled": chart.viz == "line",
+                "stack": "Stack" if chart.viz == "bar" and chart.series else None,
+                "only_total": True,
+                "order_desc": True,
+            }
+        )
+        if axis is not None and dataset.is_date(axis):
+            params["x_axis_time_format"] = "smart_date"
+        query.update(
+            {
+                "columns": [_axis_column(chart, dataset), *chart.series],
+                "series_columns": chart.series,
+                "metrics": chart.metrics,
+            }
+        )
+        if axis is not None and dataset.is_date(axis):
+            query["orderby"] = []
+    elif chart.viz in ("pie", "funnel"):
+        groupby = [chart.x_axis] if chart.x_axis else chart.series
+        params.update({"groupby": groupby, "metric": chart.metrics[0], "number_format": d3})
+        if chart.viz == "pie":
+            params.update({"show_labels": True, "label_type": "key_percent", "donut": True})
+        else:
+            params.update(
+                {
+                    "sort_by_metric": True,
+                    "show_labels": True,
+                    "label_type": "key_value_percent",
+                    "percent_calculation_type": "prev_step",
+                    "show_legend": False,
+                }
+            )
+        query.update({"columns": groupby, "metrics": chart.metrics})
+    else:  # table
+        column_config = {
+            column: {"d3NumberFormat": D3_FORMATS[fmt]}
+            for column, fmt in dataset.column_formats.items()
+            if column in chart.columns
+        }
+        if chart.metrics:
+            for metric in chart.metrics:
+                fmt = dataset.metrics[metric].format or number_format
+                if fmt:
+                    column_config[metric] = {"d3NumberFormat": D3_FORMATS[fmt]}
+            groupby = [*([chart.x_axis] if chart.x_axis else []), *chart.series]
+            params.update(
+                {
+                    "query_mode": "aggregate",
+                    "groupby": groupby,
+                    "metrics": chart.metrics,
+                    "order_desc": True,
+                    "timeseries_limit_metric": chart.metrics[0],
+                }
+            )
+            query.update({"columns": groupby, "metrics": chart.metrics})
+        else:
+            params.update(
+                {
+                    "query_mode": "raw",
+                    "all_columns": chart.columns,
+                    "order_by_cols": [
+                        json.dumps([column, ascending]) for column, ascending in _orderby(chart)
+                    ],
+                }
+            )
+            query.update({"columns": chart.columns, "metrics": []})
+        params.update(
+            {
+                "column_config": column_config,
+                "table_timestamp_format": "%Y-%m-%d",
+                "show_cell_bars": False,
+                "include_search": True,
+                "server_pagination": False,
+            }
+        )
+    query_context = {
+        "datasource": {"id": 0, "type": "table"},
+        "force": False,
+        "queries": [query],
+        "form_data": params,
+        "result_format": "json",
+        "result_type": "full",
+    }
+    return params, query_context
+
+
+def chart_config(
+    spec: DashboardSpec,
+    chart: ChartSpec,
+    dataset: Dataset,
+    contracts: Mapping[str, MetricContract],
+) -> dict[str, Any]:
+    params, query_context = chart_params_and_query(chart, dataset, contracts)
+    return {
+        "slice_name": chart.title,
+        "description": chart.description,
+        "viz_type": params["viz_type"],
+        "params": params,
+        "query_context": json.dumps(query_context, sort_keys=True),
+        "cache_timeout": None,
+        "certified_by": None,
+        "certification_details": None,
+        "uuid": chart_uuid(spec, chart),
+        "dataset_uuid": dataset_uuid(chart.dataset),
+        "version": VERSION,
+    }
+
+
+# --- dashboards -------------------------------------------------------------------------
+
+
+def _placeholder_ids(spec: DashboardSpec) -> dict[str, int]:
+    """chart key → a placeholder chart id, rewritten to the real id on import."""
+    return {chart.key: index for index, chart in enumerate(spec.charts, start=1)}
+
+
+def position(spec: DashboardSpec) -> dict[str, Any]:
+    """The v2 layout: a header, then one row per spec row, each chart in its row."""
+    ids = _placeholder_ids(spec)
+    layout: dict[str, Any] = {
+        "DASHBOARD_VERSION_KEY": "v2",
+        "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
+        "HEADER_ID": {"type": "HEADER", "id": "HEADER_ID", "meta": {"text": spec.title}},
+    }
+    rows = []
+    for row_index, row in enumerate(spec.rows):
+        row_id = f"ROW-{row_index + 1}"
+        children = []
+        for chart in row.charts:
+            chart_id = f"CHART-{chart.key}"
+            children.append(chart_id)
+            layout[chart_id] = {
+                "type": "CHART",
+                "id": chart_id,
+                "children": [],
+                "parents": ["ROOT_ID", "GRID_ID", row_id],
+                "meta": {
+                    "chartId": ids[chart.key],
+                    "uuid": chart_uuid(spec, chart),
+                    "sliceName": chart.title,
+                    "width": chart.width,
+                    "height": chart.height,
+                },
+            }
+        layout[row_id] = {
+            "type": "ROW",
+            "id": row_id,
+            "children": children,
+            "parents": ["ROOT_ID", "GRID_ID"],
+            "meta": {"background": "BACKGROUND_TRANSPARENT"},
+        }
+        rows.append(row_id)
+    layout["GRID_ID"] = {
+        "type": "GRID",
+        "id": "GRID_ID",
+        "children": rows,
+        "parents": ["ROOT_ID"],
+    }
+    return layout
+
+
+def native_filters(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> list[dict[str, Any]]:
+    """One native filter per spec filter, scoped to the charts whose dataset can take it."""
+    ids = _placeholder_ids(spec)
+    configuration = []
+    for index, item in enumerate(spec.filters):
+        if item.column is None:
+            applies = [chart for chart in spec.charts if chart.time_column]
+        else:
+            applies = [
+                chart for chart in spec.charts if item.column in datasets[chart.dataset].columns
+            ]
+        excluded = sorted(ids[chart.key] for chart in spec.charts if chart not in applies)
+        entry: dict[str, Any] = {
+            "id": f"NATIVE_FILTER-{stable_uuid('filter', f'{spec.slug}/{index}')[:12]}",
+            "name": item.name,
+            "type": "NATIVE_FILTER",
+            "description": "",
+            "cascadeParentIds": [],
+            "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
+            "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+        }
+        if item.column is None:
+            entry.update(
+                {
+                    "filterType": "filter_time",
+                    "targets": [{}],
+                    "controlValues": {"enableEmptyFilter": False},
+                }
+            )
+        else:
+            target = applies[0].dataset
+            entry.update(
+                {
+                    "filterType": "filter_select",
+                    "targets": [
+                        {"column": {"name": item.column}, "datasetUuid": dataset_uuid(target)}
+                    ],
+                    "controlValues": {
+                        "enableEmptyFilter": False,
+                        "defaultToFirstItem": False,
+                        "multiSelect": True,
+                        "searchAllOptions": False,
+                        "inverseSelection": False,
+                    },
+                }
+            )
+            if item.default:
+                entry["defaultDataMask"] = {
+                    "extraFormData": {
+                        "filters": [{"col": item.column, "op": "IN", "val": item.default}]
+                    },
+                    "filterState": {"value": item.default},
+                    "ownState": {},
+                }
+        configuration.append(entry)
+    return configuration
+
+
+def dashboard_config(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> dict[str, Any]:
+    return {
+        "dashboard_title": spec.title,
+        "description": spec.description,
+        "css": "",
+        "slug": spec.slug,
+        "certified_by": None,
+        "certification_details": None,
+        "published": spec.published,
+        "uuid": dashboard_uuid(spec),
+        "position": position(spec),
+        "metadata": {
+            "native_filter_configuration": native_filters(spec, datasets),
+            "color_scheme": "supersetColors",
+            "refresh_frequency": 0,
+            "expanded_slices": {},
+            "label_colors": {},
+            "timed_refresh_immune_slices": [],
+            "cross_filters_enabled": False,
+            "default_filters": "{}",
+            "chart_configuration": {},
+            "global_chart_configuration": {},
+        },
+        "version": VERSION,
+    }
+
+
+# --- datasets and the database ----------------------------------------------------------
+
+
+def dataset_config(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "table_name": dataset.name,
+        "schema": SCHEMA,
+        "sql": dataset.sql,
+        "description": dataset.description,
+        "main_dttm_col": dataset.main_dttm_col,
+        "default_endpoint": None,
+        "offset": 0,
+        "cache_timeout": None,
+        "filter_select_enabled": True,
+        "fetch_values_predicate": None,
+        "extra": None,
+        "normalize_columns": False,
+        "always_filter_main_dttm": False,
+        "uuid": dataset_uuid(dataset.name),
+        "database_uuid": database_uuid(),
+        "metrics": [
+            {
+                "metric_name": metric.name,
+                "verbose_name": metric.verbose_name,
+                "metric_type": None,
+                "expression": metric.expression,
+                "description": metric.description,
+                "d3format": metric.d3format,
+                "warning_text": None,
+                "extra": None,
+            }
+            for metric in dataset.metrics.values()
+        ],
+        "columns": dataset.superset_columns,
+        "version": VERSION,
+    }
+
+
+def database_config(database_uri: str) -> dict[str, Any]:
+    return {
+        "database_name": DATABASE_NAME,
+        "sqlalchemy_uri": uri_without_password(database_uri),
+        "cache_timeout": None,
+        "expose_in_sqllab": True,
+        "allow_run_async": False,
+        "allow_ctas": False,
+        "allow_cvas": False,
+        "allow_dml": False,
+        "allow_file_upload": False,
+        "extra": {"allows_virtual_table_explore": True},
+        "uuid": database_uuid(),
+        "version": VERSION,
+    }
+
+
+def _dump(config: Mapping[str, Any]) -> bytes:
+    return yaml.safe_dump(
+        dict(config), sort_keys=True, allow_unicode=True, default_flow_style=False, width=100
+    ).encode("utf-8")
+
+
+def bundle_files(
+    database_uri: str,
+    *,
+    specs: Mapping[str, DashboardSpec] | None = None,
+    contracts: Mapping[str, MetricContract] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every file of the bundle (path inside the top folder → its YAML content)."""
+    if contracts is None:
+        from revenue_os.metrics import load_contracts
+
+        contracts = load_contracts()
+    if specs is None:
+        specs = load_specs(contracts=contracts)
+    datasets = build_datasets(contracts)
+    files: dict[str, dict[str, Any]] = {
+        "metadata.yaml": {"version": VERSION, "type": "assets", "timestamp": TIMESTAMP},
+        DATABASE_FILE: database_config(database_uri),
+    }
+    used: set[str] = set()
+    for name in sorted(specs):
+        spec = specs[name]
+        for chart in spec.charts:
+            used.add(chart.dataset)
+            files[f"charts/{spec.slug}/{chart.key}.yaml"] = chart_config(
+                spec, chart, datasets[chart.dataset], contracts
+            )
+        files[f"dashboards/{spec.slug}.yaml"] = dashboard_config(spec, datasets)
+    for name in sorted(used):
+        files[f"datasets/warehouse/{name}.yaml"] = dataset_config(datasets[name])
+    return files
+
+
+def build_bundle(
+    database_uri: str,
+    *,
+    specs: Mapping[str, DashboardSpec] | None = None,
+    contracts: Mapping[str, MetricContract] | None = None,
+) -> bytes:
+    """The import ZIP for the specs (default: superset/dashboards/*.yaml), deterministic."""
+    files = bundle_files(database_uri, specs=specs, contracts=contracts)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(files):
+            info = zipfile.ZipInfo(f"{ROOT}/{path}", date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, _dump(files[path]))
+    return buffer.getvalue()

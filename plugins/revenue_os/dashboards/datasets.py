@@ -1,0 +1,315 @@
+"""The Superset datasets the dashboards may use, with metrics generated from the contracts.
+
+A chart never carries a formula. Each mart table becomes one dataset whose metrics are the
+metric contracts calculated on that table (their SQL, their label, definition and format), so
+a dashboard shows the number the KPI layer and the glossary describe. KPIs that divide two
+facts (ROAS, CAC, coverage, NRR...) are read from `kpi_values`, where the KPI layer computed
+them once with their status and owner; only ratios whose two sides share a table and a date
+column are rebuilt as dataset metrics, since only then does the division commute with any
+grouping a chart asks for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from revenue_os.metrics.contract import MetricContract, RatioCalculation, SimpleCalculation
+from revenue_os.metrics.kpi_layer import (
+    _CAMPAIGN_TYPES,
+    CAMPAIGN_COLUMNS,
+    KPI_VALUES_COLUMNS,
+    RecommendationSettings,
+)
+from revenue_os.metrics.mart_catalogue import AS_OF_COLUMNS, DATE_TYPES, MART_MODELS
+from revenue_os.metrics.sql_text import AGGREGATE_FUNCTIONS, tokenize
+
+SCHEMA = "mart"
+
+D3_FORMATS: Mapping[str, str] = {
+    "usd": "$,.0f",
+    "percent": ",.1f",  # stored in points: 70 means 70 %, so no d3 '%' (which multiplies)
+    "ratio": ",.2f",
+    "count": ",d",
+    "days": ",.1f",
+}
+"""Contract `format` → d3 number format, the only place a number format is written."""
+
+_SUPERSET_TYPES = {
+    "date": "DATE",
+    "timestamptz": "TIMESTAMP WITH TIME ZONE",
+    "text": "TEXT",
+    "numeric": "NUMERIC",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "boolean": "BOOLEAN",
+}
+
+
+@dataclass(frozen=True)
+class DatasetMetric:
+    name: str
+    expression: str
+    verbose_name: str
+    description: str
+    format: str | None = None  # a contract format (usd, percent, ...), None when generic
+    contract: str | None = None  # the contract it comes from
+    time_column: str | None = None  # the date column the contract buckets its rows by
+    per_column: Mapping[str, str] = field(default_factory=dict)  # column → value it needs
+
+    @property
+    def d3format(self) -> str | None:
+        return D3_FORMATS[self.format] if self.format else None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    columns: Mapping[str, str]  # column → Postgres type
+    main_dttm_col: str | None
+    metrics: Mapping[str, DatasetMetric]
+    sql: str | None = None  # a virtual dataset's query; None for a mart table
+    column_formats: Mapping[str, str] = field(default_factory=dict)  # column → contract format
+    description: str = ""
+
+    def is_date(self, column: str) -> bool:
+        return self.columns.get(column) in DATE_TYPES
+
+    @property
+    def superset_columns(self) -> list[dict[str, object]]:
+        return [
+            {
+                "column_name": name,
+                "type": _SUPERSET_TYPES.get(kind, kind.upper()),
+                "is_dttm": kind in DATE_TYPES,
+                "groupby": True,
+                "filterable": True,
+            }
+            for name, kind in self.columns.items()
+        ]
+
+
+def filtered(expression: str, predicate: str | None) -> str:
+    """`expression` with `FILTER (WHERE predicate)` after every aggregate call it makes.
+
+    A contract's filter restricts the rows each aggregate sees, not the rows of the chart, so
+    a dataset metric can sit next to another metric of the same table in one query.
+    """
+    if not predicate:
+        return expression
+    tokens = tokenize(expression)
+    ends: list[int] = []
+    for index, token in enumerate(tokens):
+        if not (
+            token.kind == "word"
+            and token.text.lower() in AGGREGATE_FUNCTIONS
+            and index + 1 < len(tokens)
+            and tokens[index + 1].text == "("
+        ):
+            continue
+        depth = 0
+        for closing in tokens[index + 1 :]:
+            if closing.text == "(":
+                depth += 1
+            elif closing.text == ")":
+                depth -= 1
+                if depth == 0:
+                    ends.append(closing.position + 1)
+                    break
+    text = expression
+    for end in sorted(ends, reverse=True):
+        text = f"{text[:end]} FILTER (WHERE {predicate}){text[end:]}"
+    return text
+
+
+def contract_predicate(calculation: SimpleCalculation) -> str:
+    """The rows a simple contract aggregates: its filter, and only rows dated by its column.
+
+    The KPI layer buckets rows by the contract's time column, so a row without that date (a
+    lead that never became an MQL) is in no period; the dataset metric must skip it too.
+    """
+    parts = [f"({calculation.filter})"] if calculation.filter else []
+    parts.append(f"{calculation.time_column} IS NOT NULL")
+    return " AND ".join(parts)
+
+
+def simple_expression(calculation: SimpleCalculation) -> str:
+    return filtered(calculation.expression, contract_predicate(calculation))
+
+
+def _multiplier(value: float) -> str:
+    return repr(float(value))  # always a numeric literal: count / count is no integer division
+
+
+def contract_metrics(
+    contracts: Mapping[str, MetricContract],
+) -> dict[str, dict[str, DatasetMetric]]:
+    """model → metric name → the dataset metric each contract on that model becomes."""
+    by_model: dict[str, dict[str, DatasetMetric]] = {}
+    for contract in contracts.values():
+        calculation = contract.calculation
+        if isinstance(calculation, SimpleCalculation):
+            model = calculation.model
+            expression = simple_expression(calculation)
+            time_column = calculation.time_column
+            per_column = {
+                contract.dimension_columns[dimension]: value
+                for dimension, value in calculation.default_filters.items()
+                if dimension in contract.dimension_columns
+            }
+        elif isinstance(calculation, RatioCalculation):
+            numerator = contracts[calculation.numerator].calculation
+            denominator = contracts[calculation.denominator].calculation
+            if not (
+                isinstance(numerator, SimpleCalculation)
+                and isinstance(denominator, SimpleCalculation)
+                and numerator.model == denominator.model
+                and numerator.time_column == denominator.time_column
+                and not numerator.default_filters
+                and not denominator.default_filters
+            ):
+                continue  # across two facts: read it from kpi_values
+            model = numerator.model
+            time_column = numerator.time_column
+            expression = (
+                f"({simple_expression(numerator)}) * {_multiplier(calculation.multiplier)}"
+                f" / nullif({simple_expression(denominator)}, 0)"
+            )
+            per_column = {}
+        else:
+            continue
+        by_model.setdefault(model, {})[contract.name] = DatasetMetric(
+            name=contract.name,
+            expression=expression,
+            verbose_name=contract.label,
+            description=contract.definition,
+            format=contract.format,
+            contract=contract.name,
+            time_column=time_column,
+            per_column=per_column,
+        )
+    return by_model
+
+
+def _columns_of_ddl(ddl: str) -> dict[str, str]:
+    columns: dict[str, str] = {}
+    for line in ddl.splitlines():
+        match = re.match(r"\s*([a-z_][a-z0-9_]*)\s+([a-z]+)", line)
+        if match and match.group(1) != "primary":
+            columns[match.group(1)] = match.group(2)
+    return columns
+
+
+KPI_VALUES_TYPES: Mapping[str, str] = _columns_of_ddl(KPI_VALUES_COLUMNS.as_string(None))
+CAMPAIGN_TYPES: Mapping[str, str] = {
+    name: kind.split()[0] for name, kind in zip(CAMPAIGN_COLUMNS, _CAMPAIGN_TYPES, strict=True)
+}
+
+_KPI_METRICS = {
+    "value": ("Value", "the metric's value for the row's period and dimension value"),
+    "prior_value": ("Prior value", "the value of the period before"),
+    "delta_pct": ("Change vs prior period %", "(value - prior value) / prior value x 100"),
+    "trailing_value": (
+        "Trailing value",
+        "over the 4 weeks, 3 months or 4 quarters ending with the period",
+    ),
+}
+
+_DISPLAYED = ("value", "prior_value", "trailing_value")
+
+
+def _display_sql(column: str) -> str:
+    """A value as text in its contract's format, for tables that list several metrics."""
+    value = f"k.{column}"
+    return (
+        f"CASE WHEN {value} IS NULL THEN NULL "
+        f"WHEN k.format = 'usd' THEN '$' || to_char(round({value}), 'FM999,999,999,990') "
+        f"WHEN k.format = 'percent' THEN to_char({value}, 'FM999,999,990.0') || ' %' "
+        f"WHEN k.format = 'ratio' THEN to_char({value}, 'FM999,999,990.00') "
+        f"WHEN k.format = 'days' THEN to_char({value}, 'FM999,999,990.0') || ' days' "
+        f"ELSE to_char({value}, 'FM999,999,999,990') END AS display_{column}"
+    )
+
+
+KPI_LATEST_SQL = (
+    "SELECT k.*, "
+    + ", ".join(_display_sql(column) for column in _DISPLAYED)
+    + f" FROM {SCHEMA}.kpi_values AS k"
+    " WHERE k.is_complete AND k.period_start = ("
+    f"SELECT max(l.period_start) FROM {SCHEMA}.kpi_values AS l"
+    " WHERE l.is_complete AND l.metric_name = k.metric_name"
+    " AND l.period_grain = k.period_grain)"
+)
+"""The rows of `kpi_values` for each metric's latest complete period: a selection, no math."""
+
+
+def _kpi_metrics() -> dict[str, DatasetMetric]:
+    return {
+        name: DatasetMetric(
+            name=name, expression=f"max({name})", verbose_name=label, description=text
+        )
+        for name, (label, text) in _KPI_METRICS.items()
+    }
+
+
+def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset]:
+    """Every dataset a spec may name: the mart tables, the KPI tables and `kpi_latest`."""
+    generated = contract_metrics(contracts)
+    datasets: dict[str, Dataset] = {}
+    for model, columns in MART_MODELS.items():
+        dates = [name for name, kind in columns.items() if kind in DATE_TYPES]
+        as_of = AS_OF_COLUMNS.get(model, (dates[0] if dates else None, 0))[0]
+        datasets[model] = Dataset(
+            name=model,
+            columns=dict(columns),
+            main_dttm_col=as_of,
+            metrics=dict(sorted(generated.get(model, {}).items())),
+            description=f"mart.{model}, as docs/mart.md describes it",
+        )
+    datasets["kpi_values"] = Dataset(
+        name="kpi_values",
+        columns=dict(KPI_VALUES_TYPES),
+        main_dttm_col="period_start",
+        metrics=_kpi_metrics(),
+        column_formats={"delta_pct": "percent"},
+        description="every metric contract computed by week, month and quarter, "
+        "with its status against the thresholds and its owner",
+    )
+    settings = RecommendationSettings()
+    formats = {
+        "spend": settings.spend_metric,
+        "attributed_revenue": settings.attributed_metric,
+        "roas": settings.roas_metric,
+        "mqls": settings.mql_metric,
+        "cost_per_mql": settings.cost_per_mql_metric,
+    }
+    column_formats = {
+        column: contracts[metric].format
+        for column in CAMPAIGN_TYPES
+        for prefix, metric in formats.items()
+        if column.startswith(prefix + "_")
+        and column != "mqls"
+        and metric in contracts
+        and CAMPAIGN_TYPES[column] == "numeric"
+    }
+    datasets["campaign_recommendations"] = Dataset(
+        name="campaign_recommendations",
+        columns=dict(CAMPAIGN_TYPES),
+        main_dttm_col="month_start",
+        metrics={},
+        column_formats=column_formats,
+        description="scale / reduce / test per campaign that spent in the last complete month",
+    )
+    latest_columns = dict(KPI_VALUES_TYPES)
+    latest_columns.update({f"display_{column}": "text" for column in _DISPLAYED})
+    datasets["kpi_latest"] = Dataset(
+        name="kpi_latest",
+        columns=latest_columns,
+        main_dttm_col="period_start",
+        metrics=_kpi_metrics(),
+        sql=KPI_LATEST_SQL,
+        column_formats={"delta_pct": "percent"},
+        description="the kpi_values rows of each metric's latest complete period",
+    )
+    return datasets

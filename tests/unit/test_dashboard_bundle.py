@@ -1,0 +1,290 @@
+"""The dashboard specs compile into a Superset bundle that imports cleanly and stays governed."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from revenue_os.dashboards.bundle import (
+    DATABASE_FILE,
+    NAMESPACE,
+    PASSWORD_MASK,
+    build_bundle,
+    bundle_files,
+)
+from revenue_os.dashboards.datasets import D3_FORMATS
+from revenue_os.dashboards.specs import DashboardSpecError, load_specs
+from revenue_os.metrics import load_contracts
+from revenue_os.metrics.contract import SimpleCalculation
+from revenue_os.paths import DASHBOARDS_DIR
+
+SECRET = "s3cret-Pa55word"
+URI = f"postgresql://mart_reader:{SECRET}@127.0.0.1:55432/warehouse"
+
+
+@pytest.fixture(scope="module")
+def contracts():
+    return load_contracts()
+
+
+@pytest.fixture(scope="module")
+def bundle(contracts) -> bytes:
+    return build_bundle(URI, contracts=contracts)
+
+
+@pytest.fixture(scope="module")
+def files(bundle) -> dict[str, dict]:
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        return {
+            name.split("/", 1)[1]: yaml.safe_load(archive.read(name)) for name in archive.namelist()
+        }
+
+
+def test_shipped_specs_load(contracts):
+    specs = load_specs(DASHBOARDS_DIR, contracts)
+    assert set(specs) == {"executive_performance", "marketing_roi", "pipeline_retention"}
+    assert all(spec.charts for spec in specs.values())
+
+
+def test_bundle_is_byte_identical_when_built_twice(bundle, contracts):
+    assert build_bundle(URI, contracts=contracts) == bundle
+
+
+def test_one_top_level_folder_metadata_and_one_database_without_password(bundle, files):
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        names = archive.namelist()
+        assert {name.split("/", 1)[0] for name in names} == {"revenue_os_dashboards"}
+        assert all(info.date_time == (2026, 1, 1, 0, 0, 0) for info in archive.infolist())
+    assert SECRET.encode() not in bundle
+    assert files["metadata.yaml"]["type"] == "assets"
+    databases = [path for path in files if path.startswith("databases/")]
+    assert databases == [DATABASE_FILE]
+    database = files[DATABASE_FILE]
+    assert database["database_name"] == "Revenue OS warehouse"
+    assert database["sqlalchemy_uri"] == (
+        f"postgresql+psycopg2://mart_reader:{PASSWORD_MASK}@127.0.0.1:55432/warehouse"
+    )
+
+
+def test_every_chart_has_a_query_context_naming_its_dataset(files):
+    charts = {path: config for path, config in files.items() if path.startswith("charts/")}
+    datasets = {
+        config["uuid"]: config for path, config in files.items() if path.startswith("datasets/")
+    }
+    assert len(charts) >= 30
+    for path, chart in charts.items():
+        context = json.loads(chart["query_context"])
+        assert context["datasource"]["type"] == "table", path
+        assert context["queries"] and context["queries"][0]["filters"] is not None, path
+        assert context["form_data"]["viz_type"] == chart["viz_type"], path
+        dataset = datasets[chart["dataset_uuid"]]  # the chart's dataset ships in the bundle
+        used = set(context["queries"][0].get("metrics") or [])
+        assert used <= {metric["metric_name"] for metric in dataset["metrics"]}, path
+
+
+def test_contract_metrics_carry_the_contract_sql_filter_and_format(files, contracts):
+    datasets = {
+        config["table_name"]: config
+        for path, config in files.items()
+        if path.startswith("datasets/")
+    }
+    checked = 0
+    for contract in contracts.values():
+        calculation = contract.calculation
+        if not isinstance(calculation, SimpleCalculation) or calculation.model not in datasets:
+            continue
+        metrics = {
+            metric["metric_name"]: metric for metric in datasets[calculation.model]["metrics"]
+        }
+        metric = metrics[contract.name]
+        predicate = f"{calculation.time_column} IS NOT NULL"
+        if calculation.filter:
+            predicate = f"({calculation.filter}) AND {predicate}"
+        assert f"FILTER (WHERE {predicate})" in metric["expression"], contract.name
+        assert metric["d3format"] == D3_FORMATS[contract.format]
+        assert metric["verbose_name"] == contract.label
+        checked += 1
+    assert checked >= 10
+    won = datasets["fct_opportunities"]["metrics"]
+    won_deals = next(metric for metric in won if metric["metric_name"] == "won_deals")
+    assert won_deals["expression"] == (
+        "count(*) FILTER (WHERE (is_won and opportunity_type in ('new_business', 'expansion'))"
+        " AND close_date IS NOT NULL)"
+    )
+    win_rate = next(metric for metric in won if metric["metric_name"] == "win_rate")
+    assert win_rate["expression"].startswith("(count(*) FILTER (WHERE (is_won")
+    assert "* 100.0 / nullif(count(*) FILTER (WHERE (is_closed" in win_rate["expression"]
+    assert win_rate["d3format"] == D3_FORMATS["percent"]
+
+
+def test_no_cross_fact_ratio_is_rebuilt_as_a_dataset_metric(files):
+    names = {
+        metric["metric_name"]
+        for path, config in files.items()
+        if path.startswith("datasets/")
+        for metric in config["metrics"]
+    }
+    assert not names & {"roas", "cac", "cost_per_mql", "pipeline_coverage"}
+
+
+def test_every_chart_appears_in_its_dashboard_position(files):
+    charts = {path: config for path, config in files.items() if path.startswith("charts/")}
+    for path, dashboard in files.items():
+        if not path.startswith("dashboards/"):
+            continue
+        slug = dashboard["slug"]
+        own = {
+            config["uuid"] for key, config in charts.items() if key.startswith(f"charts/{slug}/")
+        }
+        placed = {
+            item["meta"]["uuid"]
+            for item in dashboard["position"].values()
+            if isinstance(item, dict) and item.get("type") == "CHART"
+        }
+        assert own and placed == own, slug
+        for native in dashboard["metadata"]["native_filter_configuration"]:
+            for target in native["targets"]:
+                if "datasetUuid" in target:
+                    assert any(
+                        config["uuid"] == target["datasetUuid"]
+                        for key, config in files.items()
+                        if key.startswith("datasets/")
+                    )
+
+
+def test_uuids_are_uuid5_and_stable(files):
+    for path, config in files.items():
+        if "uuid" not in config:
+            continue
+        value = uuid.UUID(config["uuid"])
+        assert value.version == 5, path
+    again = bundle_files(URI)
+    assert {path: config.get("uuid") for path, config in again.items()} == {
+        path: config.get("uuid") for path, config in files.items()
+    }
+    assert files[DATABASE_FILE]["uuid"] == str(uuid.uuid5(NAMESPACE, "database:warehouse"))
+
+
+GOOD_CHART = {
+    "key": "revenue",
+    "title": "Revenue by month, USD",
+    "viz": "line",
+    "dataset": "fct_revenue_lines",
+    "metrics": ["total_revenue"],
+    "time_column": "invoice_date",
+}
+
+
+def _write(tmp_path: Path, chart: dict, **extra) -> Path:
+    directory = tmp_path / "dashboards"
+    directory.mkdir(exist_ok=True)
+    spec = {"title": "Test", "slug": "test", "description": "a test", "rows": [{"charts": [chart]}]}
+    spec.update(extra)
+    (directory / "test.yaml").write_text(yaml.safe_dump(spec))
+    return directory
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"dataset": "fct_nothing"}, "rows.0.charts.0.dataset: unknown dataset 'fct_nothing'"),
+        ({"metrics": ["roas"]}, "rows.0.charts.0.metrics.0: unknown metric 'roas'"),
+        ({"series": ["colour"]}, "rows.0.charts.0.series.0: unknown column 'colour'"),
+        ({"time_column": "close_date"}, "rows.0.charts.0.time_column: unknown column"),
+        ({"colour": "red"}, "rows.0.charts.0.colour: unknown field"),
+    ],
+)
+def test_bad_chart_fails_naming_file_and_field(tmp_path, contracts, change, expected):
+    directory = _write(tmp_path, {**GOOD_CHART, **change})
+    with pytest.raises(DashboardSpecError) as error:
+        load_specs(directory, contracts)
+    assert f"dashboards/test.yaml: {expected}" in str(error.value)
+
+
+def test_missing_title_fails_naming_the_field(tmp_path, contracts):
+    directory = _write(tmp_path, GOOD_CHART)
+    spec = yaml.safe_load((directory / "test.yaml").read_text())
+    del spec["title"]
+    (directory / "test.yaml").write_text(yaml.safe_dump(spec))
+    with pytest.raises(DashboardSpecError) as error:
+        load_specs(directory, contracts)
+    assert "dashboards/test.yaml: title: Field required" in str(error.value)
+
+
+def test_every_problem_is_listed_at_once(tmp_path, contracts):
+    directory = _write(tmp_path, {**GOOD_CHART, "metrics": ["nope"], "series": ["colour"]})
+    with pytest.raises(DashboardSpecError) as error:
+        load_specs(directory, contracts)
+    assert len(error.value.problems) == 2
+
+
+def test_a_good_spec_loads(tmp_path, contracts):
+    assert list(load_specs(_write(tmp_path, GOOD_CHART), contracts)) == ["test"]
+
+
+def test_attributed_revenue_summed_across_models_is_refused(tmp_path, contracts):
+    chart = {
+        **GOOD_CHART,
+        "dataset": "fct_attribution",
+        "metrics": ["attributed_revenue"],
+        "time_column": "conversion_date",
+    }
+    with pytest.raises(DashboardSpecError) as error:
+        load_specs(_write(tmp_path, chart), contracts)
+    assert "has one row per attribution_model" in str(error.value)
+    chart["series"] = ["attribution_model"]
+    assert load_specs(_write(tmp_path, chart), contracts)
+
+
+def test_a_metric_charted_over_another_date_is_refused(tmp_path, contracts):
+    chart = {
+        **GOOD_CHART,
+        "dataset": "fct_opportunities",
+        "metrics": ["won_amount"],
+        "time_column": "created_date",
+    }
+    with pytest.raises(DashboardSpecError) as error:
+        load_specs(_write(tmp_path, chart), contracts)
+    assert "'won_amount' is dated by 'close_date'" in str(error.value)
+
+
+def test_native_filters_are_scoped_to_charts_with_the_column(files):
+    dashboard = files["dashboards/marketing-roi.yaml"]
+    ids = {
+        item["meta"]["uuid"]: item["meta"]["chartId"]
+        for item in dashboard["position"].values()
+        if isinstance(item, dict) and item.get("type") == "CHART"
+    }
+    charts = {
+        config["uuid"]: config for path, config in files.items() if path.startswith("charts/")
+    }
+    datasets = {
+        config["uuid"]: config for path, config in files.items() if path.startswith("datasets/")
+    }
+    model = next(
+        native
+        for native in dashboard["metadata"]["native_filter_configuration"]
+        if native["name"] == "Attribution model"
+    )
+    for chart_uuid, chart_id in ids.items():
+        columns = {
+            column["column_name"]
+            for column in datasets[charts[chart_uuid]["dataset_uuid"]]["columns"]
+        }
+        assert (chart_id in model["scope"]["excluded"]) == ("attribution_model" not in columns)
+
+
+def test_cli_build_writes_the_same_bundle_twice(tmp_path):
+    from revenue_os.cli import main
+
+    first, second = tmp_path / "one.zip", tmp_path / "two.zip"
+    assert main(["--profile", "demo", "dashboards", "build", "--output", str(first)]) == 0
+    assert main(["--profile", "demo", "dashboards", "build", "--output", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert zipfile.ZipFile(first).testzip() is None

@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _dashboards(profile, args) -> int:
-    from revenue_os.dashboards.bundle import DATABASE_FILE, build_bundle
+    from revenue_os.dashboards.bundle import build_bundle
     from revenue_os.dashboards.specs import DashboardSpecError
     from revenue_os.metrics import MetricContractError
 
@@ -163,51 +163,28 @@ def _dashboards(profile, args) -> int:
         print(f"{output}: {len(bundle)} bytes")
         return 0
 
-    from revenue_os.dashboards.bundle import bundle_files
-    from revenue_os.dashboards.superset_client import SupersetClient, SupersetError
+    from revenue_os.dashboards.publish import import_and_check
+    from revenue_os.dashboards.superset_client import SupersetError
     from revenue_os.runtime.stack import Stack
     from revenue_os.runtime.superset_services import ADMIN_USER
 
     stack = Stack(profile)
-    uri = stack.warehouse_uri("mart_reader")
     try:
-        files = bundle_files(uri)
-        bundle = build_bundle(uri)
-    except (DashboardSpecError, MetricContractError) as error:
-        print(f"revenue-os dashboards: {error}", file=sys.stderr)
-        return 1
-    ours = {
-        config["uuid"]: config["slice_name"]
-        for path, config in files.items()
-        if path.startswith("charts/")
-    }
-    failed = 0
-    try:
-        with SupersetClient(
-            profile.superset_url, ADMIN_USER, stack.secrets["SUPERSET_ADMIN_PASSWORD"]
-        ) as client:
-            client.login()
-            client.import_bundle(bundle, {DATABASE_FILE: stack.secrets["MART_READER_PASSWORD"]})
-            charts = [chart for chart in client.charts() if chart.get("uuid") in ours]
-            for chart in sorted(charts, key=lambda chart: chart["slice_name"]):
-                try:
-                    result = client.chart_data(chart["id"])["result"]
-                    rows = sum(part.get("rowcount", 0) for part in result)
-                except SupersetError as error:
-                    rows, failed = 0, failed + 1
-                    print(f"  {chart['slice_name']}: {error}", file=sys.stderr)
-                    continue
-                failed += rows == 0
-                print(f"  {rows:>6} rows  {chart['slice_name']}")
-    except SupersetError as error:
+        report = import_and_check(
+            profile.superset_url,
+            ADMIN_USER,
+            stack.secrets["SUPERSET_ADMIN_PASSWORD"],
+            stack.warehouse_uri("mart_reader"),
+        )
+    except (DashboardSpecError, MetricContractError, SupersetError) as error:
         print(f"revenue-os dashboards import: {error}", file=sys.stderr)
         return 1
-    missing = len(ours) - len(charts)
-    print(
-        f"imported into {profile.superset_url}: {len(charts)} of {len(ours)} charts found, "
-        f"{failed} without data"
-    )
-    return 0 if failed == 0 and missing == 0 else 1
+    for name, rows in sorted(report.rows_by_chart.items()):
+        print(f"  {rows:>6} rows  {name}")
+    for name, error in sorted(report.errors_by_chart.items()):
+        print(f"  {name}: {error}", file=sys.stderr)
+    print(report.summary())
+    return 0 if report.ok else 1
 
 
 def _glossary(check: bool, output: Path | None) -> int:

@@ -65,7 +65,9 @@ def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec
     page.on("response", record)
     try:
         page.goto(f"{stack.profile.superset_url}/superset/dashboard/{spec['slug']}/")
-        page.wait_for_selector("[data-test=dashboard-header-container], .dashboard-header", timeout=60_000)
+        page.wait_for_selector(
+            "[data-test=dashboard-header-container], .dashboard-header", timeout=60_000
+        )
         page.wait_for_load_state("networkidle", timeout=120_000)
         page.wait_for_timeout(1500)  # let the last charts paint after their data arrived
         shots = state_file("screenshots")
@@ -77,5 +79,7 @@ def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec
     failed = [(status, body[:300]) for status, body in responses if status != 200]
     assert responses, "the dashboard asked for no chart data"
     assert failed == []
-    errors = page.locator(".chart-container [role=alert], [data-test=chart-container] .ant-alert-error")
+    errors = page.locator(
+        ".chart-container [role=alert], [data-test=chart-container] .ant-alert-error"
+    )
     assert errors.count() == 0, errors.first.inner_text()

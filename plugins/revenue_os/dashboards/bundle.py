@@ -247,7 +247,7 @@ def chart_params_and_query(
                 "x_axis_sort_asc": True,
                 "truncate_metric": True,
                 "markerEnabled": chart.viz == "line",
-                "stack": "Stack" if chart.viz == "bar" and chart.series else None,
+                "stack": "Stack" if chart.viz == "bar" and chart.series and chart.stacked else None,
                 "only_total": True,
                 "order_desc": True,
             }

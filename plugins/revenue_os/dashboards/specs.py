@@ -57,6 +57,9 @@ class ChartSpec(_Strict):
     time_grain: TimeGrain = "month"
     x_axis: Key | None = None  # a category for bar/pie-like charts; default the time column
     series: list[Key] = Field(default_factory=list)  # group by (series, table columns)
+    # Bars of a series stack unless they are alternatives of one quantity (attribution models:
+    # stacking would add the six models' credit up).
+    stacked: bool = True
     columns: list[Key] = Field(default_factory=list)  # raw table columns
     filters: list[ChartFilter] = Field(default_factory=list)
     order_by: list[Annotated[str, Field(pattern=r"^-?[a-z][a-z0-9_]*$")]] = Field(

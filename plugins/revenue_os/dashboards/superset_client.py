@@ -98,6 +98,10 @@ class SupersetClient:
         """Every dashboard: id, dashboard_title, slug, uuid (when the API lists it)."""
         return self._list("dashboard", ["id", "dashboard_title", "slug", "uuid", "published"])
 
+    def databases(self) -> list[dict[str, Any]]:
+        """Every database connection: id, database_name."""
+        return self._list("database", ["id", "database_name"])
+
     def charts(self) -> list[dict[str, Any]]:
         """Every chart: id, slice_name, viz_type, uuid (when the API lists it)."""
         return self._list("chart", ["id", "slice_name", "viz_type", "uuid"])

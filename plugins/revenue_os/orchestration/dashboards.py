@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from revenue_os.paths import LOCAL_DIR
 
@@ -32,15 +31,6 @@ def export_dir() -> Path:
     return LOCAL_DIR / os.environ.get("REVENUE_OS_PROFILE", "demo") / "exports"
 
 
-def superset_database_uri(reader_uri: str) -> tuple[str, str]:
-    """(URI for Superset without the password, the password): Superset's driver is psycopg2."""
-    parts = urlsplit(reader_uri)
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
-    uri = urlunsplit(("postgresql+psycopg2", netloc, parts.path, parts.query, ""))
-    return uri, parts.password or ""
-
-
 def _connection(conn_id: str):
     from airflow.sdk import BaseHook
 
@@ -53,9 +43,10 @@ def _connection(conn_id: str):
 
 
 def export_and_import(output_dir: Path | None = None) -> dict:
-    """Build the bundle, write it, import it when a Superset connection exists."""
+    """Build the bundle, write it, import it when a Superset connection exists; fail when a
+    chart of ours answers with an error or is missing after the import."""
     from revenue_os.dashboards.bundle import build_bundle
-    from revenue_os.dashboards.superset_client import SupersetClient
+    from revenue_os.dashboards.publish import import_and_check
 
     reader = _connection(MART_READER_CONN_ID)
     if reader is None:
@@ -63,8 +54,8 @@ def export_and_import(output_dir: Path | None = None) -> dict:
             f"the Airflow connection {MART_READER_CONN_ID!r} (the read-only warehouse login "
             "Superset uses) is not defined: set AIRFLOW_CONN_MART_READER"
         )
-    database_uri, password = superset_database_uri(reader.get_uri())
-    bundle = build_bundle(database_uri)
+    reader_uri = reader.get_uri()
+    bundle = build_bundle(reader_uri)
     folder = output_dir or export_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / BUNDLE_NAME
@@ -79,13 +70,18 @@ def export_and_import(output_dir: Path | None = None) -> dict:
     base_url = superset.host if "://" in (superset.host or "") else f"http://{superset.host}"
     if superset.port and f":{superset.port}" not in base_url:
         base_url = f"{base_url}:{superset.port}"
-    client = SupersetClient(base_url, superset.login, superset.password)
-    try:
-        client.login()
-        client.import_bundle(bundle, {"databases/warehouse.yaml": password})
-        dashboards = client.dashboards()
-    finally:
-        client.close()
-    log.info("imported into %s: %d dashboards", base_url, len(dashboards))
-    result.update(imported=True, superset=base_url, dashboards=len(dashboards))
+    report = import_and_check(base_url, superset.login, superset.password, reader_uri)
+    log.info(report.summary())
+    # A chart without rows can be right (no campaign spent last month); one that errors or
+    # did not arrive is a broken dashboard in front of executives.
+    for name in report.empty:
+        log.warning("chart %r has no data after the import", name)
+    if report.errors_by_chart or report.missing:
+        raise RuntimeError(
+            report.summary()
+            + "".join(
+                f"\n  {name}: {problem}" for name, problem in sorted(report.errors_by_chart.items())
+            )
+        )
+    result.update(imported=True, superset=base_url, dashboards=report.dashboards)
     return result

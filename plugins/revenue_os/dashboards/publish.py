@@ -1,0 +1,75 @@
+"""Import the bundle into a Superset and check that every one of its charts has data.
+
+Shared by `revenue-os dashboards import` and the refresh DAG's last task, so the operator's
+command and the scheduled refresh import the same way and judge success the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from revenue_os.dashboards.bundle import DATABASE_FILE, build_bundle, bundle_files
+from revenue_os.dashboards.superset_client import SupersetClient, SupersetError
+
+
+@dataclass
+class ImportReport:
+    superset_url: str
+    charts_expected: int
+    rows_by_chart: dict[str, int] = field(default_factory=dict)
+    errors_by_chart: dict[str, str] = field(default_factory=dict)
+    dashboards: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.charts_expected - len(self.rows_by_chart) - len(self.errors_by_chart)
+
+    @property
+    def empty(self) -> list[str]:
+        return [name for name, rows in self.rows_by_chart.items() if rows == 0]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors_by_chart and not self.empty and self.missing == 0
+
+    def summary(self) -> str:
+        found = len(self.rows_by_chart) + len(self.errors_by_chart)
+        return (
+            f"imported into {self.superset_url}: {self.dashboards} dashboards, {found} of "
+            f"{self.charts_expected} charts found, {len(self.errors_by_chart)} failing, "
+            f"{len(self.empty)} without data"
+        )
+
+
+def import_and_check(
+    superset_url: str, username: str, password: str, reader_uri: str
+) -> ImportReport:
+    """Build the bundle for the warehouse at `reader_uri` (the read-only login, with its
+    password), import it with the password passed beside it, and query every chart."""
+    reader_password = urlsplit(reader_uri).password or ""
+    files = bundle_files(reader_uri)
+    bundle = build_bundle(reader_uri)
+    ours = {
+        config["uuid"]: config["slice_name"]
+        for path, config in files.items()
+        if path.startswith("charts/")
+    }
+    report = ImportReport(superset_url, charts_expected=len(ours))
+    with SupersetClient(superset_url, username, password) as client:
+        client.login()
+        client.import_bundle(bundle, {DATABASE_FILE: reader_password})
+        slugs = {c["slug"] for p, c in files.items() if p.startswith("dashboards/")}
+        report.dashboards = sum(1 for d in client.dashboards() if d.get("slug") in slugs)
+        for chart in sorted(client.charts(), key=lambda chart: chart["slice_name"]):
+            if chart.get("uuid") not in ours:
+                continue
+            # Two dashboards may show the same headline chart under one title.
+            name = f"{chart['slice_name']} (chart {chart['id']})"
+            try:
+                result = client.chart_data(chart["id"])["result"]
+            except SupersetError as error:
+                report.errors_by_chart[name] = str(error)
+                continue
+            report.rows_by_chart[name] = sum(part.get("rowcount", 0) for part in result)
+    return report

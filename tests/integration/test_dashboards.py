@@ -1,0 +1,159 @@
+"""The dashboards on a real Superset 6.1: the refresh exported and imported the bundle; every
+chart's saved query answers with data; key numbers equal the mart read with SQL; a re-import
+changes nothing; the executive browses dashboards but cannot reach SQL Lab or raw data."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from revenue_os.dashboards.bundle import build_bundle, bundle_files
+from revenue_os.dashboards.publish import import_and_check
+from revenue_os.dashboards.superset_client import SupersetClient
+from revenue_os.orchestration.dashboards import BUNDLE_NAME
+from tests.integration.conftest import state_file
+
+
+@pytest.fixture(scope="module")
+def reader_uri(stack) -> str:
+    return stack.warehouse_uri("mart_reader")
+
+
+@pytest.fixture(scope="module")
+def files(reader_uri):
+    return bundle_files(reader_uri)
+
+
+@pytest.fixture
+def admin(stack):
+    with SupersetClient(
+        stack.profile.superset_url, "admin", stack.secrets["SUPERSET_ADMIN_PASSWORD"]
+    ) as client:
+        client.login()
+        yield client
+
+
+def ours(files, kind: str) -> dict[str, dict]:
+    return {c["uuid"]: c for path, c in files.items() if path.startswith(f"{kind}/")}
+
+
+def test_the_refresh_exported_the_bundle_and_imported_it(stack, reader_uri, files, admin):
+    exported = state_file("exports") / BUNDLE_NAME
+    assert exported.read_bytes() == build_bundle(reader_uri)  # deterministic, and current
+    assert b"MART_READER" not in exported.read_bytes()
+    assert stack.secrets["MART_READER_PASSWORD"].encode() not in exported.read_bytes()
+    slugs = {c["slug"] for c in ours(files, "dashboards").values()}
+    assert slugs == {"executive-performance", "marketing-roi", "pipeline-retention"}
+    assert slugs <= {d["slug"] for d in admin.dashboards()}
+
+
+def test_every_chart_answers_with_rows(files, admin):
+    charts = {c["uuid"]: c for c in admin.charts() if c.get("uuid") in ours(files, "charts")}
+    assert len(charts) == len(ours(files, "charts")) >= 30
+    empty = {}
+    for chart in charts.values():
+        result = admin.chart_data(chart["id"])["result"]
+        rows = sum(part["rowcount"] for part in result)
+        if rows == 0:
+            empty[chart["slice_name"]] = result[0].get("error")
+    assert empty == {}
+
+
+def _chart(admin, files, title: str) -> list[dict]:
+    (uuid,) = [u for u, c in ours(files, "charts").items() if c["slice_name"] == title]
+    (chart,) = [c for c in admin.charts() if c.get("uuid") == uuid]
+    return admin.chart_data(chart["id"])["result"][0]["data"]
+
+
+def _day(epoch_ms: float) -> date:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).date()
+
+
+def test_revenue_by_month_equals_the_mart(files, admin, mart_reader):
+    shown = {
+        _day(row["invoice_date"]): Decimal(str(row["total_revenue"])).quantize(Decimal("0.01"))
+        for row in _chart(admin, files, "Revenue by month, USD")
+    }
+    expected = dict(
+        mart_reader.execute(
+            "SELECT date_trunc('month', invoice_date)::date, sum(revenue_usd)"
+            " FROM mart.fct_revenue_lines GROUP BY 1"
+        ).fetchall()
+    )
+    assert shown == expected
+
+
+def test_roas_headline_equals_the_kpi_table(files, admin, mart_reader):
+    shown = {
+        _day(row["period_start"]): round(Decimal(str(row["value"])), 6)
+        for row in _chart(admin, files, "ROAS (W-shaped attribution), by complete month")
+    }
+    expected = {
+        day: round(value, 6)
+        for day, value in mart_reader.execute(
+            "SELECT period_start, value FROM mart.kpi_values WHERE metric_name = 'roas'"
+            " AND period_grain = 'month' AND dimension_name = 'overall' AND is_complete"
+            " AND value IS NOT NULL"
+        ).fetchall()
+    }
+    assert shown == expected
+
+
+def test_a_reimport_changes_nothing(stack, reader_uri, files, admin):
+    def inventory() -> tuple:
+        charts = sorted((c["id"], c["uuid"]) for c in admin.charts())
+        dashboards = sorted((d["id"], d["slug"]) for d in admin.dashboards())
+        return charts, dashboards
+
+    before = inventory()
+    report = import_and_check(
+        stack.profile.superset_url, "admin", stack.secrets["SUPERSET_ADMIN_PASSWORD"], reader_uri
+    )
+    assert report.ok, report.summary()
+    assert inventory() == before
+
+
+def api_session(stack, username: str, password: str) -> httpx.Client:
+    """A logged-in API session as `username` (bearer and CSRF token), as a browser has."""
+    client = httpx.Client(
+        base_url=stack.profile.superset_url, headers={"Accept": "application/json"}, timeout=60
+    )
+    token = client.post(
+        "/api/v1/security/login",
+        json={"username": username, "password": password, "provider": "db", "refresh": False},
+    ).json()["access_token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    client.headers["X-CSRFToken"] = client.get("/api/v1/security/csrf_token/").json()["result"]
+    return client
+
+
+def run_sql(session: httpx.Client, database_id: int, query: str) -> httpx.Response:
+    return session.post(
+        "/api/v1/sqllab/execute/",
+        json={"database_id": database_id, "sql": query, "runAsync": False},
+    )
+
+
+def test_the_executive_browses_dashboards_but_not_sql_lab(stack, files, admin):
+    (database,) = admin.databases()
+    chart = next(c for c in admin.charts() if c.get("uuid") in ours(files, "charts"))
+    with api_session(stack, "executive", stack.secrets["SUPERSET_EXECUTIVE_PASSWORD"]) as exe:
+        slugs = {d["slug"] for d in exe.get("/api/v1/dashboard/").json()["result"]}
+        assert {"executive-performance", "marketing-roi", "pipeline-retention"} <= slugs
+        assert exe.get(f"/api/v1/chart/{chart['id']}/data/").status_code == 200
+        assert run_sql(exe, database["id"], "SELECT 1").status_code == 403
+        raw = {"database": database["id"], "schema": "raw", "table_name": "hubspot__contacts"}
+        assert exe.post("/api/v1/dataset/", json=raw).status_code == 403
+
+
+def test_superset_cannot_read_raw_even_as_admin(stack, admin):
+    (database,) = admin.databases()
+    with api_session(stack, "admin", stack.secrets["SUPERSET_ADMIN_PASSWORD"]) as session:
+        allowed = run_sql(session, database["id"], "SELECT count(*) AS n FROM mart.dim_channel")
+        refused = run_sql(session, database["id"], "SELECT count(*) FROM raw.hubspot__contacts")
+    assert allowed.status_code == 200 and allowed.json()["data"] == [{"n": 10}]
+    # The connection is the mart_reader role: Postgres refuses the raw schema.
+    assert refused.status_code >= 400 and "permission denied" in refused.text

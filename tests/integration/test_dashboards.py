@@ -63,8 +63,10 @@ def test_every_chart_answers_with_rows(files, admin):
 
 
 def _chart(admin, files, title: str) -> list[dict]:
-    (uuid,) = [u for u, c in ours(files, "charts").items() if c["slice_name"] == title]
-    (chart,) = [c for c in admin.charts() if c.get("uuid") == uuid]
+    """The data of the first chart with this title (a headline may sit on two dashboards)."""
+    uuids = sorted(u for u, c in ours(files, "charts").items() if c["slice_name"] == title)
+    assert uuids, f"no chart titled {title!r} in the bundle"
+    (chart,) = [c for c in admin.charts() if c.get("uuid") == uuids[0]]
     return admin.chart_data(chart["id"])["result"][0]["data"]
 
 
@@ -140,20 +142,26 @@ def run_sql(session: httpx.Client, database_id: int, query: str) -> httpx.Respon
 def test_the_executive_browses_dashboards_but_not_sql_lab(stack, files, admin):
     (database,) = admin.databases()
     chart = next(c for c in admin.charts() if c.get("uuid") in ours(files, "charts"))
-    with api_session(stack, "executive", stack.secrets["SUPERSET_EXECUTIVE_PASSWORD"]) as exe:
+    exe = api_session(stack, "executive", stack.secrets["SUPERSET_EXECUTIVE_PASSWORD"])
+    try:
         slugs = {d["slug"] for d in exe.get("/api/v1/dashboard/").json()["result"]}
         assert {"executive-performance", "marketing-roi", "pipeline-retention"} <= slugs
         assert exe.get(f"/api/v1/chart/{chart['id']}/data/").status_code == 200
         assert run_sql(exe, database["id"], "SELECT 1").status_code == 403
         raw = {"database": database["id"], "schema": "raw", "table_name": "hubspot__contacts"}
         assert exe.post("/api/v1/dataset/", json=raw).status_code == 403
+    finally:
+        exe.close()
 
 
 def test_superset_cannot_read_raw_even_as_admin(stack, admin):
     (database,) = admin.databases()
-    with api_session(stack, "admin", stack.secrets["SUPERSET_ADMIN_PASSWORD"]) as session:
+    session = api_session(stack, "admin", stack.secrets["SUPERSET_ADMIN_PASSWORD"])
+    try:
         allowed = run_sql(session, database["id"], "SELECT count(*) AS n FROM mart.dim_channel")
         refused = run_sql(session, database["id"], "SELECT count(*) FROM raw.hubspot__contacts")
+    finally:
+        session.close()
     assert allowed.status_code == 200 and allowed.json()["data"] == [{"n": 10}]
     # The connection is the mart_reader role: Postgres refuses the raw schema.
     assert refused.status_code >= 400 and "permission denied" in refused.text

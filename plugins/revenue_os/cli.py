@@ -211,6 +211,14 @@ def _glossary(check: bool, output: Path | None) -> int:
     return 0
 
 
+def _dashboard_slugs() -> list[str]:
+    import yaml
+
+    from revenue_os.paths import DASHBOARDS_DIR
+
+    return [yaml.safe_load(p.read_text())["slug"] for p in sorted(DASHBOARDS_DIR.glob("*.yaml"))]
+
+
 def _print_demo_summary(stack, summary: dict) -> None:
     profile, secrets = stack.profile, stack.secrets
     print()
@@ -221,6 +229,8 @@ def _print_demo_summary(stack, summary: dict) -> None:
         f"  Superset  {profile.superset_url}    login admin / {secrets['SUPERSET_ADMIN_PASSWORD']}"
     )
     print(f"            executive / {secrets['SUPERSET_EXECUTIVE_PASSWORD']} (dashboards only)")
+    for slug in _dashboard_slugs():
+        print(f"            {profile.superset_url}/superset/dashboard/{slug}/")
     print(
         f"  Postgres  127.0.0.1:{profile.postgres_port}  database warehouse, role revenue_os "
         f"(passwords in {profile.secrets_file.relative_to(profile.state_dir.parents[1])})"

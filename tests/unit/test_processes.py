@@ -128,3 +128,15 @@ def test_a_dead_service_reports_the_end_of_its_log(tmp_path):
         wait_until(
             lambda: quitter.ensure_alive() and False, timeout=10, what="x", fatal=(ServiceDied,)
         )
+
+
+def test_a_running_service_restarts_when_its_configuration_changed(service, tmp_path):
+    env = {**os.environ, "AIRFLOW_CONN_MART_READER": "postgresql://a@h/w"}
+    first = service.start(env, tmp_path)
+    assert service.start({**env, "UNRELATED_SHELL_VARIABLE": "x"}, tmp_path) == first
+    changed = {**env, "AIRFLOW_CONN_MART_READER": "postgresql://b@h/w"}
+    second = service.start(changed, tmp_path)
+    assert second != first
+    assert service.pid() == second
+    assert not _alive(first)
+    assert service.start(changed, tmp_path) == second

@@ -9,6 +9,8 @@ the LocalExecutor) go with it and nothing else does.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import signal
 import socket
@@ -54,6 +56,10 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
+# Variables of the stack's own that change what a service does when they change.
+CONFIG_PREFIXES = ("AIRFLOW", "SUPERSET", "REVENUE_OS", "MOCK_API", "FLASK")
+
+
 @dataclass(frozen=True)
 class Service:
     """One long-running process of the stack."""
@@ -80,11 +86,32 @@ class Service:
             return None
         return pid if _start_time(pid) == started else None
 
+    @property
+    def config_file(self) -> Path:
+        return self.run_dir / f"{self.name}.config"
+
+    def _config_digest(self, env: Mapping[str, str]) -> str:
+        """What the service was started with that matters to it: its command line and the
+        stack's own variables (connections, secrets, ports), not the caller's whole shell."""
+        relevant = sorted((k, v) for k, v in env.items() if k.startswith(CONFIG_PREFIXES))
+        return hashlib.sha256(json.dumps([list(self.argv), relevant]).encode()).hexdigest()
+
     def start(self, env: Mapping[str, str], cwd: Path) -> int:
-        """Start the service unless it already runs; return its PID."""
+        """Start the service unless it already runs with this configuration; return its PID.
+
+        A service running with another configuration (a connection added by an upgrade, a
+        moved port) is restarted, or it would keep serving the old one until someone notices.
+        """
+        digest = self._config_digest(env)
         running = self.pid()
         if running:
-            return running
+            try:
+                current = self.config_file.read_text().strip()
+            except FileNotFoundError:
+                current = None  # started by an older version: its configuration is unknown
+            if current == digest:
+                return running
+            self.stop()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
@@ -105,6 +132,7 @@ class Service:
         if started is None:
             raise RuntimeError(f"{self.name} exited at once; see {self.log_file}")
         self.pid_file.write_text(f"{proc.pid} {started}\n")
+        self.config_file.write_text(digest + "\n")
         return proc.pid
 
     def ensure_alive(self) -> None:

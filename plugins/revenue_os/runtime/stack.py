@@ -167,9 +167,13 @@ class Stack:
                 for service in services:
                     was_running = service.pid()
                     pid = service.start(env, PROJECT_ROOT)
-                    progress.note(
-                        f"{service.name}: pid {pid}{' (already running)' if was_running else ''}"
-                    )
+                    if not was_running:
+                        state = ""
+                    elif pid == was_running:
+                        state = " (already running)"
+                    else:
+                        state = " (restarted: its configuration changed)"
+                    progress.note(f"{service.name}: pid {pid}{state}")
 
         with progress.step("Waiting for the services to answer"):
             client = self.airflow_client()

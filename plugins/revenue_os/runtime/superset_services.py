@@ -99,6 +99,20 @@ def run_superset(env: Mapping[str, str], *args: str, timeout: float = 600) -> st
 EXECUTIVE_ROLE_SCRIPT = SUPERSET_DIR / "executive_role.py"
 
 
+def _run_superset_python(args: list[str], env: Mapping[str, str], what: str) -> None:
+    """Superset's own Python (its venv) with secrets in the environment, never in argv."""
+    result = subprocess.run(
+        [str(VENV_DIR / "bin" / "python"), *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT_ROOT,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{result.stderr[-4000:]}")
+
+
 def _initialised_digest(secrets: Mapping[str, str]) -> str:
     """What the initialisation depends on: the lock, the role script, the executive password."""
     parts = [
@@ -135,29 +149,19 @@ def initialise(profile: Profile, env: Mapping[str, str], secrets: Mapping[str, s
         "    else:\n"
         "        sm.reset_password(user.id, os.environ['ADMIN_PASSWORD'])\n"
     )
-    result = subprocess.run(
-        [str(VENV_DIR / "bin" / "python"), "-c", create_admin],
-        env={**env, "ADMIN_USER": ADMIN_USER, "ADMIN_PASSWORD": secrets["SUPERSET_ADMIN_PASSWORD"]},
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=PROJECT_ROOT,
+    _run_superset_python(
+        ["-c", create_admin],
+        {**env, "ADMIN_USER": ADMIN_USER, "ADMIN_PASSWORD": secrets["SUPERSET_ADMIN_PASSWORD"]},
+        "creating the Superset admin",
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"creating the Superset admin failed:\n{result.stderr[-4000:]}")
     log("superset init (roles and permissions)")
     run_superset(env, "init")
     log("the Executive role and user")
-    result = subprocess.run(
-        [str(VENV_DIR / "bin" / "python"), str(EXECUTIVE_ROLE_SCRIPT)],
-        env={**env, "SUPERSET_EXECUTIVE_PASSWORD": secrets["SUPERSET_EXECUTIVE_PASSWORD"]},
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=PROJECT_ROOT,
+    _run_superset_python(
+        [str(EXECUTIVE_ROLE_SCRIPT)],
+        {**env, "SUPERSET_EXECUTIVE_PASSWORD": secrets["SUPERSET_EXECUTIVE_PASSWORD"]},
+        "creating the Executive role",
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"creating the Executive role failed:\n{result.stderr[-4000:]}")
     stamp.write_text(digest + "\n")
     return True
 

@@ -290,7 +290,12 @@ def _mart(stack, args) -> int:
                 from revenue_os.warehouse.migrations import migrate
 
                 migrate(conn)
-                build.build_all(conn, publish_after=not args.no_publish, echo=print)
+                build.build_all(
+                    conn,
+                    publish_after=not args.no_publish,
+                    echo=print,
+                    quality_uri=stack.warehouse_uri("revenue_os"),
+                )
             elif args.action == "rollback":
                 rolled_back = build.rollback(conn)
                 print(f"the previous mart is published again (build {rolled_back} rolled back)")

@@ -41,9 +41,15 @@ def build_kpis(build_id: str) -> dict[str, int]:
 
 
 def audit_mart(build_id: str) -> int:
-    """Audit the built mart; raises AuditFailed (and publishes nothing) if any audit fails."""
-    with connect(warehouse_uri()) as conn:
-        results = build.audit(conn, uuid.UUID(build_id))
+    """Audit the built mart, the data-quality contracts included; raises AuditFailed (and
+    publishes nothing) if an audit or a tier 1 check fails; tier 2 failures are recorded."""
+    from revenue_os.quality.gate import quality_audit
+
+    uri = warehouse_uri()
+    with connect(uri) as conn:
+        results = build.audit(
+            conn, uuid.UUID(build_id), extra_audits=[quality_audit(uri, uuid.UUID(build_id))]
+        )
     return len(results)
 
 

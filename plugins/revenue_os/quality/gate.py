@@ -1,0 +1,202 @@
+"""Soda Core v4 contracts as the mart's publish gate.
+
+Contracts live in soda/contracts/<layer>/<dataset>.yml and name their dataset as
+`warehouse/${var.database}/${var.schema}/<table>`, so one file checks the build schema before the
+swap and the published schema after. Every check has a tier in its attributes: tier 1 blocks
+the publish, tier 2 publishes and is recorded as a known issue. The data source is built from
+the warehouse connection the build already uses: no second copy of the credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import yaml
+
+from revenue_os.paths import SODA_CONTRACTS_DIR
+
+# Soda phones home by default; offline that costs seconds per run and prints an error.
+os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
+
+BLOCKING_TIER = 1
+_OUTCOMES = {"PASSED": "passed", "FAILED": "failed", "WARN": "warned"}
+
+
+@dataclass
+class QualityResult:
+    dataset: str
+    check: str
+    tier: int
+    outcome: str  # passed | failed | warned | not_evaluated
+    measured: str | None
+    threshold: str | None
+    examples: list = field(default_factory=list)
+
+    @property
+    def blocks(self) -> bool:
+        return self.tier == BLOCKING_TIER and self.outcome in ("failed", "not_evaluated")
+
+    def line(self) -> str:
+        return (
+            f"tier {self.tier} {self.outcome:<13} {self.dataset}: {self.check}, measured "
+            f"{self.measured}, threshold {self.threshold}"
+            + (f", e.g. {', '.join(map(str, self.examples))}" if self.examples else "")
+        )
+
+
+def _data_source_yaml(uri: str) -> str:
+    parts = urlsplit(uri)
+    return yaml.safe_dump(
+        {
+            "type": "postgres",
+            "name": "warehouse",
+            "connection": {
+                "host": parts.hostname,
+                "port": parts.port or 5432,
+                "user": parts.username,
+                "password": parts.password or "",
+                "database": parts.path.lstrip("/"),
+            },
+        }
+    )
+
+
+_COMPARISONS = (
+    ("must_be_greater_than", ">"),
+    ("must_be_greater_than_or_equal", ">="),
+    ("must_be_less_than", "<"),
+    ("must_be_less_than_or_equal", "<="),
+    ("must_be", "="),
+    ("must_not_be", "!="),
+)
+
+
+def _threshold_text(check) -> str | None:
+    """The check's pass condition as people read it: `< 10`, `>= 0 and <= 0.5`, `= 0`."""
+    threshold = getattr(check, "threshold", None)
+    if threshold is None:
+        return None
+    parts = [
+        f"{symbol} {getattr(threshold, name)}"
+        for name, symbol in _COMPARISONS
+        if getattr(threshold, name, None) is not None
+    ]
+    return " and ".join(parts) or None
+
+
+def _examples(conn: psycopg.Connection, check, schema: str) -> list:
+    query = (check.attributes or {}).get("examples")
+    if not query:
+        return []
+    rows = conn.execute(query.replace("${var.schema}", schema)).fetchall()
+    return [row[0] if len(row) == 1 else list(row) for row in rows]
+
+
+def verify(
+    conn: psycopg.Connection,
+    uri: str,
+    schema: str,
+    layer: str = "mart",
+    contracts_dir: Path = SODA_CONTRACTS_DIR,
+) -> list[QualityResult]:
+    """Run every contract of a layer against `schema`; one result per check."""
+    from soda_core.common.yaml import ContractYamlSource, DataSourceYamlSource
+    from soda_core.contracts.contract_verification import ContractVerificationSession
+
+    paths = sorted((contracts_dir / layer).glob("*.yml"))
+    session = ContractVerificationSession.execute(
+        contract_yaml_sources=[ContractYamlSource.from_file_path(str(p)) for p in paths],
+        data_source_yaml_sources=[DataSourceYamlSource.from_str(_data_source_yaml(uri))],
+        variables={"database": urlsplit(uri).path.lstrip("/"), "schema": schema},
+    )
+    results: list[QualityResult] = []
+    for verification, path in zip(session.contract_verification_results, paths, strict=True):
+        dataset = path.stem
+        if verification.has_errors and not verification.check_results:
+            results.append(
+                QualityResult(
+                    dataset,
+                    "contract",
+                    BLOCKING_TIER,
+                    "not_evaluated",
+                    verification.get_errors_str()[:500],
+                    None,
+                )
+            )
+            continue
+        for check_result in verification.check_results:
+            check = check_result.check
+            attributes = check.attributes or {}
+            outcome = _OUTCOMES.get(check_result.outcome.name, "not_evaluated")
+            # A warning line (e.g. the MAP-vs-CRM gap at 5 % before its 10 % failure) is a
+            # check of its own marked `severity: warn`: crossing it warns, never fails.
+            if outcome == "failed" and attributes.get("severity") == "warn":
+                outcome = "warned"
+            tier = int(attributes.get("tier", BLOCKING_TIER))
+            measured = check_result.threshold_value
+            result = QualityResult(
+                dataset=dataset,
+                check=check.check_path.removeprefix("checks.").removeprefix("columns."),
+                tier=tier,
+                outcome=outcome,
+                measured=None if measured is None else str(measured),
+                threshold=_threshold_text(check),
+            )
+            if outcome != "passed":
+                result.examples = _examples(conn, check, schema)
+            results.append(result)
+    return results
+
+
+def record(
+    conn: psycopg.Connection, build_id: uuid.UUID | None, results: list[QualityResult]
+) -> None:
+    with conn.transaction(), conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO ops.quality_results (build_id, dataset, check_name, tier, outcome,"
+            " measured, threshold, examples) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                (
+                    build_id,
+                    r.dataset,
+                    r.check,
+                    r.tier,
+                    r.outcome,
+                    r.measured,
+                    r.threshold,
+                    json.dumps(r.examples, default=str) if r.examples else None,
+                )
+                for r in results
+            ],
+        )
+
+
+def quality_audit(uri: str, build_id: uuid.UUID | None) -> Callable:
+    """An audit for revenue_os.transform.build.audit: the mart contracts on the built schema,
+    recorded in ops.quality_results; tier 1 failures fail the audit, tier 2 only warn."""
+    from revenue_os.transform.build import AuditResult
+
+    def run(conn: psycopg.Connection, schema: str) -> list[AuditResult]:
+        results = verify(conn, uri, schema)
+        record(conn, build_id, results)
+        return [
+            AuditResult(
+                f"quality_tier_{r.tier}",
+                f"{r.dataset}: {r.check}",
+                passed=not r.blocks,
+                measured=f"{r.measured} ({r.outcome})"
+                + (f", e.g. {', '.join(map(str, r.examples[:5]))}" if r.examples else ""),
+                expected=str(r.threshold),
+                warning=not r.blocks and r.outcome != "passed",
+            )
+            for r in results
+        ]
+
+    return run

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from revenue_os.quality.gate import quality_audit
+from revenue_os.raw.objects import RAW_OBJECTS
 from revenue_os.transform import build
 from revenue_os.transform.models import discover
 from revenue_os.warehouse.migrations import migrate
@@ -24,6 +25,14 @@ def world(stack):
     conn = databases.create(DATABASE)
     migrate(conn)
     load_world(conn)
+    # One successful load per source object, just now: the sources are fresh.
+    conn.execute(
+        "INSERT INTO ops.load_batches (batch_id, source_object, mode, started_at, finished_at,"
+        " rows_extracted, rows_inserted, rows_updated, rows_deleted, rows_quarantined)"
+        " SELECT gen_random_uuid(), name, 'full', now(), now(), 1, 1, 0, 0, 0"
+        " FROM unnest(%s::text[]) AS name",
+        (list(RAW_OBJECTS),),
+    )
     uri = databases.uri(DATABASE)
     build.build_all(conn, echo=lambda _: None, quality_uri=uri)
     yield conn, uri
@@ -158,3 +167,25 @@ def test_a_tier_2_gap_publishes_with_a_known_issue(world, crm_persons, warned, f
     assert published == "published"
     warnings = [r for r in results if r.warning]
     assert any("map_vs_crm_handoff_gap" in r.subject for r in warnings)
+
+
+def test_a_stale_source_blocks_the_publish(world):
+    conn, uri = world
+    before = mart_checksums(conn)
+    conn.execute(
+        "UPDATE ops.load_batches SET finished_at = now() - interval '30 hours'"
+        " WHERE source_object LIKE 'netsuite.%'"
+    )
+    try:
+        results, error = build_with(conn, uri, "SELECT 1")
+    finally:
+        conn.execute(
+            "UPDATE ops.load_batches SET finished_at = now() WHERE source_object LIKE 'netsuite.%'"
+        )
+    assert results is None and "metric.netsuite_hours_since_load" in error
+    assert mart_checksums(conn) == before
+    ((tier, outcome, examples),) = recorded(conn, "metric.netsuite_hours_since_load")
+    assert (tier, outcome) == (1, "failed")
+    assert len(examples) == 5 and all(e.startswith("netsuite.") for e in examples)
+    ((_, fresh, _),) = recorded(conn, "metric.hubspot_hours_since_load")
+    assert fresh == "passed"

@@ -167,6 +167,19 @@ def test_a_tier_2_gap_publishes_with_a_known_issue(world, crm_persons, warned, f
     assert published == "published"
     warnings = [r for r in results if r.warning]
     assert any("map_vs_crm_handoff_gap" in r.subject for r in warnings)
+    issues = conn.execute(
+        "SELECT check_name, outcome, confidence_note FROM mart.data_health_known_issues"
+        " WHERE dataset = 'fct_funnel' ORDER BY 1"
+    ).fetchall()
+    assert [(name, outcome) for name, outcome, _ in issues] == [
+        (name, outcome)
+        for name, outcome in (
+            ("metric.map_vs_crm_handoff_gap_pct", failed),
+            ("metric.map_vs_crm_handoff_gap_warn_pct", warned),
+        )
+        if outcome != "passed"
+    ]
+    assert all("MQL" in note for _, _, note in issues)  # the funnel KPIs' confidence notes
 
 
 def test_a_stale_source_blocks_the_publish(world):
@@ -189,3 +202,19 @@ def test_a_stale_source_blocks_the_publish(world):
     assert len(examples) == 5 and all(e.startswith("netsuite.") for e in examples)
     ((_, fresh, _),) = recorded(conn, "metric.hubspot_hours_since_load")
     assert fresh == "passed"
+    # The business tables stayed; the data-health tables in the mart report the blocked build.
+    status = dict(
+        conn.execute("SELECT source, min(status) FROM mart.data_health_sources GROUP BY 1")
+    )
+    assert status == {
+        "hubspot": "fresh",
+        "salesforce": "fresh",
+        "google_ads": "fresh",
+        "linkedin_ads": "fresh",
+        "netsuite": "stale",
+    }
+    blocked = conn.execute(
+        "SELECT build_status, tier, outcome FROM mart.data_health_checks"
+        " WHERE check_name = 'metric.netsuite_hours_since_load' ORDER BY checked_at DESC LIMIT 1"
+    ).fetchone()
+    assert blocked == ("audit_failed", 1, "failed")

@@ -48,7 +48,12 @@ def files(bundle) -> dict[str, dict]:
 
 def test_shipped_specs_load(contracts):
     specs = load_specs(DASHBOARDS_DIR, contracts)
-    assert set(specs) == {"executive_performance", "marketing_roi", "pipeline_retention"}
+    assert set(specs) == {
+        "data_health",
+        "executive_performance",
+        "marketing_roi",
+        "pipeline_retention",
+    }
     assert all(spec.charts for spec in specs.values())
 
 

@@ -312,4 +312,22 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
         column_formats={"delta_pct": "percent"},
         description="the kpi_values rows of each metric's latest complete period",
     )
+    from revenue_os.quality.health import DATA_HEALTH_TABLES
+
+    for table, columns in DATA_HEALTH_TABLES.items():
+        dates = [name for name, kind in columns.items() if kind in DATE_TYPES]
+        datasets[table] = Dataset(
+            name=table,
+            columns=dict(columns),
+            main_dttm_col="checked_at" if "checked_at" in columns else dates[0],
+            metrics={
+                "checks": DatasetMetric(
+                    name="checks",
+                    expression="count(*)",
+                    verbose_name="Rows",
+                    description="checks, sources or issues counted",
+                )
+            },
+            description=f"mart.{table}: the data-quality results and source freshness",
+        )
     return datasets

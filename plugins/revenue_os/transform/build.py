@@ -285,14 +285,20 @@ def audit(
     for r in results:
         if not r.passed or r.warning:
             echo(r.line())
+    from revenue_os.quality.health import write_data_health
+
     echo(f"audit: {len(results) - len(failed)} of {len(results)} passed")
     if failed:
         _finish(conn, build_id, "audit_failed", "; ".join(r.line() for r in failed))
+        # Readers keep the last good business tables after a blocked build, but its health
+        # figures go to the published mart at once: that is where the dashboards look.
+        write_data_health(conn, PUBLISHED_SCHEMA)
         raise AuditFailed(
             "the built mart failed its audits; the published mart is unchanged:\n"
             + "\n".join(r.line() for r in failed)
         )
     _finish(conn, build_id, "built")
+    write_data_health(conn, BUILD_SCHEMA)
     return results
 
 
@@ -347,6 +353,13 @@ def publish(conn: psycopg.Connection, build_id: uuid.UUID) -> None:
             f"build {build_id} is {status[0] if status else 'unknown'}, not audited: not published"
         )
     with conn.transaction():
+        # The health tables were written while the build was only audited.
+        conn.execute(
+            sql.SQL("UPDATE {} SET build_status = 'published' WHERE build_id = %s").format(
+                sql.Identifier(BUILD_SCHEMA, "data_health_checks")
+            ),
+            (str(build_id),),
+        )
         _swap(conn, BUILD_SCHEMA, PREVIOUS_SCHEMA)
         _finish(conn, build_id, "published")
 

@@ -1,0 +1,114 @@
+"""The data-health tables Superset shows (it reads the mart only, never ops).
+
+Written into the schema being published, just before the swap, and into the published mart
+in place after a blocked build: the business tables keep the last good data, but on-call and
+executives see at once that the latest build was stopped, and by which check.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from revenue_os.metrics import load_contracts
+
+SOURCE_SLA_HOURS = 26  # the daily refresh plus slack; the freshness contract holds the same
+
+# The tables' columns and types, for the Superset datasets over them.
+DATA_HEALTH_TABLES: dict[str, dict[str, str]] = {
+    "data_health_checks": {
+        "result_id": "integer",
+        "build_id": "text",
+        "build_status": "text",
+        "dataset": "text",
+        "check_name": "text",
+        "tier": "integer",
+        "outcome": "text",
+        "measured": "text",
+        "threshold": "text",
+        "examples": "text",
+        "checked_at": "timestamptz",
+        "checked_date": "date",
+    },
+    "data_health_sources": {
+        "source_object": "text",
+        "source": "text",
+        "last_loaded_at": "timestamptz",
+        "hours_since_load": "numeric",
+        "sla_hours": "integer",
+        "status": "text",
+        "rows_last_load": "integer",
+        "last_full_load_at": "timestamptz",
+    },
+    "data_health_known_issues": {
+        "dataset": "text",
+        "check_name": "text",
+        "tier": "integer",
+        "outcome": "text",
+        "measured": "text",
+        "threshold": "text",
+        "examples": "text",
+        "checked_at": "timestamptz",
+        "confidence_note": "text",
+    },
+}
+
+_CHECKS = """
+SELECT r.result_id::integer, r.build_id::text, b.status AS build_status, r.dataset, r.check_name,
+       r.tier::integer,
+       r.outcome, r.measured, r.threshold, r.examples::text AS examples, r.checked_at,
+       r.checked_at::date AS checked_date
+FROM ops.quality_results AS r
+LEFT JOIN ops.mart_builds AS b USING (build_id)
+"""
+
+_SOURCES = """
+SELECT source_object, split_part(source_object, '.', 1) AS source, max(finished_at) AS last_loaded_at,
+       round((extract(epoch FROM now() - max(finished_at)) / 3600)::numeric, 1) AS hours_since_load,
+       {sla}::integer AS sla_hours,
+       CASE WHEN now() - max(finished_at) < make_interval(hours => {sla}) THEN 'fresh' ELSE 'stale' END
+           AS status,
+       (array_agg(rows_extracted ORDER BY finished_at DESC))[1]::integer AS rows_last_load,
+       max(finished_at) FILTER (WHERE mode = 'full') AS last_full_load_at
+FROM ops.load_batches
+GROUP BY source_object
+"""
+
+_KNOWN_ISSUES = """
+SELECT r.dataset, r.check_name, r.tier::integer, r.outcome, r.measured, r.threshold,
+       r.examples::text AS examples, r.checked_at, coalesce(notes.note, '') AS confidence_note
+FROM ops.quality_results AS r
+LEFT JOIN (VALUES {notes}) AS notes (dataset, note) ON notes.dataset = r.dataset
+WHERE r.build_id = (SELECT build_id FROM ops.quality_results ORDER BY checked_at DESC LIMIT 1)
+  AND r.outcome <> 'passed'
+"""
+
+
+def _confidence_notes() -> list[tuple[str, str]]:
+    """Per mart table, the confidence notes of the KPIs computed from it."""
+    notes: dict[str, list[str]] = {}
+    for contract in load_contracts().values():
+        model = getattr(contract.calculation, "model", None)
+        if model and contract.tier == "kpi":
+            notes.setdefault(model, []).append(
+                f"{contract.label}: {contract.confidence.level} ({contract.confidence.note.strip()})"
+            )
+    return [(model, " | ".join(items)) for model, items in sorted(notes.items())]
+
+
+def write_data_health(conn: psycopg.Connection, schema: str) -> None:
+    """(Re)create data_health_checks, data_health_sources and data_health_known_issues."""
+    notes = _confidence_notes() or [("", "")]
+    values = sql.SQL(", ").join(
+        sql.SQL("({}, {})").format(sql.Literal(model), sql.Literal(note)) for model, note in notes
+    )
+    tables = {
+        "data_health_checks": sql.SQL(_CHECKS),
+        "data_health_sources": sql.SQL(_SOURCES.format(sla=SOURCE_SLA_HOURS)),
+        "data_health_known_issues": sql.SQL(_KNOWN_ISSUES).format(notes=values),
+    }
+    with conn.transaction():
+        for name, query in tables.items():
+            table = sql.Identifier(schema, name)
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+            conn.execute(sql.SQL("CREATE TABLE {} AS {}").format(table, query))

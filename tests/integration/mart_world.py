@@ -357,6 +357,10 @@ SALESFORCE_OPPORTUNITIES = [
     ),
 ]
 
+# Every deal has an owner: a tier 1 CRM field the quality gate checks.
+for _opportunity in SALESFORCE_OPPORTUNITIES:
+    _opportunity.setdefault("OwnerId", "005000000000001AAA")
+
 SALESFORCE_OPPORTUNITY_HISTORY = [
     _sf(
         "H1",

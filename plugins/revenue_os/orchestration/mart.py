@@ -47,9 +47,15 @@ def audit_mart(build_id: str) -> int:
 
     uri = warehouse_uri()
     with connect(uri) as conn:
-        results = build.audit(
-            conn, uuid.UUID(build_id), extra_audits=[quality_audit(uri, uuid.UUID(build_id))]
-        )
+        try:
+            results = build.audit(
+                conn, uuid.UUID(build_id), extra_audits=[quality_audit(uri, uuid.UUID(build_id))]
+            )
+        except build.AuditFailed:
+            raise
+        except Exception as error:  # a check that could not run (e.g. a broken contract file)
+            build.fail_build(conn, uuid.UUID(build_id), f"audit: {error}")
+            raise
     return len(results)
 
 

@@ -99,22 +99,31 @@ def _examples(conn: psycopg.Connection, check, schema: str) -> list:
     return [row[0] if len(row) == 1 else list(row) for row in rows]
 
 
+LAYERS = ("raw", "staging", "mart")
+
+
 def verify(
     conn: psycopg.Connection,
     uri: str,
-    schema: str,
+    schema: str | None,
     layer: str = "mart",
     contracts_dir: Path = SODA_CONTRACTS_DIR,
 ) -> list[QualityResult]:
-    """Run every contract of a layer against `schema`; one result per check."""
+    """Run every contract of a layer against `schema` (None: each contract's default schema);
+    one result per check."""
     from soda_core.common.yaml import ContractYamlSource, DataSourceYamlSource
     from soda_core.contracts.contract_verification import ContractVerificationSession
 
     paths = sorted((contracts_dir / layer).glob("*.yml"))
+    if not paths:
+        return []
     session = ContractVerificationSession.execute(
         contract_yaml_sources=[ContractYamlSource.from_file_path(str(p)) for p in paths],
         data_source_yaml_sources=[DataSourceYamlSource.from_str(_data_source_yaml(uri))],
-        variables={"database": urlsplit(uri).path.lstrip("/"), "schema": schema},
+        variables={
+            "database": urlsplit(uri).path.lstrip("/"),
+            **({"schema": schema} if schema else {}),
+        },
     )
     results: list[QualityResult] = []
     for verification, path in zip(session.contract_verification_results, paths, strict=True):
@@ -184,7 +193,12 @@ def quality_audit(uri: str, build_id: uuid.UUID | None) -> Callable:
     from revenue_os.transform.build import AuditResult
 
     def run(conn: psycopg.Connection, schema: str) -> list[AuditResult]:
-        results = verify(conn, uri, schema)
+        # raw and staging keep their own schemas; the mart's contracts read the built one.
+        results = [
+            result
+            for layer in LAYERS
+            for result in verify(conn, uri, schema if layer == "mart" else None, layer)
+        ]
         record(conn, build_id, results)
         return [
             AuditResult(

@@ -19,6 +19,7 @@ DATA_HEALTH_TABLES: dict[str, dict[str, str]] = {
     "data_health_checks": {
         "result_id": "integer",
         "build_id": "text",
+        "run_id": "text",
         "build_status": "text",
         "dataset": "text",
         "check_name": "text",
@@ -54,7 +55,7 @@ DATA_HEALTH_TABLES: dict[str, dict[str, str]] = {
 }
 
 _CHECKS = """
-SELECT r.result_id::integer, r.build_id::text, b.status AS build_status, r.dataset, r.check_name,
+SELECT r.result_id::integer, r.build_id::text, b.run_id, b.status AS build_status, r.dataset, r.check_name,
        r.tier::integer,
        r.outcome, r.measured, r.threshold, r.examples::text AS examples, r.checked_at,
        r.checked_at::date AS checked_date

@@ -116,7 +116,8 @@ def test_a_tier_1_defect_blocks_the_publish(world, defect, check, examples):
     assert results is None, "the defect was published"
     assert check in error and "quality_tier_1" in error
     assert mart_checksums(conn) == before
-    ((tier, outcome, kept),) = recorded(conn, check)
+    # (staging has a check of the same name on its own table, which passes)
+    ((tier, outcome, kept),) = [row for row in recorded(conn, check) if row[1] != "passed"]
     assert (tier, outcome) == (1, "failed")
     if examples is not None:
         assert kept == examples

@@ -91,6 +91,11 @@ def _threshold_text(check) -> str | None:
     return " and ".join(parts) or None
 
 
+def _default_schema(path: Path) -> str:
+    """The schema a contract reads when none is passed: its `schema` variable's default."""
+    return yaml.safe_load(path.read_text())["variables"]["schema"]["default"]
+
+
 def _examples(conn: psycopg.Connection, check, schema: str) -> list:
     query = (check.attributes or {}).get("examples")
     if not query:
@@ -159,7 +164,7 @@ def verify(
                 threshold=_threshold_text(check),
             )
             if outcome != "passed":
-                result.examples = _examples(conn, check, schema)
+                result.examples = _examples(conn, check, schema or _default_schema(path))
             results.append(result)
     return results
 

@@ -14,6 +14,18 @@ from revenue_os.metrics import load_contracts
 
 SOURCE_SLA_HOURS = 26  # the daily refresh plus slack; the freshness contract holds the same
 
+# A check's result, as both the history and the known issues list it.
+_RESULT_COLUMNS: dict[str, str] = {
+    "dataset": "text",
+    "check_name": "text",
+    "tier": "integer",
+    "outcome": "text",
+    "measured": "text",
+    "threshold": "text",
+    "examples": "text",
+    "checked_at": "timestamptz",
+}
+
 # The tables' columns and types, for the Superset datasets over them.
 DATA_HEALTH_TABLES: dict[str, dict[str, str]] = {
     "data_health_checks": {
@@ -21,14 +33,7 @@ DATA_HEALTH_TABLES: dict[str, dict[str, str]] = {
         "build_id": "text",
         "run_id": "text",
         "build_status": "text",
-        "dataset": "text",
-        "check_name": "text",
-        "tier": "integer",
-        "outcome": "text",
-        "measured": "text",
-        "threshold": "text",
-        "examples": "text",
-        "checked_at": "timestamptz",
+        **_RESULT_COLUMNS,
         "checked_date": "date",
     },
     "data_health_sources": {
@@ -41,17 +46,7 @@ DATA_HEALTH_TABLES: dict[str, dict[str, str]] = {
         "rows_last_load": "integer",
         "last_full_load_at": "timestamptz",
     },
-    "data_health_known_issues": {
-        "dataset": "text",
-        "check_name": "text",
-        "tier": "integer",
-        "outcome": "text",
-        "measured": "text",
-        "threshold": "text",
-        "examples": "text",
-        "checked_at": "timestamptz",
-        "confidence_note": "text",
-    },
+    "data_health_known_issues": {**_RESULT_COLUMNS, "confidence_note": "text"},
 }
 
 _CHECKS = """

@@ -5,6 +5,7 @@ revenue-os status    which services run, their memory, the latest refresh runs
 revenue-os refresh   trigger the refresh DAG through the scheduler and wait for it
 revenue-os down      stop exactly what `demo` started
 revenue-os mart      build, audit and publish the mart by hand; roll it back; its builds
+revenue-os decisions record, list and close decisions taken on KPI breaches
 revenue-os env       print the environment for running the airflow CLI by hand
 revenue-os glossary  write docs/metric-glossary.md from the metric contracts (--check: verify)
 revenue-os dashboards build|import  compile superset/dashboards/*.yaml into a Superset bundle;
@@ -35,6 +36,18 @@ def _profile_help() -> str:
         "REVENUE_OS_POSTGRES_PORT, REVENUE_OS_AIRFLOW_PORT, REVENUE_OS_SUPERSET_PORT, "
         "REVENUE_OS_MOCK_APIS_PORT."
     )
+
+
+ACTION_TYPE_CHOICES = ("investigate", "mitigate", "reallocate", "escalate")
+
+
+def _iso_date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +102,31 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build: stop after the audit and leave the result in schema mart_build",
     )
+    decisions = commands.add_parser(
+        "decisions",
+        help="record, list and close the decisions taken on KPI breaches (the decision log)",
+        description="The decision log in ops.decision_log: what a forum decided about a KPI, "
+        "who owns the action, by when, and how success is measured. Open and overdue actions "
+        "head the next reporting pack.",
+    )
+    actions = decisions.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="record a decision")
+    add.add_argument("--kpi", required=True, help="the metric contract's name, e.g. roas")
+    add.add_argument("--forum", required=True, help='e.g. "Weekly revenue review"')
+    add.add_argument("--owner", required=True, help="who owns the action, e.g. CMO")
+    add.add_argument("--trigger", required=True, help="the breach, e.g. 'ROAS 0.8 < 1 in June'")
+    add.add_argument("--type", required=True, choices=ACTION_TYPE_CHOICES, help="the action type")
+    add.add_argument("--action", dest="action_text", required=True, help="what will be done")
+    add.add_argument("--due", required=True, type=_iso_date, help="due date, YYYY-MM-DD")
+    add.add_argument("--success", required=True, help="how success is measured")
+    add.add_argument(
+        "--date", type=_iso_date, default=None, help="date of the decision (default: today)"
+    )
+    listing = actions.add_parser("list", help="open actions first (overdue marked), then closed")
+    listing.add_argument("--open", action="store_true", help="only the open actions")
+    close = actions.add_parser("close", help="mark an open action done (or --dropped)")
+    close.add_argument("decision_id", type=int)
+    close.add_argument("--dropped", action="store_true", help="closed without being done")
     commands.add_parser(
         "mock-apis",
         add_help=False,
@@ -278,6 +316,53 @@ def _print_status(status: dict) -> None:
         print(f"refresh runs unavailable: {status['runs_error']}")
 
 
+def _decisions(stack, args) -> int:
+    from datetime import date
+
+    import psycopg
+
+    from revenue_os.operations.decisions import (
+        DecisionError,
+        add_decision,
+        close_decision,
+        list_decisions,
+    )
+    from revenue_os.warehouse.migrations import migrate
+
+    today = date.today()
+    with psycopg.connect(stack.warehouse_uri("revenue_os"), autocommit=True) as conn:
+        migrate(conn)
+        try:
+            if args.action == "add":
+                decision_id = add_decision(
+                    conn,
+                    metric_name=args.kpi,
+                    forum=args.forum,
+                    owner=args.owner,
+                    trigger=args.trigger,
+                    action_type=args.type,
+                    action=args.action_text,
+                    due_on=args.due,
+                    success_metric=args.success,
+                    decided_on=args.date or today,
+                )
+                print(f"decision {decision_id} recorded; due {args.due}")
+            elif args.action == "close":
+                close_decision(conn, args.decision_id, closed_on=today, dropped=args.dropped)
+                print(f"decision {args.decision_id} {'dropped' if args.dropped else 'done'}")
+            else:
+                for d in list_decisions(conn, open_only=args.open):
+                    flag = "OVERDUE" if d.is_overdue(today) else d.status
+                    print(
+                        f"{d.decision_id:>4}  {flag:<8} due {d.due_on}  {d.metric_name:<24} "
+                        f"{d.owner:<16} {d.action_type}: {d.action}"
+                    )
+        except DecisionError as error:
+            print(f"revenue-os decisions {args.action}: {error}", file=sys.stderr)
+            return 2
+    return 0
+
+
 def _mart(stack, args) -> int:
     import psycopg
 
@@ -372,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
             stack.purge()
         elif args.command == "mart":
             return _mart(stack, args)
+        elif args.command == "decisions":
+            return _decisions(stack, args)
         elif args.command == "env":
             env = stack.airflow_env()
             for key in sorted(env):

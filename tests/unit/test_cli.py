@@ -10,7 +10,8 @@ import pytest
 
 from revenue_os.cli import build_parser, main
 
-COMMANDS = ["demo", "down", "status", "refresh", "env", "purge"]
+COMMANDS = ["demo", "down", "status", "refresh", "env", "purge", "mart", "dashboards", "glossary"]
+COMMANDS += ["decisions"]
 
 
 def test_help_lists_every_command_with_a_sentence():
@@ -45,3 +46,17 @@ def test_purge_without_a_terminal_refuses_unless_told(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", open("/dev/null"))  # noqa: SIM115 - closed with the test
     assert main(["--profile", "bench", "purge"]) == 2
     assert "pass --yes" in capsys.readouterr().err
+
+
+def test_decisions_add_refuses_a_bad_type_or_date_before_touching_anything(capsys):
+    base = ["decisions", "add", "--kpi", "roas", "--forum", "f", "--owner", "o", "--trigger", "t"]
+    base += ["--action", "a", "--success", "s"]
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([*base, "--type", "panic", "--due", "2026-12-01"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'panic'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*base, "--type", "mitigate", "--due", "next friday"])
+    assert "'next friday' is not a date (YYYY-MM-DD)" in capsys.readouterr().err
+    args = build_parser().parse_args([*base, "--type", "mitigate", "--due", "2026-12-01"])
+    assert (args.kpi, args.type, args.due.isoformat()) == ("roas", "mitigate", "2026-12-01")

@@ -1,0 +1,1 @@
+"""Operating the numbers: the decision log (and, next, alerts and the reporting pack)."""

@@ -64,6 +64,16 @@ def start_mock_apis(scale: float) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"the mock APIs exited ({server.wait()}) before serving")
 
 
+def advance_one_day(base_url: str) -> None:
+    """Move the mock business on by a day: new and changed records, restated ad days."""
+    httpx.post(
+        f"{base_url}/_admin/advance",
+        json={"days": 1},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=600,
+    ).raise_for_status()
+
+
 def run(uri: str, base_url: str, request: Request) -> dict[str, tuple[int, float]]:
     connections = mock_source_connections(base_url, TOKEN)
     figures = {}
@@ -120,9 +130,7 @@ def main() -> None:
             with psycopg.connect(uri, autocommit=True) as conn:
                 migrate(conn)
             runs = {"full": run(uri, base_url, Request(mode="full"))}
-            httpx.post(
-                f"{base_url}/_admin/advance", json={"days": 1}, headers=admin, timeout=600
-            ).raise_for_status()
+            advance_one_day(base_url)
             runs["incremental"] = run(uri, base_url, Request())
         finally:
             server.terminate()

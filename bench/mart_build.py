@@ -22,10 +22,9 @@ import statistics
 import sys
 import time
 
-import httpx
 import psycopg
 from bench_postgres import bench_postgres, recreate_database
-from extract_load import TOKEN, run, start_mock_apis
+from extract_load import advance_one_day, run, start_mock_apis
 
 from revenue_os.orchestration.extract_load import Request
 from revenue_os.raw.objects import RAW_OBJECTS
@@ -83,10 +82,7 @@ def main() -> None:
                         file=sys.stderr,
                         flush=True,
                     )
-                admin = {"Authorization": f"Bearer {TOKEN}"}
-                httpx.post(
-                    f"{base_url}/_admin/advance", json={"days": 1}, headers=admin, timeout=600
-                ).raise_for_status()
+                advance_one_day(base_url)
                 began = time.perf_counter()
                 daily = run(uri, base_url, Request())
                 load_s = time.perf_counter() - began

@@ -592,7 +592,11 @@ def build_bundle(
     contracts: Mapping[str, MetricContract] | None = None,
 ) -> bytes:
     """The import ZIP for the specs (default: superset/dashboards/*.yaml), deterministic."""
-    files = bundle_files(database_uri, specs=specs, contracts=contracts)
+    return zip_bundle(bundle_files(database_uri, specs=specs, contracts=contracts))
+
+
+def zip_bundle(files: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """The ZIP of bundle files: sorted entries with fixed times, so equal files give equal bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(files):

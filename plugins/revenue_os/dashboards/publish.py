@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from revenue_os.dashboards.bundle import DATABASE_FILE, build_bundle, bundle_files
+from revenue_os.dashboards.bundle import DATABASE_FILE, bundle_files, zip_bundle
 from revenue_os.dashboards.superset_client import SupersetClient, SupersetError
 
 
@@ -45,13 +45,18 @@ class ImportReport:
 
 
 def import_and_check(
-    superset_url: str, username: str, password: str, reader_uri: str
+    superset_url: str,
+    username: str,
+    password: str,
+    reader_uri: str,
+    files: dict[str, dict] | None = None,
 ) -> ImportReport:
-    """Build the bundle for the warehouse at `reader_uri` (the read-only login, with its
-    password), import it with the password passed beside it, and query every chart."""
+    """Import the bundle for the warehouse at `reader_uri` (the read-only login, with its
+    password; `files` when the caller has built them already) with the password passed
+    beside it, and query every chart."""
     reader_password = urlsplit(reader_uri).password or ""
-    files = bundle_files(reader_uri)
-    bundle = build_bundle(reader_uri)
+    files = bundle_files(reader_uri) if files is None else files
+    bundle = zip_bundle(files)
     ours = {
         config["uuid"]: config["slice_name"]
         for path, config in files.items()

@@ -349,32 +349,33 @@ def _inputs_joined(
     # A broadcast dimension's values come from the input that carries it; where that input
     # is a sum with no rows in a period (no paid touch credited by last touch in February),
     # the other input's periods still get every value, so the ratio reads 0, not nothing.
-    for carrier in inputs:
-        if not _zero_when_absent(carrier):
-            continue
-        for name in contract.dimension_names:
-            if name not in carrier.dimensions:
-                continue
-            for other in inputs:
-                if other is carrier or name in other.dimensions:
-                    continue
-                key_selects.append(
-                    sql.SQL(
-                        "SELECT periods.period_start, dimension_values.dimension_name, "
-                        "dimension_values.dimension_value FROM (SELECT DISTINCT period_start "
-                        "FROM kpi_work WHERE metric_name = {other} AND period_grain = {grain} "
-                        "AND dimension_name = {overall}) AS periods CROSS JOIN (SELECT DISTINCT "
-                        "dimension_name, dimension_value FROM kpi_work WHERE metric_name = "
-                        "{carrier} AND period_grain = {grain} AND dimension_name = {name}) AS "
-                        "dimension_values"
-                    ).format(
-                        other=sql.Literal(other.name),
-                        carrier=sql.Literal(carrier.name),
-                        grain=sql.Literal(grain),
-                        overall=sql.Literal(OVERALL),
-                        name=sql.Literal(name),
-                    )
-                )
+    broadcasts = [
+        (carrier, other, name)
+        for carrier in inputs
+        if _zero_when_absent(carrier)
+        for name in contract.dimension_names
+        if name in carrier.dimensions
+        for other in inputs
+        if other is not carrier and name not in other.dimensions
+    ]
+    for carrier, other, name in broadcasts:
+        key_selects.append(
+            sql.SQL(
+                "SELECT periods.period_start, dimension_values.dimension_name, "
+                "dimension_values.dimension_value FROM (SELECT DISTINCT period_start "
+                "FROM kpi_work WHERE metric_name = {other} AND period_grain = {grain} "
+                "AND dimension_name = {overall}) AS periods CROSS JOIN (SELECT DISTINCT "
+                "dimension_name, dimension_value FROM kpi_work WHERE metric_name = "
+                "{carrier} AND period_grain = {grain} AND dimension_name = {name}) AS "
+                "dimension_values"
+            ).format(
+                other=sql.Literal(other.name),
+                carrier=sql.Literal(carrier.name),
+                grain=sql.Literal(grain),
+                overall=sql.Literal(OVERALL),
+                name=sql.Literal(name),
+            )
+        )
     joins = []
     aliases = []
     for index, upstream in enumerate(inputs):

@@ -32,20 +32,20 @@ def export_dir() -> Path:
 
 
 def _connection(conn_id: str):
+    """The Airflow connection, or None when it is not defined."""
     from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         return BaseHook.get_connection(conn_id)
-    except Exception as error:  # the SDK raises its own not-found type per version
-        if "isn't defined" in str(error) or "not found" in str(error).lower():
-            return None
-        raise
+    except AirflowNotFoundException:
+        return None
 
 
 def export_and_import(output_dir: Path | None = None) -> dict:
     """Build the bundle, write it, import it when a Superset connection exists; fail when a
     chart of ours answers with an error or is missing after the import."""
-    from revenue_os.dashboards.bundle import build_bundle
+    from revenue_os.dashboards.bundle import bundle_files, zip_bundle
     from revenue_os.dashboards.publish import import_and_check
 
     reader = _connection(MART_READER_CONN_ID)
@@ -55,7 +55,8 @@ def export_and_import(output_dir: Path | None = None) -> dict:
             "Superset uses) is not defined: set AIRFLOW_CONN_MART_READER"
         )
     reader_uri = reader.get_uri()
-    bundle = build_bundle(reader_uri)
+    files = bundle_files(reader_uri)
+    bundle = zip_bundle(files)
     folder = output_dir or export_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / BUNDLE_NAME
@@ -70,7 +71,7 @@ def export_and_import(output_dir: Path | None = None) -> dict:
     base_url = superset.host if "://" in (superset.host or "") else f"http://{superset.host}"
     if superset.port and f":{superset.port}" not in base_url:
         base_url = f"{base_url}:{superset.port}"
-    report = import_and_check(base_url, superset.login, superset.password, reader_uri)
+    report = import_and_check(base_url, superset.login, superset.password, reader_uri, files=files)
     log.info(report.summary())
     # A chart without rows can be right (no campaign spent last month); one that errors or
     # did not arrive is a broken dashboard in front of executives.

@@ -78,9 +78,12 @@ def superset_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]
     }
 
 
-def run_superset(env: Mapping[str, str], *args: str, timeout: float = 600) -> str:
+def _run_in_venv(
+    executable: str, args: list[str], env: Mapping[str, str], what: str, timeout: float = 600
+) -> str:
+    """One of Superset's venv executables, secrets in the environment (never in argv)."""
     result = subprocess.run(
-        [str(VENV_DIR / "bin" / "superset"), *args],
+        [str(VENV_DIR / "bin" / executable), *args],
         env=dict(env),
         capture_output=True,
         text=True,
@@ -90,27 +93,21 @@ def run_superset(env: Mapping[str, str], *args: str, timeout: float = 600) -> st
     )
     if result.returncode != 0:
         raise RuntimeError(
-            f"`superset {' '.join(args)}` failed (exit {result.returncode}):\n"
-            f"{(result.stderr + result.stdout)[-4000:]}"
+            f"{what} failed (exit {result.returncode}):\n{(result.stderr + result.stdout)[-4000:]}"
         )
     return result.stdout + result.stderr
+
+
+def run_superset(env: Mapping[str, str], *args: str, timeout: float = 600) -> str:
+    return _run_in_venv("superset", list(args), env, f"`superset {' '.join(args)}`", timeout)
 
 
 EXECUTIVE_ROLE_SCRIPT = SUPERSET_DIR / "executive_role.py"
 
 
 def _run_superset_python(args: list[str], env: Mapping[str, str], what: str) -> None:
-    """Superset's own Python (its venv) with secrets in the environment, never in argv."""
-    result = subprocess.run(
-        [str(VENV_DIR / "bin" / "python"), *args],
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=PROJECT_ROOT,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{what} failed:\n{result.stderr[-4000:]}")
+    """Superset's own Python, for the admin user and the Executive role."""
+    _run_in_venv("python", args, env, what)
 
 
 def _initialised_digest(secrets: Mapping[str, str]) -> str:

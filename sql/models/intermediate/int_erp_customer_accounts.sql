@@ -13,11 +13,7 @@ account_merges as (
 ),
 
 unique_domains as (
-    select domain, min(account_id) as account_id
-    from stg_salesforce__accounts
-    where domain is not null
-    group by domain
-    having count(*) = 1
+    select * from int_account_domains
 )
 
 select

@@ -19,10 +19,6 @@ account_merges as (
     select * from int_account_merge_map
 ),
 
-accounts as (
-    select * from int_accounts
-),
-
 mapping as (
     select * from int_channel_mapping where source_system = 'hubspot_original_source'
 ),
@@ -71,11 +67,7 @@ salesforce_first as (
 ),
 
 domain_accounts as (
-    select domain, min(account_key) as account_key
-    from accounts
-    where domain is not null and salesforce_account_id is not null
-    group by domain
-    having count(*) = 1
+    select domain, account_id as account_key from int_account_domains
 ),
 
 people as (

@@ -6,8 +6,11 @@
 3. build the mart aside (sql/models: staging, intermediate, marts; then the KPI tables
    compiled from the metric contracts in metrics/), audit it, and publish it
    by an atomic schema swap: a failed build or audit leaves the published mart as it was;
-4. export the Superset bundle (dashboards as code) and import it when Superset is configured;
-5. record the run in ops.refresh_runs.
+4. export the Superset bundle (dashboards as code) and import it when Superset is configured,
+   and alert the owners of KPIs that turned red;
+5. record the run in ops.refresh_runs (and tell on-call when it ends a failing spell).
+
+A task that fails after its retries alerts on-call (revenue_os.notifications; docs/runbook.md).
 
 Trigger with params to re-pull: `{"mode": "full"}`, or `{"mode": "backfill", "start":
 "2026-01-01", "end": "2026-01-31"}` for a date range; the default is incremental.
@@ -19,7 +22,7 @@ from datetime import UTC, datetime
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from revenue_os.orchestration import dashboards, mart, refresh
+from revenue_os.orchestration import dashboards, mart, operations, refresh
 from revenue_os.orchestration.defaults import DEFAULT_ARGS, SOURCE_POOL
 from revenue_os.raw.objects import RAW_OBJECTS
 
@@ -83,6 +86,12 @@ def revenue_refresh():
         return dashboards.export_and_import()
 
     @task
+    def alert_kpi_owners() -> dict:
+        """E-mail the owner of each KPI that turned red in the published mart, once per red
+        spell, with the value, threshold, trend and the contract's action on breach."""
+        return operations.alert_kpi_owners()
+
+    @task
     def record_refresh_run(applied: list[str]) -> int:
         """Record this run in ops.refresh_runs, the warehouse's own history of refreshes."""
         dag_run = get_current_context()["dag_run"]
@@ -109,7 +118,7 @@ def revenue_refresh():
     published = publish_mart(audit_mart(build_kpis(marts)))
     recorded = record_refresh_run(migrated)
     migrated >> loads >> staging
-    published >> publish_dashboards() >> recorded
+    published >> [publish_dashboards(), alert_kpi_owners()] >> recorded
 
 
 revenue_refresh()

@@ -6,10 +6,14 @@ revenue-os refresh   trigger the refresh DAG through the scheduler and wait for 
 revenue-os down      stop exactly what `demo` started
 revenue-os mart      build, audit and publish the mart by hand; roll it back; its builds
 revenue-os decisions record, list and close decisions taken on KPI breaches
+revenue-os pack      build the monthly reporting pack (HTML e-mail + PDF) of a closed month
+                     from its frozen KPI snapshot; --send e-mails it
 revenue-os env       print the environment for running the airflow CLI by hand
 revenue-os glossary  write docs/metric-glossary.md from the metric contracts (--check: verify)
 revenue-os dashboards build|import  compile superset/dashboards/*.yaml into a Superset bundle;
                      import it into the profile's Superset and check every chart's data
+revenue-os mail list|show  read the mail the stack sent (alerts, the reporting pack)
+revenue-os mail-server     the local SMTP server that stores that mail (the stack starts it)
 """
 
 from __future__ import annotations
@@ -26,15 +30,15 @@ from revenue_os.runtime.profile import DEFAULT_PORTS, ProfileError, load_profile
 
 def _profile_help() -> str:
     lines = [
-        f"{name} (postgres {pg}, airflow {af}, superset {ss}, mock APIs {mock})"
-        for name, (pg, af, ss, mock) in DEFAULT_PORTS.items()
+        f"{name} (postgres {pg}, airflow {af}, superset {ss}, mock APIs {mock}, mail {smtp})"
+        for name, (pg, af, ss, mock, smtp) in DEFAULT_PORTS.items()
     ]
     return (
         "which copy of the stack: "
         + "; ".join(lines)
         + ". Default: $REVENUE_OS_PROFILE or demo. Ports can be overridden with "
         "REVENUE_OS_POSTGRES_PORT, REVENUE_OS_AIRFLOW_PORT, REVENUE_OS_SUPERSET_PORT, "
-        "REVENUE_OS_MOCK_APIS_PORT."
+        "REVENUE_OS_MOCK_APIS_PORT, REVENUE_OS_MAIL_PORT."
     )
 
 
@@ -48,6 +52,15 @@ def _iso_date(text: str):
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _month(text: str):
+    from revenue_os.reporting.snapshot import PackError, parse_month
+
+    try:
+        return parse_month(text)
+    except PackError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +140,34 @@ def build_parser() -> argparse.ArgumentParser:
     close = actions.add_parser("close", help="mark an open action done (or --dropped)")
     close.add_argument("decision_id", type=int)
     close.add_argument("--dropped", action="store_true", help="closed without being done")
+    pack = commands.add_parser(
+        "pack",
+        help="build the monthly reporting pack (HTML e-mail and PDF) of a closed month",
+        description="Freeze the month's KPI values from the published mart into "
+        "ops.kpi_snapshots (once: a rerun keeps the frozen values unless --refreeze), then "
+        "write the pack drawn from that snapshot, with the open actions of the decision log, "
+        "the exceptions and the known data issues, as revenue-os-pack-YYYY-MM.html and .pdf. "
+        "With --send, e-mail it to REVENUE_OS_PACK_RECIPIENTS through the profile's Airflow "
+        "connection smtp_default. Needs the profile's Postgres running.",
+    )
+    pack.add_argument(
+        "--month",
+        type=_month,
+        default=None,
+        help="the closed month, YYYY-MM (default: the last closed month)",
+    )
+    pack.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the HTML and PDF (default: .local/<profile>/packs)",
+    )
+    pack.add_argument("--send", action="store_true", help="e-mail the pack to its recipients")
+    pack.add_argument(
+        "--refreeze",
+        action="store_true",
+        help="replace the month's frozen KPI values with what the published mart holds now",
+    )
     commands.add_parser(
         "mock-apis",
         add_help=False,
@@ -142,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
         "purge",
         help="stop the profile, then delete its data, secrets and logs (asks first)",
         description="Stop the profile like `down`, then delete its Postgres cluster and "
-        ".local/<profile>/ (secrets, logs, Airflow and Superset homes). The venvs are kept.",
+        ".local/<profile>/ (secrets, logs, received mail, Airflow and Superset homes). The venvs "
+        "are kept.",
     )
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     glossary = commands.add_parser(
@@ -178,6 +220,53 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="build: where to write the ZIP (default: .local/<profile>/superset-bundle.zip, "
         "next to the profile's other generated state, ignored by git)",
+    )
+    mail_server = commands.add_parser(
+        "mail-server",
+        help="serve SMTP on 127.0.0.1 and store every message as a .eml file (the stack "
+        "starts it; Airflow's smtp_default points at it)",
+        description="Run the profile's SMTP server in the foreground until SIGTERM or Ctrl-C. "
+        "It accepts any sender and recipient without TLS or login, on 127.0.0.1 only, and "
+        "writes each message as received (plus X-Revenue-OS-* trace headers naming the SMTP "
+        "envelope) to <dir>/<UTC time>-<sequence>-<subject>.eml, atomically. Read them with "
+        "`revenue-os mail list`.",
+    )
+    mail_server.add_argument(
+        "--port", type=int, help="port on 127.0.0.1 (default: the profile's mail port)"
+    )
+    mail_server.add_argument(
+        "--dir",
+        type=Path,
+        help="where to store the messages (default: .local/<profile>/mail)",
+    )
+    mail = commands.add_parser(
+        "mail",
+        help="list and read the mail the stack sent (alerts, the reporting pack)",
+        description="Read the messages the profile's mail server stored in .local/<profile>/mail "
+        "(or --dir): `mail list` numbers them oldest first; `mail show N` or `mail show latest` "
+        "prints one message.",
+    )
+    mail_actions = mail.add_subparsers(dest="action", required=True, metavar="ACTION")
+    mail_dir = argparse.ArgumentParser(add_help=False)
+    mail_dir.add_argument(
+        "--dir", type=Path, help="the mail folder (default: .local/<profile>/mail)"
+    )
+    mail_actions.add_parser(
+        "list",
+        parents=[mail_dir],
+        help="one line per message, oldest first: number, time (UTC), recipients, subject, "
+        "attachments",
+    )
+    mail_show = mail_actions.add_parser(
+        "show",
+        parents=[mail_dir],
+        help="one message: its headers, its text (HTML turned into text), its attachments",
+    )
+    mail_show.add_argument(
+        "message", metavar="N|latest", help="a number from `mail list`, or latest for the newest"
+    )
+    mail_show.add_argument(
+        "--raw", action="store_true", help="print the stored .eml file as it is, headers and all"
     )
     return parser
 
@@ -223,6 +312,63 @@ def _dashboards(profile, args) -> int:
         print(f"  {name}: {error}", file=sys.stderr)
     print(report.summary())
     return 0 if report.ok else 1  # empty charts are listed above with 0 rows, not failed
+
+
+def _recipients_column(recipients: tuple[str, ...], width: int = 36) -> str:
+    text = ", ".join(recipients)
+    if len(text) <= width or len(recipients) < 2:
+        return text
+    return f"{recipients[0]} +{len(recipients) - 1} more"
+
+
+def _mail(profile, args) -> int:
+    from revenue_os.notifications.mailbox import (
+        MailboxError,
+        attachments,
+        body_text,
+        find_message,
+        list_messages,
+        read_message,
+    )
+
+    mail_dir = args.dir or profile.mail_dir
+    if args.action == "list":
+        messages = list_messages(mail_dir)
+        if not messages:
+            print(f"no messages in {mail_dir}")
+            return 0
+        for m in messages:
+            when = f"{m.received:%Y-%m-%d %H:%M:%S}" if m.received else "?"
+            files = f"  [{', '.join(m.attachments)}]" if m.attachments else ""
+            to = _recipients_column(m.recipients)
+            print(f"{m.number:>4}  {when}  {to:<36}  {m.subject}{files}")
+        print(f"({len(messages)} in {mail_dir}; times UTC; `revenue-os mail show N` to read one)")
+        return 0
+
+    try:
+        summary = find_message(mail_dir, args.message)
+    except MailboxError as error:
+        print(f"revenue-os mail show: {error}", file=sys.stderr)
+        return 1
+    if args.raw:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(summary.path.read_bytes())
+        return 0
+    message = read_message(summary.path)
+    print(f"Message {summary.number}: {summary.path}")
+    if summary.received:
+        print(f"Received: {summary.received:%Y-%m-%d %H:%M:%S} UTC")
+    for name in ("From", "To", "Cc", "Date", "Subject"):
+        if message.get(name) is not None:
+            print(f"{name}: {message[name]}")
+    print(f"Delivered to: {', '.join(summary.recipients)}")
+    files = attachments(message)
+    if files:
+        listed = ", ".join(f"{name} ({len(data):,} bytes)" for name, data in files)
+        print(f"Attachments: {listed}")
+    print()
+    print(body_text(message).rstrip())
+    return 0
 
 
 def _glossary(check: bool, output: Path | None) -> int:
@@ -274,6 +420,10 @@ def _print_demo_summary(stack, summary: dict) -> None:
         f"(passwords in {profile.secrets_file.relative_to(profile.state_dir.parents[1])})"
     )
     print(f"  Logs      {profile.log_dir}")
+    print(
+        f"  Mail      alerts and the reporting pack land in {profile.mail_dir} "
+        f"(SMTP 127.0.0.1:{profile.mail_port}); read them with `revenue-os mail list`"
+    )
     run = summary.get("run")
     if run:
         print()
@@ -363,6 +513,51 @@ def _decisions(stack, args) -> int:
     return 0
 
 
+def _pack(stack, args) -> int:
+    import os
+    from datetime import date
+
+    import psycopg
+
+    from revenue_os.reporting import PackError, build_pack, last_closed_month
+    from revenue_os.reporting.snapshot import check_closed
+    from revenue_os.warehouse.migrations import migrate
+
+    today = date.today()
+    month = args.month or last_closed_month(today)
+    out_dir = args.out or stack.profile.state_dir / "packs"
+    try:
+        check_closed(month, today)  # before connecting: a wrong month needs no running stack
+    except PackError as error:
+        print(f"revenue-os pack: {error}", file=sys.stderr)
+        return 2
+    if args.send:
+        # E-mail goes through the Airflow SMTP provider: the profile's Airflow environment
+        # defines the smtp_default connection and the recipients.
+        os.environ.update(stack.airflow_env())
+    try:
+        with psycopg.connect(stack.warehouse_uri("revenue_os"), autocommit=True) as conn:
+            migrate(conn)
+            result = build_pack(
+                conn, month, out_dir, send=args.send, refreeze=args.refreeze, today=today
+            )
+    except PackError as error:
+        print(f"revenue-os pack: {error}", file=sys.stderr)
+        return 1
+    except psycopg.OperationalError as error:
+        print(
+            f"revenue-os pack: cannot reach the warehouse of profile {stack.profile.name} "
+            f"(start it with `revenue-os demo`): {error}",
+            file=sys.stderr,
+        )
+        return 1
+    print(result.snapshot.summary())
+    print(f"{result.html_path}")
+    print(f"{result.pdf_path}")
+    print(f"{result.subject}: {result.delivery.detail}")
+    return 0 if result.delivery.sent or not args.send else 1
+
+
 def _mart(stack, args) -> int:
     import psycopg
 
@@ -417,6 +612,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"revenue-os: {error}", file=sys.stderr)
         return 2
 
+    if args.command == "mail-server":
+        from revenue_os.runtime.mail_server import run as serve_mail
+
+        return serve_mail(args.port or profile.mail_port, args.dir or profile.mail_dir)
+    if args.command == "mail":
+        try:
+            return _mail(profile, args)
+        except OSError as error:
+            print(f"revenue-os mail: {error}", file=sys.stderr)
+            return 1
+
     if args.command == "dashboards":
         try:
             return _dashboards(profile, args)
@@ -459,6 +665,8 @@ def main(argv: list[str] | None = None) -> int:
             return _mart(stack, args)
         elif args.command == "decisions":
             return _decisions(stack, args)
+        elif args.command == "pack":
+            return _pack(stack, args)
         elif args.command == "env":
             env = stack.airflow_env()
             for key in sorted(env):

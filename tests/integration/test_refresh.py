@@ -23,7 +23,7 @@ def test_demo_run_succeeded_and_is_recorded_in_the_warehouse(stack, airflow_clie
     }
     loads = {f"load_{name.replace('.', '__')}": "success" for name in RAW_OBJECTS}
     mart_steps = ["build_staging", "build_intermediate", "build_marts", "build_kpis"]
-    mart_steps += ["audit_mart", "publish_mart", "publish_dashboards"]
+    mart_steps += ["audit_mart", "publish_mart", "publish_dashboards", "alert_kpi_owners"]
     assert states == {
         "migrate_warehouse": "success",
         "record_refresh_run": "success",
@@ -39,6 +39,15 @@ def test_demo_run_succeeded_and_is_recorded_in_the_warehouse(stack, airflow_clie
         (run["dag_run_id"],),
     ).fetchone()
     assert recorded == (REFRESH_DAG_ID, "manual", "success", len(discover()))
+
+
+def test_the_watchdog_and_the_monthly_pack_are_scheduled_after_the_first_publish(airflow_client):
+    from revenue_os.runtime.stack import OPERATIONS_DAG_IDS
+
+    assert {dag_id: airflow_client.dag(dag_id)["is_paused"] for dag_id in OPERATIONS_DAG_IDS} == {
+        "freshness_watchdog": False,
+        "monthly_reporting_pack": False,
+    }
 
 
 def test_demo_loaded_every_source_object_completely(stack, warehouse):

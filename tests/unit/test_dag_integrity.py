@@ -61,8 +61,12 @@ def test_mart_is_built_audited_then_published_after_every_load(dagbag):
     assert dag.get_task("build_staging").upstream_task_ids == {
         "load_" + name.replace(".", "__") for name in RAW_OBJECTS
     }
-    assert dag.get_task("publish_mart").downstream_task_ids == {"publish_dashboards"}
+    assert dag.get_task("publish_mart").downstream_task_ids == {
+        "publish_dashboards",
+        "alert_kpi_owners",
+    }
     assert dag.get_task("publish_dashboards").downstream_task_ids == {"record_refresh_run"}
+    assert dag.get_task("alert_kpi_owners").downstream_task_ids == {"record_refresh_run"}
     (asset,) = dag.get_task("publish_mart").outlets
     assert asset.name == "mart"
 
@@ -83,3 +87,25 @@ def test_no_cycles(dagbag):
     for dag in dagbag.dags.values():
         # topological_sort raises on a cycle; every task must appear exactly once.
         assert len(dag.topological_sort()) == len(dag.tasks)
+
+
+def test_every_task_alerts_on_call_once_after_its_last_retry(dagbag):
+    from revenue_os.notifications.refresh_alerts import task_failed
+
+    unalerted = [
+        f"{dag.dag_id}.{task.task_id}"
+        for dag in dagbag.dags.values()
+        for task in dag.tasks
+        if task_failed not in (task.on_failure_callback or [])
+        or task.on_retry_callback  # a retry is not news for on-call
+    ]
+    assert unalerted == []
+
+
+def test_the_watchdog_is_its_own_dag_checking_every_half_hour(dagbag):
+    watchdog = dagbag.dags["freshness_watchdog"]
+    assert [t.task_id for t in watchdog.tasks] == ["check_freshness"]
+    assert watchdog.catchup is False
+    # No dependency on the refresh: it must alert when the refresh never runs at all.
+    assert not any(t.upstream_task_ids for t in watchdog.tasks)
+    assert watchdog.schedule == "*/30 * * * *"

@@ -1,22 +1,28 @@
 """Default task arguments for every Revenue OS DAG.
 
 Retries absorb the transient faults of vendor APIs and of a busy warehouse; a task that still
-fails after them is a real failure that on-call must see.
+fails after them is a real failure that on-call must see (revenue_os.notifications).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+
+from revenue_os.notifications.refresh_alerts import task_failed
 
 OWNER = "data-platform"
 
 DEFAULT_ARGS = {
     "owner": OWNER,
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
+    # Tunable per deployment (and shortened by the tests that exercise the retries).
+    "retries": int(os.environ.get("REVENUE_OS_TASK_RETRIES", "2")),
+    "retry_delay": timedelta(seconds=float(os.environ.get("REVENUE_OS_RETRY_DELAY_SECONDS", "30"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
     "execution_timeout": timedelta(hours=1),
+    # Called once, after the last retry: on-call gets one alert per failed task.
+    "on_failure_callback": task_failed,
 }
 
 # The Airflow pool every extract task runs in: it caps concurrent calls to the vendor APIs

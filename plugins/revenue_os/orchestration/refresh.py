@@ -31,10 +31,19 @@ def record_refresh_run(
     migrations_applied: int,
     conn_id: str = "warehouse",
 ) -> int:
-    """Record the run in ops.refresh_runs; return the warehouse schema version."""
+    """Record the run in ops.refresh_runs; return the warehouse schema version.
+
+    The last task of a green run, so it also ends an open failure spell and sends on-call the
+    recovery notice (in one transaction: a notice that could not be sent keeps the spell open).
+    """
+    from revenue_os.notifications.refresh_alerts import notify_recovery
+
     run = RefreshRun(run_id, dag_id, run_type, logical_date, started_at, migrations_applied)
     with connect(warehouse_uri(conn_id)) as conn:
         version = record_success(conn, run)
+        with conn.transaction():
+            if notify_recovery(dag_id, run_id, conn):
+                log.info("%s recovered: on-call notified", dag_id)
     log.info("recorded run %s in ops.refresh_runs (schema version %d)", run_id, version)
     return version
 

@@ -18,6 +18,7 @@ import httpx
 
 from revenue_os.orchestration.defaults import SOURCE_POOL, SOURCE_POOL_SLOTS
 from revenue_os.paths import DAGS_DIR, PLUGINS_DIR, PROJECT_ROOT
+from revenue_os.runtime.mail_server import smtp_connection_uri
 from revenue_os.runtime.mock_api_services import mock_source_connections
 from revenue_os.runtime.processes import Service
 from revenue_os.runtime.profile import Profile
@@ -76,8 +77,21 @@ def airflow_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
             }
         ),
         "REVENUE_OS_EXPORT_DIR": str(profile.state_dir / "exports"),
+        # Alerts and the reporting pack go to the profile's own mail server (revenue-os
+        # mail-server), which stores them under .local/<profile>/mail/ for `revenue-os mail`.
+        "AIRFLOW_CONN_SMTP_DEFAULT": smtp_connection_uri(profile.mail_port),
+        **LOCAL_MAIL_SETTINGS,
     }
     return env
+
+
+# Addresses under the reserved .example domain: locally every message stays in the profile's
+# mailbox, whoever it is addressed to, and none could leak to a real inbox.
+LOCAL_MAIL_SETTINGS = {
+    "REVENUE_OS_ONCALL_EMAILS": "oncall@revenue-os.example",
+    "REVENUE_OS_PACK_RECIPIENTS": "leadership@revenue-os.example",
+    "REVENUE_OS_ALERT_FROM": "revenue-os@revenue-os.example",
+}
 
 
 def source_connections(base_url: str, token: str) -> dict[str, str]:

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from revenue_os.paths import LOCAL_DIR, PROJECT_ROOT
 
-# name -> (postgres, airflow api-server, superset, mock vendor APIs) ports; all on 127.0.0.1.
-DEFAULT_PORTS: dict[str, tuple[int, int, int, int]] = {
-    "demo": (55432, 8080, 8088, 8900),
-    "test": (55532, 18080, 18088, 18900),
-    "bench": (55632, 28080, 28088, 28900),
+# name -> (postgres, airflow api-server, superset, mock vendor APIs, SMTP mail server) ports;
+# all on 127.0.0.1.
+DEFAULT_PORTS: dict[str, tuple[int, int, int, int, int]] = {
+    "demo": (55432, 8080, 8088, 8900, 2525),
+    "test": (55532, 18080, 18088, 18900, 12525),
+    "bench": (55632, 28080, 28088, 28900, 22525),
 }
 
 
@@ -36,6 +37,7 @@ class Profile:
     airflow_port: int
     superset_port: int
     mock_apis_port: int
+    mail_port: int
 
     @property
     def state_dir(self) -> Path:
@@ -53,6 +55,11 @@ class Profile:
     @property
     def log_dir(self) -> Path:
         return self.state_dir / "logs"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Every message the local mail server received, one .eml file each."""
+        return self.state_dir / "mail"
 
     @property
     def airflow_home(self) -> Path:
@@ -130,11 +137,12 @@ def load_profile(name: str | None = None) -> Profile:
     if name not in DEFAULT_PORTS:
         known = ", ".join(sorted(DEFAULT_PORTS))
         raise ProfileError(f"unknown profile {name!r} (REVENUE_OS_PROFILE): use one of {known}")
-    pg, airflow, superset, mock_apis = DEFAULT_PORTS[name]
+    pg, airflow, superset, mock_apis, mail = DEFAULT_PORTS[name]
     return Profile(
         name=name,
         postgres_port=_port_override("REVENUE_OS_POSTGRES_PORT", pg),
         airflow_port=_port_override("REVENUE_OS_AIRFLOW_PORT", airflow),
         superset_port=_port_override("REVENUE_OS_SUPERSET_PORT", superset),
         mock_apis_port=_port_override("REVENUE_OS_MOCK_APIS_PORT", mock_apis),
+        mail_port=_port_override("REVENUE_OS_MAIL_PORT", mail),
     )

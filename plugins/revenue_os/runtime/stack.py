@@ -17,6 +17,7 @@ import psycopg
 
 from revenue_os.paths import PROJECT_ROOT
 from revenue_os.runtime import airflow_services as airflow
+from revenue_os.runtime import mail_server as mail
 from revenue_os.runtime import mock_api_services as mock_apis
 from revenue_os.runtime import superset_services as superset
 from revenue_os.runtime.memory import tree_pss_mib
@@ -36,6 +37,9 @@ from revenue_os.runtime.profile import Profile
 from revenue_os.runtime.secret_store import load_or_create_secrets
 
 REFRESH_DAG_ID = "revenue_refresh"
+# DAGs that only run on their schedule: unpaused once the first refresh has published, so
+# the watchdog never reports the mart a fresh stack has not built yet as stale.
+OPERATIONS_DAG_IDS = ("freshness_watchdog", "monthly_reporting_pack")
 
 
 class Progress:
@@ -86,7 +90,8 @@ class Stack:
 
     def services(self) -> list[Service]:
         return (
-            mock_apis.services(self.profile)
+            mail.services(self.profile)
+            + mock_apis.services(self.profile)
             + airflow.services(self.profile)
             + superset.services(self.profile)
         )
@@ -146,10 +151,11 @@ class Stack:
                 progress.note("already initialised")
 
         with progress.step(
-            "Starting the mock vendor APIs, Airflow (api-server, scheduler, dag-processor) "
-            "and Superset"
+            "Starting the mail server, the mock vendor APIs, Airflow (api-server, scheduler, "
+            "dag-processor) and Superset"
         ):
             ports = {
+                "mail-server": (profile.mail_port, "REVENUE_OS_MAIL_PORT"),
                 "mock-apis": (profile.mock_apis_port, "REVENUE_OS_MOCK_APIS_PORT"),
                 "airflow-api-server": (profile.airflow_port, "REVENUE_OS_AIRFLOW_PORT"),
                 "superset": (profile.superset_port, "REVENUE_OS_SUPERSET_PORT"),
@@ -158,8 +164,10 @@ class Stack:
                 if service.name in ports and service.pid() is None:
                     port, variable = ports[service.name]
                     _check_port_free(port, service.name, variable)
-            # The sources first: the scheduler may start a run as soon as it is up.
+            # The sources and the mail server first: the scheduler may start a run (and a run
+            # may send an alert) as soon as it is up.
             for services, env in (
+                (mail.services(profile), mail.mail_env()),
                 (mock_apis.services(profile), mock_apis.mock_env(self.secrets)),
                 (airflow.services(profile), airflow_env),
                 (superset.services(profile), self.superset_env()),
@@ -210,13 +218,20 @@ class Stack:
                 fatal=(ServiceDied,),
             )
             wait_until(
+                alive_and(lambda: mail.health(profile), "mail-server"),
+                timeout=30,
+                what=f"mail server at 127.0.0.1:{profile.mail_port}",
+                fatal=(ServiceDied,),
+            )
+            wait_until(
                 alive_and(lambda: superset.health(profile), "superset"),
                 timeout=180,
                 what=f"Superset at {profile.superset_url}",
                 fatal=(ServiceDied,),
             )
             progress.note(
-                f"Airflow {profile.airflow_url} and Superset {profile.superset_url} healthy"
+                f"Airflow {profile.airflow_url} and Superset {profile.superset_url} healthy; "
+                f"mail to 127.0.0.1:{profile.mail_port} lands in {profile.mail_dir}"
             )
 
         with progress.step("Warehouse reachable with role separation"):
@@ -236,18 +251,17 @@ class Stack:
         self, client: airflow.AirflowClient, progress: Progress, timeout: float = 600
     ) -> dict:
         def parsed() -> bool:
-            errors = [
-                e for e in client.import_errors() if "revenue_refresh" in e.get("filename", "")
-            ]
+            errors = client.import_errors()
             if errors:
                 raise DagImportError(errors[0].get("stack_trace", str(errors[0])))
-            client.dag(REFRESH_DAG_ID)
+            for dag_id in (REFRESH_DAG_ID, *OPERATIONS_DAG_IDS):
+                client.dag(dag_id)
             return True
 
         wait_until(
             parsed,
             timeout=180,
-            what=f"DAG {REFRESH_DAG_ID} parsed by the dag-processor",
+            what=f"DAGs {REFRESH_DAG_ID}, {', '.join(OPERATIONS_DAG_IDS)} parsed by the dag-processor",
             fatal=(DagImportError,),
         )
         client.set_paused(REFRESH_DAG_ID, False)
@@ -278,6 +292,8 @@ class Stack:
         if run["state"] != "success":
             failed = [ti for ti in tasks if ti["state"] == "failed"]
             raise RefreshFailed(result, failed)
+        for dag_id in OPERATIONS_DAG_IDS:
+            client.set_paused(dag_id, False)
         return result
 
     def _loads_since(self, started: str | None) -> list[tuple]:
@@ -335,7 +351,7 @@ class Stack:
         return stopped
 
     def purge(self, echo=print) -> list[Path]:
-        """Stop the profile, then delete its state: cluster, secrets, logs, homes."""
+        """Stop the profile, then delete its state: cluster, secrets, logs, homes, mail."""
         self.down(echo=echo)
         removed = []
         for folder in (self.profile.postgres_dir, self.profile.state_dir):

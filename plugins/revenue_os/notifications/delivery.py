@@ -1,0 +1,104 @@
+"""Delivery of one message: e-mail through the Airflow SMTP provider's SmtpNotifier, and a
+Slack-compatible webhook.
+
+Every function returns whether it sent, and logs why when it did not (no recipients, no
+`smtp_default` connection, no webhook configured), so an operator reading a task log sees that
+an alert was not configured rather than silently lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+SMTP_CONN_ID = "smtp_default"
+
+
+def smtp_configured(conn_id: str = SMTP_CONN_ID) -> bool:
+    """Whether the Airflow connection for e-mail exists (e.g. AIRFLOW_CONN_SMTP_DEFAULT)."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import BaseHook
+
+    try:
+        BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
+
+
+def send_email(
+    to: Sequence[str],
+    subject: str,
+    html: str,
+    *,
+    from_email: str,
+    attachments: Sequence[Path] = (),
+    conn_id: str = SMTP_CONN_ID,
+) -> bool:
+    """Send one HTML e-mail (with files attached) through the `smtp_default` connection."""
+    if not to:
+        log.warning("e-mail %r not sent: no recipients configured", subject)
+        return False
+    if not smtp_configured(conn_id):
+        log.warning("e-mail %r not sent: no Airflow connection %r", subject, conn_id)
+        return False
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    # Subject and body are rendered already: notify() sends them as they are (calling the
+    # notifier instead would run them through Jinja again, and an error text with braces in
+    # it would break the alert about the error).
+    SmtpNotifier(
+        smtp_conn_id=conn_id,
+        to=list(to),
+        from_email=from_email,
+        subject=subject,
+        html_content=html,
+        files=[str(path) for path in attachments],
+    ).notify({})
+    log.info("e-mail %r sent to %s", subject, ", ".join(to))
+    return True
+
+
+def post_webhook(url: str | None, text: str, *, timeout: float = 10.0) -> bool:
+    """Post `{"text": ...}` to a Slack-compatible incoming webhook; False when none is set.
+
+    A webhook that answers with an error raises: a configured channel that fails is an
+    operational problem of its own, and the task log must show it.
+    """
+    if not url:
+        log.info("webhook not posted: REVENUE_OS_ALERT_WEBHOOK_URL is not set")
+        return False
+    response = httpx.post(url, json={"text": text}, timeout=timeout)
+    response.raise_for_status()
+    log.info("webhook posted (%d)", response.status_code)
+    return True
+
+
+def deliver(message, to: Sequence[str], settings) -> dict[str, bool]:
+    """Send an AlertMessage by e-mail to `to` and to the webhook; which channels took it.
+
+    One channel failing does not stop the other: the failure is logged and re-raised after
+    both were tried, so the task that alerts fails visibly instead of half-alerting silently.
+    """
+    sent: dict[str, bool] = {}
+    errors: list[BaseException] = []
+    try:
+        sent["email"] = send_email(
+            to, message.subject, message.html(), from_email=settings.from_email
+        )
+    except Exception as error:
+        log.exception("e-mail %r failed", message.subject)
+        sent["email"], errors = False, [*errors, error]
+    try:
+        sent["webhook"] = post_webhook(settings.webhook_url, message.text())
+    except Exception as error:
+        log.exception("webhook for %r failed", message.subject)
+        sent["webhook"], errors = False, [*errors, error]
+    if errors:
+        raise errors[0]
+    return sent

@@ -1,0 +1,190 @@
+"""The freshness watchdog: is each source, and the published mart, within its SLA?
+
+It runs as its own small DAG on its own schedule and reads only the warehouse's ledgers
+(ops.load_batches, ops.mart_builds), so it sees what failure callbacks cannot: a refresh that
+hangs, a worker killed mid-task, a scheduler that stopped scheduling.
+
+SLAs come from the metric contracts: a source's is the strictest `refresh_sla.hours` of the
+contracts whose `source_of_truth` names it, the mart's the strictest of all contracts, each
+plus the slack of a daily schedule (the same 26 hours the data-quality gate's freshness checks
+use for a 24-hour SLA).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from revenue_os.metrics.contract import MetricContract
+from revenue_os.notifications import spells
+from revenue_os.notifications.delivery import deliver
+from revenue_os.notifications.message import AlertMessage
+from revenue_os.notifications.settings import AlertSettings
+
+log = logging.getLogger(__name__)
+
+SLACK_HOURS = 2
+MART = "mart"
+# How the contracts' source_of_truth names each source (the prefix of its raw objects).
+SOURCE_NAMES = {
+    "hubspot": "HubSpot",
+    "salesforce": "Salesforce",
+    "google_ads": "Google Ads",
+    "linkedin_ads": "LinkedIn Ads",
+    "netsuite": "NetSuite",
+}
+
+
+@dataclass(frozen=True)
+class Freshness:
+    target: str  # a source (e.g. "hubspot") or "mart"
+    last_success: datetime | None
+    hours_old: float | None  # None: never loaded / never published
+    sla_hours: float
+
+    @property
+    def kind(self) -> str:
+        return "stale_mart" if self.target == MART else "stale_source"
+
+    @property
+    def is_stale(self) -> bool:
+        return self.hours_old is None or self.hours_old > self.sla_hours
+
+    @property
+    def label(self) -> str:
+        return (
+            "The published mart"
+            if self.target == MART
+            else SOURCE_NAMES.get(self.target, self.target)
+        )
+
+
+def freshness_slas(contracts: Mapping[str, MetricContract]) -> dict[str, float]:
+    """The SLA in hours of every source and of the mart, from the contracts (plus slack)."""
+    strictest = min(c.refresh_sla.hours for c in contracts.values())
+    slas: dict[str, float] = {MART: strictest + SLACK_HOURS}
+    for source, name in SOURCE_NAMES.items():
+        hours = [
+            c.refresh_sla.hours
+            for c in contracts.values()
+            if name.lower() in c.source_of_truth.lower()
+        ]
+        slas[source] = min(hours, default=strictest) + SLACK_HOURS
+    return slas
+
+
+def measure(conn: psycopg.Connection, slas: Mapping[str, float]) -> list[Freshness]:
+    """Hours since each source's last committed load and since the last publish."""
+    loaded = dict(
+        conn.execute(
+            "SELECT split_part(source_object, '.', 1), max(finished_at) "
+            "FROM ops.load_batches GROUP BY 1"
+        ).fetchall()
+    )
+    loaded[MART] = conn.execute(
+        "SELECT max(finished_at) FROM ops.mart_builds WHERE status = 'published'"
+    ).fetchone()[0]
+    now = conn.execute("SELECT now()").fetchone()[0]
+    result = []
+    for target, sla in slas.items():
+        last = loaded.get(target)
+        hours = None if last is None else (now - last).total_seconds() / 3600
+        result.append(Freshness(target, last, hours, sla))
+    return result
+
+
+def check_freshness(
+    conn: psycopg.Connection,
+    contracts: Mapping[str, MetricContract],
+    settings: AlertSettings | None = None,
+) -> dict[str, list[str]]:
+    """Alert on-call when a source or the mart goes stale (once per spell), and when it is
+    fresh again; return the stale targets and what was alerted."""
+    settings = settings or AlertSettings.from_env()
+    readings = measure(conn, freshness_slas(contracts))
+    alerted, recovered = [], []
+    for reading in readings:
+        with conn.transaction():
+            if reading.is_stale:
+                if spells.open_spell(conn, reading.kind, reading.target, _details(reading)):
+                    _send(stale_message(reading, settings), settings)
+                    alerted.append(reading.target)
+            elif spells.clear_spells(conn, reading.kind, [reading.target]):
+                _send(fresh_message(reading, settings), settings)
+                recovered.append(reading.target)
+    stale = [r.target for r in readings if r.is_stale]
+    for reading in readings:
+        log.info(
+            "%-13s %s (SLA %.0f h)%s",
+            reading.target,
+            "never" if reading.hours_old is None else f"{reading.hours_old:.1f} h old",
+            reading.sla_hours,
+            "  STALE" if reading.is_stale else "",
+        )
+    return {"stale": stale, "alerted": alerted, "recovered": recovered}
+
+
+def _details(reading: Freshness) -> dict:
+    return {
+        "last_success": reading.last_success.isoformat() if reading.last_success else None,
+        "hours_old": None if reading.hours_old is None else round(reading.hours_old, 1),
+        "sla_hours": reading.sla_hours,
+    }
+
+
+def _age(reading: Freshness) -> str:
+    if reading.hours_old is None:
+        return "never " + ("published" if reading.target == MART else "loaded")
+    return f"{reading.hours_old:.1f} hours"
+
+
+def stale_message(reading: Freshness, settings: AlertSettings) -> AlertMessage:
+    what = "published" if reading.target == MART else "loaded"
+    return AlertMessage(
+        kind_label="Stale data",
+        title=f"{reading.label} is stale: last {what} {_age(reading)} ago",
+        summary=(
+            f"{reading.label} is older than its SLA of {reading.sla_hours:.0f} hours. The "
+            "dashboards show data that old; the refresh may be failing, hanging or not scheduled."
+        ),
+        facts=[
+            ("Data", reading.label),
+            (
+                "Last " + what,
+                f"{reading.last_success:%Y-%m-%d %H:%M} UTC" if reading.last_success else "never",
+            ),
+            ("Age", _age(reading)),
+            ("SLA", f"{reading.sla_hours:.0f} hours (from the metric contracts)"),
+        ],
+        links=[
+            ("Refresh runs", f"{settings.airflow_url}/dags/revenue_refresh/runs"),
+            ("Runbook", settings.runbook_link("stale-data")),
+        ],
+        tone="warning",
+    )
+
+
+def fresh_message(reading: Freshness, settings: AlertSettings) -> AlertMessage:
+    return AlertMessage(
+        kind_label="Fresh again",
+        title=f"{reading.label} is fresh again",
+        summary=f"{reading.label} is back within its SLA. No action needed.",
+        facts=[
+            ("Data", reading.label),
+            ("Age", _age(reading)),
+            ("SLA", f"{reading.sla_hours:.0f} hours"),
+        ],
+        links=[("Runbook", settings.runbook_link("stale-data"))],
+        tone="resolved",
+    )
+
+
+def _send(message: AlertMessage, settings: AlertSettings) -> None:
+    if not settings.oncall_emails and not settings.webhook_url:
+        log.warning("%r not sent: no on-call channel is configured", message.subject)
+        return
+    deliver(message, settings.oncall_emails, settings)

@@ -1,0 +1,166 @@
+"""KPI threshold alerts: tell a KPI's owner when it turns red, once per red spell.
+
+Judged where the contract judges it: the overall value of the contract's threshold period
+(`thresholds.period`), in the latest complete period of the published mart's kpi_values.
+A KPI that stays red sends nothing more; one that leaves red closes its spell, so the next
+time it turns red is news again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
+
+from revenue_os.metrics.contract import MetricContract
+from revenue_os.notifications import spells
+from revenue_os.notifications.delivery import deliver
+from revenue_os.notifications.message import AlertMessage
+from revenue_os.notifications.settings import AlertSettings
+
+log = logging.getLogger(__name__)
+
+KPI_RED = "kpi_red"
+TREND_PERIODS = 4
+
+
+@dataclass(frozen=True)
+class KpiReading:
+    metric_name: str
+    label: str
+    period_grain: str
+    period_start: date
+    value: Decimal | None
+    prior_value: Decimal | None
+    delta_pct: Decimal | None
+    trailing_value: Decimal | None
+    format: str
+    status: str | None
+    threshold_red: str | None
+    kpi_owner: str
+
+
+def latest_readings(conn: psycopg.Connection, schema: str = "mart") -> list[KpiReading]:
+    """Each KPI's overall value in the latest complete period of its threshold grain."""
+    query = sql.SQL(
+        "SELECT DISTINCT ON (metric_name) metric_name, label, period_grain, period_start, value, "
+        "prior_value, delta_pct, trailing_value, format, status, threshold_red, kpi_owner "
+        "FROM {} WHERE tier = 'kpi' AND dimension_name = 'overall' AND is_complete "
+        "AND status IS NOT NULL ORDER BY metric_name, period_start DESC"
+    ).format(sql.Identifier(schema, "kpi_values"))
+    with conn.cursor(row_factory=class_row(KpiReading)) as cursor:
+        return cursor.execute(query).fetchall()
+
+
+def trend(
+    conn: psycopg.Connection, reading: KpiReading, schema: str = "mart"
+) -> list[tuple[date, Decimal | None, str | None]]:
+    """The last few periods' values and statuses, oldest first, ending with the reading's."""
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT period_start, value, status FROM {} WHERE metric_name = %s "
+            "AND period_grain = %s AND dimension_name = 'overall' AND period_start <= %s "
+            "ORDER BY period_start DESC LIMIT %s"
+        ).format(sql.Identifier(schema, "kpi_values")),
+        (reading.metric_name, reading.period_grain, reading.period_start, TREND_PERIODS),
+    ).fetchall()
+    return list(reversed(rows))
+
+
+def alert_kpi_owners(
+    conn: psycopg.Connection,
+    contracts: Mapping[str, MetricContract],
+    format_value: Callable[[Decimal | None, str], str],
+    settings: AlertSettings | None = None,
+    schema: str = "mart",
+) -> dict[str, list[str]]:
+    """Alert the owner of each KPI that turned red; close the spells of those no longer red."""
+    settings = settings or AlertSettings.from_env()
+    readings = latest_readings(conn, schema)
+    red = [r for r in readings if r.status == "red"]
+    alerted, unrouted = [], []
+    for reading in red:
+        contract = contracts[reading.metric_name]
+        recipients = settings.owner_emails.get(reading.kpi_owner, ())
+        with conn.transaction():  # a message that could not be sent leaves the spell unopened
+            details = {
+                "period_start": reading.period_start.isoformat(),
+                "value": str(reading.value),
+            }
+            if not spells.open_spell(conn, KPI_RED, reading.metric_name, details, recipients):
+                continue
+            if not recipients:
+                log.warning(
+                    "%s is red but owner %r has no address in metrics/owners.yaml: not sent",
+                    reading.metric_name,
+                    reading.kpi_owner,
+                )
+                unrouted.append(reading.metric_name)
+                continue
+            message = red_message(
+                reading, contract, trend(conn, reading, schema), format_value, settings
+            )
+            deliver(message, recipients, settings)
+            alerted.append(reading.metric_name)
+    not_red = [r.metric_name for r in readings if r.status != "red"]
+    cleared = [s.subject_key for s in spells.clear_spells(conn, KPI_RED, not_red)]
+    log.info(
+        "KPIs red: %s; owners alerted now: %s; out of red now: %s",
+        ", ".join(r.metric_name for r in red) or "none",
+        ", ".join(alerted) or "none",
+        ", ".join(cleared) or "none",
+    )
+    return {
+        "red": [r.metric_name for r in red],
+        "alerted": alerted,
+        "cleared": cleared,
+        "unrouted": unrouted,
+    }
+
+
+def red_message(
+    reading: KpiReading,
+    contract: MetricContract,
+    history: list[tuple[date, Decimal | None, str | None]],
+    format_value: Callable[[Decimal | None, str], str],
+    settings: AlertSettings,
+) -> AlertMessage:
+    fmt = reading.format
+    delta = (
+        "n/a"
+        if reading.delta_pct is None
+        else f"{reading.delta_pct:+.1f} % vs the prior {reading.period_grain}"
+    )
+    trend_text = " → ".join(
+        f"{start:%Y-%m-%d} {format_value(value, fmt)} ({status or '-'})"
+        for start, value, status in history
+    )
+    action = contract.action_on_breach
+    return AlertMessage(
+        kind_label="KPI in red",
+        title=f"{reading.label} is red: {format_value(reading.value, fmt)} ({reading.period_grain} of {reading.period_start:%Y-%m-%d})",
+        summary=contract.definition,
+        facts=[
+            ("KPI", f"{reading.label} ({reading.metric_name})"),
+            ("Value", format_value(reading.value, fmt)),
+            ("Red when", reading.threshold_red or "?"),
+            ("Change", delta),
+            ("Prior", format_value(reading.prior_value, fmt)),
+            (f"Trailing {reading.period_grain}s", format_value(reading.trailing_value, fmt)),
+            ("Trend", trend_text),
+            ("Owner", f"{contract.owner.kpi_owner} (steward: {contract.owner.steward})"),
+            (
+                "Action on breach",
+                f"{action.type}: {action.action}" if action else "none in the contract",
+            ),
+            ("Confidence", f"{contract.confidence.level}: {contract.confidence.note}"),
+        ],
+        links=[("Runbook", settings.runbook_link("a-kpi-turned-red"))],
+        tone="problem",
+    )

@@ -1,0 +1,76 @@
+"""Alert and distribution settings, read from the environment (compose, `revenue-os env`).
+
+REVENUE_OS_ONCALL_EMAILS      comma-separated on-call addresses (failed refresh, stale data)
+REVENUE_OS_ALERT_WEBHOOK_URL  a Slack-compatible incoming webhook (optional)
+REVENUE_OS_PACK_RECIPIENTS    comma-separated addresses of the monthly reporting pack
+REVENUE_OS_ALERT_FROM         the sender of every message
+REVENUE_OS_RUNBOOK_URL        where docs/runbook.md is read (the alerts link to its sections)
+AIRFLOW__API__BASE_URL        Airflow's own setting: the UI's address, for links to runs and logs
+
+KPI owners are roles in the metric contracts ("CMO"); metrics/owners.yaml gives each role its
+addresses, so a contract never carries a person's e-mail.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from revenue_os.paths import DOCS_DIR, METRICS_DIR
+
+OWNERS_FILE = METRICS_DIR / "owners.yaml"
+DEFAULT_FROM = "revenue-os@localhost"
+
+
+def _addresses(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    oncall_emails: tuple[str, ...] = ()
+    webhook_url: str | None = None
+    pack_recipients: tuple[str, ...] = ()
+    from_email: str = DEFAULT_FROM
+    runbook_url: str = (DOCS_DIR / "runbook.md").as_uri()
+    airflow_url: str = "http://127.0.0.1:8080"
+    owner_emails: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> AlertSettings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        return cls(
+            oncall_emails=_addresses(env.get("REVENUE_OS_ONCALL_EMAILS")),
+            webhook_url=env.get("REVENUE_OS_ALERT_WEBHOOK_URL") or None,
+            pack_recipients=_addresses(env.get("REVENUE_OS_PACK_RECIPIENTS")),
+            from_email=env.get("REVENUE_OS_ALERT_FROM") or defaults.from_email,
+            runbook_url=env.get("REVENUE_OS_RUNBOOK_URL") or defaults.runbook_url,
+            airflow_url=(env.get("AIRFLOW__API__BASE_URL") or defaults.airflow_url).rstrip("/"),
+            owner_emails=load_owner_emails(),
+        )
+
+    def runbook_link(self, section: str) -> str:
+        """The address of one runbook section (its heading's anchor)."""
+        return f"{self.runbook_url}#{section}"
+
+
+def load_owner_emails(path: Path = OWNERS_FILE) -> dict[str, tuple[str, ...]]:
+    """Role → addresses from metrics/owners.yaml; a role without an entry gets no alert."""
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text()) or {}
+    owners = data.get("owners") or {}
+    if not isinstance(owners, dict):
+        raise ValueError(f"{path.name}: `owners` must map each owner role to its addresses")
+    result: dict[str, tuple[str, ...]] = {}
+    for role, addresses in owners.items():
+        if isinstance(addresses, str):
+            addresses = [addresses]
+        if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+            raise ValueError(f"{path.name}: owners.{role} must be an address or a list of them")
+        result[str(role)] = tuple(addresses)
+    return result

@@ -1,0 +1,24 @@
+"""The callables behind the operations tasks: KPI owners' alerts and the freshness watchdog."""
+
+from __future__ import annotations
+
+from revenue_os.warehouse.connection import connect, warehouse_uri
+
+
+def alert_kpi_owners(conn_id: str = "warehouse") -> dict[str, list[str]]:
+    """After a publish: alert the owners of KPIs that turned red (once per red spell)."""
+    from revenue_os.metrics import load_contracts
+    from revenue_os.metrics.formatting import format_value
+    from revenue_os.notifications.kpi_alerts import alert_kpi_owners as alert
+
+    with connect(warehouse_uri(conn_id)) as conn:
+        return alert(conn, load_contracts(), format_value)
+
+
+def check_freshness(conn_id: str = "warehouse") -> dict[str, list[str]]:
+    """Alert on-call about stale sources or a stale mart (once per stale spell)."""
+    from revenue_os.metrics import load_contracts
+    from revenue_os.notifications.freshness import check_freshness as check
+
+    with connect(warehouse_uri(conn_id)) as conn:
+        return check(conn, load_contracts())

@@ -1,0 +1,57 @@
+"""The callables behind the monthly reporting pack DAG, testable without a scheduler.
+
+The run on the 1st covers the month just closed: the start of its data interval. The pack's
+files go to the export folder's packs/ (REVENUE_OS_EXPORT_DIR), next to the dashboards bundle.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from pathlib import Path
+
+from revenue_os.orchestration.dashboards import export_dir
+from revenue_os.warehouse.connection import connect, warehouse_uri
+
+log = logging.getLogger(__name__)
+
+
+def pack_dir() -> Path:
+    return export_dir() / "packs"
+
+
+def month_of(interval_start: datetime | date) -> date:
+    """The month a run reports on: the month its data interval starts in."""
+    return date(interval_start.year, interval_start.month, 1)
+
+
+def freeze_kpi_snapshot(interval_start: datetime | date) -> dict:
+    """Freeze the month's KPI values from the published mart (kept if already frozen)."""
+    from revenue_os.reporting.snapshot import freeze_month
+
+    month = month_of(interval_start)
+    with connect(warehouse_uri()) as conn:
+        result = freeze_month(conn, month)
+    log.info(result.summary())
+    return {
+        "month": month.isoformat(),
+        "build_id": str(result.build_id) if result.build_id else None,
+        "rows": result.rows,
+        "kept": result.kept,
+    }
+
+
+def send_reporting_pack(month: str, output_dir: Path | None = None) -> dict:
+    """Write the month's pack (HTML and PDF) and e-mail it to the pack's recipients.
+
+    A pack with no recipients or no SMTP connection configured is written, logged as not
+    sent, and the task succeeds: distribution is configuration, not a failure of the run.
+    """
+    from revenue_os.reporting.deliver import build_pack
+
+    with connect(warehouse_uri()) as conn:
+        result = build_pack(conn, date.fromisoformat(month), output_dir or pack_dir(), send=True)
+    log.info(
+        "%s: %s (%s, %s)", result.subject, result.delivery.detail, result.html_path, result.pdf_path
+    )
+    return result.as_dict()

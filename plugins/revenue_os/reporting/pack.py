@@ -1,0 +1,404 @@
+"""The monthly reporting pack's content, gathered from a month's frozen KPI snapshot.
+
+In the order the pack shows it ("start every meeting with open actions"):
+
+1. open actions of the decision log, overdue first;
+2. the KPI summary: every KPI's month value, status, change against the prior month, the
+   trailing three months and its owner;
+3. the exceptions: red KPIs, then yellow, with the contract's action on breach and owner,
+   and the breakdowns that explain them;
+4. the known data issues: checks of the data-quality gate that did not pass on the mart
+   build the numbers were frozen from;
+5. confidence notes of the KPIs a reader should take with care.
+
+The KPI figures come from `ops.kpi_snapshots` only, never from the live mart, so a past
+month's pack says what it said when it was sent. The open actions are the decision log's as
+of the day the pack is built: a pack is read at the meeting, with today's actions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import psycopg
+from psycopg.rows import dict_row
+
+from revenue_os.metrics.contract import AREAS, MetricContract, SimpleCalculation
+from revenue_os.metrics.loader import inputs_of
+from revenue_os.metrics.sql_text import is_additive
+from revenue_os.operations.decisions import list_decisions
+from revenue_os.reporting.snapshot import PackError
+
+# Attribution models are alternative credits of one total, not parts of it: a "worst model"
+# explains nothing about a breach.
+NOT_BREAKDOWNS = frozenset({"attribution_model"})
+WORST_BREAKDOWNS = 3
+CONFIDENCE_ORDER = {"low": 0, "medium": 1, "high": 2}
+STATUS_ORDER = ("red", "yellow")
+OUTCOME_ORDER = {"failed": 0, "not_evaluated": 1, "warned": 2}
+
+
+@dataclass(frozen=True)
+class KpiLine:
+    """One KPI's overall value for the month, as frozen."""
+
+    metric_name: str
+    label: str
+    area: str
+    value: Decimal | None
+    prior_value: Decimal | None
+    delta_pct: Decimal | None
+    trailing_value: Decimal | None
+    format: str
+    direction: str
+    status: str | None
+    threshold_green: str | None
+    threshold_yellow: str | None
+    threshold_red: str | None
+    kpi_owner: str
+    confidence: str
+    action_type: str | None
+    action: str | None
+    is_complete: bool
+    judged_on: str = "month"  # the grain its thresholds are judged on (the contract's period)
+
+    @property
+    def status_text(self) -> str:
+        """RED, YELLOW, GREEN; why there is none otherwise."""
+        if self.status:
+            return self.status.upper()
+        if self.value is not None and self.judged_on != "month":
+            return f"{self.judged_on}ly"  # "quarterly": judged on another grain, footnoted
+        return "n/a"
+
+    @property
+    def breached(self) -> str | None:
+        """The threshold condition its status met (`< 700000`), for red and yellow."""
+        return {"red": self.threshold_red, "yellow": self.threshold_yellow}.get(self.status or "")
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """A dimension value that explains an exception."""
+
+    dimension_name: str
+    dimension_value: str
+    value: Decimal | None
+    change: Decimal | None  # against the prior month, in the metric's own unit
+    status: str | None
+
+
+@dataclass(frozen=True)
+class KpiException:
+    kpi: KpiLine
+    # "red": the dimension values in the red, worst first (ratios, rates, averages: the
+    # threshold applies to each slice too). "decline": the largest drops against the prior
+    # month (sums and counts: a slice of a total is always below the total's threshold).
+    breakdown_rule: str
+    breakdowns: tuple[Breakdown, ...]
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    dataset: str
+    check_name: str
+    tier: int
+    outcome: str
+    measured: str | None
+    threshold: str | None
+    kpis: tuple[str, ...]  # labels of the pack's KPIs computed from the dataset
+
+
+@dataclass(frozen=True)
+class ConfidenceNote:
+    label: str
+    level: str
+    note: str
+    issues: tuple[str, ...]  # the known issues touching it, as "dataset: check (outcome)"
+
+
+@dataclass(frozen=True)
+class OpenAction:
+    decision_id: int
+    metric_name: str
+    metric_label: str
+    owner: str
+    action_type: str
+    action: str
+    decided_on: date
+    due_on: date
+    forum: str
+    trigger: str
+    success_metric: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class ReportingPack:
+    month: date
+    as_of: date  # the day the open actions are read
+    build_id: uuid.UUID | None
+    frozen_at: datetime
+    kpis: tuple[KpiLine, ...]
+    exceptions: tuple[KpiException, ...]
+    checks_run: int  # data-quality results recorded for the frozen build, passed or not
+    known_issues: tuple[KnownIssue, ...]
+    confidence_notes: tuple[ConfidenceNote, ...]
+    open_actions: tuple[OpenAction, ...]
+
+    @property
+    def title(self) -> str:
+        return f"Revenue OS monthly pack: {self.month:%B %Y}"
+
+    def count(self, status: str) -> int:
+        return sum(kpi.status == status for kpi in self.kpis)
+
+    @property
+    def overdue_actions(self) -> int:
+        return sum(action.overdue for action in self.open_actions)
+
+    @property
+    def provisional(self) -> bool:
+        return any(not kpi.is_complete for kpi in self.kpis)
+
+    @property
+    def judged_on_other_grains(self) -> tuple[str, ...]:
+        """The grains (quarter) some KPIs are judged on instead of the month, for a footnote."""
+        return tuple(sorted({k.judged_on for k in self.kpis if k.judged_on != "month"}))
+
+    @property
+    def subject(self) -> str:
+        parts = [f"{self.count('red')} red", f"{self.count('yellow')} yellow"]
+        if self.overdue_actions:
+            parts.append(
+                f"{self.overdue_actions} overdue action{'s' if self.overdue_actions > 1 else ''}"
+            )
+        return f"{self.title} ({', '.join(parts)})"
+
+
+def _kpi_line(row: Mapping, contracts: Mapping[str, MetricContract]) -> KpiLine:
+    contract = contracts.get(row["metric_name"])
+    judged_on = (
+        contract.thresholds.period if contract is not None and contract.thresholds else "month"
+    )
+    return KpiLine(
+        metric_name=row["metric_name"],
+        label=row["label"],
+        area=row["area"],
+        value=row["value"],
+        prior_value=row["prior_value"],
+        delta_pct=row["delta_pct"],
+        trailing_value=row["trailing_value"],
+        format=row["format"],
+        direction=row["direction"],
+        status=row["status"],
+        threshold_green=row["threshold_green"],
+        threshold_yellow=row["threshold_yellow"],
+        threshold_red=row["threshold_red"],
+        kpi_owner=row["kpi_owner"],
+        confidence=row["confidence"],
+        action_type=row["action_type"],
+        action=row["action"],
+        is_complete=row["is_complete"],
+        judged_on=judged_on,
+    )
+
+
+def _area_rank(area: str) -> int:
+    return AREAS.index(area) if area in AREAS else len(AREAS)
+
+
+def _is_additive(contract: MetricContract | None) -> bool:
+    calculation = contract.calculation if contract is not None else None
+    return isinstance(calculation, SimpleCalculation) and is_additive(calculation.expression)
+
+
+def _worse_first(direction: str) -> int:
+    """1 when a lower number is worse (higher is better), -1 otherwise: a sort factor."""
+    return 1 if direction == "higher_is_better" else -1
+
+
+def _breakdowns(
+    kpi: KpiLine, rows: Iterable[Mapping], additive: bool
+) -> tuple[str, tuple[Breakdown, ...]]:
+    factor = _worse_first(kpi.direction)
+    candidates = [
+        Breakdown(
+            dimension_name=row["dimension_name"],
+            dimension_value=row["dimension_value"],
+            value=row["value"],
+            change=(
+                row["value"] - row["prior_value"]
+                if row["value"] is not None and row["prior_value"] is not None
+                else None
+            ),
+            status=row["status"],
+        )
+        for row in rows
+        if row["dimension_name"] not in NOT_BREAKDOWNS
+    ]
+    if additive:
+        declines = [b for b in candidates if b.change is not None and b.change * factor < 0]
+        declines.sort(key=lambda b: (b.change * factor, b.dimension_name, b.dimension_value))
+        return "decline", tuple(declines[:WORST_BREAKDOWNS])
+    reds = [b for b in candidates if b.status == "red" and b.value is not None]
+    reds.sort(key=lambda b: (b.value * factor, b.dimension_name, b.dimension_value))
+    return "red", tuple(reds[:WORST_BREAKDOWNS])
+
+
+def models_behind(name: str, contracts: Mapping[str, MetricContract]) -> set[str]:
+    """The mart tables a metric is computed from, through the metrics it derives from."""
+    contract = contracts.get(name)
+    if contract is None:
+        return set()
+    if isinstance(contract.calculation, SimpleCalculation):
+        return {contract.calculation.model}
+    return set().union(*(models_behind(upstream, contracts) for upstream in inputs_of(contract)))
+
+
+def _known_issues(
+    conn: psycopg.Connection,
+    build_id: uuid.UUID | None,
+    kpis: Iterable[KpiLine],
+    contracts: Mapping[str, MetricContract],
+) -> tuple[int, tuple[KnownIssue, ...]]:
+    """How many checks ran on the build the snapshot was frozen from, and those not passed.
+
+    The quality results are history kept per build, so a past pack finds the same issues.
+    """
+    if build_id is None:
+        return 0, ()
+    rows = conn.execute(
+        "SELECT dataset, check_name, tier, outcome, measured, threshold FROM ops.quality_results"
+        " WHERE build_id = %s",
+        (build_id,),
+    ).fetchall()
+    behind = {kpi.label: models_behind(kpi.metric_name, contracts) for kpi in kpis}
+    issues = [
+        KnownIssue(
+            dataset=dataset,
+            check_name=check_name,
+            tier=int(tier),
+            outcome=outcome,
+            measured=measured,
+            threshold=threshold,
+            kpis=tuple(label for label, models in behind.items() if dataset in models),
+        )
+        for dataset, check_name, tier, outcome, measured, threshold in rows
+        if outcome != "passed"
+    ]
+    issues.sort(key=lambda i: (OUTCOME_ORDER.get(i.outcome, 3), i.tier, i.dataset, i.check_name))
+    return len(rows), tuple(issues)
+
+
+def _confidence_notes(
+    kpis: Iterable[KpiLine],
+    issues: Iterable[KnownIssue],
+    contracts: Mapping[str, MetricContract],
+) -> tuple[ConfidenceNote, ...]:
+    """KPIs of low or medium confidence, and any KPI a known issue touches."""
+    touching: dict[str, list[str]] = {}
+    for issue in issues:
+        for label in issue.kpis:
+            touching.setdefault(label, []).append(
+                f"{issue.dataset}: {issue.check_name} ({issue.outcome})"
+            )
+    notes = []
+    for kpi in sorted(kpis, key=lambda k: CONFIDENCE_ORDER.get(k.confidence, 3)):
+        if kpi.confidence == "high" and kpi.label not in touching:
+            continue
+        contract = contracts.get(kpi.metric_name)
+        note = " ".join(contract.confidence.note.split()) if contract is not None else ""
+        notes.append(
+            ConfidenceNote(kpi.label, kpi.confidence, note, tuple(touching.get(kpi.label, ())))
+        )
+    return tuple(notes)
+
+
+def _open_actions(
+    conn: psycopg.Connection, today: date, labels: Mapping[str, str]
+) -> tuple[OpenAction, ...]:
+    decisions = list_decisions(conn, open_only=True)
+    actions = [
+        OpenAction(
+            decision_id=d.decision_id,
+            metric_name=d.metric_name,
+            metric_label=labels.get(d.metric_name, d.metric_name),
+            owner=d.owner,
+            action_type=d.action_type,
+            action=d.action,
+            decided_on=d.decided_on,
+            due_on=d.due_on,
+            forum=d.forum,
+            trigger=d.trigger,
+            success_metric=d.success_metric,
+            overdue=d.is_overdue(today),
+        )
+        for d in decisions
+    ]
+    actions.sort(key=lambda a: (not a.overdue, a.due_on, a.decision_id))
+    return tuple(actions)
+
+
+def gather_pack(
+    conn: psycopg.Connection,
+    month: date,
+    *,
+    today: date | None = None,
+    contracts: Mapping[str, MetricContract] | None = None,
+) -> ReportingPack:
+    """The pack of `month` from its snapshot (freeze it first: snapshot.freeze_month)."""
+    if contracts is None:
+        from revenue_os.metrics import load_contracts
+
+        contracts = load_contracts()
+    today = today or date.today()
+    with conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute("SELECT * FROM ops.kpi_snapshots WHERE snapshot_month = %s", (month,))
+        rows = cursor.fetchall()
+    if not rows:
+        raise PackError(
+            f"no KPI snapshot for {month:%Y-%m}: freeze it first "
+            f"(`revenue-os pack --month {month:%Y-%m}` does)"
+        )
+    overall = [r for r in rows if r["dimension_name"] == "overall" and r["tier"] == "kpi"]
+    kpis = tuple(
+        sorted(
+            (_kpi_line(row, contracts) for row in overall),
+            key=lambda k: (_area_rank(k.area), k.label.lower()),
+        )
+    )
+    by_metric: dict[str, list[Mapping]] = {}
+    for row in rows:
+        if row["dimension_name"] != "overall":
+            by_metric.setdefault(row["metric_name"], []).append(row)
+    exceptions = []
+    for status in STATUS_ORDER:
+        for kpi in kpis:
+            if kpi.status == status:
+                rule, breakdowns = _breakdowns(
+                    kpi,
+                    by_metric.get(kpi.metric_name, []),
+                    _is_additive(contracts.get(kpi.metric_name)),
+                )
+                exceptions.append(KpiException(kpi, rule, breakdowns))
+    build_id = rows[0]["build_id"]
+    checks_run, issues = _known_issues(conn, build_id, kpis, contracts)
+    labels = {row["metric_name"]: row["label"] for row in rows}
+    labels.update({name: c.label for name, c in contracts.items() if name not in labels})
+    return ReportingPack(
+        month=month,
+        as_of=today,
+        build_id=build_id,
+        frozen_at=max(row["frozen_at"] for row in rows),
+        kpis=kpis,
+        exceptions=tuple(exceptions),
+        checks_run=checks_run,
+        known_issues=issues,
+        confidence_notes=_confidence_notes(kpis, issues, contracts),
+        open_actions=_open_actions(conn, today, labels),
+    )

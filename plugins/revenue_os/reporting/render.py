@@ -1,0 +1,376 @@
+"""The pack as an HTML e-mail (Jinja2) and as a one-page PDF (fpdf2).
+
+Both show the same sections in the same order with the same formatted values. The PDF uses
+fpdf2's core Helvetica, which needs no font file on the worker but only knows Latin-1: text
+is transliterated first (`≥` becomes `>=`), and what has no Latin-1 form becomes `?` rather
+than failing the send.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+from fpdf.table import Table
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from revenue_os.reporting.formatting import (
+    STATUS_RGB,
+    STATUS_TEXT_RGB,
+    format_change,
+    format_delta,
+    format_value,
+)
+from revenue_os.reporting.pack import KpiException, KpiLine, ReportingPack
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+# Colours of everything but the statuses; none equals a status colour (see formatting.py).
+NAVY = (31, 42, 68)
+WHITE = (255, 255, 255)
+INK = (33, 33, 33)
+MUTED = (97, 97, 97)
+ZEBRA = (244, 245, 247)
+ISSUE_FILL = (253, 246, 227)
+ISSUE_BORDER = (214, 201, 163)
+OVERDUE_INK = (139, 26, 26)
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def subtitle(pack: ReportingPack) -> str:
+    build = str(pack.build_id)[:8] if pack.build_id else "unknown"
+    return (
+        f"KPIs of {pack.month:%B %Y} frozen on {pack.frozen_at:%Y-%m-%d} from mart build "
+        f"{build}; open actions as of {pack.as_of}"
+    )
+
+
+def footer(pack: ReportingPack) -> str:
+    return (
+        "From the month-end KPI snapshot (ops.kpi_snapshots): the figures stay as sent while "
+        f"the mart moves on. Rebuild: revenue-os pack --month {pack.month:%Y-%m}"
+    )
+
+
+def no_issues_text(pack: ReportingPack) -> str:
+    """The known-issues box of a month without issues: all passed, or nothing was checked."""
+    if pack.checks_run:
+        return (
+            f"All {pack.checks_run} data-quality checks passed on the mart build these numbers "
+            "were frozen from."
+        )
+    return (
+        "No data-quality results are recorded for the mart build these numbers were frozen "
+        "from: their quality is unknown."
+    )
+
+
+def summary_footnotes(pack: ReportingPack) -> list[str]:
+    """What a reader of the KPI summary must know about its marks."""
+    notes = [
+        f"{grain}ly: judged on the {grain}'s value (see the dashboards), not the month's."
+        for grain in pack.judged_on_other_grains
+    ]
+    if pack.provisional:
+        notes.append(
+            "* Provisional: its data did not reach the end of the month when it was frozen; "
+            f"freeze it again once it has (revenue-os pack --month {pack.month:%Y-%m} --refreeze)."
+        )
+    return notes
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(value=format_value, delta=format_delta, change=format_change)
+    return environment
+
+
+def render_html(pack: ReportingPack) -> str:
+    """The pack as a one-page HTML e-mail, styled inline."""
+    return (
+        _environment()
+        .get_template("pack.html")
+        .render(
+            pack=pack,
+            subtitle=subtitle(pack),
+            footer=footer(pack),
+            footnotes=summary_footnotes(pack),
+            no_issues=no_issues_text(pack),
+            colours={status: _hex(rgb) for status, rgb in STATUS_RGB.items()},
+            text_colours={status: _hex(rgb) for status, rgb in STATUS_TEXT_RGB.items()},
+        )
+    )
+
+
+# --- PDF ---------------------------------------------------------------------------------
+
+# Escaped: these characters look like their replacements, which is the point.
+_TRANSLITERATIONS = str.maketrans(
+    {
+        "\u2013": "-",  # en dash
+        "\u2014": "-",  # em dash
+        "\u2212": "-",  # minus sign
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": ",",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2022": "-",  # bullet
+        "\u2026": "...",
+        "\u2265": ">=",
+        "\u2264": "<=",
+        "\u2260": "!=",
+        "\u2192": "->",
+        "\u2190": "<-",
+        "\u20ac": "EUR",
+        "\u00a0": " ",  # no-break space
+        "\u202f": " ",  # narrow no-break space
+    }
+)
+
+
+def _folded(character: str) -> str:
+    """A character outside Latin-1 by its compatibility form without accents (`Š` is `S`)."""
+    decomposed = unicodedata.normalize("NFKD", character)
+    kept = "".join(c for c in decomposed if ord(c) < 256 and not unicodedata.combining(c))
+    return kept or "?"
+
+
+def latin1(text: str) -> str:
+    """Text the core PDF fonts can draw: Latin-1 as it is, the rest transliterated or `?`."""
+    text = str(text).translate(_TRANSLITERATIONS)
+    return "".join(c if ord(c) < 256 else _folded(c) for c in text)
+
+
+class _PackPdf(FPDF):
+    def __init__(self, pack: ReportingPack) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.pack = pack
+        self.set_margins(10, 10, 10)
+        self.set_auto_page_break(True, margin=12)
+        self.set_title(latin1(pack.title))
+        self.set_creator("Revenue OS")
+
+    def footer(self) -> None:
+        self.set_y(-9)
+        self.set_font("helvetica", "", 6.5)
+        self.set_text_color(*MUTED)
+        self.cell(0, 4, latin1(f"{footer(self.pack)}   page {self.page_no()}/{{nb}}"), align="L")
+
+
+def _heading(pdf: FPDF, text: str) -> None:
+    pdf.ln(2.5)
+    pdf.set_font("helvetica", "B", 10.5)
+    pdf.set_text_color(*NAVY)
+    pdf.cell(0, 6, latin1(text), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(*INK)
+
+
+@contextmanager
+def _table(
+    pdf: FPDF, headings: Sequence[str], col_widths: Sequence[float], aligns: Sequence[str] = ()
+) -> Iterator[Table]:
+    """A table in the pack's style with its heading row written."""
+    pdf.set_font("helvetica", "", 7)
+    pdf.set_text_color(*INK)
+    # The gutter keeps the status fills of consecutive rows apart: one badge per KPI.
+    with pdf.table(
+        col_widths=col_widths,
+        width=pdf.epw,
+        borders_layout="NONE",
+        cell_fill_color=ZEBRA,
+        cell_fill_mode="ROWS",
+        gutter_height=0.6,
+        line_height=3.0,
+        padding=(0.5, 1.2),
+        text_align=tuple(aligns or ["LEFT"] * len(col_widths)),
+        headings_style=FontFace(emphasis="BOLD", color=WHITE, fill_color=NAVY),
+        v_align="TOP",
+    ) as table:
+        table.row([latin1(heading) for heading in headings])
+        yield table
+
+
+def _status_face(status: str | None) -> FontFace | None:
+    if status not in STATUS_RGB:
+        return None
+    return FontFace(emphasis="BOLD", color=STATUS_TEXT_RGB[status], fill_color=STATUS_RGB[status])
+
+
+def _open_actions(pdf: FPDF, pack: ReportingPack) -> None:
+    _heading(pdf, f"Open actions ({len(pack.open_actions)}, {pack.overdue_actions} overdue)")
+    if not pack.open_actions:
+        _line(pdf, "No open actions in the decision log.")
+        return
+    with _table(pdf, ["Due", "KPI", "Owner", "Action"], (14, 23, 13, 50)) as table:
+        for action in pack.open_actions:
+            row = table.row()
+            if action.overdue:
+                row.cell(
+                    latin1(f"{action.due_on}\nOVERDUE"),
+                    style=FontFace(emphasis="BOLD", color=OVERDUE_INK),
+                )
+            else:
+                row.cell(latin1(str(action.due_on)))
+            row.cell(latin1(action.metric_label))
+            row.cell(latin1(action.owner))
+            row.cell(latin1(f"{action.action_type}: {action.action}"))
+
+
+def _kpi_summary(pdf: FPDF, pack: ReportingPack) -> None:
+    _heading(pdf, "KPI summary")
+    with _table(
+        pdf,
+        [
+            "KPI",
+            "Status",
+            f"{pack.month:%b %Y}",
+            "Prior month",
+            "Change",
+            "Trailing 3 mo.",
+            "Owner",
+        ],
+        (52, 17, 22, 22, 16, 24, 37),
+        ("LEFT", "CENTER", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
+    ) as table:
+        for kpi in pack.kpis:
+            row = table.row()
+            row.cell(latin1(kpi.label + ("" if kpi.is_complete else " *")))
+            row.cell(latin1(kpi.status_text), style=_status_face(kpi.status))
+            row.cell(latin1(format_value(kpi.value, kpi.format)), style=FontFace(emphasis="BOLD"))
+            row.cell(latin1(format_value(kpi.prior_value, kpi.format)))
+            row.cell(latin1(format_delta(kpi.delta_pct)))
+            row.cell(latin1(format_value(kpi.trailing_value, kpi.format)))
+            row.cell(latin1(kpi.kpi_owner))
+    for note in summary_footnotes(pack):
+        _line(pdf, note, size=6.5)
+
+
+def _breakdown_text(item: KpiException) -> str:
+    if not item.breakdowns:
+        return ""
+    fmt = item.kpi.format
+    if item.breakdown_rule == "decline":
+        parts = [
+            f"{b.dimension_name} {b.dimension_value} {format_value(b.value, fmt)} "
+            f"({format_change(b.change, fmt)})"
+            for b in item.breakdowns
+        ]
+        return "Largest declines vs prior month: " + "; ".join(parts)
+    parts = [
+        f"{b.dimension_name} {b.dimension_value} {format_value(b.value, fmt)}"
+        for b in item.breakdowns
+    ]
+    return "Worst in the red: " + "; ".join(parts)
+
+
+def _exceptions(pdf: FPDF, pack: ReportingPack) -> None:
+    _heading(pdf, "Exceptions")
+    if not pack.exceptions:
+        _line(pdf, "No KPI is red or yellow this month.")
+        return
+    with _table(pdf, ["Status", "KPI", "Owner", "Action on breach"], (10, 30, 11, 56)) as table:
+        for item in pack.exceptions:
+            kpi: KpiLine = item.kpi
+            row = table.row()
+            row.cell(latin1(kpi.status_text), style=_status_face(kpi.status), align="CENTER")
+            row.cell(
+                latin1(
+                    f"{kpi.label}\n{format_value(kpi.value, kpi.format)} "
+                    f"({kpi.status}: {kpi.breached})"
+                )
+            )
+            row.cell(latin1(kpi.kpi_owner))
+            breakdown = _breakdown_text(item)
+            row.cell(
+                latin1(f"{kpi.action_type}: {kpi.action}" + (f"\n{breakdown}" if breakdown else ""))
+            )
+
+
+def _known_issues(pdf: FPDF, pack: ReportingPack) -> None:
+    _heading(pdf, "Known data issues")
+    if pack.known_issues:
+        lines = []
+        for issue in pack.known_issues:
+            text = f"{issue.outcome.replace('_', ' ')} (tier {issue.tier}) {issue.dataset}: "
+            text += issue.check_name
+            if issue.measured is not None:
+                text += f", measured {issue.measured}"
+            if issue.threshold:
+                text += f", threshold {issue.threshold}"
+            if issue.kpis:
+                text += f". Affects {', '.join(issue.kpis)}"
+            lines.append(text + ".")
+        body = "\n".join(lines)
+    else:
+        body = no_issues_text(pack)
+    pdf.set_font("helvetica", "", 7.5)
+    pdf.set_fill_color(*ISSUE_FILL)
+    pdf.set_draw_color(*ISSUE_BORDER)
+    pdf.set_text_color(*INK)
+    pdf.multi_cell(0, 3.6, latin1(body), border=1, fill=True, padding=1.5)
+
+
+def _confidence_notes(pdf: FPDF, pack: ReportingPack) -> None:
+    if not pack.confidence_notes:
+        return
+    _heading(pdf, "Confidence notes")
+    for note in pack.confidence_notes:
+        pdf.set_font("helvetica", "B", 7)
+        pdf.set_text_color(*INK)
+        pdf.write(3.3, latin1(f"{note.label} ({note.level} confidence)"))
+        pdf.set_font("helvetica", "", 7)
+        if note.note:
+            pdf.write(3.3, latin1(f": {note.note}"))
+        if note.issues:
+            pdf.set_text_color(*OVERDUE_INK)
+            pdf.write(3.3, latin1(f" Known issue: {'; '.join(note.issues)}."))
+        pdf.ln(4)
+
+
+def _line(pdf: FPDF, text: str, size: float = 7.5) -> None:
+    pdf.set_font("helvetica", "", size)
+    pdf.set_text_color(*INK)
+    pdf.multi_cell(0, 3.6, latin1(text), new_x="LMARGIN", new_y="NEXT")
+
+
+def render_pdf(pack: ReportingPack, path: Path) -> Path:
+    """The pack as an A4 PDF: one page unless the month has very many exceptions."""
+    pdf = _PackPdf(pack)
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 15)
+    pdf.set_text_color(*NAVY)
+    pdf.cell(0, 8, latin1(pack.title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "", 7.5)
+    pdf.set_text_color(*MUTED)
+    pdf.cell(0, 4, latin1(subtitle(pack)), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "B", 9)
+    pdf.set_text_color(*INK)
+    summary = (
+        f"{pack.count('red')} red, {pack.count('yellow')} yellow, {pack.count('green')} green "
+        f"of {len(pack.kpis)} KPIs; {len(pack.open_actions)} open actions, "
+        f"{pack.overdue_actions} overdue."
+    )
+    pdf.cell(0, 6, latin1(summary), new_x="LMARGIN", new_y="NEXT")
+    _open_actions(pdf, pack)
+    _kpi_summary(pdf, pack)
+    _exceptions(pdf, pack)
+    _known_issues(pdf, pack)
+    _confidence_notes(pdf, pack)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(path))
+    return path

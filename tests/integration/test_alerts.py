@@ -1,0 +1,404 @@
+"""Alerts end to end, on the test stack's real SMTP server (and a real webhook on loopback).
+
+- a task forced to fail under `airflow dags test` alerts on-call exactly once, after its
+  retries, and the next green run sends the recovery notice;
+- the freshness watchdog alerts once when a source goes stale, and once when it is fresh again;
+- a KPI turning red alerts its owner once, not again while it stays red, and again after it
+  left red and came back.
+
+Each test sends to addresses of its own, so messages from other tests never count.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import uuid
+from datetime import date
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from psycopg import sql
+
+from revenue_os.metrics import load_contracts
+from revenue_os.metrics.formatting import format_value
+from revenue_os.metrics.kpi_layer import KPI_VALUES_COLUMNS
+from revenue_os.notifications import mailbox
+from revenue_os.notifications.freshness import check_freshness
+from revenue_os.notifications.kpi_alerts import alert_kpi_owners
+from revenue_os.notifications.settings import AlertSettings
+from revenue_os.runtime import airflow_services
+from revenue_os.runtime.stack import REFRESH_DAG_ID
+from revenue_os.warehouse.migrations import migrate
+
+
+def _address(role: str) -> str:
+    return f"{role}-{uuid.uuid4().hex[:10]}@test.example"
+
+
+def _mail_to(stack, address: str) -> list:
+    """The messages the stack's mail server received for `address`, oldest first."""
+    found = []
+    for summary in mailbox.list_messages(stack.profile.mail_dir):
+        if address in summary.recipients:
+            message = mailbox.read_message(summary.path)
+            found.append((summary, mailbox.body_text(message)))
+    return found
+
+
+class Webhook:
+    """A Slack-compatible incoming webhook on loopback that keeps what was posted."""
+
+    def __init__(self) -> None:
+        posts = self.posts = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                posts.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+@pytest.fixture
+def smtp_env(stack, monkeypatch):
+    """The stack's `smtp_default` connection, for alerts sent from this process."""
+    env = stack.airflow_env()
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", env["AIRFLOW_CONN_SMTP_DEFAULT"])
+    return env
+
+
+@pytest.fixture
+def ops_warehouse(scratch_database):
+    conn = scratch_database("alerts_scratch")
+    migrate(conn)
+    yield conn
+    conn.close()
+
+
+def _airflow_dags_test(airflow_client, dag_id: str, logical_date: str, env, *options: str):
+    paused = airflow_client.dag(dag_id)["is_paused"]
+    airflow_client.set_paused(dag_id, True)  # the scheduler keeps off the test's run
+    try:
+        return subprocess.run(
+            [
+                str(airflow_services.BIN_DIR / "airflow"),
+                "dags",
+                "test",
+                dag_id,
+                logical_date,
+                *options,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        airflow_client.set_paused(dag_id, paused)
+
+
+def scratch_uri(stack, name: str) -> str:
+    return stack.warehouse_uri("revenue_os").rsplit("/", 1)[0] + f"/{name}"
+
+
+# --- the freshness watchdog ----------------------------------------------------------------
+
+
+def _loaded(conn, source_object: str, hours_ago: float) -> None:
+    conn.execute(
+        "INSERT INTO ops.load_batches (batch_id, source_object, mode, started_at, finished_at, "
+        "rows_extracted, rows_inserted, rows_updated, rows_deleted, rows_quarantined) "
+        "VALUES (gen_random_uuid(), %s, 'incremental', now() - make_interval(secs => %s), "
+        "now() - make_interval(secs => %s), 1, 1, 0, 0, 0)",
+        (source_object, hours_ago * 3600 + 60, hours_ago * 3600),
+    )
+
+
+def _published(conn, hours_ago: float) -> None:
+    conn.execute(
+        "INSERT INTO ops.mart_builds (build_id, started_at, finished_at, status) VALUES "
+        "(gen_random_uuid(), now() - make_interval(secs => %s), now() - make_interval(secs => %s), "
+        "'published')",
+        (hours_ago * 3600 + 600, hours_ago * 3600),
+    )
+
+
+def test_a_stale_source_alerts_once_then_once_when_fresh(stack, smtp_env, ops_warehouse, webhook):
+    conn = ops_warehouse
+    for source in (
+        "hubspot.contacts",
+        "google_ads.campaigns",
+        "linkedin_ads.campaigns",
+        "netsuite.invoice_lines",
+    ):
+        _loaded(conn, source, hours_ago=1)
+    _loaded(conn, "salesforce.opportunities", hours_ago=30)  # older than its 26 h SLA
+    _loaded(conn, "salesforce.accounts", hours_ago=31)
+    _published(conn, hours_ago=2)
+    oncall = _address("oncall")
+    settings = AlertSettings(oncall_emails=(oncall,), webhook_url=webhook.url)
+    contracts = load_contracts()
+
+    first = check_freshness(conn, contracts, settings)
+    again = check_freshness(conn, contracts, settings)  # still stale: nothing new
+
+    assert first == {"stale": ["salesforce"], "alerted": ["salesforce"], "recovered": []}
+    assert again == {"stale": ["salesforce"], "alerted": [], "recovered": []}
+    (alert,) = _mail_to(stack, oncall)
+    summary, body = alert
+    assert summary.subject == "[Revenue OS] Salesforce is stale: last loaded 30.0 hours ago"
+    assert "26 hours (from the metric contracts)" in body
+    assert "#stale-data" in body
+    (post,) = webhook.posts
+    assert post["text"].startswith("*[Revenue OS] Salesforce is stale")
+
+    _loaded(conn, "salesforce.opportunities", hours_ago=0.5)
+    recovered = check_freshness(conn, contracts, settings)
+
+    assert recovered == {"stale": [], "alerted": [], "recovered": ["salesforce"]}
+    messages = _mail_to(stack, oncall)
+    assert [s.subject for s, _ in messages] == [
+        "[Revenue OS] Salesforce is stale: last loaded 30.0 hours ago",
+        "[Revenue OS] Salesforce is fresh again",
+    ]
+    spells = conn.execute(
+        "SELECT alert_kind, subject_key, cleared_at IS NOT NULL FROM ops.alert_spells"
+    ).fetchall()
+    assert spells == [("stale_source", "salesforce", True)]
+
+
+def test_the_watchdog_dag_alerts_on_a_stale_source_under_airflow_dags_test(
+    stack, airflow_client, scratch_database
+):
+    """The watchdog DAG itself, on a warehouse of its own where NetSuite stopped loading."""
+    conn = scratch_database("watchdog_scratch")
+    migrate(conn)
+    for source in (
+        "hubspot.contacts",
+        "salesforce.accounts",
+        "google_ads.campaigns",
+        "linkedin_ads.campaigns",
+    ):
+        _loaded(conn, source, hours_ago=3)
+    _loaded(conn, "netsuite.invoice_lines", hours_ago=50)
+    _published(conn, hours_ago=3)
+    oncall = _address("oncall")
+    env = {
+        **stack.airflow_env(),
+        "AIRFLOW_CONN_WAREHOUSE": scratch_uri(stack, "watchdog_scratch"),
+        "REVENUE_OS_ONCALL_EMAILS": oncall,
+    }
+
+    result = _airflow_dags_test(airflow_client, "freshness_watchdog", "2026-03-01", env)
+
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    ((summary, body),) = _mail_to(stack, oncall)
+    assert summary.subject == "[Revenue OS] NetSuite is stale: last loaded 50.0 hours ago"
+    assert f"{stack.profile.airflow_url}/dags/revenue_refresh/runs" in body
+    assert conn.execute(
+        "SELECT alert_kind, subject_key FROM ops.alert_spells WHERE cleared_at IS NULL"
+    ).fetchall() == [("stale_source", "netsuite")]
+    conn.close()
+
+
+def test_a_mart_never_published_is_stale_and_nothing_is_sent_unconfigured(
+    stack, smtp_env, ops_warehouse, caplog
+):
+    conn = ops_warehouse
+    for source in (
+        "hubspot.contacts",
+        "salesforce.accounts",
+        "google_ads.campaigns",
+        "linkedin_ads.campaigns",
+        "netsuite.invoice_lines",
+    ):
+        _loaded(conn, source, hours_ago=1)
+    before = len(mailbox.list_messages(stack.profile.mail_dir))
+
+    result = check_freshness(conn, load_contracts(), AlertSettings())
+
+    assert result["stale"] == ["mart"]
+    assert len(mailbox.list_messages(stack.profile.mail_dir)) == before
+    assert "not sent: no on-call channel is configured" in caplog.text
+
+
+# --- KPI threshold alerts ------------------------------------------------------------------
+
+
+def _kpi_world(conn) -> None:
+    conn.execute(sql.SQL("CREATE TABLE mart.kpi_values ({})").format(KPI_VALUES_COLUMNS))
+
+
+def _roas(conn, month: date, value: str, status: str, *, prior: str | None, complete: bool = True):
+    """One overall monthly ROAS row as the KPI layer writes it (W-shaped, thresholds of the contract)."""
+    roas = load_contracts()["roas"]
+    delta = None if prior is None else (Decimal(value) - Decimal(prior)) * 100 / Decimal(prior)
+    conn.execute(
+        "INSERT INTO mart.kpi_values VALUES (%s, %s, 'kpi', %s, 'month', %s, %s, 'overall', 'all', "
+        "%s, %s, %s, %s, 'ratio', 'higher_is_better', %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            "roas",
+            roas.label,
+            roas.area,
+            month,
+            complete,
+            Decimal(value),
+            None if prior is None else Decimal(prior),
+            delta,
+            Decimal("1.5"),
+            status,
+            roas.thresholds.green,
+            roas.thresholds.yellow,
+            roas.thresholds.red,
+            roas.owner.kpi_owner,
+            roas.owner.steward,
+            roas.confidence.level,
+            roas.action_on_breach.type,
+            roas.action_on_breach.action,
+        ),
+    )
+
+
+def test_a_kpi_turning_red_alerts_its_owner_once_per_red_spell(stack, smtp_env, ops_warehouse):
+    conn = ops_warehouse
+    _kpi_world(conn)
+    cmo = _address("cmo")
+    settings = AlertSettings(owner_emails={"CMO": (cmo,)})
+    contracts = load_contracts()
+    _roas(conn, date(2026, 8, 1), "3.2", "green", prior=None)
+    _roas(conn, date(2026, 9, 1), "1.6", "yellow", prior="3.2")
+    _roas(conn, date(2026, 10, 1), "0.8", "red", prior="1.6")
+    _roas(conn, date(2026, 11, 1), "3.5", "green", prior="0.8", complete=False)  # not judged yet
+
+    first = alert_kpi_owners(conn, contracts, format_value, settings)
+    second = alert_kpi_owners(conn, contracts, format_value, settings)
+
+    assert first["alerted"] == ["roas"] and second["alerted"] == []
+    ((summary, body),) = _mail_to(stack, cmo)
+    assert (
+        summary.subject
+        == "[Revenue OS] Return on ad spend (ROAS) is red: 0.80x (month of 2026-10-01)"
+    )
+    for expected in (
+        "Value 0.80x",
+        "Red when < 1",
+        "Change -50.0 % vs the prior month",  # (0.8 - 1.6) / 1.6
+        "Prior 1.60x",
+        "2026-08-01 3.20x (green) → 2026-09-01 1.60x (yellow) → 2026-10-01 0.80x (red)",
+        "reallocate: Head of Marketing Ops moves budget",
+    ):
+        assert expected in " ".join(body.split()), expected
+
+    # November completes, still red: the same spell, no repeat.
+    conn.execute(
+        "UPDATE mart.kpi_values SET (is_complete, value, status) = (true, 0.9, 'red') WHERE period_start = '2026-11-01'"
+    )
+    assert alert_kpi_owners(conn, contracts, format_value, settings)["alerted"] == []
+    # December back to yellow closes the spell; January red again is a new one.
+    _roas(conn, date(2026, 12, 1), "1.2", "yellow", prior="0.9")
+    assert alert_kpi_owners(conn, contracts, format_value, settings)["cleared"] == ["roas"]
+    _roas(conn, date(2027, 1, 1), "0.5", "red", prior="1.2")
+    assert alert_kpi_owners(conn, contracts, format_value, settings)["alerted"] == ["roas"]
+
+    assert [s.subject for s, _ in _mail_to(stack, cmo)] == [
+        "[Revenue OS] Return on ad spend (ROAS) is red: 0.80x (month of 2026-10-01)",
+        "[Revenue OS] Return on ad spend (ROAS) is red: 0.50x (month of 2027-01-01)",
+    ]
+
+
+# --- a failed refresh under `airflow dags test`, and its recovery ---------------------------
+
+# Everything before the dashboards is marked successful without running: the failure under
+# test is the dashboards' import, and the mart is the one the demo published.
+SKIPPED = "load_.*|build_.*|audit_mart|publish_mart"
+
+
+def _dags_test(stack, airflow_client, logical_date: str, extra_env: dict[str, str]):
+    env = {**stack.airflow_env(), **extra_env}
+    return _airflow_dags_test(
+        airflow_client, REFRESH_DAG_ID, logical_date, env, "--mark-success-pattern", SKIPPED
+    )
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the probe is: nothing listens
+
+
+def test_a_failed_task_alerts_on_call_once_after_its_retries_then_recovers(
+    stack, airflow_client, warehouse
+):
+    oncall = _address("oncall")
+    alerting = {
+        "REVENUE_OS_ONCALL_EMAILS": oncall,
+        "REVENUE_OS_TASK_RETRIES": "2",
+        "REVENUE_OS_RETRY_DELAY_SECONDS": "1",
+    }
+    superset_down = f"http://admin:unused@127.0.0.1:{_closed_port()}"
+
+    failed = _dags_test(
+        stack, airflow_client, "2026-03-01", {**alerting, "AIRFLOW_CONN_SUPERSET": superset_down}
+    )
+
+    assert failed.returncode != 0, "the run should fail at publish_dashboards"
+    output = failed.stdout + failed.stderr
+    messages = _mail_to(stack, oncall)
+    assert len(messages) == 1, output[-4000:]  # one alert, not one per try
+    summary, body = messages[0]
+    text = " ".join(body.split())
+    assert summary.subject == "[Revenue OS] revenue_refresh failed at publish_dashboards"
+    assert "Try 3 of 3" in text  # the retries were spent before the alert
+    run_id = warehouse.execute(
+        "SELECT details->>'Run' FROM ops.alert_spells WHERE alert_kind = 'refresh_failed' "
+        "AND subject_key = %s AND cleared_at IS NULL",
+        (REFRESH_DAG_ID,),
+    ).fetchone()[0]
+    assert f"Run {run_id}" in text
+    assert "ConnectError" in text or "onnection refused" in text
+    assert (
+        f"/dags/{REFRESH_DAG_ID}/runs/" in text and "tasks/publish_dashboards?try_number=3" in text
+    )
+    assert "runbook.md#importing-the-dashboards-failed" in text
+
+    green = _dags_test(stack, airflow_client, "2026-03-02", alerting)
+
+    assert green.returncode == 0, (green.stdout + green.stderr)[-4000:]
+    messages = _mail_to(stack, oncall)
+    assert [s.subject for s, _ in messages] == [
+        "[Revenue OS] revenue_refresh failed at publish_dashboards",
+        "[Revenue OS] revenue_refresh recovered",
+    ]
+    recovery = " ".join(messages[1][1].split())
+    assert (
+        f"First failed run {run_id}" in recovery
+        and "First failed task publish_dashboards" in recovery
+    )
+    assert warehouse.execute(
+        "SELECT count(*) FROM ops.alert_spells WHERE alert_kind = 'refresh_failed' AND cleared_at IS NULL"
+    ).fetchone() == (0,)

@@ -1,4 +1,8 @@
-"""The monthly reporting pack: on the 1st, the month just closed, to its recipients.
+"""The monthly reporting pack: on the 8th, the month just closed, to its recipients.
+
+The 8th because the metric contracts say when a month is final: a week after it ends
+(`refresh_sla.final_after_days`: restated ad spend, back-dated deals, the books closed on the
+fifth business day). A pack sent earlier would freeze numbers still moving.
 
 1. freeze the month's KPI values from the published mart into ops.kpi_snapshots (once: a
    rerun keeps what was frozen, so the pack sent is the pack that can be rebuilt);
@@ -7,7 +11,7 @@
    as HTML and PDF to the export folder's packs/, and e-mail the HTML with the PDF attached
    to REVENUE_OS_PACK_RECIPIENTS through the `smtp_default` connection.
 
-The month is the one the run's data interval starts in: the run of 1 November 07:00 covers
+The month is the one the run's data interval starts in: the run of 8 November 07:00 covers
 October. To rebuild or resend a month by hand: `revenue-os pack --month 2026-10 [--send]`.
 """
 
@@ -22,10 +26,10 @@ from revenue_os.orchestration.defaults import DEFAULT_ARGS
 
 
 # An explicit data-interval timetable: with a bare cron string Airflow 3 makes each run a
-# point in time (the interval starts on the 1st itself), and the pack would name the new month.
+# point in time (the interval starts on the 8th itself), and the pack would name the new month.
 @dag(
     dag_id="monthly_reporting_pack",
-    schedule=CronDataIntervalTimetable("0 7 1 * *", timezone="UTC"),
+    schedule=CronDataIntervalTimetable("0 7 8 * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,

@@ -22,8 +22,8 @@ CREATE UNIQUE INDEX alert_spells_open_idx ON ops.alert_spells (alert_kind, subje
 
 -- The KPI values of a closed month as the pack showed them: overall and per dimension, with
 -- prior, trailing, status and thresholds. Written once per month (a rerun keeps the frozen
--- rows unless asked to refreeze). `is_complete` is the mart's flag at freeze time: a month
--- frozen before its data reached the month's end is shown as provisional until refrozen.
+-- rows unless asked to refreeze). `is_final` is the mart's flag at freeze time: a month frozen
+-- before its contract's final_after_days had passed is shown as provisional until refrozen.
 CREATE TABLE ops.kpi_snapshots (
     snapshot_month  date        NOT NULL CHECK (snapshot_month = date_trunc('month', snapshot_month)),
     metric_name     text        NOT NULL,
@@ -32,7 +32,7 @@ CREATE TABLE ops.kpi_snapshots (
     area            text        NOT NULL,
     dimension_name  text        NOT NULL,
     dimension_value text        NOT NULL,
-    is_complete     boolean     NOT NULL,
+    is_final        boolean     NOT NULL,
     value           numeric,
     prior_value     numeric,
     delta_pct       numeric,

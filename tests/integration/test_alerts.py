@@ -252,32 +252,47 @@ def _kpi_world(conn) -> None:
     conn.execute(sql.SQL("CREATE TABLE mart.kpi_values ({})").format(KPI_VALUES_COLUMNS))
 
 
-def _roas(conn, month: date, value: str, status: str, *, prior: str | None, complete: bool = True):
-    """One overall monthly ROAS row as the KPI layer writes it (W-shaped, thresholds of the contract)."""
-    roas = load_contracts()["roas"]
+def _kpi(
+    conn,
+    name: str,
+    period: date,
+    value: str,
+    status: str,
+    *,
+    prior: str | None,
+    complete=True,
+    final=None,
+):
+    """One overall row of a KPI as the KPI layer writes it (metadata from its contract)."""
+    contract = load_contracts()[name]
+    grain = contract.thresholds.period
     delta = None if prior is None else (Decimal(value) - Decimal(prior)) * 100 / Decimal(prior)
     conn.execute(
-        "INSERT INTO mart.kpi_values VALUES (%s, %s, 'kpi', %s, 'month', %s, %s, 'overall', 'all', "
-        "%s, %s, %s, %s, 'ratio', 'higher_is_better', %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        "INSERT INTO mart.kpi_values VALUES (%s, %s, 'kpi', %s, %s, %s, %s, %s, 'overall', 'all', "
+        "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
-            "roas",
-            roas.label,
-            roas.area,
-            month,
+            name,
+            contract.label,
+            contract.area,
+            grain,
+            period,
             complete,
+            complete if final is None else final,
             Decimal(value),
             None if prior is None else Decimal(prior),
             delta,
             Decimal("1.5"),
+            contract.format,
+            contract.direction,
             status,
-            roas.thresholds.green,
-            roas.thresholds.yellow,
-            roas.thresholds.red,
-            roas.owner.kpi_owner,
-            roas.owner.steward,
-            roas.confidence.level,
-            roas.action_on_breach.type,
-            roas.action_on_breach.action,
+            contract.thresholds.green,
+            contract.thresholds.yellow,
+            contract.thresholds.red,
+            contract.owner.kpi_owner,
+            contract.owner.steward,
+            contract.confidence.level,
+            contract.action_on_breach.type,
+            contract.action_on_breach.action,
         ),
     )
 
@@ -288,10 +303,12 @@ def test_a_kpi_turning_red_alerts_its_owner_once_per_red_spell(stack, smtp_env, 
     cmo = _address("cmo")
     settings = AlertSettings(owner_emails={"CMO": (cmo,)})
     contracts = load_contracts()
-    _roas(conn, date(2026, 8, 1), "3.2", "green", prior=None)
-    _roas(conn, date(2026, 9, 1), "1.6", "yellow", prior="3.2")
-    _roas(conn, date(2026, 10, 1), "0.8", "red", prior="1.6")
-    _roas(conn, date(2026, 11, 1), "3.5", "green", prior="0.8", complete=False)  # not judged yet
+    _kpi(conn, "roas", date(2026, 8, 1), "3.2", "green", prior=None)
+    _kpi(conn, "roas", date(2026, 9, 1), "1.6", "yellow", prior="3.2")
+    _kpi(conn, "roas", date(2026, 10, 1), "0.8", "red", prior="1.6")
+    # November is complete but inside the contract's final_after_days: spend may be restated.
+    _kpi(conn, "roas", date(2026, 11, 1), "0.4", "red", prior="0.8", final=False)
+    _kpi(conn, "roas", date(2026, 12, 1), "3.5", "green", prior="0.4", complete=False)
 
     first = alert_kpi_owners(conn, contracts, format_value, settings)
     second = alert_kpi_owners(conn, contracts, format_value, settings)
@@ -312,20 +329,46 @@ def test_a_kpi_turning_red_alerts_its_owner_once_per_red_spell(stack, smtp_env, 
     ):
         assert expected in " ".join(body.split()), expected
 
-    # November completes, still red: the same spell, no repeat.
-    conn.execute(
-        "UPDATE mart.kpi_values SET (is_complete, value, status) = (true, 0.9, 'red') WHERE period_start = '2026-11-01'"
-    )
+    # November becomes final, still red: the same spell, no repeat.
+    conn.execute("UPDATE mart.kpi_values SET is_final = true WHERE period_start = '2026-11-01'")
     assert alert_kpi_owners(conn, contracts, format_value, settings)["alerted"] == []
-    # December back to yellow closes the spell; January red again is a new one.
-    _roas(conn, date(2026, 12, 1), "1.2", "yellow", prior="0.9")
+    # December final and yellow closes the spell; January red again is a new one.
+    conn.execute(
+        "UPDATE mart.kpi_values SET (is_complete, is_final, value, status) = (true, true, 1.2, 'yellow') "
+        "WHERE period_start = '2026-12-01'"
+    )
     assert alert_kpi_owners(conn, contracts, format_value, settings)["cleared"] == ["roas"]
-    _roas(conn, date(2027, 1, 1), "0.5", "red", prior="1.2")
+    _kpi(conn, "roas", date(2027, 1, 1), "0.5", "red", prior="1.2")
     assert alert_kpi_owners(conn, contracts, format_value, settings)["alerted"] == ["roas"]
 
     assert [s.subject for s, _ in _mail_to(stack, cmo)] == [
         "[Revenue OS] Return on ad spend (ROAS) is red: 0.80x (month of 2026-10-01)",
         "[Revenue OS] Return on ad spend (ROAS) is red: 0.50x (month of 2027-01-01)",
+    ]
+
+
+def test_a_forward_looking_kpi_is_judged_on_the_period_in_progress(stack, smtp_env, ops_warehouse):
+    """Pipeline coverage (judged_on: current): past quarters' coverage is zero by nature (their
+    deals have closed), future quarters have little pipeline yet; only the current one counts."""
+    conn = ops_warehouse
+    _kpi_world(conn)
+    sales = _address("head-of-sales")
+    settings = AlertSettings(owner_emails={"Head of Sales": (sales,)})
+    contracts = load_contracts()
+    _kpi(conn, "pipeline_coverage", date(2026, 7, 1), "0", "red", prior=None)
+    _kpi(conn, "pipeline_coverage", date(2026, 10, 1), "2.7", "yellow", prior=None, complete=False)
+    _kpi(conn, "pipeline_coverage", date(2027, 1, 1), "0.7", "red", prior="2.7", complete=False)
+
+    assert alert_kpi_owners(conn, contracts, format_value, settings)["red"] == []
+
+    conn.execute(
+        "UPDATE mart.kpi_values SET (value, status) = (1.5, 'red') WHERE period_start = '2026-10-01'"
+    )
+    assert alert_kpi_owners(conn, contracts, format_value, settings)["alerted"] == [
+        "pipeline_coverage"
+    ]
+    assert [s.subject for s, _ in _mail_to(stack, sales)] == [
+        "[Revenue OS] Pipeline coverage is red: 1.50x (quarter of 2026-10-01)"
     ]
 
 

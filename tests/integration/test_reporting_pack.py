@@ -140,7 +140,17 @@ def warehouse(cluster):
 
 
 def _row(
-    metric, grain, start, dimension, value, prior, trailing, status, dim_value="all", complete=True
+    metric,
+    grain,
+    start,
+    dimension,
+    value,
+    prior,
+    trailing,
+    status,
+    dim_value="all",
+    complete=True,
+    final=None,
 ):
     contract = CONTRACTS[metric]
     thresholds = contract.thresholds
@@ -155,6 +165,7 @@ def _row(
         grain,
         start,
         complete,
+        complete if final is None else final,
         dimension,
         dim_value,
         value,
@@ -404,7 +415,7 @@ def test_the_pack_holds_the_months_kpis_exceptions_issues_and_open_actions(mart)
         for k in pack.kpis
     } == mart_rows
     assert [k.status_text for k in pack.kpis] == ["RED", "YELLOW", "quarterly", "GREEN"]
-    assert [k.is_complete for k in pack.kpis] == [True, True, False, True] and pack.provisional
+    assert [k.is_final for k in pack.kpis] == [True, True, False, True] and pack.provisional
     assert (pack.count("red"), pack.count("yellow"), pack.count("green")) == (1, 1, 1)
 
     revenue, roas = pack.exceptions
@@ -535,7 +546,7 @@ def test_the_pdf_is_one_page_with_a_badge_per_status_and_every_figure(mart, tmp_
         "Return on ad spend (ROAS) 2.40x (yellow: >= 1 and < 3)"
     )
     assert "quarterly" in text and f"{LABELS['sales_cycle_days']} *" in text
-    assert "* Provisional: its data did not reach the end of the month" in text
+    assert "* Provisional: not final when frozen" in text
 
 
 def test_a_pdf_with_no_exceptions_has_no_red_or_yellow(mart, tmp_path):

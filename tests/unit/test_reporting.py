@@ -111,7 +111,7 @@ def _kpi(**fields) -> KpiLine:
         confidence="high",
         action_type="investigate",
         action="Analytics breaks the month down.",
-        is_complete=True,
+        is_final=True,
     )
     return KpiLine(**{**defaults, **fields})
 
@@ -213,11 +213,11 @@ def test_the_run_on_the_first_reports_the_month_just_closed():
         "send_reporting_pack",
     ]
     assert dag.catchup is False
-    # A data-interval timetable: the run on 1 November covers the interval starting 1 October.
+    # A data-interval timetable: the run on 8 November covers the interval starting 8 October.
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
-    assert dag.timetable.expression == "0 7 1 * *"
-    interval = CronDataIntervalTimetable("0 7 1 * *", "UTC").infer_manual_data_interval(
-        run_after=pendulum.datetime(2026, 11, 1, 7, tz="UTC")
+    assert dag.timetable.expression == "0 7 8 * *"
+    interval = CronDataIntervalTimetable("0 7 8 * *", "UTC").infer_manual_data_interval(
+        run_after=pendulum.datetime(2026, 11, 8, 7, tz="UTC")
     )
     assert month_of(interval.start) == date(2026, 10, 1)
-    assert interval.end == pendulum.datetime(2026, 11, 1, 7, tz="UTC")
+    assert interval.end == pendulum.datetime(2026, 11, 8, 7, tz="UTC")

@@ -71,6 +71,10 @@ Calculation = Annotated[
 
 class RefreshSla(_Strict):
     hours: Annotated[int, Field(gt=0)]
+    # Days after a period ends until its value stops moving (restated spend, back-dated
+    # records, a cohort still converting). Until then the period is complete but not final,
+    # and the KPI owners' alerts do not judge it.
+    final_after_days: Annotated[int, Field(ge=0)] = 0
     note: Text
 
 
@@ -89,6 +93,9 @@ class Thresholds(_Strict):
     yellow: Text
     red: Text
     period: Grain
+    # Which period the owners' alerts judge: the latest final one, or for a forward-looking
+    # KPI (pipeline coverage) the period in progress, which is the one still to act on.
+    judged_on: Literal["final", "current"] = "final"
 
     @model_validator(mode="after")
     def _cover_the_number_line(self) -> Thresholds:

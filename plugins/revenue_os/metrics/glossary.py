@@ -98,7 +98,7 @@ def _entry(contract: MetricContract, contracts: Mapping[str, MetricContract]) ->
         ("Source of truth", contract.source_of_truth),
         ("Includes", "; ".join(contract.inclusions) or "-"),
         ("Excludes", "; ".join(contract.exclusions) or "-"),
-        ("Refresh SLA", f"{contract.refresh_sla.hours} h. {contract.refresh_sla.note}"),
+        ("Refresh SLA", _refresh_sla(contract)),
         ("Owner / steward", f"{contract.owner.kpi_owner} / {contract.owner.steward}"),
         ("Confidence", f"{contract.confidence.level}: {contract.confidence.note}"),
     ]
@@ -107,8 +107,10 @@ def _entry(contract: MetricContract, contracts: Mapping[str, MetricContract]) ->
         rows.append(
             (
                 "Thresholds",
-                f"judged per {thresholds.period}: green `{thresholds.green}`, "
-                f"yellow `{thresholds.yellow}`, red `{thresholds.red}`",
+                f"judged per {thresholds.period}"
+                + (" in progress" if thresholds.judged_on == "current" else "")
+                + f": green `{thresholds.green}`, yellow `{thresholds.yellow}`, "
+                f"red `{thresholds.red}`",
             )
         )
     if contract.action_on_breach is not None:
@@ -187,3 +189,9 @@ def _dimensions(contract: MetricContract) -> str:
 
 def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
+
+
+def _refresh_sla(contract: MetricContract) -> str:
+    sla = contract.refresh_sla
+    final = f" Final {sla.final_after_days} days after the period." if sla.final_after_days else ""
+    return f"{sla.hours} h.{final} {sla.note}"

@@ -67,6 +67,7 @@ KPI_VALUES_COLUMNS = sql.SQL(
     period_grain text NOT NULL,
     period_start date NOT NULL,
     is_complete boolean NOT NULL,
+    is_final boolean NOT NULL,
     dimension_name text NOT NULL,
     dimension_value text NOT NULL,
     value numeric,
@@ -168,7 +169,10 @@ def build_kpi_tables(
         for contract in contracts.values():
             for grain in contract.grain:
                 completeness = _complete_sql(contract, grain, contracts, as_of)
-                cursor.execute(_kpi_values_sql(contract, grain, kpi_values, completeness))
+                finality = _complete_sql(
+                    contract, grain, contracts, as_of, contract.refresh_sla.final_after_days
+                )
+                cursor.execute(_kpi_values_sql(contract, grain, kpi_values, completeness, finality))
         kpi_count = _count(cursor, kpi_values)
         campaign_count = _build_campaign_recommendations(cursor, schema, contracts, settings, as_of)
     return {"kpi_values": kpi_count, "campaign_recommendations": campaign_count}
@@ -556,8 +560,10 @@ def _complete_sql(
     grain: str,
     contracts: Mapping[str, MetricContract],
     as_of: Mapping[str, date | None],
+    days_after: int = 0,
 ) -> sql.Composable:
-    """A period is complete when it ended on or before the as-of day of every model behind it."""
+    """A period is complete when it ended on or before the as-of day of every model behind it;
+    final when `days_after` more days (the contract's final_after_days) have passed too."""
     models = sorted(
         model for model in _models_behind(contract, contracts) if model in AS_OF_COLUMNS
     )
@@ -566,8 +572,10 @@ def _complete_sql(
     days = [as_of.get(model) for model in models]
     if any(day is None for day in days):
         return sql.SQL("false")
-    return sql.SQL("(w.period_start + interval {}) <= {}").format(
-        sql.Literal(PERIOD_STEP[grain]), sql.Literal(min(day for day in days if day is not None))
+    return sql.SQL("(w.period_start + interval {} + interval {}) <= {}").format(
+        sql.Literal(PERIOD_STEP[grain]),
+        sql.Literal(f"{days_after} days"),
+        sql.Literal(min(day for day in days if day is not None)),
     )
 
 
@@ -597,7 +605,11 @@ def _status_sql(contract: MetricContract, grain: str) -> sql.Composable:
 
 
 def _kpi_values_sql(
-    contract: MetricContract, grain: str, table: sql.Identifier, completeness: sql.Composable
+    contract: MetricContract,
+    grain: str,
+    table: sql.Identifier,
+    completeness: sql.Composable,
+    finality: sql.Composable,
 ) -> sql.Composed:
     thresholds = contract.thresholds
     action = contract.action_on_breach
@@ -608,7 +620,7 @@ def _kpi_values_sql(
     ]
     return sql.SQL(
         "INSERT INTO {table} SELECT w.metric_name, {label}, {tier}, {area}, w.period_grain, "
-        "w.period_start, {complete}, w.dimension_name, w.dimension_value, w.value, "
+        "w.period_start, {complete}, {final}, w.dimension_name, w.dimension_value, w.value, "
         "prior.value, (w.value - prior.value) * 100 / nullif(abs(prior.value), 0), "
         "w.trailing_value, {format}, {direction}, {status}, {green}, {yellow}, {red}, "
         "{owner}, {steward}, {confidence}, {action_type}, {action} "
@@ -623,6 +635,7 @@ def _kpi_values_sql(
         tier=sql.Literal(metadata[1]),
         area=sql.Literal(metadata[2]),
         complete=completeness,
+        final=finality,
         format=sql.Literal(contract.format),
         direction=sql.Literal(contract.direction),
         status=_status_sql(contract, grain),

@@ -1,7 +1,10 @@
 """KPI threshold alerts: tell a KPI's owner when it turns red, once per red spell.
 
-Judged where the contract judges it: the overall value of the contract's threshold period
-(`thresholds.period`), in the latest complete period of the published mart's kpi_values.
+Judged where the contract judges it: the overall value at the contract's threshold grain
+(`thresholds.period`) in the published mart's kpi_values, in the latest final period (complete,
+and `refresh_sla.final_after_days` past, so a young cohort or restated spend does not page
+anyone), or in the period in progress for a forward-looking KPI (`thresholds.judged_on:
+current`, pipeline coverage).
 A KPI that stays red sends nothing more; one that leaves red closes its spell, so the next
 time it turns red is news again.
 """
@@ -46,16 +49,29 @@ class KpiReading:
     kpi_owner: str
 
 
-def latest_readings(conn: psycopg.Connection, schema: str = "mart") -> list[KpiReading]:
-    """Each KPI's overall value in the latest complete period of its threshold grain."""
+def latest_readings(
+    conn: psycopg.Connection, contracts: Mapping[str, MetricContract], schema: str = "mart"
+) -> list[KpiReading]:
+    """Each KPI's overall value in the period its contract judges: the latest final period
+    of its threshold grain, or the period in progress for `judged_on: current`."""
+    current = sorted(
+        name
+        for name, contract in contracts.items()
+        if contract.thresholds is not None and contract.thresholds.judged_on == "current"
+    )
+    # The period in progress is the first one not complete yet (later ones are the future).
     query = sql.SQL(
         "SELECT DISTINCT ON (metric_name) metric_name, label, period_grain, period_start, value, "
         "prior_value, delta_pct, trailing_value, format, status, threshold_red, kpi_owner "
-        "FROM {} WHERE tier = 'kpi' AND dimension_name = 'overall' AND is_complete "
-        "AND status IS NOT NULL ORDER BY metric_name, period_start DESC"
+        "FROM {} WHERE tier = 'kpi' AND dimension_name = 'overall' AND status IS NOT NULL "
+        "AND ((metric_name <> ALL(%(current)s) AND is_final) "
+        "  OR (metric_name = ANY(%(current)s) AND NOT is_complete)) "
+        "ORDER BY metric_name, "
+        "CASE WHEN metric_name = ANY(%(current)s) THEN period_start END ASC, "
+        "period_start DESC"
     ).format(sql.Identifier(schema, "kpi_values"))
     with conn.cursor(row_factory=class_row(KpiReading)) as cursor:
-        return cursor.execute(query).fetchall()
+        return cursor.execute(query, {"current": current}).fetchall()
 
 
 def trend(
@@ -82,7 +98,7 @@ def alert_kpi_owners(
 ) -> dict[str, list[str]]:
     """Alert the owner of each KPI that turned red; close the spells of those no longer red."""
     settings = settings or AlertSettings.from_env()
-    readings = latest_readings(conn, schema)
+    readings = latest_readings(conn, contracts, schema)
     red = [r for r in readings if r.status == "red"]
     alerted, unrouted = [], []
     for reading in red:

@@ -1,6 +1,6 @@
 """The callables behind the monthly reporting pack DAG, testable without a scheduler.
 
-The run on the 1st covers the month just closed: the start of its data interval. The pack's
+The run on the 8th covers the month just closed: the start of its data interval. The pack's
 files go to the export folder's packs/ (REVENUE_OS_EXPORT_DIR), next to the dashboards bundle.
 """
 

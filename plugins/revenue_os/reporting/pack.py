@@ -63,7 +63,7 @@ class KpiLine:
     confidence: str
     action_type: str | None
     action: str | None
-    is_complete: bool
+    is_final: bool
     judged_on: str = "month"  # the grain its thresholds are judged on (the contract's period)
 
     @property
@@ -163,7 +163,7 @@ class ReportingPack:
 
     @property
     def provisional(self) -> bool:
-        return any(not kpi.is_complete for kpi in self.kpis)
+        return any(not kpi.is_final for kpi in self.kpis)
 
     @property
     def judged_on_other_grains(self) -> tuple[str, ...]:
@@ -203,7 +203,7 @@ def _kpi_line(row: Mapping, contracts: Mapping[str, MetricContract]) -> KpiLine:
         confidence=row["confidence"],
         action_type=row["action_type"],
         action=row["action"],
-        is_complete=row["is_complete"],
+        is_final=row["is_final"],
         judged_on=judged_on,
     )
 

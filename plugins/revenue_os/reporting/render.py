@@ -80,8 +80,9 @@ def summary_footnotes(pack: ReportingPack) -> list[str]:
     ]
     if pack.provisional:
         notes.append(
-            "* Provisional: its data did not reach the end of the month when it was frozen; "
-            f"freeze it again once it has (revenue-os pack --month {pack.month:%Y-%m} --refreeze)."
+            "* Provisional: not final when frozen (its contract's final_after_days had not "
+            "passed, e.g. a cohort still converting); freeze it again once it is "
+            f"(revenue-os pack --month {pack.month:%Y-%m} --refreeze)."
         )
     return notes
 
@@ -249,7 +250,7 @@ def _kpi_summary(pdf: FPDF, pack: ReportingPack) -> None:
     ) as table:
         for kpi in pack.kpis:
             row = table.row()
-            row.cell(latin1(kpi.label + ("" if kpi.is_complete else " *")))
+            row.cell(latin1(kpi.label + ("" if kpi.is_final else " *")))
             row.cell(latin1(kpi.status_text), style=_status_face(kpi.status))
             row.cell(latin1(format_value(kpi.value, kpi.format)), style=FontFace(emphasis="BOLD"))
             row.cell(latin1(format_value(kpi.prior_value, kpi.format)))

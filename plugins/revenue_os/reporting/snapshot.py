@@ -25,7 +25,7 @@ SNAPSHOT_COLUMNS = (
     "area",
     "dimension_name",
     "dimension_value",
-    "is_complete",
+    "is_final",
     "value",
     "prior_value",
     "delta_pct",

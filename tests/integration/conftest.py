@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from revenue_os.paths import PROJECT_ROOT
+from revenue_os.runtime import airflow_services
 from revenue_os.runtime.postgres_cluster import LocalPostgres, find_server_bin_dir
 from revenue_os.runtime.profile import load_profile
 from revenue_os.runtime.stack import Stack
@@ -102,6 +103,31 @@ def scratch_database(stack):
     databases = ScratchDatabases(stack)
     yield databases.create
     databases.drop_all()
+
+
+def airflow_dags_test(airflow_client, dag_id: str, logical_date: str, env, *options: str):
+    """`airflow dags test` in a subprocess, the DAG paused meanwhile so the running scheduler
+    keeps its hands off the test's task instances instead of racing it for them."""
+    paused = airflow_client.dag(dag_id)["is_paused"]
+    airflow_client.set_paused(dag_id, True)
+    try:
+        return subprocess.run(
+            [
+                str(airflow_services.BIN_DIR / "airflow"),
+                "dags",
+                "test",
+                dag_id,
+                logical_date,
+                *options,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        airflow_client.set_paused(dag_id, paused)
 
 
 def state_file(name: str) -> Path:

@@ -12,7 +12,6 @@ Each test sends to addresses of its own, so messages from other tests never coun
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import uuid
 from datetime import date
@@ -29,9 +28,9 @@ from revenue_os.notifications import mailbox
 from revenue_os.notifications.freshness import check_freshness
 from revenue_os.notifications.kpi_alerts import alert_kpi_owners
 from revenue_os.notifications.settings import AlertSettings
-from revenue_os.runtime import airflow_services
 from revenue_os.runtime.stack import REFRESH_DAG_ID
 from revenue_os.warehouse.migrations import migrate
+from tests.integration.conftest import airflow_dags_test
 
 
 def _address(role: str) -> str:
@@ -95,29 +94,6 @@ def ops_warehouse(scratch_database):
     migrate(conn)
     yield conn
     conn.close()
-
-
-def _airflow_dags_test(airflow_client, dag_id: str, logical_date: str, env, *options: str):
-    paused = airflow_client.dag(dag_id)["is_paused"]
-    airflow_client.set_paused(dag_id, True)  # the scheduler keeps off the test's run
-    try:
-        return subprocess.run(
-            [
-                str(airflow_services.BIN_DIR / "airflow"),
-                "dags",
-                "test",
-                dag_id,
-                logical_date,
-                *options,
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    finally:
-        airflow_client.set_paused(dag_id, paused)
 
 
 def scratch_uri(stack, name: str) -> str:
@@ -190,7 +166,7 @@ def test_a_stale_source_alerts_once_then_once_when_fresh(stack, smtp_env, ops_wa
     assert spells == [("stale_source", "salesforce", True)]
 
 
-def test_the_watchdog_dag_alerts_on_a_stale_source_under_airflow_dags_test(
+def test_the_watchdog_dag_alerts_on_a_stale_source_underairflow_dags_test(
     stack, airflow_client, scratch_database
 ):
     """The watchdog DAG itself, on a warehouse of its own where NetSuite stopped loading."""
@@ -212,7 +188,7 @@ def test_the_watchdog_dag_alerts_on_a_stale_source_under_airflow_dags_test(
         "REVENUE_OS_ONCALL_EMAILS": oncall,
     }
 
-    result = _airflow_dags_test(airflow_client, "freshness_watchdog", "2026-03-01", env)
+    result = airflow_dags_test(airflow_client, "freshness_watchdog", "2026-03-01", env)
 
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     ((summary, body),) = _mail_to(stack, oncall)
@@ -381,7 +357,7 @@ SKIPPED = "load_.*|build_.*|audit_mart|publish_mart"
 
 def _dags_test(stack, airflow_client, logical_date: str, extra_env: dict[str, str]):
     env = {**stack.airflow_env(), **extra_env}
-    return _airflow_dags_test(
+    return airflow_dags_test(
         airflow_client, REFRESH_DAG_ID, logical_date, env, "--mark-success-pattern", SKIPPED
     )
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import httpx
 
 from revenue_os.raw.objects import RAW_OBJECTS
-from revenue_os.runtime import airflow_services
 from revenue_os.runtime.stack import REFRESH_DAG_ID
 from revenue_os.warehouse.migrations import discover
+from tests.integration.conftest import airflow_dags_test
 
 
 def test_demo_run_succeeded_and_is_recorded_in_the_warehouse(stack, airflow_client, warehouse):
@@ -78,27 +76,7 @@ def test_every_migration_applied_exactly_once(warehouse):
 
 
 def test_refresh_dag_passes_under_airflow_dags_test(stack, warehouse, airflow_client):
-    env = stack.airflow_env()
-    # `dags test` runs the tasks itself; paused, the running scheduler keeps its hands off
-    # that run's task instances instead of racing it for them.
-    airflow_client.set_paused(REFRESH_DAG_ID, True)
-    try:
-        result = subprocess.run(
-            [
-                str(airflow_services.BIN_DIR / "airflow"),
-                "dags",
-                "test",
-                REFRESH_DAG_ID,
-                "2026-02-01",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    finally:
-        airflow_client.set_paused(REFRESH_DAG_ID, False)
+    result = airflow_dags_test(airflow_client, REFRESH_DAG_ID, "2026-02-01", stack.airflow_env())
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     row = warehouse.execute(
         "SELECT state, migrations_applied FROM ops.refresh_runs "

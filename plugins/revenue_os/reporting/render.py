@@ -291,8 +291,8 @@ def _exceptions(pdf: FPDF, pack: ReportingPack) -> None:
             row.cell(latin1(kpi.status_text), style=_status_face(kpi.status), align="CENTER")
             row.cell(
                 latin1(
-                    f"{kpi.label}\n{format_value(kpi.value, kpi.format)} "
-                    f"({kpi.status}: {kpi.breached})"
+                    f"{kpi.label}{'' if kpi.is_final else ' *'}\n"
+                    f"{format_value(kpi.value, kpi.format)} ({kpi.status}: {kpi.breached})"
                 )
             )
             row.cell(latin1(kpi.kpi_owner))

@@ -273,11 +273,13 @@ def _kpi(
     )
 
 
-def test_a_kpi_turning_red_alerts_its_owner_once_per_red_spell(stack, smtp_env, ops_warehouse):
+def test_a_kpi_turning_red_alerts_its_owner_once_per_red_spell(
+    stack, smtp_env, ops_warehouse, webhook
+):
     conn = ops_warehouse
     _kpi_world(conn)
     cmo = _address("cmo")
-    settings = AlertSettings(owner_emails={"CMO": (cmo,)})
+    settings = AlertSettings(owner_emails={"CMO": (cmo,)}, webhook_url=webhook.url)
     contracts = load_contracts()
     _kpi(conn, "roas", date(2026, 8, 1), "3.2", "green", prior=None)
     _kpi(conn, "roas", date(2026, 9, 1), "1.6", "yellow", prior="3.2")
@@ -321,6 +323,7 @@ def test_a_kpi_turning_red_alerts_its_owner_once_per_red_spell(stack, smtp_env, 
         "[Revenue OS] Return on ad spend (ROAS) is red: 0.80x (month of 2026-10-01)",
         "[Revenue OS] Return on ad spend (ROAS) is red: 0.50x (month of 2027-01-01)",
     ]
+    assert webhook.posts == []  # on-call's channel: a red KPI is the owner's, by e-mail
 
 
 def test_a_forward_looking_kpi_is_judged_on_the_period_in_progress(stack, smtp_env, ops_warehouse):

@@ -79,8 +79,9 @@ def post_webhook(url: str | None, text: str, *, timeout: float = 10.0) -> bool:
     return True
 
 
-def deliver(message, to: Sequence[str], settings) -> dict[str, bool]:
-    """Send an AlertMessage by e-mail to `to` and to the webhook; which channels took it.
+def deliver(message, to: Sequence[str], settings, *, webhook: bool = True) -> dict[str, bool]:
+    """Send an AlertMessage by e-mail to `to` and, for on-call's alerts, to the webhook;
+    which channels took it.
 
     One channel failing does not stop the other: the failure is logged and re-raised after
     both were tried, so the task that alerts fails visibly instead of half-alerting silently.
@@ -95,7 +96,7 @@ def deliver(message, to: Sequence[str], settings) -> dict[str, bool]:
         log.exception("e-mail %r failed", message.subject)
         sent["email"], errors = False, [*errors, error]
     try:
-        sent["webhook"] = post_webhook(settings.webhook_url, message.text())
+        sent["webhook"] = webhook and post_webhook(settings.webhook_url, message.text())
     except Exception as error:
         log.exception("webhook for %r failed", message.subject)
         sent["webhook"], errors = False, [*errors, error]

@@ -122,7 +122,9 @@ def alert_kpi_owners(
             message = red_message(
                 reading, contract, trend(conn, reading, schema), format_value, settings
             )
-            deliver(message, recipients, settings)
+            # The owner's inbox only: the webhook is on-call's channel, and a red KPI is not
+            # an operational incident.
+            deliver(message, recipients, settings, webhook=False)
             alerted.append(reading.metric_name)
     not_red = [r.metric_name for r in readings if r.status != "red"]
     cleared = [s.subject_key for s in spells.clear_spells(conn, KPI_RED, not_red)]

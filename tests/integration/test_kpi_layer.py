@@ -303,6 +303,17 @@ def test_status_colours_follow_the_contract_thresholds(kpi_mart):
     assert kpi(conn, "gross_margin_pct", MAR)["threshold_red"] == "< 60"
 
 
+def test_a_volume_is_judged_on_its_total_and_a_ratio_on_every_slice(kpi_mart):
+    conn, _ = kpi_mart
+    # Revenue 6000 in March is red against the company's threshold; its subscription slice
+    # (5000) is a part of that total, not a company of its own: no status.
+    assert kpi(conn, "total_revenue", MAR)["status"] == "red"
+    by_family = kpi(conn, "total_revenue", MAR, dimension="product_family", value="subscription")
+    assert (by_family["value"], by_family["status"]) == (5000, None)
+    # ROAS is a ratio: paid social's 9000 / 4000 = 2.25 holds the same thresholds (yellow).
+    assert kpi(conn, "roas", MAR, dimension="channel", value="paid_social")["status"] == "yellow"
+
+
 def test_campaign_recommendations_scale_reduce_and_test(kpi_mart):
     conn, _ = kpi_mart
     brand = campaign(conn, "brand-search")

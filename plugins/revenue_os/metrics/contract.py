@@ -142,6 +142,15 @@ class MetricContract(_Strict):
     thresholds: Thresholds | None = None
     action_on_breach: ActionOnBreach | None = None
 
+    @property
+    def is_volume(self) -> bool:
+        """A sum or count: its thresholds judge the total, never one slice of it."""
+        from revenue_os.metrics.sql_text import is_volume
+
+        return isinstance(self.calculation, SimpleCalculation) and is_volume(
+            self.calculation.expression
+        )
+
     @field_validator("dimensions", mode="before")
     @classmethod
     def _listed_names_are_a_mapping(cls, value: object) -> object:

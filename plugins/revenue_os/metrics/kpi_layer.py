@@ -589,12 +589,14 @@ def _condition_sql(condition: Condition, value: sql.Composable) -> sql.Composed:
 
 
 def _status_sql(contract: MetricContract, grain: str) -> sql.Composable:
-    """Status is judged on the contract's threshold period only; other grains have none."""
+    """Status is judged on the contract's threshold period only; other grains have none. A
+    volume's thresholds judge its total only: each slice of revenue is below the company's
+    target, which says nothing about the slice."""
     thresholds = contract.thresholds
     if thresholds is None or thresholds.period != grain:
         return sql.SQL("NULL::text")
     conditions = thresholds.conditions()
-    return sql.SQL("CASE {} END").format(
+    status = sql.SQL("CASE {} END").format(
         sql.SQL(" ").join(
             sql.SQL("WHEN {} THEN {}").format(
                 _condition_sql(conditions[status], sql.SQL("w.value")), sql.Literal(status)
@@ -602,6 +604,11 @@ def _status_sql(contract: MetricContract, grain: str) -> sql.Composable:
             for status in STATUSES
         )
     )
+    if contract.is_volume:
+        return sql.SQL("CASE WHEN w.dimension_name = {} THEN {} END").format(
+            sql.Literal(OVERALL), status
+        )
+    return status
 
 
 def _kpi_values_sql(

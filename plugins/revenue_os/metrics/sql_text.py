@@ -152,6 +152,19 @@ def is_additive(text: str) -> bool:
     return True
 
 
+def is_volume(text: str) -> bool:
+    """Whether the aggregate is a volume: sums and counts only, distinct counts included.
+
+    A slice of a volume (one channel's MQLs, one region's revenue) is a part of the total, so
+    a threshold set for the total says nothing about it; averages and ratios hold per slice.
+    """
+    tokens = tokenize(text)
+    return not any(
+        _is_call(tokens, index, AGGREGATE_FUNCTIONS - ADDITIVE_AGGREGATES)
+        for index in range(len(tokens))
+    )
+
+
 def _is_call(tokens: list[Token], index: int, names: frozenset[str]) -> bool:
     token = tokens[index]
     return (

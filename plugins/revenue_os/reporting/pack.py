@@ -29,7 +29,6 @@ from psycopg.rows import dict_row
 
 from revenue_os.metrics.contract import AREAS, MetricContract, SimpleCalculation
 from revenue_os.metrics.loader import inputs_of
-from revenue_os.metrics.sql_text import is_additive
 from revenue_os.operations.decisions import list_decisions
 from revenue_os.reporting.snapshot import PackError
 
@@ -212,18 +211,13 @@ def _area_rank(area: str) -> int:
     return AREAS.index(area) if area in AREAS else len(AREAS)
 
 
-def _is_additive(contract: MetricContract | None) -> bool:
-    calculation = contract.calculation if contract is not None else None
-    return isinstance(calculation, SimpleCalculation) and is_additive(calculation.expression)
-
-
 def _worse_first(direction: str) -> int:
     """1 when a lower number is worse (higher is better), -1 otherwise: a sort factor."""
     return 1 if direction == "higher_is_better" else -1
 
 
 def _breakdowns(
-    kpi: KpiLine, rows: Iterable[Mapping], additive: bool
+    kpi: KpiLine, rows: Iterable[Mapping], volume: bool
 ) -> tuple[str, tuple[Breakdown, ...]]:
     factor = _worse_first(kpi.direction)
     candidates = [
@@ -241,7 +235,7 @@ def _breakdowns(
         for row in rows
         if row["dimension_name"] not in NOT_BREAKDOWNS
     ]
-    if additive:
+    if volume:  # its slices have no status (see MetricContract.is_volume): rank by decline
         declines = [b for b in candidates if b.change is not None and b.change * factor < 0]
         declines.sort(key=lambda b: (b.change * factor, b.dimension_name, b.dimension_value))
         return "decline", tuple(declines[:WORST_BREAKDOWNS])
@@ -383,7 +377,7 @@ def gather_pack(
                 rule, breakdowns = _breakdowns(
                     kpi,
                     by_metric.get(kpi.metric_name, []),
-                    _is_additive(contracts.get(kpi.metric_name)),
+                    contracts[kpi.metric_name].is_volume if kpi.metric_name in contracts else False,
                 )
                 exceptions.append(KpiException(kpi, rule, breakdowns))
     build_id = rows[0]["build_id"]

@@ -132,6 +132,8 @@ def test_freshness_slas_are_the_strictest_contract_naming_the_source_plus_slack(
         (Decimal("1234567.4"), "usd", "$1,234,567"),
         (Decimal("-42.5"), "usd", "-$42.50"),
         (Decimal("12.345"), "percent", "12.3 %"),
+        (Decimal("25.25"), "percent", "25.3 %"),  # halves away from zero, as the dashboards
+        (Decimal("-0.125"), "ratio", "-0.13x"),
         (Decimal("2.4"), "ratio", "2.40x"),
         (Decimal("45"), "days", "45.0 days"),
         (Decimal("1234"), "count", "1,234"),

@@ -52,7 +52,7 @@ def test_the_change_against_the_prior_month_is_signed_in_percent(delta, shown):
         (Decimal("-0.35"), "ratio", "-0.35x"),
         (Decimal("2.5"), "percent", "+2.5 %"),
         (Decimal("12"), "count", "+12"),
-        (Decimal("-3.25"), "days", "-3.2 days"),
+        (Decimal("-3.25"), "days", "-3.3 days"),  # halves away from zero
         (Decimal("-0.001"), "ratio", "0.00x"),
         (None, "usd", "n/a"),
     ],

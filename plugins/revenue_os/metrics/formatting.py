@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 MISSING = "n/a"
 
@@ -12,7 +12,14 @@ def format_value(value: Decimal | float | int | None, fmt: str) -> str:
     count → 1,234."""
     if value is None:
         return MISSING
-    number = Decimal(str(value))
+    # Halves round away from zero, as the dashboards' number formats do (25.25 % reads 25.3 %
+    # in both); Decimal's own default would round them to even.
+    with localcontext() as context:
+        context.rounding = ROUND_HALF_UP
+        return _formatted(Decimal(str(value)), fmt)
+
+
+def _formatted(number: Decimal, fmt: str) -> str:
     if fmt == "usd":
         sign = "-" if number < 0 else ""
         return f"{sign}${abs(number):,.2f}" if abs(number) < 100 else f"{sign}${abs(number):,.0f}"

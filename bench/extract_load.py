@@ -17,24 +17,27 @@ this runs them one at a time, so the figures are per connector, not per refresh.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 from bench_postgres import bench_postgres, recreate_database
 
 from revenue_os.orchestration.extract_load import Request, extract_load
 from revenue_os.raw.objects import RAW_OBJECTS
 from revenue_os.runtime.mock_api_services import mock_source_connections
+from revenue_os.warehouse.connection import connect
 from revenue_os.warehouse.migrations import migrate
 
 SCRATCH_DB = "bench_extract_load"
 TOKEN = "bench-token"
+ADMIN_HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 SERVING = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
 
 
@@ -64,12 +67,24 @@ def start_mock_apis(scale: float) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"the mock APIs exited ({server.wait()}) before serving")
 
 
+@contextlib.contextmanager
+def mock_apis(scale: float) -> Iterator[str]:
+    """The mock APIs at `scale` while the block runs; yields their base URL."""
+    print(f"scale {scale:g}: starting the mock APIs", file=sys.stderr, flush=True)
+    server, base_url = start_mock_apis(scale)
+    try:
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def advance_one_day(base_url: str) -> None:
     """Move the mock business on by a day: new and changed records, restated ad days."""
     httpx.post(
         f"{base_url}/_admin/advance",
         json={"days": 1},
-        headers={"Authorization": f"Bearer {TOKEN}"},
+        headers=ADMIN_HEADERS,
         timeout=600,
     ).raise_for_status()
 
@@ -119,22 +134,15 @@ def main() -> None:
 
     pg, secrets = bench_postgres()
     for scale in args.scales:
-        print(f"scale {scale:g}: starting the mock APIs", file=sys.stderr, flush=True)
-        server, base_url = start_mock_apis(scale)
-        try:
-            admin = {"Authorization": f"Bearer {TOKEN}"}
-            generation_s = httpx.get(f"{base_url}/_admin/state", headers=admin, timeout=60).json()[
-                "generation_seconds"
-            ]
+        with mock_apis(scale) as base_url:
+            state = httpx.get(f"{base_url}/_admin/state", headers=ADMIN_HEADERS, timeout=60)
+            generation_s = state.json()["generation_seconds"]
             uri = recreate_database(pg, secrets, SCRATCH_DB)
-            with psycopg.connect(uri, autocommit=True) as conn:
+            with connect(uri) as conn:
                 migrate(conn)
             runs = {"full": run(uri, base_url, Request(mode="full"))}
             advance_one_day(base_url)
             runs["incremental"] = run(uri, base_url, Request())
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         table(scale, generation_s, runs)
     pg.psql(command=f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
 

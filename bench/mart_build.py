@@ -24,11 +24,12 @@ import time
 
 import psycopg
 from bench_postgres import bench_postgres, recreate_database
-from extract_load import advance_one_day, run, start_mock_apis
+from extract_load import advance_one_day, mock_apis, run
 
 from revenue_os.orchestration.extract_load import Request
 from revenue_os.raw.objects import RAW_OBJECTS
 from revenue_os.transform.build import build_all
+from revenue_os.warehouse.connection import connect
 from revenue_os.warehouse.migrations import migrate
 
 SCRATCH_DB = "bench_mart_build"
@@ -60,11 +61,9 @@ def main() -> None:
 
     pg, secrets = bench_postgres()
     for scale in args.scales:
-        print(f"scale {scale:g}: starting the mock APIs", file=sys.stderr, flush=True)
-        server, base_url = start_mock_apis(scale)
-        try:
+        with mock_apis(scale) as base_url:
             uri = recreate_database(pg, secrets, SCRATCH_DB)
-            with psycopg.connect(uri, autocommit=True) as conn:
+            with connect(uri) as conn:
                 migrate(conn)
                 run(uri, base_url, Request(mode="full"))
                 raw_rows = sum(
@@ -87,9 +86,6 @@ def main() -> None:
                 daily = run(uri, base_url, Request())
                 load_s = time.perf_counter() - began
                 next_build_s, _, _ = build(conn)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         copy_med, mart_med = statistics.median(baseline), statistics.median(mart)
         print(f"\nScale {scale:g}: {raw_rows:,} raw rows, {rows:,} rows built\n")
         print("| step | median s (of runs) | vs copying raw |")

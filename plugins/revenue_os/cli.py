@@ -42,7 +42,21 @@ def _profile_help() -> str:
     )
 
 
-ACTION_TYPE_CHOICES = ("investigate", "mitigate", "reallocate", "escalate")
+class _ContractActionTypes:
+    """The metric contracts' action types as argparse choices, read only when a decision is
+    parsed: importing the contracts' models on every start would make each --help slow."""
+
+    @staticmethod
+    def _types() -> tuple[str, ...]:
+        from revenue_os.operations.decisions import ACTION_TYPES
+
+        return ACTION_TYPES
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._types()
+
+    def __iter__(self):
+        return iter(self._types())
 
 
 def _iso_date(text: str):
@@ -128,7 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--forum", required=True, help='e.g. "Weekly revenue review"')
     add.add_argument("--owner", required=True, help="who owns the action, e.g. CMO")
     add.add_argument("--trigger", required=True, help="the breach, e.g. 'ROAS 0.8 < 1 in June'")
-    add.add_argument("--type", required=True, choices=ACTION_TYPE_CHOICES, help="the action type")
+    add.add_argument(
+        "--type",
+        required=True,
+        choices=_ContractActionTypes(),
+        metavar="TYPE",  # listing the choices here would read the contracts at every start
+        help="the action type, as in the metric contracts' action_on_breach (e.g. reallocate)",
+    )
     add.add_argument("--action", dest="action_text", required=True, help="what will be done")
     add.add_argument("--due", required=True, type=_iso_date, help="due date, YYYY-MM-DD")
     add.add_argument("--success", required=True, help="how success is measured")
@@ -396,11 +416,9 @@ def _glossary(check: bool, output: Path | None) -> int:
 
 
 def _dashboard_slugs() -> list[str]:
-    import yaml
+    from revenue_os.dashboards.specs import load_specs
 
-    from revenue_os.paths import DASHBOARDS_DIR
-
-    return [yaml.safe_load(p.read_text())["slug"] for p in sorted(DASHBOARDS_DIR.glob("*.yaml"))]
+    return [spec.slug for spec in load_specs().values()]
 
 
 def _print_demo_summary(stack, summary: dict) -> None:

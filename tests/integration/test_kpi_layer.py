@@ -58,6 +58,7 @@ from psycopg.rows import dict_row
 from revenue_os.metrics import load_contracts
 from revenue_os.metrics.kpi_layer import build_kpi_tables
 from revenue_os.metrics.mart_catalogue import MART_MODELS, create_table_sql
+from tests.integration.conftest import ScratchDatabases
 
 SCHEMA = "public"
 MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay")
@@ -170,14 +171,16 @@ def create_hand_made_mart(conn: psycopg.Connection, schema: str) -> None:
         )
 
 
-@pytest.fixture
-def kpi_mart(scratch_database):
-    """The hand-made mart with its KPI tables built (a fresh database per test, ~1 s)."""
-    conn = scratch_database("kpi_known_answers")
+@pytest.fixture(scope="module")
+def kpi_mart(stack):
+    """The hand-made mart with its KPI tables built, once: the tests only read it."""
+    databases = ScratchDatabases(stack)
+    conn = databases.create("kpi_known_answers")
     create_hand_made_mart(conn, SCHEMA)
     counts = build_kpi_tables(conn, SCHEMA, load_contracts())
     yield conn, counts
     conn.close()
+    databases.drop_all()
 
 
 def kpi(conn, metric, period, *, grain="month", dimension="overall", value="all") -> dict:

@@ -195,6 +195,13 @@ def _write(tmp_path: Path, chart: dict, **extra) -> Path:
     return directory
 
 
+def _refusal(directory: Path, contracts) -> DashboardSpecError:
+    """What loading the specs in `directory` fails with (it must fail)."""
+    with pytest.raises(DashboardSpecError) as error:
+        load_specs(directory, contracts)
+    return error.value
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -206,10 +213,8 @@ def _write(tmp_path: Path, chart: dict, **extra) -> Path:
     ],
 )
 def test_bad_chart_fails_naming_file_and_field(tmp_path, contracts, change, expected):
-    directory = _write(tmp_path, {**GOOD_CHART, **change})
-    with pytest.raises(DashboardSpecError) as error:
-        load_specs(directory, contracts)
-    assert f"dashboards/test.yaml: {expected}" in str(error.value)
+    error = _refusal(_write(tmp_path, {**GOOD_CHART, **change}), contracts)
+    assert f"dashboards/test.yaml: {expected}" in str(error)
 
 
 def test_missing_title_fails_naming_the_field(tmp_path, contracts):
@@ -217,16 +222,13 @@ def test_missing_title_fails_naming_the_field(tmp_path, contracts):
     spec = yaml.safe_load((directory / "test.yaml").read_text())
     del spec["title"]
     (directory / "test.yaml").write_text(yaml.safe_dump(spec))
-    with pytest.raises(DashboardSpecError) as error:
-        load_specs(directory, contracts)
-    assert "dashboards/test.yaml: title: Field required" in str(error.value)
+    error = _refusal(directory, contracts)
+    assert "dashboards/test.yaml: title: Field required" in str(error)
 
 
 def test_every_problem_is_listed_at_once(tmp_path, contracts):
     directory = _write(tmp_path, {**GOOD_CHART, "metrics": ["nope"], "series": ["colour"]})
-    with pytest.raises(DashboardSpecError) as error:
-        load_specs(directory, contracts)
-    assert len(error.value.problems) == 2
+    assert len(_refusal(directory, contracts).problems) == 2
 
 
 def test_a_good_spec_loads(tmp_path, contracts):
@@ -240,9 +242,8 @@ def test_attributed_revenue_summed_across_models_is_refused(tmp_path, contracts)
         "metrics": ["attributed_revenue"],
         "time_column": "conversion_date",
     }
-    with pytest.raises(DashboardSpecError) as error:
-        load_specs(_write(tmp_path, chart), contracts)
-    assert "has one row per attribution_model" in str(error.value)
+    error = _refusal(_write(tmp_path, chart), contracts)
+    assert "has one row per attribution_model" in str(error)
     chart["series"] = ["attribution_model"]
     assert load_specs(_write(tmp_path, chart), contracts)
 
@@ -254,9 +255,8 @@ def test_a_metric_charted_over_another_date_is_refused(tmp_path, contracts):
         "metrics": ["won_amount"],
         "time_column": "created_date",
     }
-    with pytest.raises(DashboardSpecError) as error:
-        load_specs(_write(tmp_path, chart), contracts)
-    assert "'won_amount' is dated by 'close_date'" in str(error.value)
+    error = _refusal(_write(tmp_path, chart), contracts)
+    assert "'won_amount' is dated by 'close_date'" in str(error)
 
 
 def test_native_filters_are_scoped_to_charts_with_the_column(files):

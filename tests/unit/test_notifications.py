@@ -126,6 +126,13 @@ def test_freshness_slas_are_the_strictest_contract_naming_the_source_plus_slack(
     )
 
 
+def test_every_source_the_refresh_loads_has_a_freshness_sla():
+    from revenue_os.raw.objects import RAW_OBJECTS
+
+    sources = {name.split(".", 1)[0] for name in RAW_OBJECTS}
+    assert sources - set(freshness.freshness_slas(load_contracts())) == set()
+
+
 @pytest.mark.parametrize(
     ("value", "fmt", "shown"),
     [

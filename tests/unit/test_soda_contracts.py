@@ -8,6 +8,8 @@ import re
 import pytest
 import yaml
 
+from revenue_os.metrics import load_contracts
+from revenue_os.metrics.slas import freshness_slas
 from revenue_os.paths import SODA_CONTRACTS_DIR
 
 CONTRACTS = sorted(SODA_CONTRACTS_DIR.glob("*/*.yml"))
@@ -43,3 +45,17 @@ def test_contract_names_its_dataset_and_tiers_every_check(path):
         name for name, body in checks if (body.get("attributes") or {}).get("tier") not in (1, 2)
     ]
     assert untiered == []
+
+
+def test_the_freshness_checks_block_at_the_slas_of_the_metric_contracts():
+    """The gate's freshness checks (static YAML) against the SLAs the watchdog and the Data
+    Health dashboard compute from the metric contracts, source by source."""
+    contract = yaml.safe_load((SODA_CONTRACTS_DIR / "mart" / "source_freshness.yml").read_text())
+    thresholds = {
+        check["metric"]["qualifier"].removesuffix("_hours_since_load"): check["metric"][
+            "threshold"
+        ]["must_be_less_than"]
+        for check in contract["checks"]
+    }
+    slas = freshness_slas(load_contracts())
+    assert thresholds == {source: hours for source, hours in slas.items() if source != "mart"}

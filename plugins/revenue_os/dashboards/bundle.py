@@ -122,7 +122,7 @@ def _filters(chart: ChartSpec) -> list[ChartFilter]:
     return filters
 
 
-def _adhoc_filters(chart: ChartSpec) -> list[dict[str, Any]]:
+def _adhoc_filters(chart: ChartSpec, filters: list[ChartFilter]) -> list[dict[str, Any]]:
     adhoc = []
     if chart.time_column:
         adhoc.append(
@@ -134,7 +134,7 @@ def _adhoc_filters(chart: ChartSpec) -> list[dict[str, Any]]:
                 "subject": chart.time_column,
             }
         )
-    for index, item in enumerate(_filters(chart)):
+    for index, item in enumerate(filters):
         entry: dict[str, Any] = {
             "clause": "WHERE",
             "expressionType": "SIMPLE",
@@ -148,33 +148,29 @@ def _adhoc_filters(chart: ChartSpec) -> list[dict[str, Any]]:
     return adhoc
 
 
-def _query_filters(chart: ChartSpec) -> list[dict[str, Any]]:
-    filters: list[dict[str, Any]] = []
+def _query_filters(chart: ChartSpec, filters: list[ChartFilter]) -> list[dict[str, Any]]:
+    query: list[dict[str, Any]] = []
     if chart.time_column:
-        filters.append({"col": chart.time_column, "op": "TEMPORAL_RANGE", "val": "No filter"})
-    for item in _filters(chart):
+        query.append({"col": chart.time_column, "op": "TEMPORAL_RANGE", "val": "No filter"})
+    for item in filters:
         entry: dict[str, Any] = {"col": item.column, "op": _OPERATORS[item.op]}
         if item.value is not None:
             entry["val"] = item.value
-        filters.append(entry)
-    return filters
+        query.append(entry)
+    return query
 
 
-def _axis(chart: ChartSpec, dataset: Dataset) -> str | None:
-    return chart.x_axis or chart.time_column
-
-
-def _axis_column(chart: ChartSpec, dataset: Dataset) -> Any:
-    axis = _axis(chart, dataset)
-    if axis is not None and dataset.is_date(axis):
-        return {
-            "timeGrain": _GRAINS[chart.time_grain],
-            "columnType": "BASE_AXIS",
-            "sqlExpression": axis,
-            "label": axis,
-            "expressionType": "SQL",
-        }
-    return axis
+def _axis_column(chart: ChartSpec, axis: str | None, dated: bool) -> Any:
+    """The x axis as a query column: a date axis is bucketed by the chart's grain."""
+    if not dated:
+        return axis
+    return {
+        "timeGrain": _GRAINS[chart.time_grain],
+        "columnType": "BASE_AXIS",
+        "sqlExpression": axis,
+        "label": axis,
+        "expressionType": "SQL",
+    }
 
 
 def _orderby(chart: ChartSpec) -> list[list[Any]]:
@@ -192,16 +188,19 @@ def chart_params_and_query(
     viz_type = _VIZ_TYPES[chart.viz]
     number_format = chart_format(chart, dataset, contracts)
     d3 = D3_FORMATS[number_format] if number_format else None
+    filters = _filters(chart)
+    axis = chart.x_axis or chart.time_column
+    dated_axis = axis is not None and dataset.is_date(axis)
     params: dict[str, Any] = {
         "datasource": _PLACEHOLDER_DATASOURCE,
         "viz_type": viz_type,
-        "adhoc_filters": _adhoc_filters(chart),
+        "adhoc_filters": _adhoc_filters(chart, filters),
         "row_limit": chart.row_limit,
         "extra_form_data": {},
         "dashboards": [],
     }
     query: dict[str, Any] = {
-        "filters": _query_filters(chart),
+        "filters": _query_filters(chart, filters),
         "extras": {"having": "", "where": ""},
         "applied_time_extras": {},
         "orderby": _orderby(chart),
@@ -213,7 +212,6 @@ def chart_params_and_query(
         "custom_params": {},
         "custom_form_data": {},
     }
-    axis = _axis(chart, dataset)
     if chart.viz == "big_number":
         params.update(
             {
@@ -230,7 +228,7 @@ def chart_params_and_query(
                 "time_format": "smart_date",
             }
         )
-        query.update({"columns": [_axis_column(chart, dataset)], "metrics": chart.metrics})
+        query.update({"columns": [_axis_column(chart, axis, dated_axis)], "metrics": chart.metrics})
         query["orderby"] = []
     elif chart.viz in ("line", "bar"):
         params.update(
@@ -252,16 +250,16 @@ def chart_params_and_query(
                 "order_desc": True,
             }
         )
-        if axis is not None and dataset.is_date(axis):
+        if dated_axis:
             params["x_axis_time_format"] = "smart_date"
         query.update(
             {
-                "columns": [_axis_column(chart, dataset), *chart.series],
+                "columns": [_axis_column(chart, axis, dated_axis), *chart.series],
                 "series_columns": chart.series,
                 "metrics": chart.metrics,
             }
         )
-        if axis is not None and dataset.is_date(axis):
+        if dated_axis:
             query["orderby"] = []
     elif chart.viz in ("pie", "funnel"):
         groupby = [chart.x_axis] if chart.x_axis else chart.series

@@ -7,7 +7,8 @@ command and the scheduled refresh import the same way and judge success the same
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+
+from psycopg.conninfo import conninfo_to_dict
 
 from revenue_os.dashboards.bundle import DATABASE_FILE, bundle_files, zip_bundle
 from revenue_os.dashboards.superset_client import SupersetClient, SupersetError
@@ -54,7 +55,7 @@ def import_and_check(
     """Import the bundle for the warehouse at `reader_uri` (the read-only login, with its
     password; `files` when the caller has built them already) with the password passed
     beside it, and query every chart."""
-    reader_password = urlsplit(reader_uri).password or ""
+    reader_password = conninfo_to_dict(reader_uri).get("password", "")
     files = bundle_files(reader_uri) if files is None else files
     bundle = zip_bundle(files)
     ours = {

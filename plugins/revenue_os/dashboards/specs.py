@@ -173,9 +173,9 @@ def chart_formats(
     if chart.kpi is not None and chart.dataset in KPI_DATASETS:
         return [contracts[name].format for name in chart.kpi.metrics if name in contracts]
     return [
-        dataset.metrics[name].format or ""
+        metric.format
         for name in chart.metrics
-        if name in dataset.metrics and dataset.metrics[name].format
+        if (metric := dataset.metrics.get(name)) is not None and metric.format
     ]
 
 
@@ -240,9 +240,10 @@ def _chart_problems(
     for index, value in enumerate(chart.columns):
         column(f"columns.{index}", value)
     for index, item in enumerate(chart.order_by):
-        if item.lstrip("-") not in dataset.columns and item.lstrip("-") not in chart.metrics:
+        target = item.lstrip("-")
+        if target not in dataset.columns and target not in chart.metrics:
             problems.append(
-                f"order_by.{index}: {item.lstrip('-')!r} is neither a column of {name} "
+                f"order_by.{index}: {target!r} is neither a column of {name} "
                 "nor a metric of the chart"
             )
     for index, item in enumerate(chart.filters):

@@ -27,7 +27,6 @@ class SupersetClient:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout, headers={"Accept": "application/json"}
         )
-        self._csrf: str | None = None
 
     def __enter__(self) -> SupersetClient:
         return self
@@ -58,13 +57,10 @@ class SupersetClient:
         self._http.headers["Authorization"] = f"Bearer {token}"
         response = self._http.get("/api/v1/security/csrf_token/")
         _raise_for(response, "fetch a CSRF token")
-        self._csrf = response.json()["result"]
-        self._http.headers["X-CSRFToken"] = self._csrf
+        self._http.headers["X-CSRFToken"] = response.json()["result"]
         self._http.headers["Referer"] = str(self._http.base_url)
 
-    def import_bundle(
-        self, zip_bytes: bytes, passwords: dict[str, str], overwrite: bool = True
-    ) -> dict[str, Any]:
+    def import_bundle(self, zip_bytes: bytes, passwords: dict[str, str]) -> dict[str, Any]:
         """Import an assets bundle; `passwords` maps `databases/<file>.yaml` to its password.
 
         A wrong password is accepted silently by Superset and only fails when a chart is
@@ -73,10 +69,8 @@ class SupersetClient:
         response = self._http.post(
             "/api/v1/assets/import/",
             files={"bundle": ("bundle.zip", zip_bytes, "application/zip")},
-            data={
-                "passwords": json.dumps(passwords),
-                "overwrite": "true" if overwrite else "false",
-            },
+            # Always overwrite: a re-import must update the objects a previous one created.
+            data={"passwords": json.dumps(passwords), "overwrite": "true"},
         )
         _raise_for(response, "import the bundle")
         return response.json()

@@ -45,21 +45,18 @@ def render_glossary(contracts: Mapping[str, MetricContract]) -> str:
         + " ending with the period; ratios over a window are ratios of sums.",
         "",
     ]
-    by_area = {area: [c for c in contracts.values() if c.area == area] for area in AREAS}
+    by_area = {area: _sorted([c for c in contracts.values() if c.area == area]) for area in AREAS}
+    by_area = {area: members for area, members in by_area.items() if members}
     lines.append("| area | KPIs | supporting |")
     lines.append("| --- | --- | --- |")
     for area, members in by_area.items():
-        if not members:
-            continue
-        kpis = ", ".join(f"[{c.label}](#{c.name})" for c in _sorted(members) if c.tier == "kpi")
+        kpis = ", ".join(f"[{c.label}](#{c.name})" for c in members if c.tier == "kpi")
         supporting = sum(1 for c in members if c.tier == "supporting")
         lines.append(f"| {area} | {kpis or '-'} | {supporting} |")
     lines.append("")
     for area, members in by_area.items():
-        if not members:
-            continue
         lines += [f"## {area.capitalize()}", ""]
-        for contract in _sorted(members):
+        for contract in members:
             lines += _entry(contract, contracts)
     return "\n".join(lines).rstrip() + "\n"
 

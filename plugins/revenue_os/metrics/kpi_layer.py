@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -25,7 +24,7 @@ from revenue_os.metrics.contract import (
     RatioCalculation,
     SimpleCalculation,
 )
-from revenue_os.metrics.loader import inputs_of, load_contracts
+from revenue_os.metrics.loader import inputs_of, load_contracts, models_behind
 from revenue_os.metrics.mart_catalogue import AS_OF_COLUMNS
 from revenue_os.metrics.sql_text import is_additive
 from revenue_os.metrics.thresholds import STATUSES, Condition
@@ -88,43 +87,30 @@ KPI_VALUES_COLUMNS = sql.SQL(
     PRIMARY KEY (metric_name, period_grain, period_start, dimension_name, dimension_value)
     """
 )
-CAMPAIGN_COLUMNS = (
-    "campaign_key",
-    "channel",
-    "month_start",
-    "window_start",
-    "attribution_model",
-    "spend_month_usd",
-    "spend_3m_usd",
-    "attributed_revenue_month_usd",
-    "attributed_revenue_3m_usd",
-    "roas_month",
-    "roas_3m",
-    "roas_status",
-    "mqls_3m",
-    "cost_per_mql_3m",
-    "cost_per_mql_status",
-    "recommendation",
-    "reason",
-)
-_CAMPAIGN_TYPES = (
-    "text NOT NULL",
-    "text",
-    "date NOT NULL",
-    "date NOT NULL",
-    "text NOT NULL",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "text",
-    "numeric",
-    "numeric",
-    "text",
-    "text NOT NULL",
-    "text NOT NULL",
+_CAMPAIGN_TABLE = {
+    "campaign_key": "text NOT NULL",
+    "channel": "text",
+    "month_start": "date NOT NULL",
+    "window_start": "date NOT NULL",
+    "attribution_model": "text NOT NULL",
+    "spend_month_usd": "numeric",
+    "spend_3m_usd": "numeric",
+    "attributed_revenue_month_usd": "numeric",
+    "attributed_revenue_3m_usd": "numeric",
+    "roas_month": "numeric",
+    "roas_3m": "numeric",
+    "roas_status": "text",
+    "mqls_3m": "numeric",
+    "cost_per_mql_3m": "numeric",
+    "cost_per_mql_status": "text",
+    "recommendation": "text NOT NULL",
+    "reason": "text NOT NULL",
+}
+CAMPAIGN_COLUMNS = tuple(_CAMPAIGN_TABLE)
+_CAMPAIGN_TYPES = tuple(_CAMPAIGN_TABLE.values())
+_INSERT_WORK = sql.SQL(
+    "INSERT INTO kpi_work (metric_name, period_grain, period_start, dimension_name, "
+    "dimension_value, value, trailing_value) "
 )
 
 
@@ -157,7 +143,9 @@ def build_kpi_tables(
         # (they join kpi_work to itself): statistics are refreshed once between the phases
         # and once after, not after every metric.
         simple = [c for c in contracts.values() if isinstance(c.calculation, SimpleCalculation)]
-        derived = [c for c in contracts.values() if c not in simple]
+        derived = [
+            c for c in contracts.values() if not isinstance(c.calculation, SimpleCalculation)
+        ]
         for phase in (simple, derived):
             for contract in phase:
                 for grain in contract.grain:
@@ -200,24 +188,23 @@ def _simple_sql(
 ) -> sql.Composed:
     time_column = sql.Identifier(calculation.time_column)
     truncated = sql.SQL("date_trunc({}, {})").format(sql.Literal(grain), time_column)
-    source = sql.SQL("{} WHERE {} IS NOT NULL{}").format(
-        sql.Identifier(schema, calculation.model),
+    model = sql.Identifier(schema, calculation.model)
+    where = sql.SQL("WHERE {} IS NOT NULL{}").format(
         time_column,
         sql.SQL(" AND ({})").format(sql.SQL(calculation.filter))
         if calculation.filter
         else sql.SQL(""),
     )
     periods = _grouped_sql(
-        contract, calculation, sql.SQL("({})::date").format(truncated), sql.SQL("FROM ") + source
-    )
-    head = sql.SQL(
-        "INSERT INTO kpi_work (metric_name, period_grain, period_start, dimension_name, "
-        "dimension_value, value, trailing_value) "
+        contract,
+        calculation,
+        sql.SQL("({})::date").format(truncated),
+        sql.SQL("FROM {} {}").format(model, where),
     )
     names = sql.SQL("{}, {}").format(sql.Literal(contract.name), sql.Literal(grain))
     if is_additive(calculation.expression):
         # Sums and counts over a window are the sums of their periods.
-        return head + sql.SQL(
+        return _INSERT_WORK + sql.SQL(
             "WITH periods AS ({periods}) SELECT {names}, period_start, dimension_name, "
             "dimension_value, value, sum(value) OVER (PARTITION BY dimension_name, "
             "dimension_value ORDER BY period_start RANGE BETWEEN interval {span} PRECEDING "
@@ -232,16 +219,11 @@ def _simple_sql(
         contract,
         calculation,
         shifted,
-        sql.SQL("FROM {} CROSS JOIN generate_series(0, {}) AS shift WHERE {} IS NOT NULL{}").format(
-            sql.Identifier(schema, calculation.model),
-            sql.Literal(TRAILING_PERIODS[grain] - 1),
-            time_column,
-            sql.SQL(" AND ({})").format(sql.SQL(calculation.filter))
-            if calculation.filter
-            else sql.SQL(""),
+        sql.SQL("FROM {} CROSS JOIN generate_series(0, {}) AS shift {}").format(
+            model, sql.Literal(TRAILING_PERIODS[grain] - 1), where
         ),
     )
-    return head + sql.SQL(
+    return _INSERT_WORK + sql.SQL(
         "WITH periods AS ({periods}), windows AS ({windows}) SELECT {names}, p.period_start, "
         "p.dimension_name, p.dimension_value, p.value, w.value FROM periods AS p LEFT JOIN "
         "windows AS w USING (period_start, dimension_name, dimension_value)"
@@ -337,9 +319,12 @@ def _inputs_joined(
     the period to every value of it.
     """
     outputs = [OVERALL, *contract.dimension_names]
+    carried_by = [
+        [name for name in outputs if name == OVERALL or name in upstream.dimensions]
+        for upstream in inputs
+    ]
     key_selects = []
-    for upstream in inputs:
-        carried = [name for name in outputs if name == OVERALL or name in upstream.dimensions]
+    for upstream, carried in zip(inputs, carried_by, strict=True):
         key_selects.append(
             sql.SQL(
                 "SELECT period_start, dimension_name, dimension_value FROM kpi_work "
@@ -382,10 +367,9 @@ def _inputs_joined(
         )
     joins = []
     aliases = []
-    for index, upstream in enumerate(inputs):
+    for index, (upstream, carried) in enumerate(zip(inputs, carried_by, strict=True)):
         alias = sql.Identifier(f"input_{index}")
         aliases.append(alias)
-        carried = [name for name in outputs if name == OVERALL or name in upstream.dimensions]
         joins.append(
             sql.SQL(
                 " LEFT JOIN kpi_work AS {alias} ON {alias}.metric_name = {name} AND "
@@ -417,12 +401,6 @@ def _input_value(alias: sql.Identifier, column: str, upstream: MetricContract) -
     if _zero_when_absent(upstream):
         return sql.SQL("coalesce({}, 0)").format(reference)
     return sql.SQL("{}").format(reference)
-
-
-_INSERT_WORK = sql.SQL(
-    "INSERT INTO kpi_work (metric_name, period_grain, period_start, dimension_name, "
-    "dimension_value, value, trailing_value) "
-)
 
 
 def _ratio_sql(
@@ -546,15 +524,6 @@ def _as_of_by_model(
     return as_of
 
 
-def _models_behind(contract: MetricContract, contracts: Mapping[str, MetricContract]) -> set[str]:
-    calculation = contract.calculation
-    if isinstance(calculation, SimpleCalculation):
-        return {calculation.model}
-    return set().union(
-        *(_models_behind(contracts[name], contracts) for name in inputs_of(contract))
-    )
-
-
 def _complete_sql(
     contract: MetricContract,
     grain: str,
@@ -564,18 +533,13 @@ def _complete_sql(
 ) -> sql.Composable:
     """A period is complete when it ended on or before the as-of day of every model behind it;
     final when `days_after` more days (the contract's final_after_days) have passed too."""
-    models = sorted(
-        model for model in _models_behind(contract, contracts) if model in AS_OF_COLUMNS
-    )
-    if not models:
-        return sql.SQL("true")
-    days = [as_of.get(model) for model in models]
-    if any(day is None for day in days):
+    if not any(model in AS_OF_COLUMNS for model in models_behind(contract, contracts)):
+        return sql.SQL("true")  # plans and reference data are never incomplete
+    reaches = contract_models_as_of(contract, contracts, as_of)
+    if reaches is None:
         return sql.SQL("false")
     return sql.SQL("(w.period_start + interval {} + interval {}) <= {}").format(
-        sql.Literal(PERIOD_STEP[grain]),
-        sql.Literal(f"{days_after} days"),
-        sql.Literal(min(day for day in days if day is not None)),
+        sql.Literal(PERIOD_STEP[grain]), sql.Literal(f"{days_after} days"), sql.Literal(reaches)
     )
 
 
@@ -620,11 +584,6 @@ def _kpi_values_sql(
 ) -> sql.Composed:
     thresholds = contract.thresholds
     action = contract.action_on_breach
-    metadata: list[Any] = [
-        contract.label,
-        contract.tier,
-        contract.area,
-    ]
     return sql.SQL(
         "INSERT INTO {table} SELECT w.metric_name, {label}, {tier}, {area}, w.period_grain, "
         "w.period_start, {complete}, {final}, w.dimension_name, w.dimension_value, w.value, "
@@ -638,9 +597,9 @@ def _kpi_values_sql(
         "WHERE w.metric_name = {name} AND w.period_grain = {grain}"
     ).format(
         table=table,
-        label=sql.Literal(metadata[0]),
-        tier=sql.Literal(metadata[1]),
-        area=sql.Literal(metadata[2]),
+        label=sql.Literal(contract.label),
+        tier=sql.Literal(contract.tier),
+        area=sql.Literal(contract.area),
         complete=completeness,
         final=finality,
         format=sql.Literal(contract.format),
@@ -772,7 +731,7 @@ def _build_campaign_recommendations(
             table,
             sql.SQL(", ").join(
                 sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
-                for name, kind in zip(CAMPAIGN_COLUMNS, _CAMPAIGN_TYPES, strict=True)
+                for name, kind in _CAMPAIGN_TABLE.items()
             ),
         )
     )
@@ -908,7 +867,7 @@ def contract_models_as_of(
 ) -> date | None:
     """The earliest as-of day of the models behind a metric: how far all of it reaches."""
     days = [
-        as_of.get(model) for model in _models_behind(contract, contracts) if model in AS_OF_COLUMNS
+        as_of.get(model) for model in models_behind(contract, contracts) if model in AS_OF_COLUMNS
     ]
     if not days or any(day is None for day in days):
         return None

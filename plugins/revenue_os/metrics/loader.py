@@ -57,6 +57,13 @@ def inputs_of(contract: MetricContract) -> list[str]:
     return []
 
 
+def models_behind(contract: MetricContract, contracts: Mapping[str, MetricContract]) -> set[str]:
+    """The mart models a metric is computed from, through the metrics it derives from."""
+    if isinstance(contract.calculation, SimpleCalculation):
+        return {contract.calculation.model}
+    return set().union(*(models_behind(contracts[name], contracts) for name in inputs_of(contract)))
+
+
 def load_contracts(directory: Path = METRICS_DIR) -> dict[str, MetricContract]:
     """Every contract in `directory`, by name, inputs before the metrics computed from them."""
     problems: list[str] = []

@@ -11,8 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from revenue_os.notifications.message import AlertMessage
+    from revenue_os.notifications.settings import AlertSettings
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +84,9 @@ def post_webhook(url: str | None, text: str, *, timeout: float = 10.0) -> bool:
     return True
 
 
-def deliver(message, to: Sequence[str], settings, *, webhook: bool = True) -> dict[str, bool]:
+def deliver(
+    message: AlertMessage, to: Sequence[str], settings: AlertSettings, *, webhook: bool = True
+) -> dict[str, bool]:
     """Send an AlertMessage by e-mail to `to` and, for on-call's alerts, to the webhook;
     which channels took it.
 
@@ -103,3 +110,16 @@ def deliver(message, to: Sequence[str], settings, *, webhook: bool = True) -> di
     if errors:
         raise errors[0]
     return sent
+
+
+def notify_oncall(message: AlertMessage, settings: AlertSettings) -> bool:
+    """Deliver an on-call alert (e-mail and webhook); False, logged, when neither is set."""
+    if not settings.oncall_emails and not settings.webhook_url:
+        log.warning(
+            "%r not sent: no on-call channel is configured (set REVENUE_OS_ONCALL_EMAILS or "
+            "REVENUE_OS_ALERT_WEBHOOK_URL)",
+            message.subject,
+        )
+        return False
+    deliver(message, settings.oncall_emails, settings)
+    return True

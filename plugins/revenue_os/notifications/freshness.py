@@ -4,10 +4,8 @@ It runs as its own small DAG on its own schedule and reads only the warehouse's 
 (ops.load_batches, ops.mart_builds), so it sees what failure callbacks cannot: a refresh that
 hangs, a worker killed mid-task, a scheduler that stopped scheduling.
 
-SLAs come from the metric contracts: a source's is the strictest `refresh_sla.hours` of the
-contracts whose `source_of_truth` names it, the mart's the strictest of all contracts, each
-plus the slack of a daily schedule (the same 26 hours the data-quality gate's freshness checks
-use for a 24-hour SLA).
+SLAs come from the metric contracts (revenue_os.metrics.slas), the same the data-quality gate's
+freshness checks and the Data Health dashboard use.
 """
 
 from __future__ import annotations
@@ -20,23 +18,14 @@ from datetime import datetime
 import psycopg
 
 from revenue_os.metrics.contract import MetricContract
+from revenue_os.metrics.slas import MART, SOURCE_NAMES, freshness_slas
 from revenue_os.notifications import spells
-from revenue_os.notifications.delivery import deliver
+from revenue_os.notifications.delivery import notify_oncall
 from revenue_os.notifications.message import AlertMessage
 from revenue_os.notifications.settings import AlertSettings
+from revenue_os.transform.build import published_build
 
 log = logging.getLogger(__name__)
-
-SLACK_HOURS = 2
-MART = "mart"
-# How the contracts' source_of_truth names each source (the prefix of its raw objects).
-SOURCE_NAMES = {
-    "hubspot": "HubSpot",
-    "salesforce": "Salesforce",
-    "google_ads": "Google Ads",
-    "linkedin_ads": "LinkedIn Ads",
-    "netsuite": "NetSuite",
-}
 
 
 @dataclass(frozen=True)
@@ -63,20 +52,6 @@ class Freshness:
         )
 
 
-def freshness_slas(contracts: Mapping[str, MetricContract]) -> dict[str, float]:
-    """The SLA in hours of every source and of the mart, from the contracts (plus slack)."""
-    strictest = min(c.refresh_sla.hours for c in contracts.values())
-    slas: dict[str, float] = {MART: strictest + SLACK_HOURS}
-    for source, name in SOURCE_NAMES.items():
-        hours = [
-            c.refresh_sla.hours
-            for c in contracts.values()
-            if name.lower() in c.source_of_truth.lower()
-        ]
-        slas[source] = min(hours, default=strictest) + SLACK_HOURS
-    return slas
-
-
 def measure(conn: psycopg.Connection, slas: Mapping[str, float]) -> list[Freshness]:
     """Hours since each source's last committed load and since the last publish."""
     loaded = dict(
@@ -85,9 +60,8 @@ def measure(conn: psycopg.Connection, slas: Mapping[str, float]) -> list[Freshne
             "FROM ops.load_batches GROUP BY 1"
         ).fetchall()
     )
-    loaded[MART] = conn.execute(
-        "SELECT max(finished_at) FROM ops.mart_builds WHERE status = 'published'"
-    ).fetchone()[0]
+    published = published_build(conn)
+    loaded[MART] = published[1] if published else None
     now = conn.execute("SELECT now()").fetchone()[0]
     result = []
     for target, sla in slas.items():
@@ -111,10 +85,10 @@ def check_freshness(
         with conn.transaction():
             if reading.is_stale:
                 if spells.open_spell(conn, reading.kind, reading.target, _details(reading)):
-                    _send(stale_message(reading, settings), settings)
+                    notify_oncall(stale_message(reading, settings), settings)
                     alerted.append(reading.target)
             elif spells.clear_spells(conn, reading.kind, [reading.target]):
-                _send(fresh_message(reading, settings), settings)
+                notify_oncall(fresh_message(reading, settings), settings)
                 recovered.append(reading.target)
     stale = [r.target for r in readings if r.is_stale]
     for reading in readings:
@@ -181,10 +155,3 @@ def fresh_message(reading: Freshness, settings: AlertSettings) -> AlertMessage:
         links=[("Runbook", settings.runbook_link("stale-data"))],
         tone="resolved",
     )
-
-
-def _send(message: AlertMessage, settings: AlertSettings) -> None:
-    if not settings.oncall_emails and not settings.webhook_url:
-        log.warning("%r not sent: no on-call channel is configured", message.subject)
-        return
-    deliver(message, settings.oncall_emails, settings)

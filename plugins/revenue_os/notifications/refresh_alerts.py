@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from revenue_os.notifications import spells
-from revenue_os.notifications.delivery import deliver
+from revenue_os.notifications.delivery import notify_oncall
 from revenue_os.notifications.message import AlertMessage
 from revenue_os.notifications.settings import AlertSettings
 
@@ -99,15 +99,9 @@ def task_failed(context: dict[str, Any]) -> None:
         log_url=ti.log_url,
         settings=settings,
     )
-    if not settings.oncall_emails and not settings.webhook_url:
-        log.warning(
-            "failed-task alert not sent: neither REVENUE_OS_ONCALL_EMAILS nor "
-            "REVENUE_OS_ALERT_WEBHOOK_URL is configured"
-        )
-    else:
-        # deliver() has logged a channel's failure; the spell below is recorded regardless.
-        with contextlib.suppress(Exception):
-            deliver(message, settings.oncall_emails, settings)
+    # notify_oncall logs a channel's failure; the spell below is recorded regardless.
+    with contextlib.suppress(Exception):
+        notify_oncall(message, settings)
     try:
         _open_refresh_spell(ti.dag_id, ti.task_id, message.facts, settings.oncall_emails)
     except Exception:
@@ -155,8 +149,4 @@ def notify_recovery(dag_id: str, run_id: str, conn, settings: AlertSettings | No
         ],
         tone="resolved",
     )
-    if not settings.oncall_emails and not settings.webhook_url:
-        log.warning("recovery notice not sent: no on-call channel is configured")
-        return False
-    deliver(message, settings.oncall_emails, settings)
-    return True
+    return notify_oncall(message, settings)

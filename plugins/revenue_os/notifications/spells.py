@@ -52,13 +52,3 @@ def clear_spells(conn: psycopg.Connection, kind: str, keys: Iterable[str]) -> li
         (kind, list(keys)),
     ).fetchall()
     return [Spell(*row) for row in rows]
-
-
-def open_spells(conn: psycopg.Connection, kind: str) -> list[Spell]:
-    """The spells of `kind` still open, oldest first."""
-    rows = conn.execute(
-        "SELECT spell_id, alert_kind, subject_key, opened_at, cleared_at, details "
-        "FROM ops.alert_spells WHERE alert_kind = %s AND cleared_at IS NULL ORDER BY opened_at",
-        (kind,),
-    ).fetchall()
-    return [Spell(*row) for row in rows]

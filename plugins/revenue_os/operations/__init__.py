@@ -1,1 +1,1 @@
-"""Operating the numbers: the decision log (and, next, alerts and the reporting pack)."""
+"""Operating the numbers: the decision log of what forums decided about KPI breaches."""

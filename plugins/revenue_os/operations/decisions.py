@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import get_args
 
 import psycopg
 from psycopg.rows import class_row
 
-ACTION_TYPES = ("investigate", "mitigate", "reallocate", "escalate")
+from revenue_os.metrics.contract import ActionOnBreach
+
+# The contracts' own taxonomy (`action_on_breach.type`): a decision and the breach it answers
+# speak of the same kinds of action.
+ACTION_TYPES: tuple[str, ...] = get_args(ActionOnBreach.model_fields["type"].annotation)
 
 
 class DecisionError(ValueError):

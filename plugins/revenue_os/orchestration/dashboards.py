@@ -77,7 +77,7 @@ def export_and_import(output_dir: Path | None = None) -> dict:
     # did not arrive is a broken dashboard in front of executives.
     for name in report.empty:
         log.warning("chart %r has no data after the import", name)
-    if report.errors_by_chart or report.missing:
+    if not report.ok:
         raise RuntimeError(
             report.summary()
             + "".join(

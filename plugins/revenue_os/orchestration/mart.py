@@ -32,11 +32,12 @@ def build_mart_layer(layer: str, build_id: str | None, run_id: str | None = None
 
 def build_kpis(build_id: str) -> dict[str, int]:
     """Compile the metric contracts into the built mart's KPI tables."""
+    current = uuid.UUID(build_id)
     with connect(warehouse_uri()) as conn:
         try:
-            return build.build_kpis(conn, uuid.UUID(build_id))
+            return build.build_kpis(conn, current)
         except Exception as error:
-            build.fail_build(conn, uuid.UUID(build_id), f"kpis: {error}")
+            build.fail_build(conn, current, f"kpis: {error}")
             raise
 
 
@@ -45,16 +46,15 @@ def audit_mart(build_id: str) -> int:
     publishes nothing) if an audit or a tier 1 check fails; tier 2 failures are recorded."""
     from revenue_os.quality.gate import quality_audit
 
+    current = uuid.UUID(build_id)
     uri = warehouse_uri()
     with connect(uri) as conn:
         try:
-            results = build.audit(
-                conn, uuid.UUID(build_id), extra_audits=[quality_audit(uri, uuid.UUID(build_id))]
-            )
+            results = build.audit(conn, current, extra_audits=[quality_audit(uri, current)])
         except build.AuditFailed:
             raise
         except Exception as error:  # a check that could not run (e.g. a broken contract file)
-            build.fail_build(conn, uuid.UUID(build_id), f"audit: {error}")
+            build.fail_build(conn, current, f"audit: {error}")
             raise
     return len(results)
 

@@ -15,10 +15,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 import yaml
+from psycopg.conninfo import conninfo_to_dict
 
 from revenue_os.paths import SODA_CONTRACTS_DIR
 
@@ -43,26 +43,19 @@ class QualityResult:
     def blocks(self) -> bool:
         return self.tier == BLOCKING_TIER and self.outcome in ("failed", "not_evaluated")
 
-    def line(self) -> str:
-        return (
-            f"tier {self.tier} {self.outcome:<13} {self.dataset}: {self.check}, measured "
-            f"{self.measured}, threshold {self.threshold}"
-            + (f", e.g. {', '.join(map(str, self.examples))}" if self.examples else "")
-        )
 
-
-def _data_source_yaml(uri: str) -> str:
-    parts = urlsplit(uri)
+def _data_source_yaml(params: dict[str, str]) -> str:
+    """`params`: the warehouse URI as psycopg reads it, so Soda connects where the build does."""
     return yaml.safe_dump(
         {
             "type": "postgres",
             "name": "warehouse",
             "connection": {
-                "host": parts.hostname,
-                "port": parts.port or 5432,
-                "user": parts.username,
-                "password": parts.password or "",
-                "database": parts.path.lstrip("/"),
+                "host": params.get("host"),
+                "port": int(params.get("port") or 5432),
+                "user": params.get("user"),
+                "password": params.get("password", ""),
+                "database": params.get("dbname", ""),
             },
         }
     )
@@ -122,11 +115,12 @@ def verify(
     paths = sorted((contracts_dir / layer).glob("*.yml"))
     if not paths:
         return []
+    params = conninfo_to_dict(uri)
     session = ContractVerificationSession.execute(
         contract_yaml_sources=[ContractYamlSource.from_file_path(str(p)) for p in paths],
-        data_source_yaml_sources=[DataSourceYamlSource.from_str(_data_source_yaml(uri))],
+        data_source_yaml_sources=[DataSourceYamlSource.from_str(_data_source_yaml(params))],
         variables={
-            "database": urlsplit(uri).path.lstrip("/"),
+            "database": params.get("dbname", ""),
             **({"schema": schema} if schema else {}),
         },
     )

@@ -10,9 +10,9 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from revenue_os.metrics import load_contracts
-
-SOURCE_SLA_HOURS = 26  # the daily refresh plus slack; the freshness contract holds the same
+from revenue_os.metrics import MetricContract, load_contracts
+from revenue_os.metrics.loader import models_behind
+from revenue_os.metrics.slas import freshness_slas
 
 # A check's result, as both the history and the known issues list it.
 _RESULT_COLUMNS: dict[str, str] = {
@@ -61,13 +61,14 @@ LEFT JOIN ops.mart_builds AS b USING (build_id)
 _SOURCES = """
 SELECT source_object, split_part(source_object, '.', 1) AS source, max(finished_at) AS last_loaded_at,
        round((extract(epoch FROM now() - max(finished_at)) / 3600)::numeric, 1) AS hours_since_load,
-       {sla}::integer AS sla_hours,
-       CASE WHEN now() - max(finished_at) < make_interval(hours => {sla}) THEN 'fresh' ELSE 'stale' END
-           AS status,
+       sla.hours::integer AS sla_hours,
+       CASE WHEN now() - max(finished_at) < make_interval(hours => sla.hours) THEN 'fresh'
+            ELSE 'stale' END AS status,
        (array_agg(rows_extracted ORDER BY finished_at DESC))[1]::integer AS rows_last_load,
        max(finished_at) FILTER (WHERE mode = 'full') AS last_full_load_at
 FROM ops.load_batches
-GROUP BY source_object
+JOIN (VALUES {slas}) AS sla (source, hours) ON sla.source = split_part(source_object, '.', 1)
+GROUP BY source_object, sla.hours
 """
 
 _KNOWN_ISSUES = """
@@ -80,28 +81,37 @@ WHERE r.build_id = (SELECT build_id FROM ops.quality_results ORDER BY checked_at
 """
 
 
-def _confidence_notes() -> list[tuple[str, str]]:
-    """Per mart table, the confidence notes of the KPIs computed from it."""
+def _confidence_notes(contracts: dict[str, MetricContract]) -> list[tuple[str, str]]:
+    """Per mart table, the confidence notes of the KPIs computed from it (through the metrics
+    a ratio or formula derives from: ROAS is behind the attribution and the ad spend)."""
     notes: dict[str, list[str]] = {}
-    for contract in load_contracts().values():
-        model = getattr(contract.calculation, "model", None)
-        if model and contract.tier == "kpi":
+    for contract in contracts.values():
+        if contract.tier != "kpi":
+            continue
+        for model in models_behind(contract, contracts):
             notes.setdefault(model, []).append(
                 f"{contract.label}: {contract.confidence.level} ({contract.confidence.note.strip()})"
             )
     return [(model, " | ".join(items)) for model, items in sorted(notes.items())]
 
 
+def _values(rows: list[tuple]) -> sql.Composed:
+    return sql.SQL(", ").join(
+        sql.SQL("({})").format(sql.SQL(", ").join(map(sql.Literal, row))) for row in rows
+    )
+
+
 def write_data_health(conn: psycopg.Connection, schema: str) -> None:
     """(Re)create data_health_checks, data_health_sources and data_health_known_issues."""
-    notes = _confidence_notes() or [("", "")]
-    values = sql.SQL(", ").join(
-        sql.SQL("({}, {})").format(sql.Literal(model), sql.Literal(note)) for model, note in notes
-    )
+    contracts = load_contracts()
     tables = {
         "data_health_checks": sql.SQL(_CHECKS),
-        "data_health_sources": sql.SQL(_SOURCES.format(sla=SOURCE_SLA_HOURS)),
-        "data_health_known_issues": sql.SQL(_KNOWN_ISSUES).format(notes=values),
+        "data_health_sources": sql.SQL(_SOURCES).format(
+            slas=_values(sorted(freshness_slas(contracts).items()))
+        ),
+        "data_health_known_issues": sql.SQL(_KNOWN_ISSUES).format(
+            notes=_values(_confidence_notes(contracts) or [("", "")])
+        ),
     }
     with conn.transaction():
         for name, query in tables.items():

@@ -27,8 +27,8 @@ from decimal import Decimal
 import psycopg
 from psycopg.rows import dict_row
 
-from revenue_os.metrics.contract import AREAS, MetricContract, SimpleCalculation
-from revenue_os.metrics.loader import inputs_of
+from revenue_os.metrics.contract import AREAS, MetricContract
+from revenue_os.metrics.loader import models_behind
 from revenue_os.operations.decisions import list_decisions
 from revenue_os.reporting.snapshot import PackError
 
@@ -244,16 +244,6 @@ def _breakdowns(
     return "red", tuple(reds[:WORST_BREAKDOWNS])
 
 
-def models_behind(name: str, contracts: Mapping[str, MetricContract]) -> set[str]:
-    """The mart tables a metric is computed from, through the metrics it derives from."""
-    contract = contracts.get(name)
-    if contract is None:
-        return set()
-    if isinstance(contract.calculation, SimpleCalculation):
-        return {contract.calculation.model}
-    return set().union(*(models_behind(upstream, contracts) for upstream in inputs_of(contract)))
-
-
 def _known_issues(
     conn: psycopg.Connection,
     build_id: uuid.UUID | None,
@@ -271,7 +261,11 @@ def _known_issues(
         " WHERE build_id = %s",
         (build_id,),
     ).fetchall()
-    behind = {kpi.label: models_behind(kpi.metric_name, contracts) for kpi in kpis}
+    behind = {
+        kpi.label: models_behind(contracts[kpi.metric_name], contracts)
+        for kpi in kpis
+        if kpi.metric_name in contracts
+    }
     issues = [
         KnownIssue(
             dataset=dataset,

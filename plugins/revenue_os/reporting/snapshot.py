@@ -15,6 +15,7 @@ from datetime import date
 import psycopg
 from psycopg import sql
 
+from revenue_os.transform import build
 from revenue_os.transform.build import PUBLISHED_SCHEMA
 
 # The columns kpi_values and kpi_snapshots share; the snapshot adds month, build and time.
@@ -98,17 +99,12 @@ def check_closed(month: date, today: date) -> None:
         )
 
 
-# The build behind the published mart: a rollback marks the build it removes `rolled_back`,
-# so the newest build still `published` is the one in the `mart` schema.
-_PUBLISHED_BUILD = (
-    "SELECT build_id FROM ops.mart_builds WHERE status = 'published'"
-    " ORDER BY finished_at DESC NULLS LAST, started_at DESC LIMIT 1"
-)
+_PUBLISHED_BUILD = f"SELECT build_id FROM ({build.LATEST_PUBLISHED_SQL}) AS published"
 
 
 def published_build(conn: psycopg.Connection) -> uuid.UUID:
     """The build behind the published mart; refuses a warehouse that has none."""
-    row = conn.execute(_PUBLISHED_BUILD).fetchone()
+    row = build.published_build(conn)
     if row is None:
         raise PackError(
             "no published mart: ops.mart_builds has no build with status 'published'; run the "

@@ -22,6 +22,7 @@ from revenue_os.runtime.mail_server import smtp_connection_uri
 from revenue_os.runtime.mock_api_services import mock_source_connections
 from revenue_os.runtime.processes import Service
 from revenue_os.runtime.profile import Profile
+from revenue_os.runtime.superset_services import ADMIN_USER as SUPERSET_ADMIN_USER
 
 BIN_DIR = Path(sys.executable).parent
 ADMIN_USER = "admin"
@@ -72,7 +73,7 @@ def airflow_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
             {
                 "conn_type": "http",
                 "host": profile.superset_url,
-                "login": "admin",
+                "login": SUPERSET_ADMIN_USER,
                 "password": secrets["SUPERSET_ADMIN_PASSWORD"],
             }
         ),

@@ -171,10 +171,6 @@ def services(profile: Profile) -> list[Service]:
     return [Service("mail-server", argv, profile.run_dir, profile.log_dir)]
 
 
-def mail_env() -> dict[str, str]:
-    return dict(os.environ)
-
-
 def health(profile: Profile) -> bool:
     with smtplib.SMTP(HOST, profile.mail_port, timeout=5) as client:
         return client.noop()[0] == 250

@@ -6,6 +6,7 @@ installs packages) never looks hung.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -167,7 +168,7 @@ class Stack:
             # The sources and the mail server first: the scheduler may start a run (and a run
             # may send an alert) as soon as it is up.
             for services, env in (
-                (mail.services(profile), mail.mail_env()),
+                (mail.services(profile), dict(os.environ)),  # needs nothing of the stack's
                 (mock_apis.services(profile), mock_apis.mock_env(self.secrets)),
                 (airflow.services(profile), airflow_env),
                 (superset.services(profile), self.superset_env()),

@@ -36,9 +36,8 @@ PUBLISHED_SCHEMA = "mart"
 PREVIOUS_SCHEMA = "mart_previous"
 READER_ROLE = "mart_reader"
 CREDIT_TOLERANCE = 1e-9
-ATTRIBUTION_MODELS = (
-    6  # first, last, linear, U, W, time decay (sql/models/marts/fct_attribution.sql)
-)
+# first, last, linear, U, W and time decay (sql/models/marts/fct_attribution.sql)
+ATTRIBUTION_MODELS = 6
 
 
 # An audit reads the built schema and says what it measured; the data-quality gate adds its
@@ -146,6 +145,16 @@ def build_model(conn: psycopg.Connection, model: Model) -> int:
         return created.rowcount  # CREATE TABLE AS reports the rows it wrote
 
 
+def _record_model(
+    conn: psycopg.Connection, build_id: uuid.UUID, model: str, layer: str, rows: int, seconds: float
+) -> None:
+    conn.execute(
+        "INSERT INTO ops.mart_build_models (build_id, model, layer, row_count, seconds)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        (build_id, model, layer, rows, round(seconds, 3)),
+    )
+
+
 def build_layer(
     conn: psycopg.Connection,
     layer: str,
@@ -166,11 +175,7 @@ def build_layer(
         rows = build_model(conn, model)
         seconds = time.perf_counter() - started
         result.rows[model.name], result.seconds[model.name] = rows, seconds
-        conn.execute(
-            "INSERT INTO ops.mart_build_models (build_id, model, layer, row_count, seconds)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            (build_id, model.name, layer, rows, round(seconds, 3)),
-        )
+        _record_model(conn, build_id, model.name, layer, rows, seconds)
         echo(
             f"[{index}/{len(ordered)}] {_schema_of(model)}.{model.name}: "
             f"{rows:,} rows in {seconds:.1f} s"
@@ -189,11 +194,7 @@ def build_kpis(
     counts = build_kpi_tables(conn, BUILD_SCHEMA)
     seconds = time.perf_counter() - started
     for table, rows in counts.items():
-        conn.execute(
-            "INSERT INTO ops.mart_build_models (build_id, model, layer, row_count, seconds)"
-            " VALUES (%s, %s, 'kpis', %s, %s)",
-            (build_id, table, rows, round(seconds, 3)),
-        )
+        _record_model(conn, build_id, table, "kpis", rows, seconds)
         echo(f"[kpis] {BUILD_SCHEMA}.{table}: {rows:,} rows")
     echo(f"[kpis] compiled from the metric contracts in {seconds:.1f} s")
     return counts
@@ -371,6 +372,19 @@ def publish(conn: psycopg.Connection, build_id: uuid.UUID) -> None:
         _finish(conn, build_id, "published")
 
 
+# The build behind the published mart: a rollback marks the build it removes `rolled_back`,
+# so the newest build still `published` is the one in the `mart` schema.
+LATEST_PUBLISHED_SQL = (
+    "SELECT build_id, finished_at FROM ops.mart_builds WHERE status = 'published'"
+    " ORDER BY finished_at DESC NULLS LAST, started_at DESC LIMIT 1"
+)
+
+
+def published_build(conn: psycopg.Connection) -> tuple[uuid.UUID, datetime] | None:
+    """The build in the `mart` schema and when it was published; None before the first."""
+    return conn.execute(LATEST_PUBLISHED_SQL).fetchone()
+
+
 def rollback(conn: psycopg.Connection) -> uuid.UUID | None:
     """Put the previously published mart back; the one it replaces becomes the previous."""
     exists = conn.execute(
@@ -385,10 +399,7 @@ def rollback(conn: psycopg.Connection) -> uuid.UUID | None:
             )
         )
         _swap(conn, "mart_rollback", PREVIOUS_SCHEMA)
-        row = conn.execute(
-            "SELECT build_id FROM ops.mart_builds WHERE status = 'published'"
-            " ORDER BY finished_at DESC LIMIT 1"
-        ).fetchone()
+        row = published_build(conn)
         if row:
             conn.execute(
                 "UPDATE ops.mart_builds SET status = 'rolled_back' WHERE build_id = %s", (row[0],)

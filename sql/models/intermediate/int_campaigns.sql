@@ -12,17 +12,14 @@ google_campaigns as (
     select distinct on (campaign_id)
         campaign_id,
         campaign_name,
-        trim(both '-' from regexp_replace(lower(campaign_name), '[^a-z0-9]+', '-', 'g')) as campaign_slug,
+        campaign_slug,
         lower(trim(split_part(campaign_name, '|', 2))) as campaign_style
     from stg_google_ads__campaign_days
     order by campaign_id, date_day desc
 ),
 
 linkedin_campaigns as (
-    select
-        campaign_urn,
-        campaign_name,
-        trim(both '-' from regexp_replace(lower(campaign_name), '[^a-z0-9]+', '-', 'g')) as campaign_slug
+    select campaign_urn, campaign_name, campaign_slug
     from stg_linkedin_ads__campaigns
 ),
 

@@ -37,8 +37,7 @@ touches as (
         events.utm_campaign,
         lower(events.utm_source) as source_value,
         lower(events.utm_medium) as medium_value,
-        trim(both '-' from regexp_replace(lower(events.utm_campaign), '[^a-z0-9]+', '-', 'g'))
-            as campaign_slug
+        events.utm_campaign_slug as campaign_slug
     from events
     join identity on identity.source_contact_id = events.contact_id
     where events.utm_source is not null

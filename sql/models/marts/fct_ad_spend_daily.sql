@@ -31,7 +31,7 @@ platform_days as (
         date_day,
         'google_ads' as platform,
         customer_id || ':' || campaign_id as platform_campaign_id,
-        campaign_name,
+        campaign_slug,
         currency_code,
         impressions,
         clicks,
@@ -43,7 +43,7 @@ platform_days as (
         linkedin_days.date_day,
         'linkedin_ads',
         linkedin_days.campaign_urn,
-        linkedin_campaigns.campaign_name,
+        linkedin_campaigns.campaign_slug,
         coalesce(linkedin_campaigns.currency_code, 'USD'),
         linkedin_days.impressions,
         linkedin_days.clicks,
@@ -66,9 +66,7 @@ select
     round(platform_days.spend_local * fx.usd_per_unit, 2) as spend_usd,
     platform_days.platform_conversions
 from platform_days
-left join campaigns
-    on campaigns.campaign_key
-        = trim(both '-' from regexp_replace(lower(platform_days.campaign_name), '[^a-z0-9]+', '-', 'g'))
+left join campaigns on campaigns.campaign_key = platform_days.campaign_slug
 left join mapping on mapping.source_value = platform_days.platform
 left join fx
     on fx.currency_code = platform_days.currency_code

@@ -33,7 +33,7 @@ fx as (
 touches as (
     select touchpoints.*, channels.is_marketing
     from int_touchpoints as touchpoints
-    join seed_channel_taxonomy as channels using (channel)
+    join dim_channel as channels using (channel)
 ),
 
 resolved as (
@@ -57,7 +57,7 @@ first_touch as (
     select distinct on (resolved.opportunity_id)
         resolved.opportunity_id,
         touches.channel,
-        touches.is_marketing::boolean as is_marketing
+        touches.is_marketing
     from resolved
     join touches
         on touches.account_key = resolved.account_key
@@ -72,7 +72,7 @@ influence as (
         on touches.account_key = resolved.account_key
         and touches.touched_at >= resolved.window_start
         and touches.touched_at < resolved.window_end
-    where touches.is_marketing::boolean
+    where touches.is_marketing
 )
 
 select

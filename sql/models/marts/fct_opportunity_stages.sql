@@ -33,12 +33,8 @@ select
     opportunity_id,
     stage_name,
     entered_at,
-    lead(entered_at) over (partition by opportunity_id order by entered_at, history_id) as exited_at,
-    round(
-        extract(epoch from (
-            lead(entered_at) over (partition by opportunity_id order by entered_at, history_id)
-            - entered_at
-        )) / 86400,
-        2
-    ) as days_in_stage
+    lead(entered_at) over next_entry as exited_at,
+    round(extract(epoch from (lead(entered_at) over next_entry - entered_at)) / 86400, 2)
+        as days_in_stage
 from changes
+window next_entry as (partition by opportunity_id order by entered_at, history_id)

@@ -17,28 +17,32 @@ erp_links as (
 
 accounts as (
     select * from dim_account
+),
+
+priced as (
+    select
+        lines.invoice_line_id,
+        lines.invoice_id,
+        lines.invoice_date,
+        lines.customer_id as erp_customer_id,
+        erp_links.account_key,
+        lines.item_id as product_id,
+        coalesce(products.product_family, 'services') as product_family,
+        coalesce(accounts.acquisition_channel, 'other') as channel,
+        coalesce(accounts.segment, 'smb') as segment,
+        coalesce(accounts.region, 'other') as region,
+        lines.currency_code,
+        lines.quantity,
+        lines.revenue_local,
+        round(lines.revenue_local * lines.booked_usd_per_unit, 2) as revenue_usd,
+        round(coalesce(lines.cost_estimate_usd, lines.quantity * products.unit_cost_usd), 2)
+            as cogs_usd
+    from lines
+    left join products on products.product_id = lines.item_id
+    left join erp_links on erp_links.customer_id = lines.customer_id
+    left join accounts on accounts.account_key = erp_links.account_key
 )
 
-select
-    lines.invoice_line_id,
-    lines.invoice_id,
-    lines.invoice_date,
-    lines.customer_id as erp_customer_id,
-    erp_links.account_key,
-    lines.item_id as product_id,
-    coalesce(products.product_family, 'services') as product_family,
-    coalesce(accounts.acquisition_channel, 'other') as channel,
-    coalesce(accounts.segment, 'smb') as segment,
-    coalesce(accounts.region, 'other') as region,
-    lines.currency_code,
-    lines.quantity,
-    lines.revenue_local,
-    round(lines.revenue_local * lines.booked_usd_per_unit, 2) as revenue_usd,
-    round(coalesce(lines.cost_estimate_usd, lines.quantity * products.unit_cost_usd), 2) as cogs_usd,
-    round(lines.revenue_local * lines.booked_usd_per_unit, 2)
-        - round(coalesce(lines.cost_estimate_usd, lines.quantity * products.unit_cost_usd), 2)
-        as gross_margin_usd
-from lines
-left join products on products.product_id = lines.item_id
-left join erp_links on erp_links.customer_id = lines.customer_id
-left join accounts on accounts.account_key = erp_links.account_key
+-- Margin from the rounded revenue and COGS, so the three columns always add up.
+select *, revenue_usd - cogs_usd as gross_margin_usd
+from priced

@@ -1,5 +1,6 @@
 -- HubSpot web and e-mail events of contacts, one row per event. UTM values are kept as
--- typed; the channel mapping (int_channel_mapping) reads them normalised.
+-- typed; the channel mapping (int_channel_mapping) reads them normalised, and the campaign's
+-- slug joins it to the campaigns of the other systems.
 -- grain: event_id
 
 with source as (
@@ -30,4 +31,7 @@ renamed as (
     from source
 )
 
-select * from renamed
+select
+    *,
+    trim(both '-' from regexp_replace(lower(utm_campaign), '[^a-z0-9]+', '-', 'g')) as utm_campaign_slug
+from renamed

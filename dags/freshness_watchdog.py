@@ -13,17 +13,18 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import dag, task
 
 from revenue_os.orchestration import operations
-from revenue_os.orchestration.defaults import DEFAULT_ARGS
+from revenue_os.orchestration.defaults import DEFAULT_ARGS, MONITORING_TAG, dag_tags
 
 
 @dag(
     dag_id="freshness_watchdog",
+    description="Alerts on-call when a source or the published mart is past its freshness SLA.",
     schedule="*/30 * * * *",
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args={**DEFAULT_ARGS, "retries": 1, "execution_timeout": timedelta(minutes=5)},
-    tags=["revenue-os", "operations"],
+    tags=dag_tags(MONITORING_TAG),
     doc_md=__doc__,
 )
 def freshness_watchdog():

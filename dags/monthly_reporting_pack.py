@@ -22,19 +22,20 @@ from datetime import UTC, datetime
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
 from revenue_os.orchestration import reporting
-from revenue_os.orchestration.defaults import DEFAULT_ARGS
+from revenue_os.orchestration.defaults import DEFAULT_ARGS, REPORTING_TAG, dag_tags
 
 
 # An explicit data-interval timetable: with a bare cron string Airflow 3 makes each run a
 # point in time (the interval starts on the 8th itself), and the pack would name the new month.
 @dag(
     dag_id="monthly_reporting_pack",
+    description="Freezes the closed month's KPIs and e-mails the monthly reporting pack.",
     schedule=CronDataIntervalTimetable("0 7 8 * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    tags=["revenue-os"],
+    tags=dag_tags(REPORTING_TAG),
     doc_md=__doc__,
 )
 def monthly_reporting_pack():

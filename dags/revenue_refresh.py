@@ -10,6 +10,10 @@
    and alert the owners of KPIs that turned red;
 5. record the run in ops.refresh_runs (and tell on-call when it ends a failing spell).
 
+In the graph, the stages are task groups: `extract_load` (one group per vendor), `build`,
+`audit_publish` and `deliver`, between `migrate_warehouse` and `record_refresh_run`. Task ids
+carry no group prefix, so each keeps its name in alerts, the runbook and the CLI.
+
 A task that fails after its retries alerts on-call (revenue_os.notifications; docs/runbook.md).
 
 Trigger with params to re-pull: `{"mode": "full"}`, or `{"mode": "backfill", "start":
@@ -20,21 +24,38 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
 
 from revenue_os.orchestration import dashboards, mart, operations, refresh
-from revenue_os.orchestration.defaults import DEFAULT_ARGS, SOURCE_POOL
+from revenue_os.orchestration.defaults import DEFAULT_ARGS, REFRESH_TAG, SOURCE_POOL, dag_tags
 from revenue_os.raw.objects import RAW_OBJECTS
+
+
+def objects_by_vendor() -> dict[str, list[str]]:
+    """The source objects' names by vendor, the prefix of each name (`salesforce.accounts`)."""
+    by_vendor: dict[str, list[str]] = {}
+    for name in RAW_OBJECTS:
+        by_vendor.setdefault(name.split(".", 1)[0], []).append(name)
+    return by_vendor
+
+
+def stage(group_id: str, tooltip: str) -> TaskGroup:
+    """A task group that leaves the ids of its tasks as they are (no `group.` prefix)."""
+    return TaskGroup(group_id, tooltip=tooltip, prefix_group_id=False)
 
 
 @dag(
     dag_id="revenue_refresh",
+    description=(
+        "Loads every source; builds, audits and publishes the mart; refreshes the dashboards "
+        "and alerts KPI owners."
+    ),
     schedule="0 6 * * *",
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    tags=["revenue-os"],
+    tags=dag_tags(REFRESH_TAG),
     doc_md=__doc__,
     params={
         "mode": Param("incremental", enum=["incremental", "full", "backfill"]),
@@ -104,21 +125,35 @@ def revenue_refresh():
             migrations_applied=len(applied),
         )
 
-    migrated = migrate_warehouse()
-    loads = [
-        extract_load.override(
+    def load_object(name: str):
+        table = RAW_OBJECTS[name].table
+        return extract_load.override(
             task_id=f"load_{name.replace('.', '__')}",
-            outlets=[Asset(name=f"raw.{obj.table}", uri=f"revenue-os://warehouse/raw/{obj.table}")],
+            outlets=[Asset(name=f"raw.{table}", uri=f"revenue-os://warehouse/raw/{table}")],
         )(name)
-        for name, obj in RAW_OBJECTS.items()
-    ]
-    staging = build_mart_layer.override(task_id="build_staging")("staging")
-    intermediate = build_mart_layer.override(task_id="build_intermediate")("intermediate", staging)
-    marts = build_mart_layer.override(task_id="build_marts")("marts", intermediate)
-    published = publish_mart(audit_mart(build_kpis(marts)))
+
+    migrated = migrate_warehouse()
+    with stage("extract_load", "Extract every source object and load its raw table") as loads:
+        for vendor, names in objects_by_vendor().items():
+            with stage(vendor, f"The {vendor} objects, each into its raw table"):
+                for name in names:
+                    load_object(name)
+    with stage("build", "Build the mart aside, layer by layer, then the KPIs") as build:
+        staging = build_mart_layer.override(task_id="build_staging")("staging")
+        intermediate = build_mart_layer.override(task_id="build_intermediate")(
+            "intermediate", staging
+        )
+        marts = build_mart_layer.override(task_id="build_marts")("marts", intermediate)
+        built = build_kpis(marts)
+    with stage("audit_publish", "Audit the built mart, then swap it in as the published mart"):
+        published = publish_mart(audit_mart(built))
+    with stage("deliver", "Refresh the dashboards and alert the owners of red KPIs") as deliver:
+        publish_dashboards()
+        alert_kpi_owners()
     recorded = record_refresh_run(migrated)
-    migrated >> loads >> staging
-    published >> [publish_dashboards(), alert_kpi_owners()] >> recorded
+    # Stage to stage: the graph draws one edge through each group's join node, not one per task.
+    migrated >> loads >> build
+    published >> deliver >> recorded
 
 
 revenue_refresh()

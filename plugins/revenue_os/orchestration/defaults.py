@@ -1,4 +1,4 @@
-"""Default task arguments for every Revenue OS DAG.
+"""Default task arguments and tags for every Revenue OS DAG.
 
 Retries absorb the transient faults of vendor APIs and of a busy warehouse; a task that still
 fails after them is a real failure that on-call must see (revenue_os.notifications).
@@ -29,3 +29,18 @@ DEFAULT_ARGS = {
 # (created by `revenue-os demo` and by compose's airflow-init).
 SOURCE_POOL = "source_apis"
 SOURCE_POOL_SLOTS = 3
+
+# Every DAG carries the product tag, so one click in the DAG list shows all of Revenue OS, and
+# exactly one role tag, so the list also filters by kind of job.
+PRODUCT_TAG = "revenue-os"
+REFRESH_TAG = "refresh"
+MONITORING_TAG = "monitoring"
+REPORTING_TAG = "reporting"
+ROLE_TAGS = (REFRESH_TAG, MONITORING_TAG, REPORTING_TAG)
+
+
+def dag_tags(role: str) -> list[str]:
+    """The tags of a Revenue OS DAG: the product tag and its role tag."""
+    if role not in ROLE_TAGS:
+        raise ValueError(f"unknown DAG role {role!r}; expected one of {', '.join(ROLE_TAGS)}")
+    return [PRODUCT_TAG, role]

@@ -35,3 +35,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 FEATURE_FLAGS = {
     "DASHBOARD_RBAC": True,
 }
+
+# The KPI tiles, scorecards and the "data as of" banner are Handlebars charts whose markup is
+# part of the dashboards as code (superset/templates/): they colour a status pill and a change
+# with inline styles. Values are escaped by Handlebars; only the style attribute is added to
+# the default sanitizing schema, no tag and no URL scheme.
+HTML_SANITIZATION = True
+HTML_SANITIZATION_SCHEMA_EXTENSIONS = {"attributes": {"*": ["style"]}}

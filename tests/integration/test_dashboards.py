@@ -4,15 +4,18 @@ changes nothing; the executive browses dashboards but cannot reach SQL Lab or ra
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 import pytest
 
 from revenue_os.dashboards.bundle import build_bundle, bundle_files
 from revenue_os.dashboards.publish import import_and_check
+from revenue_os.dashboards.specs import load_specs
 from revenue_os.dashboards.superset_client import SupersetClient
+from revenue_os.metrics.labels import label_of
 from revenue_os.orchestration.dashboards import BUNDLE_NAME
 from tests.integration.conftest import state_file
 
@@ -52,11 +55,12 @@ def test_the_refresh_exported_the_bundle_and_imported_it(stack, reader_uri, file
     assert slugs <= {d["slug"] for d in admin.dashboards()}
 
 
-# Exception lists: empty when all is well (no check failed, no known issue).
+# Exception lists, empty when all is well (no check failed, no known issue): the specs say so.
+SPECS = load_specs()
 MAY_BE_EMPTY = {
-    "Checks not passed, latest first (tier 1 blocks the publish)",
-    "Known issues of the latest build, with the confidence notes of the KPIs they touch",
+    chart.title for spec in SPECS.values() for chart in spec.charts if chart.may_be_empty
 }
+SNAKE_CASE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
 
 
 def test_every_chart_answers_with_rows(files, admin):
@@ -84,34 +88,104 @@ def _day(epoch_ms: float) -> date:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).date()
 
 
-def test_revenue_by_month_equals_the_mart(files, admin, mart_reader):
+def _calendar(mart_reader) -> dict:
+    row = mart_reader.execute(
+        "SELECT current_period, latest_complete_period, latest_final_period,"
+        " latest_complete_label FROM mart.reporting_calendar WHERE period_grain = 'month'"
+    ).fetchone()
+    return dict(zip(("current", "complete", "final", "complete_label"), row, strict=True))
+
+
+def test_revenue_by_month_equals_the_mart_up_to_the_month_in_progress(files, admin, mart_reader):
     shown = {
-        _day(row["invoice_date"]): Decimal(str(row["total_revenue"])).quantize(Decimal("0.01"))
-        for row in _chart(admin, files, "Revenue by month, USD")
+        (_day(row["invoice_date"]), row["invoice_date_state"]): Decimal(
+            str(row["total_revenue"])
+        ).quantize(Decimal("0.01"))
+        for row in _chart(admin, files, "Revenue by month, USD (final and provisional months)")
     }
-    expected = dict(
-        mart_reader.execute(
+    calendar = _calendar(mart_reader)
+    expected = {
+        (month, "Final" if month <= calendar["final"] else "Provisional"): total
+        for month, total in mart_reader.execute(
             "SELECT date_trunc('month', invoice_date)::date, sum(revenue_usd)"
-            " FROM mart.fct_revenue_lines GROUP BY 1"
+            " FROM mart.fct_revenue_lines WHERE invoice_date < %s GROUP BY 1",
+            (calendar["current"],),
         ).fetchall()
-    )
+    }
     assert shown == expected
+    assert max(month for month, _ in shown) == calendar["complete"]
 
 
-def test_roas_headline_equals_the_kpi_table(files, admin, mart_reader):
+def test_the_roas_tile_shows_the_kpi_of_the_latest_complete_month(files, admin, mart_reader):
+    (tile,) = _chart(admin, files, "ROAS (W-shaped attribution)")
+    calendar = _calendar(mart_reader)
+    value, prior, status = mart_reader.execute(
+        "SELECT value, prior_value, status FROM mart.kpi_values WHERE metric_name = 'roas'"
+        " AND period_grain = 'month' AND dimension_name = 'overall' AND period_start = %s",
+        (calendar["complete"],),
+    ).fetchone()
+    assert tile["period_label"] == calendar["complete_label"]
+    assert tile["display_value"] == f"{value.quantize(Decimal('0.01'), ROUND_HALF_UP)}x"
+    change = ((value - prior) * 100 / abs(prior)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    assert tile["display_change"] == f"{'+' if change > 0 else '-'}{abs(change)} %"
+    assert tile["status"] == status
+    assert (
+        tile["status_label"]
+        == {"green": "On track", "yellow": "At risk", "red": "Off track"}[status]
+    )
+
+
+def test_the_coverage_chart_shows_the_coverage_kpi_by_segment(files, admin, mart_reader):
+    title = next(
+        chart.title
+        for chart in SPECS["pipeline_retention"].charts
+        if chart.key == "coverage_by_segment"
+    )
     shown = {
-        _day(row["period_start"]): round(Decimal(str(row["value"])), 6)
-        for row in _chart(admin, files, "ROAS (W-shaped attribution), by complete month")
+        (_day(row["period_start"]), row["dimension_label"]): round(Decimal(str(row["value"])), 6)
+        for row in _chart(admin, files, title)
     }
     expected = {
-        day: round(value, 6)
-        for day, value in mart_reader.execute(
-            "SELECT period_start, value FROM mart.kpi_values WHERE metric_name = 'roas'"
-            " AND period_grain = 'month' AND dimension_name = 'overall' AND is_complete"
-            " AND value IS NOT NULL"
+        (quarter, label_of("segment", segment)): round(value, 6)
+        for quarter, segment, value in mart_reader.execute(
+            "SELECT period_start, dimension_value, value FROM mart.kpi_values"
+            " WHERE metric_name = 'pipeline_coverage' AND period_grain = 'quarter'"
+            " AND dimension_name = 'segment' AND value IS NOT NULL"
         ).fetchall()
     }
     assert shown == expected
+    # This quarter and the next, and the open pipeline makes this quarter's coverage real.
+    assert len({quarter for quarter, _ in shown}) == 2
+    assert any(value > 0 for value in shown.values())
+
+
+def test_no_chart_shows_only_zeros_or_nothing_and_no_legend_shows_a_key(files, admin):
+    charts = {c["uuid"]: c for c in admin.charts() if c.get("uuid") in ours(files, "charts")}
+    blank, keys = [], []
+    for uuid_, chart in charts.items():
+        title = chart["slice_name"]
+        data = admin.chart_data(chart["id"])["result"][0]["data"]
+        params = ours(files, "charts")[uuid_]["params"]
+        series = [c for c in params.get("groupby", []) if isinstance(c, str)]
+        numbers = [
+            value
+            for row in data
+            for column, value in row.items()
+            if isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and column not in (params.get("x_axis"), "period_start")
+        ]
+        if title not in MAY_BE_EMPTY and not any(numbers):
+            blank.append(title)
+        if params["viz_type"] != "table":
+            keys += [
+                (title, row[column])
+                for row in data
+                for column in series
+                if isinstance(row.get(column), str) and SNAKE_CASE.match(row[column])
+            ]
+    assert blank == []
+    assert keys == []
 
 
 def test_a_reimport_changes_nothing(stack, reader_uri, files, admin):

@@ -4,6 +4,7 @@ state. Screenshots are kept as test artefacts under .local/test/screenshots/."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,23 @@ ARGS = [
 
 def dashboard_specs() -> list[dict]:
     return [yaml.safe_load(p.read_text()) for p in sorted(DASHBOARDS_DIR.glob("*.yaml"))]
+
+
+# A word with an underscore is a column name or a key leaking through ("display_value",
+# "paid_search"); campaign keys are hyphenated by the sources and stay as they are.
+SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
+EMPTY_STATE = "No results were returned"
+
+
+def chart_texts(page) -> dict[str, str]:
+    """Each chart's title → the text it shows (tables, tiles, headers; canvases have none)."""
+    texts = {}
+    holders = page.locator(".dashboard-component-chart-holder")
+    for index in range(holders.count()):
+        text = holders.nth(index).inner_text()
+        title, _, body = text.partition("\n")
+        texts[title.strip()] = body
+    return texts
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +97,20 @@ def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec
     failed = [(status, body[:300]) for status, body in responses if status != 200]
     assert responses, "the dashboard asked for no chart data"
     assert failed == []
+    texts = chart_texts(page)
+    titles = {chart["title"] for row in spec["rows"] for chart in row["charts"]}
+    may_be_empty = {
+        chart["title"]
+        for row in spec["rows"]
+        for chart in row["charts"]
+        if chart.get("may_be_empty")
+    }
+    assert set(texts) == titles
+    assert {t for t, body in texts.items() if EMPTY_STATE in body} <= may_be_empty
+    assert {t: body for t, body in texts.items() if "N/A" in body} == {}
+    assert {
+        t: SNAKE_CASE.findall(body) for t, body in texts.items() if SNAKE_CASE.search(body)
+    } == {}
     errors = page.locator(
         ".chart-container [role=alert], [data-test=chart-container] .ant-alert-error"
     )

@@ -38,12 +38,25 @@ Won conversions, credited by six models (W-shaped is the default):
   time decay 3.6 (spend 7500 once, whatever the six models and five touches).
   Trailing three months, W-shaped: (0 + 2000 + 28500) / 17500 = 1.7429.
 
+Opportunities (new business, SMB, EMEA) and pipeline velocity, a formula of four inputs:
+  O1 created 10 Jan, won 30 Jan, 1000, 20 days     O2 created 15 Jan, lost 14 Feb
+  O3 created 5 Feb, won 7 Mar, 3000, 30 days       O4 created 1 Mar, open, closes 20 Apr, 8000
+  O5 created 12 Mar, won 31 Mar, 2000, 19 days
+  January: 2 created x win rate 100 % x deal 1000 / cycle 20 = 100 per day
+  March:   2 created x 100 % x (3000 + 2000) / 2 / ((30 + 19) / 2) = 204.08 per day
+  Trailing three months at March, a rate like the month's: 5 / 3 created per month x win rate
+  3 / 4 x deal 2000 / cycle 23 = 108.70 per day (three months' sum of deals would read 326.09).
+  Pipeline coverage, judged on the quarter in progress (Q2 2025: the data runs to 1 April):
+  Q2 open pipeline 8000 / target 4000 = 2.0 (yellow); Q3 0 / 5000 = 0 (red); Q1 is over and
+  has no coverage row at all.
+
 Campaigns over January to March (W-shaped; MQLs acquired by the campaign):
   brand-search     spend 4000,  attributed 18000 -> ROAS 4.5 (green); 10 MQLs -> $400
                    per MQL (green)                                 -> scale
   linkedin-abm     spend 10000, attributed 9000  -> ROAS 0.9 (red)   -> reduce
   display-retarget spend 3000,  attributed 3500  -> ROAS 1.17 (yellow) -> test
   tiny-test        spend 500, under the 3000 minimum                 -> test
+  tiny-test's ROAS slice (March only) is not judged: a slice needs a full trailing window.
 """
 
 from __future__ import annotations
@@ -111,6 +124,19 @@ C1_CREDITS = {
         Decimal("0.4"),
     ),
 }
+OPPORTUNITIES = [
+    # id, created, close, is_open, is_won, amount, cycle days
+    ("O1", date(2025, 1, 10), date(2025, 1, 30), False, True, 1000, 20),
+    ("O2", date(2025, 1, 15), date(2025, 2, 14), False, False, 500, 30),
+    ("O3", date(2025, 2, 5), date(2025, 3, 7), False, True, 3000, 30),
+    ("O4", date(2025, 3, 1), date(2025, 4, 20), True, False, 8000, None),
+    ("O5", date(2025, 3, 12), date(2025, 3, 31), False, True, 2000, 19),
+]
+BOOKINGS_TARGETS = [
+    (date(2025, 1, 1), "smb", 10000),
+    (date(2025, 4, 1), "smb", 4000),
+    (date(2025, 7, 1), "smb", 5000),
+]
 # person_id, acquisition_campaign_key, mql_date
 MQL_PERSONS = [
     *((f"brand-{n}", "brand-search", date(2025, 1 + n % 3, 10)) for n in range(10)),
@@ -162,6 +188,21 @@ def create_hand_made_mart(conn: psycopg.Connection, schema: str) -> None:
             "(%s, 'won_opportunity', 'opp-' || %s, %s, %s, %s, %s, %s, %s, %s, %s, 'smb', "
             "'emea')",
             [(row[0], *row) for row in _attribution_rows()],
+        )
+        cursor.executemany(
+            f'INSERT INTO "{schema}".fct_opportunities (opportunity_id, opportunity_type, '
+            "is_open, is_closed, is_won, created_date, close_date, amount_usd, "
+            "sales_cycle_days, sourced_channel, segment, region) VALUES (%s, 'new_business', "
+            "%s, NOT %s, %s, %s, %s, %s, %s, 'paid_search', 'smb', 'emea')",
+            [
+                (oid, is_open, is_open, won, created, close, amount, cycle)
+                for oid, created, close, is_open, won, amount, cycle in OPPORTUNITIES
+            ],
+        )
+        cursor.executemany(
+            f'INSERT INTO "{schema}".fct_bookings_targets (quarter_start, segment, target_usd) '
+            "VALUES (%s, %s, %s)",
+            BOOKINGS_TARGETS,
         )
         cursor.executemany(
             f'INSERT INTO "{schema}".fct_funnel (person_id, acquisition_channel, '
@@ -218,7 +259,12 @@ def test_row_counts_are_returned_for_both_tables(kpi_mart):
         kpi_rows = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM campaign_recommendations")
         campaign_rows = cursor.fetchone()[0]
-    assert counts == {"kpi_values": kpi_rows, "campaign_recommendations": campaign_rows}
+    assert counts == {
+        "kpi_values": kpi_rows,
+        "campaign_recommendations": campaign_rows,
+        "reporting_calendar": 3,
+        "kpi_scorecard": counts["kpi_scorecard"],
+    }
     assert campaign_rows == 4
 
 
@@ -340,3 +386,93 @@ def test_campaign_recommendations_scale_reduce_and_test(kpi_mart):
     assert tiny["recommendation"] == "test"
     assert "$500" in tiny["reason"]
     assert "$3,000" in tiny["reason"]
+
+
+def test_a_formula_trailing_value_is_a_rate_like_its_period_value(kpi_mart):
+    conn, _ = kpi_mart
+    assert kpi(conn, "pipeline_velocity", JAN)["value"] == pytest.approx(100)
+    march = kpi(conn, "pipeline_velocity", MAR)
+    assert march["value"] == pytest.approx(2 * 2500 / 24.5)
+    assert march["trailing_value"] == pytest.approx(5 / 3 * 0.75 * 2000 / 23)
+    assert march["trailing_basis"] == "average"
+    assert kpi(conn, "total_revenue", MAR)["trailing_basis"] == "total"
+    assert kpi(conn, "revenue_growth_pct", MAR)["trailing_basis"] == "growth"
+
+
+def test_a_forward_looking_kpi_has_the_quarter_in_progress_and_the_next_only(kpi_mart):
+    conn, _ = kpi_mart
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT period_start, value, status, is_complete FROM kpi_values WHERE metric_name = "
+            "'pipeline_coverage' AND dimension_name = 'overall' ORDER BY period_start"
+        )
+        rows = [(day, float(value), status, done) for day, value, status, done in cursor]
+    assert rows == [
+        (date(2025, 4, 1), 2.0, "yellow", False),
+        (date(2025, 7, 1), 0.0, "red", False),
+    ]
+
+
+def test_a_slice_is_judged_once_it_has_a_full_trailing_window(kpi_mart):
+    conn, _ = kpi_mart
+    young = kpi(conn, "roas", MAR, dimension="campaign", value="tiny-test")
+    assert (young["value"], young["status"]) == (0, None)
+    assert kpi(conn, "roas", MAR, dimension="campaign", value="brand-search")["status"] == "green"
+
+
+def test_the_reporting_calendar_names_one_latest_complete_and_closed_period(kpi_mart):
+    conn, _ = kpi_mart
+    with conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute("SELECT * FROM reporting_calendar ORDER BY period_grain")
+        calendar = {row["period_grain"]: row for row in cursor}
+    month = calendar["month"]
+    # The newest day any model reaches is 1 April: the data runs through 31 March.
+    assert (month["business_day"], month["data_through"]) == (APR, MAR.replace(day=31))
+    assert (month["latest_complete_period"], month["latest_complete_label"]) == (MAR, "March 2025")
+    # Closed for reporting 7 days after the month ends: March is not yet, February is.
+    assert (month["latest_final_period"], month["latest_final_label"]) == (FEB, "February 2025")
+    assert (month["current_period"], month["current_label"]) == (APR, "April 2025")
+    assert calendar["quarter"]["latest_complete_label"] == "Q1 2025"
+    assert month["published_at"] is None
+    assert month["as_of_text"].startswith("Data through 31 Mar 2025 · latest complete month: ")
+
+
+def test_the_scorecard_writes_each_kpi_out_in_its_unit(kpi_mart):
+    conn, _ = kpi_mart
+    with conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(
+            "SELECT * FROM kpi_scorecard WHERE period_grain = 'month' "
+            "AND dimension_name = 'overall'"
+        )
+        cards = {row["metric_name"]: row for row in cursor}
+    margin = cards["gross_margin_pct"]  # March 80 % against February 58 %
+    assert margin["period_label"] == "March 2025" and margin["reported_as"] == "complete"
+    assert (margin["display_value"], margin["display_change"]) == ("80.0 %", "+22.0 pts")
+    assert margin["display_prior"] == "Feb 2025: 58.0 %"
+    assert margin["display_trailing"] == "3-month average 68.7 %"
+    assert (margin["status_label"], margin["status_color"]) == ("On track", "#1e8e3e")
+    assert (margin["change_arrow"], margin["change_color"]) == ("▲", "#1e8e3e")
+    # Not closed yet (March ends 31 March; final 7 days later, after the data's 1 April).
+    assert margin["is_final"] is False
+    assert margin["provisional_note"] == "provisional until 8 Apr 2025"
+    # One character per month that has a value, lowest to highest: 65, 58, 80 %.
+    assert margin["sparkline"] == "▃▁█"
+    revenue = cards["total_revenue"]  # 6000 against 5000: +20 %, lower than the red line
+    assert (revenue["display_value"], revenue["display_change"]) == ("$6,000", "+20.0 %")
+    assert revenue["display_trailing"] == "3-month total $15,000"
+    assert (revenue["status_label"], revenue["status_color"]) == ("Off track", "#d93025")
+    roas = cards["roas"]
+    assert roas["display_value"] == "3.80x"
+    velocity = cards["pipeline_velocity"]
+    assert velocity["display_trailing"] == "3-month average $109"
+    coverage = [row for row in cards.values() if row["metric_name"] == "pipeline_coverage"]
+    assert coverage == []  # a quarterly KPI: no monthly row
+    with conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(
+            "SELECT * FROM kpi_scorecard WHERE metric_name = 'pipeline_coverage' "
+            "AND dimension_name = 'overall'"
+        )
+        (current,) = cursor.fetchall()
+    assert (current["period_label"], current["reported_as"]) == ("Q2 2025", "current")
+    assert (current["display_value"], current["status_label"]) == ("2.00x", "At risk")
+    assert current["provisional_note"] == "in progress: moves daily until 30 Jun 2025"

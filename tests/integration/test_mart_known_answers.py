@@ -354,8 +354,6 @@ def kpi(
         ("sales_cycle_days", "quarter", "2026-01-01", "7.5"),  # won: O2 1 day, O1 14 days
         # 3 created x 50 % x 1,100 average won deal / 1 day cycle (January: O2 only)
         ("pipeline_velocity", "month", "2026-01-01", "1650"),
-        # open O6 closing Q1 2027 / target (14,000 + 1,540)
-        ("pipeline_coverage", "quarter", "2027-01-01", "0.4505"),
         ("nrr", "month", "2026-01-01", "96.7742"),  # 18,000 / 18,600
         ("grr", "month", "2026-01-01", "64.5161"),  # 12,000 / 18,600
         ("inventory_turnover", "month", "2026-01-01", "0.2381"),  # 400 hardware COGS / 1,680
@@ -381,3 +379,12 @@ def test_roas_side_by_side_per_attribution_model(world):
         "w_shaped": d("3.0000"),
         "time_decay": round(d(9) / 31 * 5, 4),  # (1 + 8) / 31 x 10,000 / 2,000
     }
+
+
+def test_coverage_is_kept_for_the_quarter_in_progress_and_the_next_only(world):
+    # Open O6 closes in Q1 2027 against a target (14,000 + 1,540) derived from Q1 2026: a
+    # ratio of 0.4505, but a year ahead of the data (which runs to March 2026), beyond the
+    # quarter in progress and the next one that coverage is read for.
+    assert kpi(world, "open_pipeline_usd", "quarter", "2027-01-01") == Decimal("7000.0000")
+    assert kpi(world, "bookings_target", "quarter", "2027-01-01") == Decimal("15540.0000")
+    assert kpi(world, "pipeline_coverage", "quarter", "2027-01-01") is None

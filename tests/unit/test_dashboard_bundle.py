@@ -293,3 +293,98 @@ def test_cli_build_writes_the_same_bundle_twice(tmp_path):
     assert main(["--profile", "demo", "dashboards", "build", "--output", str(second)]) == 0
     assert first.read_bytes() == second.read_bytes()
     assert zipfile.ZipFile(first).testzip() is None
+
+
+def _charts(files) -> dict[str, dict]:
+    """chart key (file stem) → chart config, over every dashboard."""
+    return {
+        f"{path.split('/')[1]}/{Path(path).stem}": config
+        for path, config in files.items()
+        if path.startswith("charts/")
+    }
+
+
+def _dataset_of(files, chart) -> dict:
+    return next(
+        config
+        for path, config in files.items()
+        if path.startswith("datasets/") and config["uuid"] == chart["dataset_uuid"]
+    )
+
+
+def test_kpi_tiles_are_templates_over_the_scorecard_on_one_line(files):
+    tile = _charts(files)["executive-performance/revenue_headline"]
+    assert tile["viz_type"] == "handlebars"
+    template = tile["params"]["handlebarsTemplate"]
+    # Rendered as Markdown: one line, so no indented line turns into a code block.
+    assert "\n" not in template and template.startswith("{{!--")
+    assert "{{display_value}}" in template and "{{status_color}}" in template
+    assert _dataset_of(files, tile)["table_name"] == "kpi_scorecard"
+    query = json.loads(tile["query_context"])["queries"][0]
+    assert {"col": "metric_name", "op": "==", "val": "total_revenue"} in query["filters"]
+    assert "display_change" in query["columns"] and query["metrics"] == []
+
+
+def test_a_trend_over_a_fact_leaves_out_the_period_in_progress(files):
+    chart = _charts(files)["executive-performance/revenue_by_channel"]
+    query = json.loads(chart["query_context"])["queries"][0]
+    state = {"col": "invoice_date_state", "op": "IN", "val": ["Final", "Provisional"]}
+    assert state in query["filters"]
+    dataset = _dataset_of(files, chart)
+    (column,) = [c for c in dataset["columns"] if c["column_name"] == "invoice_date_state"]
+    assert "reporting_calendar" in column["expression"]
+    assert "'In progress'" in column["expression"]
+
+
+def test_the_revenue_bars_are_split_by_final_and_provisional_months(files):
+    chart = _charts(files)["executive-performance/revenue_by_month"]
+    assert chart["params"]["groupby"] == ["invoice_date_state"]
+
+
+def test_legends_show_labels_from_the_taxonomy_not_keys(files):
+    chart = _charts(files)["executive-performance/revenue_by_channel"]
+    assert chart["params"]["groupby"] == ["channel_label"]
+    dataset = _dataset_of(files, chart)
+    (column,) = [c for c in dataset["columns"] if c["column_name"] == "channel_label"]
+    assert "WHEN 'paid_search' THEN 'Paid search'" in column["expression"]
+    assert column["verbose_name"] == "Channel"
+    colors = files["dashboards/executive-performance.yaml"]["metadata"]["label_colors"]
+    assert colors["Paid search"] == "#1f77b4" and colors["Mid-market"] == "#f28e2b"
+
+
+def test_every_column_a_table_shows_has_a_header_in_words(files):
+    for key, chart in _charts(files).items():
+        if chart["viz_type"] != "table":
+            continue
+        dataset = _dataset_of(files, chart)
+        names = {c["column_name"]: c.get("verbose_name") for c in dataset["columns"]}
+        shown = chart["params"].get("all_columns") or chart["params"].get("groupby")
+        for column in shown:
+            assert names[column] and "_" not in names[column], (key, column)
+
+
+def test_a_kpi_chart_shows_only_periods_that_have_a_value(files):
+    chart = _charts(files)["pipeline-retention/retention_by_month"]
+    query = json.loads(chart["query_context"])["queries"][0]
+    assert {"col": "value", "op": "IS NOT NULL"} in query["filters"]
+    assert {"col": "is_complete", "op": "IS TRUE"} in query["filters"]
+    # Coverage is judged on the quarter in progress: its chart keeps incomplete quarters.
+    coverage = _charts(files)["pipeline-retention/coverage_by_segment"]
+    filters = json.loads(coverage["query_context"])["queries"][0]["filters"]
+    assert {"col": "is_complete", "op": "IS TRUE"} not in filters
+    assert coverage["params"]["groupby"] == ["dimension_label"]
+
+
+def test_an_aggregated_table_lists_only_rows_its_metric_counts(files):
+    chart = _charts(files)["marketing-roi/attributed_revenue_by_campaign"]
+    where = json.loads(chart["query_context"])["queries"][0]["extras"]["where"]
+    # The contract's filter: a campaign without a paid, won conversion has no row (not N/A).
+    assert "conversion_type = 'won_opportunity'" in where
+    assert "channel in ('paid_search', 'paid_display', 'paid_social')" in where
+    assert where.endswith("conversion_date IS NOT NULL)")
+
+
+def test_one_line_charts_have_no_legend_that_says_value(files):
+    chart = _charts(files)["marketing-roi/cac_trend"]
+    assert chart["params"]["metrics"] == ["trailing_value"]
+    assert chart["params"]["show_legend"] is False

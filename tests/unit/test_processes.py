@@ -140,3 +140,24 @@ def test_a_running_service_restarts_when_its_configuration_changed(service, tmp_
     assert service.pid() == second
     assert not _alive(first)
     assert service.start(changed, tmp_path) == second
+
+
+def test_a_running_service_restarts_when_a_file_it_reads_at_start_up_changed(tmp_path):
+    config = tmp_path / "service_config.py"
+    config.write_text("HTML_SANITIZATION = True\n")
+    service = Service(
+        "sleeper",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        tmp_path,
+        tmp_path,
+        config_files=(config,),
+    )
+    try:
+        first = service.start(os.environ, tmp_path)
+        assert service.start(os.environ, tmp_path) == first  # unchanged: left running
+        config.write_text("HTML_SANITIZATION = True\nEXTRA = 1\n")
+        second = service.start(os.environ, tmp_path)
+        assert second != first and service.pid() == second
+        assert not _alive(first)
+    finally:
+        service.stop()

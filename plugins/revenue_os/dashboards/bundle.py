@@ -18,16 +18,27 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from revenue_os.dashboards.datasets import D3_FORMATS, SCHEMA, Dataset, build_datasets
+from revenue_os.dashboards.datasets import (
+    D3_FORMATS,
+    SCHEMA,
+    Dataset,
+    build_datasets,
+    contract_predicate,
+)
 from revenue_os.dashboards.specs import (
     KPI_DATASETS,
+    WRITTEN_OUT,
     ChartFilter,
     ChartSpec,
     DashboardSpec,
     chart_format,
     load_specs,
 )
-from revenue_os.metrics.contract import MetricContract
+from revenue_os.metrics.contract import MetricContract, SimpleCalculation
+from revenue_os.metrics.labels import label_colors
+from revenue_os.paths import SUPERSET_DIR
+
+TEMPLATES_DIR = SUPERSET_DIR / "templates"
 
 NAMESPACE = uuid.UUID("5b0f4a52-3c1e-4d8e-9a65-2f1d7f6c9e10")
 """Fixed forever: every uuid in the bundle is uuid5(NAMESPACE, '<kind>:<stable name>')."""
@@ -47,7 +58,15 @@ _VIZ_TYPES = {
     "table": "table",
     "pie": "pie",
     "funnel": "funnel",
+    "pivot": "pivot_table_v2",
+    "kpi_tile": "handlebars",
+    "kpi_table": "handlebars",
+    "kpi_funnel": "handlebars",
+    "campaign_table": "handlebars",
+    "as_of": "handlebars",
+    "health_summary": "handlebars",
 }
+_SHOWN_STATES = ["Final", "Provisional"]  # the period in progress is left out of trends
 _OPERATORS = {
     "eq": "==",
     "in": "IN",
@@ -105,7 +124,22 @@ def uri_without_password(uri: str) -> str:
 # --- charts ---------------------------------------------------------------------------
 
 
-def _filters(chart: ChartSpec) -> list[ChartFilter]:
+def _forward_looking(chart: ChartSpec, contracts: Mapping[str, MetricContract]) -> bool:
+    """A chart of KPIs judged on the period in progress (pipeline coverage): their periods
+    are the current and the next, never complete."""
+    if chart.kpi is None:
+        return False
+    return any(
+        (contract := contracts.get(name)) is not None
+        and contract.thresholds is not None
+        and contract.thresholds.judged_on == "current"
+        for name in chart.kpi.metrics
+    )
+
+
+def _filters(
+    chart: ChartSpec, contracts: Mapping[str, MetricContract] | None = None
+) -> list[ChartFilter]:
     """The chart's own filters plus the rows a KPI selection means."""
     filters = list(chart.filters)
     if chart.kpi is not None and chart.dataset in KPI_DATASETS:
@@ -118,12 +152,61 @@ def _filters(chart: ChartSpec) -> list[ChartFilter]:
         filters.append(ChartFilter(column="period_grain", op="eq", value=chart.kpi.grain))
         filters.append(ChartFilter(column="dimension_name", op="eq", value=chart.kpi.dimension))
         if chart.dataset == "kpi_values":
-            filters.append(ChartFilter(column="is_complete", op="is_true"))
+            # Complete periods with a value: a period the KPI has no value for is absent from
+            # the chart, never drawn as 0.
+            if not _forward_looking(chart, contracts or {}):
+                filters.append(ChartFilter(column="is_complete", op="is_true"))
+            filters.append(ChartFilter(column="value", op="not_null"))
+        elif chart.kpi.dimension != "overall":
+            filters.append(ChartFilter(column="value", op="not_null"))
+    if chart.dataset == "reporting_calendar":
+        filters.append(ChartFilter(column="period_grain", op="eq", value=chart.time_grain))
     return filters
 
 
-def _adhoc_filters(chart: ChartSpec, filters: list[ChartFilter]) -> list[dict[str, Any]]:
-    adhoc = []
+def _state_column(chart: ChartSpec, dataset: Dataset) -> str | None:
+    """The column telling whether the chart's period is final, provisional or in progress."""
+    if chart.dataset == "kpi_values":
+        return "period_state"
+    if chart.time_column and dataset.has(f"{chart.time_column}_state"):
+        return f"{chart.time_column}_state"
+    return None
+
+
+def _trend_filters(chart: ChartSpec, dataset: Dataset) -> list[ChartFilter]:
+    """A trend over a fact leaves out the period in progress: half a month is no month."""
+    state = _state_column(chart, dataset)
+    if state is None or chart.dataset == "kpi_values" or chart.viz in WRITTEN_OUT:
+        return []
+    return [ChartFilter(column=state, op="in", value=list(_SHOWN_STATES))]
+
+
+def _contract_where(chart: ChartSpec, dataset: Dataset, contracts) -> str | None:
+    """The rows an aggregated table's contract metrics count, so it lists no row without a
+    value (a campaign with no paid touch has no paid attributed revenue: no row, not N/A)."""
+    predicates = set()
+    for name in chart.metrics:
+        metric = dataset.metrics.get(name)
+        contract = contracts.get(metric.contract) if metric and metric.contract else None
+        if contract is None or not isinstance(contract.calculation, SimpleCalculation):
+            return None
+        predicates.add(contract_predicate(contract.calculation))
+    return predicates.pop() if len(predicates) == 1 else None
+
+
+def _adhoc_filters(
+    chart: ChartSpec, filters: list[ChartFilter], where: str | None = None
+) -> list[dict[str, Any]]:
+    adhoc: list[dict[str, Any]] = []
+    if where:
+        adhoc.append(
+            {
+                "clause": "WHERE",
+                "expressionType": "SQL",
+                "sqlExpression": where,
+                "filterOptionName": f"filter_{chart.key}_rows",
+            }
+        )
     if chart.time_column:
         adhoc.append(
             {
@@ -173,6 +256,29 @@ def _axis_column(chart: ChartSpec, axis: str | None, dated: bool) -> Any:
     }
 
 
+def minified_template(name: str) -> str:
+    """A template of superset/templates/ on one line: Superset renders a Handlebars chart's
+    output as Markdown, where an indented line would become a code block."""
+    text = (TEMPLATES_DIR / f"{name}.hbs").read_text(encoding="utf-8")
+    return "".join(line.strip() for line in text.splitlines())
+
+
+_TEMPLATES = {
+    "kpi_tile": "kpi_tile",
+    "kpi_table": "kpi_table",
+    "kpi_funnel": "funnel",
+    "campaign_table": "recommendations",
+    "as_of": "as_of",
+    "health_summary": "health_summary",
+}
+
+
+def _template_of(chart: ChartSpec) -> str:
+    if chart.viz == "kpi_table" and chart.kpi is not None and chart.kpi.dimension != "overall":
+        return "kpi_breakdown"
+    return _TEMPLATES[chart.viz]
+
+
 def _orderby(chart: ChartSpec) -> list[list[Any]]:
     if chart.order_by:
         return [[item.lstrip("-"), not item.startswith("-")] for item in chart.order_by]
@@ -188,20 +294,28 @@ def chart_params_and_query(
     viz_type = _VIZ_TYPES[chart.viz]
     number_format = chart_format(chart, dataset, contracts)
     d3 = D3_FORMATS[number_format] if number_format else None
-    filters = _filters(chart)
+    filters = _filters(chart, contracts) + _trend_filters(chart, dataset)
+    where = _contract_where(chart, dataset, contracts) if chart.viz == "table" else None
     axis = chart.x_axis or chart.time_column
     dated_axis = axis is not None and dataset.is_date(axis)
+    if axis is not None and not dated_axis:
+        axis = dataset.labelled(axis)
+    series = [dataset.labelled(column) for column in chart.series]
+    state = _state_column(chart, dataset)
+    if chart.mark_provisional and state is not None:
+        series = [state]
     params: dict[str, Any] = {
         "datasource": _PLACEHOLDER_DATASOURCE,
         "viz_type": viz_type,
-        "adhoc_filters": _adhoc_filters(chart, filters),
+        "adhoc_filters": _adhoc_filters(chart, filters, where),
         "row_limit": chart.row_limit,
         "extra_form_data": {},
         "dashboards": [],
     }
+    query_filters = _query_filters(chart, filters)
     query: dict[str, Any] = {
-        "filters": _query_filters(chart, filters),
-        "extras": {"having": "", "where": ""},
+        "filters": query_filters,
+        "extras": {"having": "", "where": f"({where})" if where else ""},
         "applied_time_extras": {},
         "orderby": _orderby(chart),
         "row_limit": chart.row_limit,
@@ -212,7 +326,21 @@ def chart_params_and_query(
         "custom_params": {},
         "custom_form_data": {},
     }
-    if chart.viz == "big_number":
+    if chart.viz in WRITTEN_OUT:
+        columns = list(dataset.columns)
+        params.update(
+            {
+                "query_mode": "raw",
+                "all_columns": columns,
+                "order_by_cols": [
+                    json.dumps([column, ascending]) for column, ascending in _orderby(chart)
+                ],
+                "handlebarsTemplate": minified_template(_template_of(chart)),
+                "styleTemplate": "",
+            }
+        )
+        query.update({"columns": columns, "metrics": []})
+    elif chart.viz == "big_number":
         params.update(
             {
                 "metric": chart.metrics[0],
@@ -236,16 +364,17 @@ def chart_params_and_query(
                 "x_axis": axis,
                 "time_grain_sqla": _GRAINS[chart.time_grain],
                 "metrics": chart.metrics,
-                "groupby": chart.series,
+                "groupby": series,
                 "y_axis_format": d3 or "SMART_NUMBER",
-                "show_legend": True,
+                # One line needs no legend: the title says what it is ("Value" says nothing).
+                "show_legend": bool(series) or len(chart.metrics) > 1,
                 "legendOrientation": "top",
                 "legendType": "scroll",
                 "rich_tooltip": True,
                 "x_axis_sort_asc": True,
                 "truncate_metric": True,
                 "markerEnabled": chart.viz == "line",
-                "stack": "Stack" if chart.viz == "bar" and chart.series and chart.stacked else None,
+                "stack": "Stack" if chart.viz == "bar" and series and chart.stacked else None,
                 "only_total": True,
                 "order_desc": True,
             }
@@ -254,15 +383,34 @@ def chart_params_and_query(
             params["x_axis_time_format"] = "smart_date"
         query.update(
             {
-                "columns": [_axis_column(chart, axis, dated_axis), *chart.series],
-                "series_columns": chart.series,
+                "columns": [_axis_column(chart, axis, dated_axis), *series],
+                "series_columns": series,
                 "metrics": chart.metrics,
             }
         )
         if dated_axis:
             query["orderby"] = []
+    elif chart.viz == "pivot":
+        rows = [axis]
+        params.update(
+            {
+                "groupbyRows": rows,
+                "groupbyColumns": series,
+                "metrics": chart.metrics,
+                "aggregateFunction": "Sum",
+                "valueFormat": d3 or "SMART_NUMBER",
+                "metricsLayout": "COLUMNS",
+                "rowTotals": False,
+                "colTotals": False,
+                "transposePivot": False,
+                "combineMetric": False,
+                "rowOrder": "value_z_to_a",
+                "colOrder": "key_a_to_z",
+            }
+        )
+        query.update({"columns": [*rows, *series], "metrics": chart.metrics, "orderby": []})
     elif chart.viz in ("pie", "funnel"):
-        groupby = [chart.x_axis] if chart.x_axis else chart.series
+        groupby = [axis] if chart.x_axis else series
         params.update({"groupby": groupby, "metric": chart.metrics[0], "number_format": d3})
         if chart.viz == "pie":
             params.update({"show_labels": True, "label_type": "key_percent", "donut": True})
@@ -288,7 +436,7 @@ def chart_params_and_query(
                 fmt = dataset.metrics[metric].format or number_format
                 if fmt:
                     column_config[metric] = {"d3NumberFormat": D3_FORMATS[fmt]}
-            groupby = [*([chart.x_axis] if chart.x_axis else []), *chart.series]
+            groupby = [*([axis] if chart.x_axis else []), *series]
             params.update(
                 {
                     "query_mode": "aggregate",
@@ -300,20 +448,23 @@ def chart_params_and_query(
             )
             query.update({"columns": groupby, "metrics": chart.metrics})
         else:
+            shown = [dataset.labelled(column) for column in chart.columns]
             params.update(
                 {
                     "query_mode": "raw",
-                    "all_columns": chart.columns,
+                    "all_columns": shown,
                     "order_by_cols": [
                         json.dumps([column, ascending]) for column, ascending in _orderby(chart)
                     ],
                 }
             )
-            query.update({"columns": chart.columns, "metrics": []})
+            query.update({"columns": shown, "metrics": []})
+        timestamped = any(dataset.columns.get(column) == "timestamptz" for column in chart.columns)
         params.update(
             {
                 "column_config": column_config,
-                "table_timestamp_format": "%Y-%m-%d",
+                # Times of day where the table shows moments (loads, checks), dates otherwise.
+                "table_timestamp_format": "%d %b %Y %H:%M" if timestamped else "%d %b %Y",
                 "show_cell_bars": False,
                 "include_search": True,
                 "server_pagination": False,
@@ -410,12 +561,14 @@ def native_filters(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> list
     ids = _placeholder_ids(spec)
     configuration = []
     for index, item in enumerate(spec.filters):
-        if item.column is None:
+        column = item.column
+        if column is None:
             applies = [chart for chart in spec.charts if chart.time_column]
         else:
-            applies = [
-                chart for chart in spec.charts if item.column in datasets[chart.dataset].columns
-            ]
+            # The list shows labels ("Paid search"), where the dataset has them.
+            labelled = {datasets[chart.dataset].labelled(column) for chart in spec.charts}
+            column = f"{column}_label" if f"{column}_label" in labelled else column
+            applies = [chart for chart in spec.charts if datasets[chart.dataset].has(column)]
         excluded = sorted(ids[chart.key] for chart in spec.charts if chart not in applies)
         entry: dict[str, Any] = {
             "id": f"NATIVE_FILTER-{stable_uuid('filter', f'{spec.slug}/{index}')[:12]}",
@@ -439,9 +592,7 @@ def native_filters(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> list
             entry.update(
                 {
                     "filterType": "filter_select",
-                    "targets": [
-                        {"column": {"name": item.column}, "datasetUuid": dataset_uuid(target)}
-                    ],
+                    "targets": [{"column": {"name": column}, "datasetUuid": dataset_uuid(target)}],
                     "controlValues": {
                         "enableEmptyFilter": False,
                         "defaultToFirstItem": False,
@@ -454,7 +605,7 @@ def native_filters(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> list
             if item.default:
                 entry["defaultDataMask"] = {
                     "extraFormData": {
-                        "filters": [{"col": item.column, "op": "IN", "val": item.default}]
+                        "filters": [{"col": column, "op": "IN", "val": item.default}]
                     },
                     "filterState": {"value": item.default},
                     "ownState": {},
@@ -479,7 +630,8 @@ def dashboard_config(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> di
             "color_scheme": "supersetColors",
             "refresh_frequency": 0,
             "expanded_slices": {},
-            "label_colors": {},
+            # One colour per meaning on every dashboard: the taxonomy's and the seeds' palette.
+            "label_colors": label_colors(),
             "timed_refresh_immune_slices": [],
             "cross_filters_enabled": False,
             "default_filters": "{}",

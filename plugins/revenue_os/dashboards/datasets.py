@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from psycopg import sql
+
 from revenue_os.metrics.contract import MetricContract, RatioCalculation, SimpleCalculation
 from revenue_os.metrics.kpi_layer import (
     _CAMPAIGN_TYPES,
@@ -22,7 +24,14 @@ from revenue_os.metrics.kpi_layer import (
     KPI_VALUES_COLUMNS,
     RecommendationSettings,
 )
+from revenue_os.metrics.labels import (
+    CHANNEL,
+    dimension_labels,
+    dimension_value_label_sql,
+    label_case_sql,
+)
 from revenue_os.metrics.mart_catalogue import AS_OF_COLUMNS, DATE_TYPES, MART_MODELS
+from revenue_os.metrics.scorecard import CALENDAR_COLUMNS, SCORECARD_COLUMNS
 from revenue_os.metrics.sql_text import AGGREGATE_FUNCTIONS, tokenize
 
 SCHEMA = "mart"
@@ -72,15 +81,27 @@ class Dataset:
     sql: str | None = None  # a virtual dataset's query; None for a mart table
     column_formats: Mapping[str, str] = field(default_factory=dict)  # column → contract format
     description: str = ""
+    # Columns Superset computes from others (a key's label, a date's period state): name →
+    # SQL expression. Their type is text.
+    calculated: Mapping[str, str] = field(default_factory=dict)
 
     def is_date(self, column: str) -> bool:
         return self.columns.get(column) in DATE_TYPES
 
+    def has(self, column: str) -> bool:
+        return column in self.columns or column in self.calculated
+
+    def labelled(self, column: str) -> str:
+        """The column a reader should see in place of `column`: its label twin if it has one."""
+        twin = "dimension_label" if column == "dimension_value" else f"{column}_label"
+        return twin if twin in self.calculated else column
+
     @property
     def superset_columns(self) -> list[dict[str, object]]:
-        return [
+        physical = [
             {
                 "column_name": name,
+                "verbose_name": column_label(name),
                 "type": _SUPERSET_TYPES.get(kind, kind.upper()),
                 "is_dttm": kind in DATE_TYPES,
                 "groupby": True,
@@ -88,6 +109,143 @@ class Dataset:
             }
             for name, kind in self.columns.items()
         ]
+        computed = [
+            {
+                "column_name": name,
+                "verbose_name": column_label(name),
+                "type": "TEXT",
+                "is_dttm": False,
+                "groupby": True,
+                "filterable": True,
+                "expression": expression,
+            }
+            for name, expression in self.calculated.items()
+        ]
+        return physical + computed
+
+
+COLUMN_LABELS: Mapping[str, str] = {
+    "campaign_key": "Campaign",
+    "channel": "Channel",
+    "channel_label": "Channel",
+    "sourced_channel_label": "Sourced channel",
+    "segment_label": "Segment",
+    "region_label": "Region",
+    "product_family_label": "Product family",
+    "attribution_model_label": "Attribution model",
+    "opportunity_type_label": "Opportunity type",
+    "platform_label": "Ad platform",
+    "outcome_label": "Outcome",
+    "dimension_label": "Breakdown",
+    "spend_3m_usd": "Spend, 3 months",
+    "attributed_revenue_3m_usd": "Attributed revenue, 3 months",
+    "roas_3m": "ROAS, 3 months",
+    "roas_status": "ROAS status",
+    "cost_per_mql_3m": "Cost per MQL, 3 months",
+    "cost_per_mql_status": "Cost per MQL status",
+    "recommendation": "Recommendation",
+    "reason": "Why",
+    "source_object": "Source object",
+    "source_object_label": "Source object",
+    "status": "Status",
+    "hours_since_load": "Hours since last load",
+    "sla_hours": "SLA, hours",
+    "last_loaded_at": "Last successful load (UTC)",
+    "rows_last_load": "Rows in last load",
+    "last_full_load_at": "Last full load (UTC)",
+    "checked_at": "Checked at (UTC)",
+    "run_id": "Refresh run",
+    "build_status": "Build",
+    "tier": "Tier",
+    "outcome": "Outcome",
+    "dataset": "Table",
+    "check_name": "Check",
+    "measured": "Measured",
+    "threshold": "Threshold",
+    "examples": "First failing keys",
+    "confidence_note": "What it means for the KPIs",
+    "label": "KPI",
+    "period_label": "Period",
+}
+"""What a table's header says for a column; other columns get their name in words."""
+
+_WORDS = {
+    "usd": "(USD)",
+    "pct": "%",
+    "id": "ID",
+    "kpi": "KPI",
+    "roas": "ROAS",
+    "mqls": "MQLs",
+    "sqls": "SQLs",
+    "mql": "MQL",
+    "sql": "SQL",
+    "arr": "ARR",
+    "sla": "SLA",
+    "3m": "3 months",
+}
+
+
+def column_label(column: str) -> str:
+    """A column's header in words: from COLUMN_LABELS, else its name without snake case."""
+    if column in COLUMN_LABELS:
+        return COLUMN_LABELS[column]
+    words = [_WORDS.get(word, word) for word in column.split("_")]
+    text = " ".join(words)
+    return text[0].upper() + text[1:]
+
+
+def _label_dimension(column: str) -> str | None:
+    """The dimension whose labels a key column takes (`sourced_channel` → channel)."""
+    labels = dimension_labels()
+    if column in labels:
+        return column
+    if column.endswith("_channel"):
+        return CHANNEL
+    return None
+
+
+def label_columns(columns: Mapping[str, str]) -> dict[str, str]:
+    """`<column>_label` for each text key column whose values have reader labels."""
+    calculated = {}
+    if columns.get("source_object") == "text":
+        # hubspot.contacts → "HubSpot · contacts"
+        source = label_case_sql("source", sql.SQL("split_part(source_object, '.', 1)"))
+        calculated["source_object_label"] = (
+            sql.SQL("{} || ' · ' || replace(split_part(source_object, '.', 2), '_', ' ')")
+            .format(source)
+            .as_string(None)
+        )
+    for name, kind in columns.items():
+        dimension = _label_dimension(name)
+        if kind == "text" and dimension is not None and f"{name}_label" not in columns:
+            calculated[f"{name}_label"] = label_case_sql(dimension, sql.Identifier(name)).as_string(
+                None
+            )
+    return calculated
+
+
+PERIOD_STATES = ("Final", "Provisional", "In progress")
+"""A dated row's period against the reporting calendar: closed for reporting, complete but
+still provisional, or the period in progress (and anything after it)."""
+
+
+def period_state_sql(column: str) -> str:
+    """The state of the month `column` falls in, read from the published reporting calendar.
+
+    Uncorrelated sub-queries on a one-row-per-grain table: Postgres evaluates each once.
+    """
+
+    def calendar(expression: str) -> str:
+        return (
+            f"(SELECT {expression} FROM {SCHEMA}.reporting_calendar WHERE period_grain = 'month')"
+        )
+
+    closed_end = calendar("latest_final_period + interval '1 month'")
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL "
+        f"WHEN {column} >= {calendar('current_period')} THEN 'In progress' "
+        f"WHEN {column} >= {closed_end} THEN 'Provisional' ELSE 'Final' END"
+    )
 
 
 def filtered(expression: str, predicate: str | None) -> str:
@@ -216,33 +374,6 @@ _KPI_METRICS = {
     ),
 }
 
-_DISPLAYED = ("value", "prior_value", "trailing_value")
-
-
-def _display_sql(column: str) -> str:
-    """A value as text in its contract's format, for tables that list several metrics."""
-    value = f"k.{column}"
-    return (
-        f"CASE WHEN {value} IS NULL THEN NULL "
-        f"WHEN k.format = 'usd' THEN '$' || to_char(round({value}), 'FM999,999,999,990') "
-        f"WHEN k.format = 'percent' THEN to_char({value}, 'FM999,999,990.0') || ' %' "
-        f"WHEN k.format = 'ratio' THEN to_char({value}, 'FM999,999,990.00') "
-        f"WHEN k.format = 'days' THEN to_char({value}, 'FM999,999,990.0') || ' days' "
-        f"ELSE to_char({value}, 'FM999,999,999,990') END AS display_{column}"
-    )
-
-
-KPI_LATEST_SQL = (
-    "SELECT k.*, "
-    + ", ".join(_display_sql(column) for column in _DISPLAYED)
-    + f" FROM {SCHEMA}.kpi_values AS k"
-    " WHERE k.is_complete AND k.period_start = ("
-    f"SELECT max(l.period_start) FROM {SCHEMA}.kpi_values AS l"
-    " WHERE l.is_complete AND l.metric_name = k.metric_name"
-    " AND l.period_grain = k.period_grain)"
-)
-"""The rows of `kpi_values` for each metric's latest complete period: a selection, no math."""
-
 
 def _kpi_metrics() -> dict[str, DatasetMetric]:
     return {
@@ -253,19 +384,35 @@ def _kpi_metrics() -> dict[str, DatasetMetric]:
     }
 
 
+def _text_types(columns: Mapping[str, str]) -> dict[str, str]:
+    """Column → type from a table definition's `name: "type constraints"` mapping."""
+    return {name: kind.split()[0] for name, kind in columns.items()}
+
+
+KPI_PERIOD_STATE_SQL = (
+    "CASE WHEN NOT is_complete THEN 'In progress' WHEN NOT is_final THEN 'Provisional' "
+    "ELSE 'Final' END"
+)
+
+
 def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset]:
-    """Every dataset a spec may name: the mart tables, the KPI tables and `kpi_latest`."""
+    """Every dataset a spec may name: the mart tables, the KPI tables, the scorecard and the
+    reporting calendar."""
     generated = contract_metrics(contracts)
     datasets: dict[str, Dataset] = {}
     for model, columns in MART_MODELS.items():
         dates = [name for name, kind in columns.items() if kind in DATE_TYPES]
         as_of = AS_OF_COLUMNS.get(model, (dates[0] if dates else None, 0))[0]
+        calculated = label_columns(columns)
+        if model in AS_OF_COLUMNS:
+            calculated.update({f"{date}_state": period_state_sql(date) for date in dates})
         datasets[model] = Dataset(
             name=model,
             columns=dict(columns),
             main_dttm_col=as_of,
             metrics=dict(sorted(generated.get(model, {}).items())),
             description=f"mart.{model}, as docs/mart.md describes it",
+            calculated=calculated,
         )
     datasets["kpi_values"] = Dataset(
         name="kpi_values",
@@ -275,6 +422,28 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
         column_formats={"delta_pct": "percent"},
         description="every metric contract computed by week, month and quarter, "
         "with its status against the thresholds and its owner",
+        calculated={
+            "dimension_label": dimension_value_label_sql(
+                sql.Identifier("dimension_name"), sql.Identifier("dimension_value")
+            ).as_string(None),
+            "period_state": KPI_PERIOD_STATE_SQL,
+        },
+    )
+    datasets["kpi_scorecard"] = Dataset(
+        name="kpi_scorecard",
+        columns=_text_types(SCORECARD_COLUMNS),
+        main_dttm_col="period_start",
+        metrics=_kpi_metrics(),
+        description="each metric's row for the period it is reported on, written out for "
+        "tiles and scorecards (value, change, status, trend)",
+    )
+    datasets["reporting_calendar"] = Dataset(
+        name="reporting_calendar",
+        columns=_text_types(CALENDAR_COLUMNS),
+        main_dttm_col=None,
+        metrics={},
+        description="how far the data runs, the latest complete and closed periods, and "
+        "when the mart was published",
     )
     settings = RecommendationSettings()
     formats = {
@@ -296,21 +465,11 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
     datasets["campaign_recommendations"] = Dataset(
         name="campaign_recommendations",
         columns=dict(CAMPAIGN_TYPES),
+        calculated=label_columns(CAMPAIGN_TYPES),
         main_dttm_col="month_start",
         metrics={},
         column_formats=column_formats,
         description="scale / reduce / test per campaign that spent in the last complete month",
-    )
-    latest_columns = dict(KPI_VALUES_TYPES)
-    latest_columns.update({f"display_{column}": "text" for column in _DISPLAYED})
-    datasets["kpi_latest"] = Dataset(
-        name="kpi_latest",
-        columns=latest_columns,
-        main_dttm_col="period_start",
-        metrics=_kpi_metrics(),
-        sql=KPI_LATEST_SQL,
-        column_formats={"delta_pct": "percent"},
-        description="the kpi_values rows of each metric's latest complete period",
     )
     from revenue_os.quality.health import DATA_HEALTH_TABLES
 
@@ -329,5 +488,6 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
                 )
             },
             description=f"mart.{table}: the data-quality results and source freshness",
+            calculated=label_columns(columns),
         )
     return datasets

@@ -22,9 +22,33 @@ from revenue_os.paths import DASHBOARDS_DIR
 
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 Text = Annotated[str, Field(min_length=1)]
-Viz = Literal["big_number", "line", "bar", "table", "pie", "funnel"]
+Viz = Literal[
+    "big_number",
+    "line",
+    "bar",
+    "table",
+    "pie",
+    "funnel",
+    "pivot",
+    "kpi_tile",
+    "kpi_table",
+    "kpi_funnel",
+    "campaign_table",
+    "as_of",
+    "health_summary",
+]
 TimeGrain = Literal["week", "month", "quarter"]
-KPI_DATASETS = frozenset({"kpi_values", "kpi_latest"})
+KPI_DATASETS = frozenset({"kpi_values", "kpi_scorecard"})
+WRITTEN_OUT = {
+    "kpi_tile": "kpi_scorecard",
+    "kpi_table": "kpi_scorecard",
+    "kpi_funnel": "kpi_scorecard",
+    "campaign_table": "campaign_recommendations",
+    "as_of": "reporting_calendar",
+    "health_summary": "data_health_summary",
+}
+"""The charts whose rows come written out (text, colours) and are laid out by a template in
+superset/templates/, and the one dataset each reads."""
 
 
 class _Strict(BaseModel):
@@ -40,7 +64,7 @@ class ChartFilter(_Strict):
 
 
 class KpiSelection(_Strict):
-    """Rows of `kpi_values` / `kpi_latest`: which metrics, at which grain and breakdown."""
+    """Rows of `kpi_values` / `kpi_scorecard`: which metrics, at which grain and breakdown."""
 
     metrics: Annotated[list[Key], Field(min_length=1)]
     grain: TimeGrain = "month"
@@ -66,9 +90,15 @@ class ChartSpec(_Strict):
         default_factory=list
     )  # columns or metrics; a leading '-' sorts descending
     kpi: KpiSelection | None = None
+    # Split a one-metric time chart by the state of its periods (final, provisional), so a
+    # month that can still move is visibly not like the closed ones.
+    mark_provisional: bool = False
     description: str | None = None
     width: Annotated[int, Field(ge=1, le=12)] = 6
-    height: Annotated[int, Field(ge=20, le=200)] = 50
+    height: Annotated[int, Field(ge=10, le=200)] = 50
+    # A table that is empty when all is well (checks not passed): the browser test accepts
+    # it empty; every other chart must show values.
+    may_be_empty: bool = False
     row_limit: Annotated[int, Field(ge=1, le=50000)] = 1000
 
 
@@ -204,6 +234,7 @@ def spec_problems(
                 )
                 continue
             used_columns.update(dataset.columns)
+            used_columns.update(dataset.calculated)
             problems.extend(
                 f"{where}.{problem}" for problem in _chart_problems(chart, dataset, contracts)
             )
@@ -222,7 +253,7 @@ def _chart_problems(
     name = dataset.name
 
     def column(field: str, value: str | None) -> None:
-        if value is not None and value not in dataset.columns:
+        if value is not None and not dataset.has(value):
             problems.append(f"{field}: unknown column {value!r} of dataset {name}")
 
     for index, metric in enumerate(chart.metrics):
@@ -241,7 +272,7 @@ def _chart_problems(
         column(f"columns.{index}", value)
     for index, item in enumerate(chart.order_by):
         target = item.lstrip("-")
-        if target not in dataset.columns and target not in chart.metrics:
+        if not dataset.has(target) and target not in chart.metrics:
             problems.append(
                 f"order_by.{index}: {target!r} is neither a column of {name} "
                 "nor a metric of the chart"
@@ -268,8 +299,16 @@ def _chart_problems(
         problems.append(f"series: a {chart.viz} chart needs the column its slices are")
     if chart.viz == "table" and not (chart.columns or chart.series or metric_count):
         problems.append("columns: a table needs columns, series or metrics")
-    if chart.viz != "table" and chart.columns:
+    if chart.viz not in ("table",) and chart.columns:
         problems.append("columns: only a table lists raw columns")
+    if chart.viz in WRITTEN_OUT and name != WRITTEN_OUT[chart.viz]:
+        problems.append(f"dataset: a {chart.viz} chart reads {WRITTEN_OUT[chart.viz]}")
+    if chart.viz == "kpi_tile" and (chart.kpi is None or len(chart.kpi.metrics) != 1):
+        problems.append("kpi.metrics: a kpi_tile shows exactly one KPI")
+    if chart.viz == "pivot" and not (chart.x_axis and chart.series and len(chart.metrics) == 1):
+        problems.append("pivot: a pivot needs an x_axis (rows), series (columns) and one metric")
+    if chart.mark_provisional and (len(chart.metrics) != 1 or chart.series):
+        problems.append("mark_provisional: only a one-metric chart without series is split")
 
     # KPI tables hold every metric, grain and breakdown: a chart must pick its rows.
     if name in KPI_DATASETS:
@@ -327,7 +366,7 @@ def _chart_problems(
                     "chart adds them up"
                 )
     formats = chart_formats(chart, dataset, contracts)
-    if chart.viz != "table" and len(set(formats)) > 1:
+    if chart.viz not in ("table", "kpi_table") and len(set(formats)) > 1:
         problems.append(
             f"metrics: one axis cannot show formats {', '.join(sorted(set(formats)))}; "
             "split the chart"

@@ -18,7 +18,7 @@ from revenue_os.metrics.contract import (
     RatioCalculation,
     SimpleCalculation,
 )
-from revenue_os.metrics.kpi_layer import TRAILING_PERIODS
+from revenue_os.metrics.periods import TRAILING_PERIODS
 from revenue_os.metrics.sql_text import METRIC_REFERENCE
 from revenue_os.paths import PROJECT_ROOT
 

@@ -24,16 +24,28 @@ from revenue_os.metrics.contract import (
     RatioCalculation,
     SimpleCalculation,
 )
+from revenue_os.metrics.labels import label_case_sql
 from revenue_os.metrics.loader import inputs_of, load_contracts, models_behind
 from revenue_os.metrics.mart_catalogue import AS_OF_COLUMNS
+from revenue_os.metrics.periods import (
+    FORWARD_PERIODS,
+    PERIOD_STEP,
+    REPORTING_CLOSE_DAYS,
+    TRAILING_PERIODS,
+    trailing_basis,
+)
+from revenue_os.metrics.scorecard import (
+    STATUS_COLORS,
+    STATUS_LABELS,
+    build_calendar_and_scorecard,
+    display_sql,
+)
 from revenue_os.metrics.sql_text import is_additive
 from revenue_os.metrics.thresholds import STATUSES, Condition
 
 OVERALL = "overall"
 ALL = "all"
 UNKNOWN = "unknown"  # the dimension value of rows whose column is null
-PERIOD_STEP = {"week": "7 days", "month": "1 month", "quarter": "3 months"}
-TRAILING_PERIODS = {"week": 4, "month": 3, "quarter": 4}
 _TRAILING_SPAN = {"week": "21 days", "month": "2 months", "quarter": "9 months"}
 _MODEL_LABELS = {
     "w_shaped": "W-shaped",
@@ -84,6 +96,7 @@ KPI_VALUES_COLUMNS = sql.SQL(
     confidence text NOT NULL,
     action_type text,
     action text,
+    trailing_basis text,
     PRIMARY KEY (metric_name, period_grain, period_start, dimension_name, dimension_value)
     """
 )
@@ -105,7 +118,17 @@ _CAMPAIGN_TABLE = {
     "cost_per_mql_status": "text",
     "recommendation": "text NOT NULL",
     "reason": "text NOT NULL",
+    # Written out for the dashboard, in the contracts' units and the statuses' colours.
+    "channel_label": "text",
+    "display_spend_3m": "text",
+    "display_attributed_revenue_3m": "text",
+    "display_roas_3m": "text",
+    "display_cost_per_mql_3m": "text",
+    "roas_status_label": "text",
+    "roas_status_color": "text",
+    "recommendation_color": "text",
 }
+_DISPLAYED_CAMPAIGN_COLUMNS = 8  # the written-out columns above, filled after the insert
 CAMPAIGN_COLUMNS = tuple(_CAMPAIGN_TABLE)
 _CAMPAIGN_TYPES = tuple(_CAMPAIGN_TABLE.values())
 _INSERT_WORK = sql.SQL(
@@ -130,6 +153,7 @@ def build_kpi_tables(
     settings = settings or RecommendationSettings()
     with conn.transaction(), conn.cursor() as cursor:
         as_of = _as_of_by_model(cursor, schema, contracts)
+        business_day = business_day_of(as_of)
         cursor.execute(
             "CREATE TEMPORARY TABLE kpi_work (metric_name text, period_grain text, "
             "period_start date, dimension_name text, dimension_value text, value numeric, "
@@ -156,14 +180,26 @@ def build_kpi_tables(
         cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(kpi_values, KPI_VALUES_COLUMNS))
         for contract in contracts.values():
             for grain in contract.grain:
-                completeness = _complete_sql(contract, grain, contracts, as_of)
+                completeness = _complete_sql(contract, grain, contracts, as_of, business_day)
                 finality = _complete_sql(
-                    contract, grain, contracts, as_of, contract.refresh_sla.final_after_days
+                    contract,
+                    grain,
+                    contracts,
+                    as_of,
+                    business_day,
+                    contract.refresh_sla.final_after_days,
                 )
-                cursor.execute(_kpi_values_sql(contract, grain, kpi_values, completeness, finality))
+                cursor.execute(
+                    _kpi_values_sql(
+                        contract, grain, kpi_values, completeness, finality, business_day
+                    )
+                )
         kpi_count = _count(cursor, kpi_values)
-        campaign_count = _build_campaign_recommendations(cursor, schema, contracts, settings, as_of)
-    return {"kpi_values": kpi_count, "campaign_recommendations": campaign_count}
+        campaign_count = _build_campaign_recommendations(
+            cursor, schema, contracts, settings, business_day
+        )
+        counts = build_calendar_and_scorecard(cursor, schema, contracts, business_day)
+    return {"kpi_values": kpi_count, "campaign_recommendations": campaign_count, **counts}
 
 
 # --- simple metrics: one grouped scan of the model per grain ---------------------------------
@@ -403,6 +439,17 @@ def _input_value(alias: sql.Identifier, column: str, upstream: MetricContract) -
     return sql.SQL("{}").format(reference)
 
 
+def _per_period(
+    value: sql.Composed, upstream: MetricContract, column: str, grain: str
+) -> sql.Composed:
+    """A sum's trailing value as the window's average per period, so that a formula's trailing
+    value is the same kind of number as its period value (a rate per day stays a rate per day,
+    not three months of it)."""
+    if column != "trailing_value" or not _zero_when_absent(upstream):
+        return value
+    return sql.SQL("({} / {})").format(value, sql.Literal(TRAILING_PERIODS[grain]))
+
+
 def _ratio_sql(
     contract: MetricContract,
     calculation: RatioCalculation,
@@ -480,7 +527,9 @@ def _formula_sql(
         # The formula's {metric} references are psycopg placeholders by design.
         return sql.SQL(calculation.expression).format(
             **{
-                upstream.name: _input_value(alias, column, upstream)
+                upstream.name: _per_period(
+                    _input_value(alias, column, upstream), upstream, column, grain
+                )
                 for upstream, alias in zip(inputs, aliases, strict=True)
             }
         )
@@ -524,22 +573,37 @@ def _as_of_by_model(
     return as_of
 
 
+def business_day_of(as_of: Mapping[str, date | None]) -> date | None:
+    """The business day the data runs up to (exclusive): the newest as-of day of the models.
+
+    Every source is loaded by the same refresh, and the quality gate refuses to publish a
+    mart whose source missed its freshness SLA, so the newest day any model reaches is the
+    day the sources were read; a model whose events are sparse (invoices, month-end
+    snapshots) is no less complete for having no row on the last days.
+    """
+    days = [day for day in as_of.values() if day is not None]
+    return max(days) if days else None
+
+
 def _complete_sql(
     contract: MetricContract,
     grain: str,
     contracts: Mapping[str, MetricContract],
     as_of: Mapping[str, date | None],
+    business_day: date | None,
     days_after: int = 0,
 ) -> sql.Composable:
-    """A period is complete when it ended on or before the as-of day of every model behind it;
-    final when `days_after` more days (the contract's final_after_days) have passed too."""
+    """A period is complete when it ended on or before the business day (and every model
+    behind the metric has data); final when `days_after` more days (the contract's
+    final_after_days) have passed too."""
     if not any(model in AS_OF_COLUMNS for model in models_behind(contract, contracts)):
         return sql.SQL("true")  # plans and reference data are never incomplete
-    reaches = contract_models_as_of(contract, contracts, as_of)
-    if reaches is None:
+    if contract_models_as_of(contract, contracts, as_of) is None or business_day is None:
         return sql.SQL("false")
     return sql.SQL("(w.period_start + interval {} + interval {}) <= {}").format(
-        sql.Literal(PERIOD_STEP[grain]), sql.Literal(f"{days_after} days"), sql.Literal(reaches)
+        sql.Literal(PERIOD_STEP[grain]),
+        sql.Literal(f"{days_after} days"),
+        sql.Literal(business_day),
     )
 
 
@@ -552,10 +616,16 @@ def _condition_sql(condition: Condition, value: sql.Composable) -> sql.Composed:
     )
 
 
-def _status_sql(contract: MetricContract, grain: str) -> sql.Composable:
+def _status_sql(contract: MetricContract, grain: str, finality: sql.Composable) -> sql.Composable:
     """Status is judged on the contract's threshold period only; other grains have none. A
     volume's thresholds judge its total only: each slice of revenue is below the company's
-    target, which says nothing about the slice."""
+    target, which says nothing about the slice.
+
+    Nothing is judged before it can be: a cohort that is still converting (a contract final
+    later than the reporting close) until it is final, and a slice (a campaign, a channel)
+    until it has a full trailing window of history, so a campaign that started last week is
+    not red at 0.00x.
+    """
     thresholds = contract.thresholds
     if thresholds is None or thresholds.period != grain:
         return sql.SQL("NULL::text")
@@ -568,11 +638,39 @@ def _status_sql(contract: MetricContract, grain: str) -> sql.Composable:
             for status in STATUSES
         )
     )
-    if contract.is_volume:
-        return sql.SQL("CASE WHEN w.dimension_name = {} THEN {} END").format(
-            sql.Literal(OVERALL), status
+    unjudged = [
+        sql.SQL(
+            "(w.dimension_name <> {} AND w.period_start < w.first_period + {} * interval {})"
+        ).format(
+            sql.Literal(OVERALL),
+            sql.Literal(TRAILING_PERIODS[grain] - 1),
+            sql.Literal(PERIOD_STEP[grain]),
         )
-    return status
+    ]
+    if contract.is_volume:
+        unjudged.append(sql.SQL("w.dimension_name <> {}").format(sql.Literal(OVERALL)))
+    if contract.refresh_sla.final_after_days > REPORTING_CLOSE_DAYS:
+        unjudged.append(sql.SQL("NOT ({})").format(finality))
+    return sql.SQL("CASE WHEN {} THEN NULL ELSE {} END").format(
+        sql.SQL(" OR ").join(unjudged), status
+    )
+
+
+def _forward_sql(contract: MetricContract, grain: str, business_day: date | None) -> sql.Composable:
+    """The periods a forward-looking KPI keeps: the one in progress and the next."""
+    thresholds = contract.thresholds
+    if thresholds is None or thresholds.judged_on != "current":
+        return sql.SQL("")
+    if business_day is None:
+        return sql.SQL(" AND false")
+    current = sql.SQL("date_trunc({}, {}::date)").format(
+        sql.Literal(grain), sql.Literal(business_day)
+    )
+    return sql.SQL(
+        " AND w.period_start >= {current} AND w.period_start < {current} + {count} * interval {step}"
+    ).format(
+        current=current, count=sql.Literal(FORWARD_PERIODS), step=sql.Literal(PERIOD_STEP[grain])
+    )
 
 
 def _kpi_values_sql(
@@ -581,20 +679,24 @@ def _kpi_values_sql(
     table: sql.Identifier,
     completeness: sql.Composable,
     finality: sql.Composable,
+    business_day: date | None,
 ) -> sql.Composed:
     thresholds = contract.thresholds
     action = contract.action_on_breach
+    forward = thresholds is not None and thresholds.judged_on == "current"
     return sql.SQL(
         "INSERT INTO {table} SELECT w.metric_name, {label}, {tier}, {area}, w.period_grain, "
         "w.period_start, {complete}, {final}, w.dimension_name, w.dimension_value, w.value, "
-        "prior.value, (w.value - prior.value) * 100 / nullif(abs(prior.value), 0), "
-        "w.trailing_value, {format}, {direction}, {status}, {green}, {yellow}, {red}, "
-        "{owner}, {steward}, {confidence}, {action_type}, {action} "
-        "FROM kpi_work AS w LEFT JOIN kpi_work AS prior ON prior.metric_name = w.metric_name "
+        "{prior}, ({prior_delta}) * 100 / nullif(abs({prior}), 0), "
+        "{trailing}, {format}, {direction}, {status}, {green}, {yellow}, {red}, "
+        "{owner}, {steward}, {confidence}, {action_type}, {action}, {basis} "
+        "FROM (SELECT *, min(period_start) OVER (PARTITION BY dimension_name, dimension_value) "
+        "AS first_period FROM kpi_work WHERE metric_name = {name} AND period_grain = {grain}) "
+        "AS w LEFT JOIN kpi_work AS prior ON prior.metric_name = w.metric_name "
         "AND prior.period_grain = w.period_grain AND prior.dimension_name = w.dimension_name "
         "AND prior.dimension_value = w.dimension_value "
         "AND prior.period_start = (w.period_start - interval {step})::date "
-        "WHERE w.metric_name = {name} AND w.period_grain = {grain}"
+        "WHERE true{forward}"
     ).format(
         table=table,
         label=sql.Literal(contract.label),
@@ -604,7 +706,7 @@ def _kpi_values_sql(
         final=finality,
         format=sql.Literal(contract.format),
         direction=sql.Literal(contract.direction),
-        status=_status_sql(contract, grain),
+        status=_status_sql(contract, grain, finality),
         green=sql.Literal(thresholds.green if thresholds else None),
         yellow=sql.Literal(thresholds.yellow if thresholds else None),
         red=sql.Literal(thresholds.red if thresholds else None),
@@ -616,6 +718,12 @@ def _kpi_values_sql(
         step=sql.Literal(PERIOD_STEP[grain]),
         name=sql.Literal(contract.name),
         grain=sql.Literal(grain),
+        basis=sql.Literal(None if forward else trailing_basis(contract)),
+        forward=_forward_sql(contract, grain, business_day),
+        # A forward-looking KPI's earlier periods are over: no prior and no trailing window.
+        prior=sql.SQL("NULL::numeric" if forward else "prior.value"),
+        prior_delta=sql.SQL("NULL::numeric" if forward else "w.value - prior.value"),
+        trailing=sql.SQL("NULL::numeric" if forward else "w.trailing_value"),
     )
 
 
@@ -722,7 +830,7 @@ def _build_campaign_recommendations(
     schema: str,
     contracts: Mapping[str, MetricContract],
     settings: RecommendationSettings,
-    as_of: Mapping[str, date | None],
+    business_day: date | None,
 ) -> int:
     table = sql.Identifier(schema, "campaign_recommendations")
     cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
@@ -739,7 +847,7 @@ def _build_campaign_recommendations(
     spend = contracts.get(settings.spend_metric)
     if roas is None or spend is None or not isinstance(spend.calculation, SimpleCalculation):
         return 0
-    month = _last_complete_month(contract_models_as_of(roas, contracts, as_of))
+    month = _last_complete_month(business_day)
     if month is None:
         return 0
     window_start = _months_before(month, TRAILING_PERIODS["month"] - 1)
@@ -757,13 +865,16 @@ def _build_campaign_recommendations(
     if campaign_column is None:
         return 0
     # Campaigns that spent in the last complete month (a paused campaign needs no advice);
-    # a campaign's channel is the one its spend is booked to (the latest, should it move).
+    # a campaign's channel is the one its spend is booked to (the latest, should it move),
+    # and its first day of spend tells whether it is old enough to judge.
     cursor.execute(
         sql.SQL(
             "WITH spend AS (SELECT {campaign} AS campaign_key, {channel} AS channel, "
-            "{time} AS day FROM {model} WHERE {time} >= {start} AND {time} < {end}) "
-            "SELECT DISTINCT ON (campaign_key) campaign_key, channel FROM spend "
-            "WHERE campaign_key IS NOT NULL ORDER BY campaign_key, day DESC"
+            "{time} AS day FROM {model} WHERE {time} < {end}), "
+            "started AS (SELECT campaign_key, min(day) AS first_day FROM spend GROUP BY 1) "
+            "SELECT DISTINCT ON (campaign_key) campaign_key, channel, started.first_day "
+            "FROM spend JOIN started USING (campaign_key) "
+            "WHERE campaign_key IS NOT NULL AND day >= {start} ORDER BY campaign_key, day DESC"
         ).format(
             campaign=sql.Identifier(campaign_column),
             channel=sql.Identifier(channel_column) if channel_column else sql.SQL("NULL::text"),
@@ -773,13 +884,26 @@ def _build_campaign_recommendations(
             end=sql.Literal(_months_before(month, -1)),
         )
     )
-    channels = dict(cursor.fetchall())
+    found = cursor.fetchall()
+    channels = {campaign: channel for campaign, channel, _ in found}
+    first_days = {campaign: first_day for campaign, _, first_day in found}
     figures = _campaign_figures(cursor, settings, month, channels)
     rows = []
     for item in figures:
         recommendation, reason, roas_status, cost_status = recommend(
             item, roas, cost_per_mql, settings, model_label
         )
+        first_day = first_days.get(item.campaign_key)
+        judged = (item.spend_3m or Decimal(0)) >= settings.minimum_spend_usd
+        if judged and first_day is not None and first_day >= _months_before(month, 1):
+            # Younger than the window it would be judged on: its ROAS reads low while its
+            # leads are still on their way to revenue.
+            recommendation, roas_status, cost_status = "test", None, None
+            reason = (
+                f"started on {first_day:%d %b %Y}, within the last two months of the "
+                f"{TRAILING_PERIODS['month']}-month window it is judged on: too young to judge; "
+                f"keep testing (spend so far {_money(item.spend_3m)})"
+            )
         rows.append(
             (
                 item.campaign_key,
@@ -801,16 +925,62 @@ def _build_campaign_recommendations(
                 reason,
             )
         )
+    inserted = CAMPAIGN_COLUMNS[:-_DISPLAYED_CAMPAIGN_COLUMNS]
     if rows:
         cursor.executemany(
             sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
                 table,
-                sql.SQL(", ").join(map(sql.Identifier, CAMPAIGN_COLUMNS)),
-                sql.SQL(", ").join(sql.Placeholder() * len(CAMPAIGN_COLUMNS)),
+                sql.SQL(", ").join(map(sql.Identifier, inserted)),
+                sql.SQL(", ").join(sql.Placeholder() * len(inserted)),
             ),
             rows,
         )
+        _write_out_campaigns(cursor, table, roas, contracts.get(settings.spend_metric))
     return len(rows)
+
+
+def _write_out_campaigns(
+    cursor: psycopg.Cursor,
+    table: sql.Identifier,
+    roas: MetricContract,
+    spend: MetricContract | None,
+) -> None:
+    """The campaign table's figures as the dashboard shows them (units, labels, colours)."""
+    money = sql.Literal(spend.format if spend else "usd")
+    colors = {"scale": STATUS_COLORS["green"], "reduce": STATUS_COLORS["red"]}
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {table} SET channel_label = {channel}, "
+            "display_spend_3m = coalesce({spend}, '$0'), "
+            "display_attributed_revenue_3m = coalesce({attributed}, '$0'), "
+            "display_roas_3m = coalesce({roas_value}, 'no spend'), "
+            "display_cost_per_mql_3m = coalesce({cost}, 'no MQL'), "
+            "roas_status_label = CASE roas_status WHEN 'green' THEN {green_label} "
+            "WHEN 'yellow' THEN {yellow_label} WHEN 'red' THEN {red_label} "
+            "ELSE 'Not judged yet' END, "
+            "roas_status_color = CASE roas_status WHEN 'green' THEN {green} "
+            "WHEN 'yellow' THEN {yellow} WHEN 'red' THEN {red} ELSE {grey} END, "
+            "recommendation_color = CASE recommendation WHEN 'scale' THEN {scale} "
+            "WHEN 'reduce' THEN {reduce} ELSE {test} END"
+        ).format(
+            table=table,
+            channel=label_case_sql("channel", sql.Identifier("channel")),
+            spend=display_sql(sql.Identifier("spend_3m_usd"), money),
+            attributed=display_sql(sql.Identifier("attributed_revenue_3m_usd"), money),
+            roas_value=display_sql(sql.Identifier("roas_3m"), sql.Literal(roas.format)),
+            cost=display_sql(sql.Identifier("cost_per_mql_3m"), money),
+            green_label=sql.Literal(STATUS_LABELS["green"]),
+            yellow_label=sql.Literal(STATUS_LABELS["yellow"]),
+            red_label=sql.Literal(STATUS_LABELS["red"]),
+            green=sql.Literal(STATUS_COLORS["green"]),
+            yellow=sql.Literal(STATUS_COLORS["yellow"]),
+            red=sql.Literal(STATUS_COLORS["red"]),
+            grey=sql.Literal(STATUS_COLORS["none"]),
+            scale=sql.Literal(colors["scale"]),
+            reduce=sql.Literal(colors["reduce"]),
+            test=sql.Literal(STATUS_COLORS["yellow"]),
+        )
+    )
 
 
 def _campaign_figures(

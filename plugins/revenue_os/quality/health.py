@@ -47,6 +47,23 @@ DATA_HEALTH_TABLES: dict[str, dict[str, str]] = {
         "last_full_load_at": "timestamptz",
     },
     "data_health_known_issues": {**_RESULT_COLUMNS, "confidence_note": "text"},
+    "data_health_summary": {
+        "build_id": "text",
+        "run_id": "text",
+        "build_status": "text",
+        "checked_at": "timestamptz",
+        "checks": "integer",
+        "passed": "integer",
+        "warned": "integer",
+        "failed": "integer",
+        "checks_headline": "text",
+        "sources": "integer",
+        "fresh_sources": "integer",
+        "freshness_headline": "text",
+        "last_full_load_at": "timestamptz",
+        "build_line": "text",
+        "status_color": "text",
+    },
 }
 
 _CHECKS = """
@@ -65,7 +82,9 @@ SELECT source_object, split_part(source_object, '.', 1) AS source, max(finished_
        CASE WHEN now() - max(finished_at) < make_interval(hours => sla.hours) THEN 'fresh'
             ELSE 'stale' END AS status,
        (array_agg(rows_extracted ORDER BY finished_at DESC))[1]::integer AS rows_last_load,
-       max(finished_at) FILTER (WHERE mode = 'full') AS last_full_load_at
+       -- An object's first load had no watermark: it read everything, as a full load does.
+       greatest(max(finished_at) FILTER (WHERE mode = 'full'), min(finished_at))
+           AS last_full_load_at
 FROM ops.load_batches
 JOIN (VALUES {slas}) AS sla (source, hours) ON sla.source = split_part(source_object, '.', 1)
 GROUP BY source_object, sla.hours
@@ -78,6 +97,57 @@ FROM ops.quality_results AS r
 LEFT JOIN (VALUES {notes}) AS notes (dataset, note) ON notes.dataset = r.dataset
 WHERE r.build_id = (SELECT build_id FROM ops.quality_results ORDER BY checked_at DESC LIMIT 1)
   AND r.outcome <> 'passed'
+"""
+
+
+# One row, always: the latest build's checks in words ("All 61 checks passed") and the sources'
+# freshness, so the dashboard never opens on an empty table. Reads the tables written above.
+_SUMMARY = """
+WITH latest AS (
+    SELECT build_id FROM {checks} ORDER BY checked_at DESC LIMIT 1
+), results AS (
+    SELECT c.* FROM {checks} AS c JOIN latest USING (build_id)
+), counted AS (
+    SELECT max(build_id) AS build_id, max(run_id) AS run_id, max(build_status) AS build_status,
+           max(checked_at) AS checked_at, count(*)::integer AS checks,
+           count(*) FILTER (WHERE outcome = 'passed')::integer AS passed,
+           count(*) FILTER (WHERE outcome = 'warned')::integer AS warned,
+           count(*) FILTER (WHERE outcome NOT IN ('passed', 'warned'))::integer AS failed
+    FROM results
+), freshness AS (
+    SELECT count(*)::integer AS sources,
+           count(*) FILTER (WHERE status = 'fresh')::integer AS fresh_sources,
+           string_agg(source_object, ', ' ORDER BY source_object)
+               FILTER (WHERE status <> 'fresh') AS stale,
+           min(last_full_load_at) AS last_full_load_at
+    FROM {sources}
+)
+SELECT counted.build_id, counted.run_id, counted.build_status, counted.checked_at,
+       counted.checks, counted.passed, counted.warned, counted.failed,
+       CASE WHEN counted.checks = 0 THEN 'No data-quality checks have run yet'
+            WHEN counted.passed = counted.checks
+                THEN 'All ' || counted.checks || ' checks of the latest build passed'
+            ELSE counted.passed || ' of ' || counted.checks || ' checks passed · '
+                 || counted.warned || ' warned · ' || counted.failed || ' failed' END
+           AS checks_headline,
+       freshness.sources, freshness.fresh_sources,
+       CASE WHEN freshness.sources = 0 THEN 'No source has been loaded yet'
+            WHEN freshness.fresh_sources = freshness.sources
+                THEN 'All ' || freshness.sources || ' source objects are within their SLA'
+            ELSE (freshness.sources - freshness.fresh_sources) || ' of ' || freshness.sources
+                 || ' source objects are stale: ' || freshness.stale END AS freshness_headline,
+       freshness.last_full_load_at,
+       CASE WHEN counted.checks = 0 THEN 'No build has been audited yet'
+            ELSE 'Latest build checked '
+                 || to_char(counted.checked_at AT TIME ZONE 'UTC', 'FMDD Mon YYYY HH24:MI')
+                 || ' UTC · last full load '
+                 || coalesce(to_char(freshness.last_full_load_at AT TIME ZONE 'UTC',
+                                     'FMDD Mon YYYY HH24:MI') || ' UTC', 'never') END
+           AS build_line,
+       CASE WHEN counted.failed > 0 OR freshness.fresh_sources < freshness.sources
+                THEN '#d93025'
+            WHEN counted.warned > 0 THEN '#e37400' ELSE '#1e8e3e' END AS status_color
+FROM counted CROSS JOIN freshness
 """
 
 
@@ -102,7 +172,7 @@ def _values(rows: list[tuple]) -> sql.Composed:
 
 
 def write_data_health(conn: psycopg.Connection, schema: str) -> None:
-    """(Re)create data_health_checks, data_health_sources and data_health_known_issues."""
+    """(Re)create data_health_checks, _sources, _known_issues and the one-row _summary."""
     contracts = load_contracts()
     tables = {
         "data_health_checks": sql.SQL(_CHECKS),
@@ -113,6 +183,10 @@ def write_data_health(conn: psycopg.Connection, schema: str) -> None:
             notes=_values(_confidence_notes(contracts) or [("", "")])
         ),
     }
+    tables["data_health_summary"] = sql.SQL(_SUMMARY).format(
+        checks=sql.Identifier(schema, "data_health_checks"),
+        sources=sql.Identifier(schema, "data_health_sources"),
+    )
     with conn.transaction():
         for name, query in tables.items():
             table = sql.Identifier(schema, name)

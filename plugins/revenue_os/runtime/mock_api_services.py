@@ -1,8 +1,9 @@
 """The mock vendor APIs as a service of the local stack (one process, every vendor).
 
 They stand in for HubSpot, Salesforce, Google Ads, LinkedIn Ads and NetSuite on loopback, so
-the refresh has sources to pull from; the business they serve is generated from a seed and a
-scale (REVENUE_OS_MOCK_SCALE, REVENUE_OS_MOCK_SEED).
+the refresh has sources to pull from; the business they serve is generated from a seed, a
+scale and the business's today (REVENUE_OS_MOCK_SCALE, REVENUE_OS_MOCK_SEED,
+REVENUE_OS_MOCK_AS_OF).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ BIN_DIR = Path(sys.executable).parent
 # Small enough that the demo's first full load takes seconds, large enough to tell a story.
 DEFAULT_SCALE = {"demo": "0.1", "test": "0.02", "bench": "0.1"}
 DEFAULT_SEED = "42"
+# The business's today. The demo's is the 9th of a month, the day after the monthly pack goes
+# out, so its first pack reports a month that is closed (final) rather than all provisional;
+# the test and bench profiles keep the generator's default, which their known answers use.
+DEFAULT_AS_OF = {"demo": "2026-11-09"}
 # Airflow connection id (= vendor) -> the mock APIs' path prefix standing for its host.
 SOURCE_PREFIXES = {
     "hubspot": "hubspot",
@@ -62,6 +67,9 @@ def services(profile: Profile) -> list[Service]:
         "--seed",
         os.environ.get("REVENUE_OS_MOCK_SEED", DEFAULT_SEED),
     ]
+    as_of = os.environ.get("REVENUE_OS_MOCK_AS_OF", DEFAULT_AS_OF.get(profile.name, ""))
+    if as_of:
+        argv += ["--as-of", as_of]
     return [Service("mock-apis", argv, profile.run_dir, profile.log_dir)]
 
 

@@ -68,6 +68,8 @@ class Service:
     argv: Sequence[str]
     run_dir: Path
     log_dir: Path
+    # Files the service reads at start-up only (Superset's config): an edit restarts it.
+    config_files: Sequence[Path] = ()
 
     @property
     def pid_file(self) -> Path:
@@ -94,7 +96,12 @@ class Service:
         """What the service was started with that matters to it: its command line and the
         stack's own variables (connections, secrets, ports), not the caller's whole shell."""
         relevant = sorted((k, v) for k, v in env.items() if k.startswith(CONFIG_PREFIXES))
-        return hashlib.sha256(json.dumps([list(self.argv), relevant]).encode()).hexdigest()
+        files = [
+            hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+            for path in self.config_files
+        ]
+        identity = [list(self.argv), relevant] + ([files] if files else [])
+        return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
 
     def start(self, env: Mapping[str, str], cwd: Path) -> int:
         """Start the service unless it already runs with this configuration; return its PID.

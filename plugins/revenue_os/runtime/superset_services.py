@@ -18,6 +18,8 @@ from revenue_os.paths import PROJECT_ROOT, SUPERSET_DIR
 from revenue_os.runtime.processes import Service
 from revenue_os.runtime.profile import Profile
 
+SUPERSET_CONFIG = SUPERSET_DIR / "superset_config.py"
+
 VENV_DIR = PROJECT_ROOT / ".venv-superset"
 LOCK_FILE = SUPERSET_DIR / "requirements.lock"
 ADMIN_USER = "admin"
@@ -68,7 +70,7 @@ def superset_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))},
         "PATH": f"{VENV_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-        "SUPERSET_CONFIG_PATH": str(SUPERSET_DIR / "superset_config.py"),
+        "SUPERSET_CONFIG_PATH": str(SUPERSET_CONFIG),
         "SUPERSET_HOME": str(profile.superset_home),
         "SUPERSET_SECRET_KEY": secrets["SUPERSET_SECRET_KEY"],
         "SUPERSET_METADATA_DB_URI": (
@@ -181,7 +183,9 @@ def services(profile: Profile) -> list[Service]:
         "--no-control-socket",
         "superset.app:create_app()",
     ]
-    return [Service("superset", argv, profile.run_dir, profile.log_dir)]
+    return [
+        Service("superset", argv, profile.run_dir, profile.log_dir, config_files=(SUPERSET_CONFIG,))
+    ]
 
 
 def health(profile: Profile) -> bool:

@@ -25,6 +25,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from revenue_os.metrics.scorecard import stamp_as_of
 from revenue_os.paths import SEEDS_DIR
 from revenue_os.transform.models import Model, ModelError, build_order, discover
 
@@ -368,6 +369,12 @@ def publish(conn: psycopg.Connection, build_id: uuid.UUID) -> None:
             ),
             (str(build_id),),
         )
+        calendar = conn.execute(
+            "SELECT to_regclass(%s)", (f"{BUILD_SCHEMA}.reporting_calendar",)
+        ).fetchone()
+        if calendar and calendar[0] is not None:
+            with conn.cursor() as cursor:
+                stamp_as_of(cursor, BUILD_SCHEMA, published=True)
         _swap(conn, BUILD_SCHEMA, PREVIOUS_SCHEMA)
         _finish(conn, build_id, "published")
 

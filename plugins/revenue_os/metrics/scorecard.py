@@ -1,0 +1,389 @@
+"""The reporting calendar and the KPI scorecard: one truth about time, and KPIs as people read them.
+
+`reporting_calendar` says, per grain, the business day the data runs to, the latest complete
+and the latest closed (final) period and the period in progress; the publish stamps when the
+mart went live. Every surface (dashboards, packs, alerts, Data Health) reads its periods here.
+
+`kpi_scorecard` holds each metric's row for the period it is reported on, with everything a
+tile or a scorecard shows already written out: the value in its unit, the change (in points
+for percentages), the prior period and the same period a year before, the trailing window and
+what it is (a total or an average), the status and its colour, a provisional flag and a
+sparkline. It is built in the mart next to `kpi_values`, audited and published with it, so a
+chart selects rows and does no arithmetic.
+
+Which period a metric is reported on:
+- forward-looking KPIs (thresholds judged on the current period): the period in progress;
+- contracts that settle after the reporting close (cohorts still converting): their latest
+  final period, named on the row;
+- everything else: the calendar's latest complete period, marked provisional until final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import psycopg
+from psycopg import sql
+
+from revenue_os.metrics.contract import MetricContract
+from revenue_os.metrics.labels import dimension_value_label_sql
+from revenue_os.metrics.periods import (
+    PERIOD_STEP,
+    REPORTING_CLOSE_DAYS,
+    TRAILING_PERIODS,
+    trailing_basis,
+)
+
+YEAR_BEFORE = {"week": "364 days", "month": "1 year", "quarter": "1 year"}
+SPARKLINE_PERIODS = 12
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+STATUS_LABELS = {"green": "On track", "yellow": "At risk", "red": "Off track"}
+STATUS_COLORS = {
+    "green": "#1e8e3e",
+    "yellow": "#e37400",
+    "red": "#d93025",
+    "provisional": "#5f6368",
+    "none": "#9aa0a6",
+}
+"""The status colours every surface uses (tiles, scorecards, packs, alerts)."""
+
+TRAILING_LABELS = {
+    "total": "{n}-{unit} total",
+    "average": "{n}-{unit} average",
+    "growth": "last {n} {unit}s vs the {n} before",
+}
+
+CALENDAR_COLUMNS = {
+    "period_grain": "text NOT NULL PRIMARY KEY",
+    "business_day": "date",
+    "data_through": "date",
+    "data_through_label": "text",
+    "current_period": "date",
+    "current_label": "text",
+    "latest_complete_period": "date",
+    "latest_complete_label": "text",
+    "latest_final_period": "date",
+    "latest_final_label": "text",
+    "reporting_close_days": "integer NOT NULL",
+    "built_at": "timestamptz NOT NULL",
+    "published_at": "timestamptz",
+    "published_label": "text",
+    "as_of_text": "text",
+}
+
+SCORECARD_COLUMNS = {
+    "metric_name": "text NOT NULL",
+    "label": "text NOT NULL",
+    "area": "text NOT NULL",
+    "tier": "text NOT NULL",
+    "period_grain": "text NOT NULL",
+    "period_start": "date NOT NULL",
+    "period_label": "text NOT NULL",
+    "reported_as": "text NOT NULL",  # complete | final | current
+    "dimension_name": "text NOT NULL",
+    "dimension_value": "text NOT NULL",
+    "dimension_label": "text NOT NULL",
+    "value": "numeric",
+    "display_value": "text",
+    "prior_value": "numeric",
+    "prior_label": "text",
+    "display_prior": "text",
+    "change": "numeric",
+    "display_change": "text",
+    "change_arrow": "text",
+    "change_color": "text",
+    "last_year_value": "numeric",
+    "display_last_year": "text",
+    "trailing_value": "numeric",
+    "trailing_label": "text",
+    "display_trailing": "text",
+    "status": "text",
+    "status_label": "text NOT NULL",
+    "status_color": "text NOT NULL",
+    "is_final": "boolean NOT NULL",
+    "provisional_note": "text",
+    "sparkline": "text",
+    "kpi_owner": "text NOT NULL",
+    "format": "text NOT NULL",
+    "direction": "text NOT NULL",
+    "threshold_red": "text",
+    "action": "text",
+}
+
+
+def period_label_sql(grain: sql.Composable, start: sql.Composable) -> sql.Composed:
+    """'October 2026', 'Q4 2026', 'Week of 5 Oct 2026': periods as people write them."""
+    return sql.SQL(
+        "CASE {grain} WHEN 'month' THEN to_char({start}, 'FMMonth YYYY') "
+        "WHEN 'quarter' THEN 'Q' || to_char({start}, 'Q YYYY') "
+        "ELSE 'Week of ' || to_char({start}, 'FMDD Mon YYYY') END"
+    ).format(grain=grain, start=start)
+
+
+def short_period_label_sql(grain: sql.Composable, start: sql.Composable) -> sql.Composed:
+    return sql.SQL(
+        "CASE {grain} WHEN 'month' THEN to_char({start}, 'Mon YYYY') "
+        "WHEN 'quarter' THEN 'Q' || to_char({start}, 'Q YYYY') "
+        "ELSE 'Wk ' || to_char({start}, 'FMDD Mon') END"
+    ).format(grain=grain, start=start)
+
+
+def display_sql(value: sql.Composable, format_: sql.Composable) -> sql.Composed:
+    """A value as text in its contract's unit: $1,234 · 74.2 % · 4.47x · 1,234 · 51.2 days."""
+    return sql.SQL(
+        "CASE WHEN {v} IS NULL THEN NULL "
+        "WHEN {f} = 'usd' THEN CASE WHEN {v} < 0 THEN '-' ELSE '' END || '$' || "
+        "to_char(abs(round({v})), 'FM999,999,999,990') "
+        "WHEN {f} = 'percent' THEN to_char(round({v}, 1), 'FM999,999,990.0') || ' %' "
+        "WHEN {f} = 'ratio' THEN to_char(round({v}, 2), 'FM999,999,990.00') || 'x' "
+        "WHEN {f} = 'days' THEN to_char(round({v}, 1), 'FM999,999,990.0') || ' days' "
+        "ELSE to_char(round({v}), 'FM999,999,999,990') END"
+    ).format(v=value, f=format_)
+
+
+def change_sql(value: sql.Composable, prior: sql.Composable, format_: sql.Composable):
+    """(change, its text): percentages change in points, everything else in per cent."""
+    change = sql.SQL(
+        "CASE WHEN {v} IS NULL OR {p} IS NULL THEN NULL WHEN {f} = 'percent' THEN {v} - {p} "
+        "ELSE ({v} - {p}) * 100 / nullif(abs({p}), 0) END"
+    ).format(v=value, p=prior, f=format_)
+    text = sql.SQL(
+        "CASE WHEN ({c}) IS NULL THEN NULL ELSE "
+        "CASE WHEN round(({c}), 1) > 0 THEN '+' WHEN round(({c}), 1) < 0 THEN '-' ELSE '±' END "
+        "|| to_char(abs(round(({c}), 1)), 'FM999,999,990.0') "
+        "|| CASE WHEN {f} = 'percent' THEN ' pts' ELSE ' %' END END"
+    ).format(c=change, f=format_)
+    return change, text
+
+
+def _reported_period(
+    contract: MetricContract, grain: str, business_day: date, close_days: int
+) -> tuple[str, sql.Composed]:
+    day = sql.Literal(business_day)
+    step = sql.Literal(PERIOD_STEP[grain])
+    thresholds = contract.thresholds
+    if thresholds is not None and thresholds.judged_on == "current":
+        return "current", sql.SQL("date_trunc({}, {}::date)::date").format(sql.Literal(grain), day)
+    final_days = contract.refresh_sla.final_after_days
+    if final_days > close_days:
+        return "final", sql.SQL("(date_trunc({}, {}::date - {}) - interval {})::date").format(
+            sql.Literal(grain), day, sql.Literal(final_days), step
+        )
+    return "complete", sql.SQL("(date_trunc({}, {}::date) - interval {})::date").format(
+        sql.Literal(grain), day, step
+    )
+
+
+def _create(cursor: psycopg.Cursor, table: sql.Identifier, columns: Mapping[str, str]) -> None:
+    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+    cursor.execute(
+        sql.SQL("CREATE TABLE {} ({})").format(
+            table,
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
+                for name, kind in columns.items()
+            ),
+        )
+    )
+
+
+def _build_calendar(
+    cursor: psycopg.Cursor, schema: str, business_day: date | None, close_days: int
+) -> int:
+    table = sql.Identifier(schema, "reporting_calendar")
+    _create(cursor, table, CALENDAR_COLUMNS)
+    day = sql.Literal(business_day)
+    rows = []
+    for grain, step in PERIOD_STEP.items():
+        g, s = sql.Literal(grain), sql.Literal(step)
+        current = sql.SQL("date_trunc({}, {}::date)::date").format(g, day)
+        complete = sql.SQL("(date_trunc({}, {}::date) - interval {})::date").format(g, day, s)
+        final = sql.SQL("(date_trunc({}, {}::date - {}) - interval {})::date").format(
+            g, day, sql.Literal(close_days), s
+        )
+        rows.append(
+            sql.SQL(
+                "SELECT {g}, {day}::date, ({day}::date - 1), to_char({day}::date - 1, "
+                "'FMDD Mon YYYY'), {current}, {current_label}, {complete}, {complete_label}, "
+                "{final}, {final_label}, {close}, now(), NULL::timestamptz, NULL::text, NULL::text"
+            ).format(
+                g=g,
+                day=day,
+                current=current,
+                current_label=period_label_sql(g, current),
+                complete=complete,
+                complete_label=period_label_sql(g, complete),
+                final=final,
+                final_label=period_label_sql(g, final),
+                close=sql.Literal(close_days),
+            )
+        )
+    cursor.execute(sql.SQL("INSERT INTO {} ").format(table) + sql.SQL(" UNION ALL ").join(rows))
+    stamp_as_of(cursor, schema, published=False)
+    return len(rows)
+
+
+def stamp_as_of(cursor: psycopg.Cursor, schema: str, *, published: bool) -> None:
+    """Write the calendar's one-line "as of" (with the publish time once it is published)."""
+    table = sql.Identifier(schema, "reporting_calendar")
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {t} SET published_at = CASE WHEN {published} THEN now() ELSE published_at END"
+        ).format(t=table, published=sql.Literal(published))
+    )
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {t} SET published_label = to_char(published_at AT TIME ZONE 'UTC', "
+            "'FMDD Mon YYYY HH24:MI \"UTC\"'), as_of_text = 'Data through ' || "
+            "coalesce(data_through_label, 'no data yet') || ' · latest complete ' || period_grain "
+            "|| ': ' || coalesce(latest_complete_label, 'none') || ' (closed for reporting: ' || "
+            "coalesce(latest_final_label, 'none') || ') · ' || CASE WHEN published_at IS NULL "
+            "THEN 'built ' || to_char(built_at AT TIME ZONE 'UTC', 'FMDD Mon YYYY HH24:MI \"UTC\"') "
+            "|| ', not published yet' ELSE 'published ' || to_char(published_at AT TIME ZONE "
+            "'UTC', 'FMDD Mon YYYY HH24:MI \"UTC\"') END"
+        ).format(t=table)
+    )
+
+
+def _scorecard_rows_sql(
+    contract: MetricContract,
+    grain: str,
+    schema: str,
+    business_day: date,
+    close_days: int,
+) -> sql.Composed:
+    reported_as, period = _reported_period(contract, grain, business_day, close_days)
+    step = sql.Literal(PERIOD_STEP[grain])
+    kpi_values = sql.Identifier(schema, "kpi_values")
+    window = TRAILING_PERIODS[grain]
+    trailing_label = TRAILING_LABELS[trailing_basis(contract)].format(n=window, unit=grain)
+    change, change_text = change_sql(
+        sql.SQL("k.value"), sql.SQL("k.prior_value"), sql.SQL("k.format")
+    )
+    _, last_year_change = change_sql(sql.SQL("k.value"), sql.SQL("ly.value"), sql.SQL("k.format"))
+    final_days = contract.refresh_sla.final_after_days
+    good_when_up = contract.direction == "higher_is_better"
+    return sql.SQL(
+        "WITH reported AS (SELECT {period} AS period_start), "
+        "history AS (SELECT h.dimension_name, h.dimension_value, h.period_start, h.value, "
+        "min(h.value) OVER w AS lo, max(h.value) OVER w AS hi FROM {kpi_values} AS h, reported "
+        "WHERE h.metric_name = {name} AND h.period_grain = {grain} "
+        "AND h.period_start <= reported.period_start "
+        "AND h.period_start > reported.period_start - {spark} * interval {step} "
+        "WINDOW w AS (PARTITION BY h.dimension_name, h.dimension_value)), "
+        "spark AS (SELECT dimension_name, dimension_value, string_agg(CASE WHEN value IS NULL "
+        "THEN ' ' ELSE coalesce(substr({blocks}, 1 + floor(7 * (value - lo) / nullif(hi - lo, 0))"
+        "::integer, 1), substr({blocks}, 4, 1)) END, '' ORDER BY period_start) AS sparkline "
+        "FROM history GROUP BY 1, 2) "
+        "INSERT INTO {scorecard} SELECT k.metric_name, k.label, k.area, k.tier, k.period_grain, "
+        "k.period_start, {period_label}, {reported_as}, k.dimension_name, k.dimension_value, "
+        "{dimension_label}, k.value, {display_value}, k.prior_value, {prior_label}, "
+        "CASE WHEN k.prior_value IS NULL THEN NULL ELSE {prior_label} || ': ' || {display_prior} "
+        "END, {change}, {change_text}, "
+        "CASE WHEN ({change}) IS NULL THEN NULL WHEN round(({change}), 1) > 0 THEN '▲' "
+        "WHEN round(({change}), 1) < 0 THEN '▼' ELSE '▶' END, "
+        "CASE WHEN ({change}) IS NULL OR round(({change}), 1) = 0 THEN {grey} "
+        "WHEN (({change}) > 0) = {good_when_up} THEN {green} ELSE {red} END, "
+        "ly.value, CASE WHEN ly.value IS NULL THEN NULL ELSE {ly_label} || ': ' || {display_ly} "
+        "|| coalesce(' (' || {ly_change} || ')', '') END, "
+        "k.trailing_value, {trailing_label}, CASE WHEN k.trailing_value IS NULL THEN NULL ELSE "
+        "{trailing_label} || ' ' || {display_trailing} END, "
+        "k.status, CASE k.status WHEN 'green' THEN {on_track} WHEN 'yellow' THEN {at_risk} "
+        "WHEN 'red' THEN {off_track} ELSE CASE WHEN NOT k.is_final AND k.value IS NOT NULL "
+        "AND k.dimension_name = 'overall' AND k.tier = 'kpi' THEN 'Provisional' ELSE {unjudged} "
+        "END END, "
+        "CASE k.status WHEN 'green' THEN {green} WHEN 'yellow' THEN {yellow} WHEN 'red' THEN {red} "
+        "ELSE {grey} END, "
+        "k.is_final, CASE WHEN k.is_final THEN NULL WHEN {reported_as} = 'current' THEN "
+        "'in progress: moves daily until ' || to_char(k.period_start + interval {step} - "
+        "interval '1 day', 'FMDD Mon YYYY') ELSE 'provisional until ' || to_char(k.period_start "
+        "+ interval {step} + interval {final_days}, 'FMDD Mon YYYY') END, "
+        "spark.sparkline, k.kpi_owner, k.format, k.direction, k.threshold_red, k.action "
+        "FROM {kpi_values} AS k JOIN reported USING (period_start) "
+        "LEFT JOIN {kpi_values} AS ly ON ly.metric_name = k.metric_name AND ly.period_grain = "
+        "k.period_grain AND ly.dimension_name = k.dimension_name AND ly.dimension_value = "
+        "k.dimension_value AND ly.period_start = (k.period_start - interval {year})::date "
+        "LEFT JOIN spark ON spark.dimension_name = k.dimension_name AND spark.dimension_value = "
+        "k.dimension_value "
+        "WHERE k.metric_name = {name} AND k.period_grain = {grain}"
+    ).format(
+        period=period,
+        kpi_values=kpi_values,
+        scorecard=sql.Identifier(schema, "kpi_scorecard"),
+        name=sql.Literal(contract.name),
+        grain=sql.Literal(grain),
+        spark=sql.Literal(SPARKLINE_PERIODS),
+        step=step,
+        year=sql.Literal(YEAR_BEFORE[grain]),
+        blocks=sql.Literal(SPARK_BLOCKS),
+        period_label=period_label_sql(sql.SQL("k.period_grain"), sql.SQL("k.period_start")),
+        reported_as=sql.Literal(reported_as),
+        dimension_label=dimension_value_label_sql(
+            sql.SQL("k.dimension_name"), sql.SQL("k.dimension_value")
+        ),
+        display_value=display_sql(sql.SQL("k.value"), sql.SQL("k.format")),
+        prior_label=short_period_label_sql(
+            sql.SQL("k.period_grain"), sql.SQL("(k.period_start - interval {})::date").format(step)
+        ),
+        display_prior=display_sql(sql.SQL("k.prior_value"), sql.SQL("k.format")),
+        change=change,
+        change_text=change_text,
+        ly_label=short_period_label_sql(sql.SQL("ly.period_grain"), sql.SQL("ly.period_start")),
+        display_ly=display_sql(sql.SQL("ly.value"), sql.SQL("k.format")),
+        ly_change=last_year_change,
+        trailing_label=sql.Literal(trailing_label),
+        display_trailing=display_sql(sql.SQL("k.trailing_value"), sql.SQL("k.format")),
+        on_track=sql.Literal(STATUS_LABELS["green"]),
+        at_risk=sql.Literal(STATUS_LABELS["yellow"]),
+        off_track=sql.Literal(STATUS_LABELS["red"]),
+        green=sql.Literal(STATUS_COLORS["green"]),
+        yellow=sql.Literal(STATUS_COLORS["yellow"]),
+        red=sql.Literal(STATUS_COLORS["red"]),
+        grey=sql.Literal(STATUS_COLORS["none"]),
+        good_when_up=sql.Literal(good_when_up),
+        final_days=sql.Literal(f"{final_days} days"),
+        unjudged=sql.Literal(_unjudged_label(contract, grain)),
+    )
+
+
+_ADVERBS = {"week": "weekly", "month": "monthly", "quarter": "quarterly"}
+
+
+def _unjudged_label(contract: MetricContract, grain: str) -> str:
+    """Why a row has no status, in two words."""
+    thresholds = contract.thresholds
+    if thresholds is None:
+        return "No threshold"
+    if thresholds.period != grain:
+        return f"Judged {_ADVERBS[thresholds.period]}"
+    return "Not judged yet"
+
+
+def build_calendar_and_scorecard(
+    cursor: psycopg.Cursor,
+    schema: str,
+    contracts: Mapping[str, MetricContract],
+    business_day: date | None,
+    close_days: int | None = None,
+) -> dict[str, int]:
+    """(Re)create `reporting_calendar` and `kpi_scorecard` in `schema`; their row counts."""
+    close_days = REPORTING_CLOSE_DAYS if close_days is None else close_days
+    calendar_rows = _build_calendar(cursor, schema, business_day, close_days)
+    scorecard = sql.Identifier(schema, "kpi_scorecard")
+    _create(cursor, scorecard, SCORECARD_COLUMNS)
+    if business_day is not None:
+        for contract in contracts.values():
+            for grain in contract.grain:
+                cursor.execute(
+                    _scorecard_rows_sql(contract, grain, schema, business_day, close_days)
+                )
+    cursor.execute(
+        sql.SQL(
+            "ALTER TABLE {} ADD PRIMARY KEY (metric_name, period_grain, dimension_name, "
+            "dimension_value)"
+        ).format(scorecard)
+    )
+    cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(scorecard))
+    row = cursor.fetchone()
+    return {"reporting_calendar": calendar_rows, "kpi_scorecard": int(row[0]) if row else 0}

@@ -87,6 +87,7 @@ def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec
             "[data-test=dashboard-header-container], .dashboard-header", timeout=60_000
         )
         page.wait_for_load_state("networkidle", timeout=120_000)
+        page.mouse.move(1, 1)  # no hover tooltip in the screenshot
         page.wait_for_timeout(1500)  # let the last charts paint after their data arrived
         shots = state_file("screenshots")
         shots.mkdir(parents=True, exist_ok=True)

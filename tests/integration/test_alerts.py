@@ -147,7 +147,10 @@ def test_a_stale_source_alerts_once_then_once_when_fresh(stack, smtp_env, ops_wa
     summary, body = alert
     assert summary.subject == "[Revenue OS] Salesforce is stale: last loaded 30.0 hours ago"
     assert "26 hours (from the metric contracts)" in body
-    assert "#stale-data" in body
+    # No docs address configured: the section is named and its first step quoted, and no
+    # link points at a file of the machine that sent it.
+    assert "Runbook: docs/runbook.md, “Stale data”" in body
+    assert "First step: Look at the refresh runs" in body and "file://" not in body
     (post,) = webhook.posts
     assert post["text"].startswith("*[Revenue OS] Salesforce is stale")
 
@@ -293,17 +296,18 @@ def test_a_kpi_turning_red_alerts_its_owner_once_per_red_spell(
 
     assert first["alerted"] == ["roas"] and second["alerted"] == []
     ((summary, body),) = _mail_to(stack, cmo)
-    assert (
-        summary.subject
-        == "[Revenue OS] Return on ad spend (ROAS) is red: 0.80x (month of 2026-10-01)"
-    )
+    assert summary.subject == "[Revenue OS] Return on ad spend (ROAS) is red: 0.80x in October 2026"
     for expected in (
-        "Value 0.80x",
-        "Red when < 1",
-        "Change -50.0 % vs the prior month",  # (0.8 - 1.6) / 1.6
-        "Prior 1.60x",
-        "2026-08-01 3.20x (green) → 2026-09-01 1.60x (yellow) → 2026-10-01 0.80x (red)",
+        "Period: October 2026",
+        "Value: 0.80x",
+        "Red when: < 1",
+        "Change: -50.0 % vs the month before",  # (0.8 - 1.6) / 1.6
+        "Prior: 1.60x",
+        "August 2026 3.20x (green) → September 2026 1.60x (yellow) → October 2026 0.80x (red)",
         "reallocate: Head of Marketing Ops moves budget",
+        # ROAS is on the Executive Performance dashboard's tiles: the alert links there.
+        "Executive Performance dashboard: http://127.0.0.1:8088/superset/dashboard/"
+        "executive-performance/",
     ):
         assert expected in " ".join(body.split()), expected
 
@@ -320,8 +324,8 @@ def test_a_kpi_turning_red_alerts_its_owner_once_per_red_spell(
     assert alert_kpi_owners(conn, contracts, format_value, settings)["alerted"] == ["roas"]
 
     assert [s.subject for s, _ in _mail_to(stack, cmo)] == [
-        "[Revenue OS] Return on ad spend (ROAS) is red: 0.80x (month of 2026-10-01)",
-        "[Revenue OS] Return on ad spend (ROAS) is red: 0.50x (month of 2027-01-01)",
+        "[Revenue OS] Return on ad spend (ROAS) is red: 0.80x in October 2026",
+        "[Revenue OS] Return on ad spend (ROAS) is red: 0.50x in January 2027",
     ]
     assert webhook.posts == []  # on-call's channel: a red KPI is the owner's, by e-mail
 
@@ -347,7 +351,7 @@ def test_a_forward_looking_kpi_is_judged_on_the_period_in_progress(stack, smtp_e
         "pipeline_coverage"
     ]
     assert [s.subject for s, _ in _mail_to(stack, sales)] == [
-        "[Revenue OS] Pipeline coverage is red: 1.50x (quarter of 2026-10-01)"
+        "[Revenue OS] Pipeline coverage is red: 1.50x in Q4 2026"
     ]
 
 
@@ -382,7 +386,8 @@ def test_a_failed_task_alerts_on_call_once_after_its_retries_then_recovers(
         "REVENUE_OS_TASK_RETRIES": "2",
         "REVENUE_OS_RETRY_DELAY_SECONDS": "1",
     }
-    superset_down = f"http://admin:unused@127.0.0.1:{_closed_port()}"
+    closed = _closed_port()
+    superset_down = f"http://admin:unused@127.0.0.1:{closed}"
 
     failed = _dags_test(
         stack, airflow_client, "2026-03-01", {**alerting, "AIRFLOW_CONN_SUPERSET": superset_down}
@@ -394,32 +399,38 @@ def test_a_failed_task_alerts_on_call_once_after_its_retries_then_recovers(
     assert len(messages) == 1, output[-4000:]  # one alert, not one per try
     summary, body = messages[0]
     text = " ".join(body.split())
-    assert summary.subject == "[Revenue OS] revenue_refresh failed at publish_dashboards"
-    assert "Try 3 of 3" in text  # the retries were spent before the alert
+    assert summary.subject == (
+        "[Revenue OS] revenue_refresh failed at publish_dashboards: Superset unreachable"
+    )
+    assert "Try: 3 of 3" in text  # the retries were spent before the alert
+    # What was refused, where; what readers see meanwhile; what to do first.
+    assert f"Refused: Superset at 127.0.0.1:{closed} refused or did not answer" in text
+    assert "The new mart is already live" in text
+    assert "First step: Connection refused / timeout: Superset is down." in text
     run_id = warehouse.execute(
         "SELECT details->>'Run' FROM ops.alert_spells WHERE alert_kind = 'refresh_failed' "
         "AND subject_key = %s AND cleared_at IS NULL",
         (REFRESH_DAG_ID,),
     ).fetchone()[0]
-    assert f"Run {run_id}" in text
+    assert f"Run: {run_id}" in text
     assert "ConnectError" in text or "onnection refused" in text
     assert (
         f"/dags/{REFRESH_DAG_ID}/runs/" in text and "tasks/publish_dashboards?try_number=3" in text
     )
-    assert "runbook.md#importing-the-dashboards-failed" in text
+    assert "docs/runbook.md, “Importing the dashboards failed”" in text and "file://" not in text
 
     green = _dags_test(stack, airflow_client, "2026-03-02", alerting)
 
     assert green.returncode == 0, (green.stdout + green.stderr)[-4000:]
     messages = _mail_to(stack, oncall)
     assert [s.subject for s, _ in messages] == [
-        "[Revenue OS] revenue_refresh failed at publish_dashboards",
+        "[Revenue OS] revenue_refresh failed at publish_dashboards: Superset unreachable",
         "[Revenue OS] revenue_refresh recovered",
     ]
     recovery = " ".join(messages[1][1].split())
     assert (
-        f"First failed run {run_id}" in recovery
-        and "First failed task publish_dashboards" in recovery
+        f"First failed run: {run_id}" in recovery
+        and "First failed task: publish_dashboards" in recovery
     )
     assert warehouse.execute(
         "SELECT count(*) FROM ops.alert_spells WHERE alert_kind = 'refresh_failed' AND cleared_at IS NULL"

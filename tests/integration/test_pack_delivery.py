@@ -71,7 +71,19 @@ def test_the_pack_of_the_published_mart_is_mailed_with_its_pdf(
     assert (
         hashlib.sha256(pdf).hexdigest() == hashlib.sha256(result.pdf_path.read_bytes()).hexdigest()
     )
+    # multipart/mixed: the alternatives (text, then HTML, as clients prefer the last they can
+    # show) and the PDF, typed as a PDF.
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attached = list(message.iter_parts())
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html"]
+    assert attached.get_content_type() == "application/pdf"
     html = message.get_body(preferencelist=("html",)).get_content()
-    assert html == result.html_path.read_text(encoding="utf-8")
+    # The MIME body ends with a line break the file does not have.
+    assert html.rstrip("\n") == result.html_path.read_text(encoding="utf-8").rstrip("\n")
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert pack.title in text
+    for kpi in pack.kpis:
+        assert format_value(kpi.value, kpi.format) in text, kpi.metric_name
     for kpi in pack.kpis:
         assert format_value(kpi.value, kpi.format) in html, kpi.metric_name

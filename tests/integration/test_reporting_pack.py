@@ -16,7 +16,7 @@ in October):
                    paid_display 0.95 (worst first); attribution model first_touch 0.3 is red
                    too but is another credit of the same total, never a breakdown.
   Win rate         27.5 %, prior 24 %, trailing 25.84 %                green (>= 25)
-                   change (27.5 - 24) / 24 = +14.58 %                  -> "+14.6 %"
+                   a percentage changes in points: 27.5 - 24           -> "+3.5 pts"
   Sales cycle      52.5 days, prior 48, trailing 50.2                  judged quarterly
                    change (52.5 - 48) / 48 = +9.375 %                  -> "+9.4 %"
                    its data did not reach the month's end: provisional, marked *
@@ -222,7 +222,7 @@ SHOWN = {
     # value, prior month, change, trailing three months
     "total_revenue": ("$612,346", "$700,000", "-12.5 %", "$2,050,000"),
     "roas": ("2.40x", "3.10x", "-22.6 %", "2.75x"),
-    "win_rate": ("27.5 %", "24.0 %", "+14.6 %", "25.8 %"),
+    "win_rate": ("27.5 %", "24.0 %", "+3.5 pts", "25.8 %"),
     "sales_cycle_days": ("52.5 days", "48.0 days", "+9.4 %", "50.2 days"),
 }
 
@@ -480,9 +480,12 @@ def test_the_html_e_mail_shows_every_kpi_formatted_and_actions_first(mart, tmp_p
     assert html.index("Move budget") < html.index("Loss review by segment")
     assert html.count("OVERDUE") == 1 and "Chase late invoices" not in html
     assert "paid search &lt;today&gt;" in html and "<today>" not in html
-    assert "hardware $100,000 (-$50,000)" in html
+    # Breakdowns by their readers' labels (the taxonomy's and the seeds'), keys of
+    # campaigns as the sources name them.
+    assert "product family Hardware $100,000 (-$50,000)" in html
     assert (
-        "campaign linkedin-abm 0.50x; channel paid_social 0.85x; channel paid_display 0.95x" in html
+        "campaign linkedin-abm 0.50x; channel Paid social 0.85x; channel Paid display 0.95x"
+        in html
     )
     assert "first_touch" not in html
     # Badges by colour: one red, one yellow in the summary and again in the exceptions.

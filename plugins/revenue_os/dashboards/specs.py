@@ -372,3 +372,18 @@ def _chart_problems(
             "split the chart"
         )
     return problems
+
+
+def dashboards_by_metric(specs: Mapping[str, DashboardSpec]) -> dict[str, tuple[str, str]]:
+    """metric → (slug, title) of the dashboard that shows it: where its tile or scorecard is,
+    else the first chart that selects it, so an alert can link to the KPI in context."""
+    found: dict[str, tuple[str, str]] = {}
+    for rank in ("kpi_tile", "kpi_table", None):
+        for name in sorted(specs):
+            spec = specs[name]
+            for chart in spec.charts:
+                if chart.kpi is None or (rank is not None and chart.viz != rank):
+                    continue
+                for metric in chart.kpi.metrics:
+                    found.setdefault(metric, (spec.slug, spec.title))
+    return found

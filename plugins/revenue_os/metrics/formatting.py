@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 MISSING = "n/a"
@@ -32,3 +33,35 @@ def _formatted(number: Decimal, fmt: str) -> str:
     if fmt == "count":
         return f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,.1f}"
     raise ValueError(f"unknown format {fmt!r}: expected usd, percent, ratio, days or count")
+
+
+def format_change_vs_prior(
+    value: Decimal | float | int | None, prior: Decimal | float | int | None, fmt: str
+) -> str:
+    """The change against the prior period: in points for a percentage (`+2.3 pts`, the way a
+    margin moves), in per cent of the prior value otherwise (`+12.5 %`); the scorecard writes
+    the same (revenue_os.metrics.scorecard.change_sql)."""
+    if value is None or prior is None:
+        return MISSING
+    current, before = Decimal(str(value)), Decimal(str(prior))
+    if fmt == "percent":
+        change, unit = current - before, "pts"
+    elif before == 0:
+        return MISSING
+    else:
+        change, unit = (current - before) * 100 / abs(before), "%"
+    with localcontext() as context:
+        context.rounding = ROUND_HALF_UP
+        rounded = change.quantize(Decimal("0.1"))
+    sign = "+" if rounded > 0 else "-" if rounded < 0 else "±"
+    return f"{sign}{abs(rounded):,.1f} {unit}"
+
+
+def period_label(grain: str, start: date) -> str:
+    """A period as people write it: `October 2026`, `Q2 2026`, `Week of 5 Oct 2026` (the
+    scorecard's period_label_sql writes the same)."""
+    if grain == "month":
+        return f"{start:%B %Y}"
+    if grain == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    return f"Week of {start.day} {start:%b %Y}"

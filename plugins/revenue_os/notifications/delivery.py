@@ -1,4 +1,4 @@
-"""Delivery of one message: e-mail through the Airflow SMTP provider's SmtpNotifier, and a
+"""Delivery of one message: e-mail through the Airflow SMTP provider's connection, and a
 Slack-compatible webhook.
 
 Every function returns whether it sent, and logs why when it did not (no recipients, no
@@ -9,7 +9,10 @@ an alert was not configured rather than silently lost.
 from __future__ import annotations
 
 import logging
+import mimetypes
 from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,35 +39,61 @@ def smtp_configured(conn_id: str = SMTP_CONN_ID) -> bool:
     return True
 
 
+def mime_message(
+    to: Sequence[str],
+    subject: str,
+    html: str,
+    *,
+    text: str,
+    from_email: str,
+    attachments: Sequence[Path] = (),
+) -> EmailMessage:
+    """The message as mail clients expect it: multipart/alternative with a text/plain part
+    (read by text-only clients, previews and filters) and the HTML, wrapped in
+    multipart/mixed with each attachment typed by its name (a PDF as application/pdf)."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = from_email
+    message["To"] = ", ".join(to)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=from_email.rpartition("@")[2] or None)
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    for path in attachments:
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        maintype, subtype = kind.split("/", 1)
+        message.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
+    return message
+
+
 def send_email(
     to: Sequence[str],
     subject: str,
     html: str,
     *,
+    text: str,
     from_email: str,
     attachments: Sequence[Path] = (),
     conn_id: str = SMTP_CONN_ID,
 ) -> bool:
-    """Send one HTML e-mail (with files attached) through the `smtp_default` connection."""
+    """Send one e-mail (text and HTML, files attached) through the `smtp_default` connection."""
     if not to:
         log.warning("e-mail %r not sent: no recipients configured", subject)
         return False
     if not smtp_configured(conn_id):
         log.warning("e-mail %r not sent: no Airflow connection %r", subject, conn_id)
         return False
-    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-    # Subject and body are rendered already: notify() sends them as they are (calling the
-    # notifier instead would run them through Jinja again, and an error text with braces in
-    # it would break the alert about the error).
-    SmtpNotifier(
-        smtp_conn_id=conn_id,
-        to=list(to),
-        from_email=from_email,
-        subject=subject,
-        html_content=html,
-        files=[str(path) for path in attachments],
-    ).notify({})
+    message = mime_message(
+        to, subject, html, text=text, from_email=from_email, attachments=attachments
+    )
+    # The hook logs in as the connection says (TLS, credentials); the provider's own sender
+    # builds an HTML-only message with untyped attachments, so the message is sent as built.
+    with SmtpHook(smtp_conn_id=conn_id) as hook:
+        hook._smtp_client.send_message(message)
     log.info("e-mail %r sent to %s", subject, ", ".join(to))
     return True
 
@@ -97,7 +126,11 @@ def deliver(
     errors: list[BaseException] = []
     try:
         sent["email"] = send_email(
-            to, message.subject, message.html(), from_email=settings.from_email
+            to,
+            message.subject,
+            message.html(),
+            text=message.plain(),
+            from_email=settings.from_email,
         )
     except Exception as error:
         log.exception("e-mail %r failed", message.subject)

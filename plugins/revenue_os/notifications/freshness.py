@@ -22,6 +22,7 @@ from revenue_os.metrics.slas import MART, SOURCE_NAMES, freshness_slas
 from revenue_os.notifications import spells
 from revenue_os.notifications.delivery import notify_oncall
 from revenue_os.notifications.message import AlertMessage
+from revenue_os.notifications.runbook import runbook_facts
 from revenue_os.notifications.settings import AlertSettings
 from revenue_os.transform.build import published_build
 
@@ -133,10 +134,11 @@ def stale_message(reading: Freshness, settings: AlertSettings) -> AlertMessage:
             ),
             ("Age", _age(reading)),
             ("SLA", f"{reading.sla_hours:.0f} hours (from the metric contracts)"),
+            *runbook_facts("stale-data", settings.runbook_url),
         ],
         links=[
             ("Refresh runs", f"{settings.airflow_url}/dags/revenue_refresh/runs"),
-            ("Runbook", settings.runbook_link("stale-data")),
+            *settings.runbook_links("stale-data"),
         ],
         tone="warning",
     )
@@ -152,6 +154,6 @@ def fresh_message(reading: Freshness, settings: AlertSettings) -> AlertMessage:
             ("Age", _age(reading)),
             ("SLA", f"{reading.sla_hours:.0f} hours"),
         ],
-        links=[("Runbook", settings.runbook_link("stale-data"))],
+        links=settings.runbook_links("stale-data"),
         tone="resolved",
     )

@@ -22,9 +22,11 @@ from psycopg import sql
 from psycopg.rows import class_row
 
 from revenue_os.metrics.contract import MetricContract
+from revenue_os.metrics.formatting import format_change_vs_prior, period_label
 from revenue_os.notifications import spells
 from revenue_os.notifications.delivery import deliver
 from revenue_os.notifications.message import AlertMessage
+from revenue_os.notifications.runbook import runbook_facts
 from revenue_os.notifications.settings import AlertSettings
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,7 @@ def alert_kpi_owners(
     settings = settings or AlertSettings.from_env()
     readings = latest_readings(conn, contracts, schema)
     red = [r for r in readings if r.status == "red"]
+    dashboards = _dashboards(contracts) if red else {}
     alerted, unrouted = [], []
     for reading in red:
         contract = contracts[reading.metric_name]
@@ -120,7 +123,12 @@ def alert_kpi_owners(
                 unrouted.append(reading.metric_name)
                 continue
             message = red_message(
-                reading, contract, trend(conn, reading, schema), format_value, settings
+                reading,
+                contract,
+                trend(conn, reading, schema),
+                format_value,
+                settings,
+                dashboard=dashboards.get(reading.metric_name),
             )
             # The owner's inbox only: the webhook is on-call's channel, and a red KPI is not
             # an operational incident.
@@ -142,33 +150,48 @@ def alert_kpi_owners(
     }
 
 
+def _dashboards(contracts: Mapping[str, MetricContract]) -> dict[str, tuple[str, str]]:
+    """Where each KPI is shown; no links when the specs cannot be read (the alert still goes)."""
+    try:
+        from revenue_os.dashboards.specs import dashboards_by_metric, load_specs
+
+        return dashboards_by_metric(load_specs(contracts=contracts))
+    except Exception:
+        log.exception("dashboard specs unreadable: KPI alerts go without dashboard links")
+        return {}
+
+
 def red_message(
     reading: KpiReading,
     contract: MetricContract,
     history: list[tuple[date, Decimal | None, str | None]],
     format_value: Callable[[Decimal | None, str], str],
     settings: AlertSettings,
+    dashboard: tuple[str, str] | None = None,
 ) -> AlertMessage:
     fmt = reading.format
-    delta = (
-        "n/a"
-        if reading.delta_pct is None
-        else f"{reading.delta_pct:+.1f} % vs the prior {reading.period_grain}"
-    )
+    period = period_label(reading.period_grain, reading.period_start)
+    change = format_change_vs_prior(reading.value, reading.prior_value, fmt)
     trend_text = " → ".join(
-        f"{start:%Y-%m-%d} {format_value(value, fmt)} ({status or '-'})"
+        f"{period_label(reading.period_grain, start)} {format_value(value, fmt)} ({status or '-'})"
         for start, value, status in history
     )
     action = contract.action_on_breach
+    links = []
+    if dashboard is not None:
+        slug, title = dashboard
+        links.append((f"{title} dashboard", settings.dashboard_link(slug)))
+    links += settings.runbook_links("a-kpi-turned-red")
     return AlertMessage(
         kind_label="KPI in red",
-        title=f"{reading.label} is red: {format_value(reading.value, fmt)} ({reading.period_grain} of {reading.period_start:%Y-%m-%d})",
+        title=f"{reading.label} is red: {format_value(reading.value, fmt)} in {period}",
         summary=contract.definition,
         facts=[
             ("KPI", f"{reading.label} ({reading.metric_name})"),
+            ("Period", period),
             ("Value", format_value(reading.value, fmt)),
             ("Red when", reading.threshold_red or "?"),
-            ("Change", delta),
+            ("Change", f"{change} vs the {reading.period_grain} before"),
             ("Prior", format_value(reading.prior_value, fmt)),
             (f"Trailing {reading.period_grain}s", format_value(reading.trailing_value, fmt)),
             ("Trend", trend_text),
@@ -178,7 +201,8 @@ def red_message(
                 f"{action.type}: {action.action}" if action else "none in the contract",
             ),
             ("Confidence", f"{contract.confidence.level}: {contract.confidence.note}"),
+            *runbook_facts("a-kpi-turned-red", settings.runbook_url),
         ],
-        links=[("Runbook", settings.runbook_link("a-kpi-turned-red"))],
+        links=links,
         tone="problem",
     )

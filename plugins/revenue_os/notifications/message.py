@@ -36,6 +36,18 @@ class AlertMessage:
     def html(self) -> str:
         return _TEMPLATES.get_template("alert.html").render(message=self)
 
+    def plain(self) -> str:
+        """The e-mail's text/plain part: the same facts, links as bare addresses."""
+        lines = [self.title, ""]
+        if self.summary:
+            lines += [self.summary, ""]
+        lines += [f"{label}: {value}" for label, value in self.facts]
+        if self.detail:
+            lines += ["", self.detail]
+        if self.links:
+            lines += ["", *(f"{label}: {url}" for label, url in self.links)]
+        return "\n".join(lines) + "\n"
+
     def text(self) -> str:
         """The webhook's text: Slack's mrkdwn reads *bold* and <url|label>; others show it as is."""
         lines = [f"*{self.subject}*"]

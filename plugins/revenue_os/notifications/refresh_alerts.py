@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+from dataclasses import dataclass
 from typing import Any
 
-from revenue_os.notifications import spells
+from revenue_os.notifications import runbook, spells
 from revenue_os.notifications.delivery import notify_oncall
 from revenue_os.notifications.message import AlertMessage
 from revenue_os.notifications.settings import AlertSettings
@@ -36,6 +38,101 @@ RUNBOOK_SECTIONS = (
     ("send_reporting_pack", "the-monthly-reporting-pack-failed"),
 )
 DEFAULT_SECTION = "a-refresh-task-failed"
+
+
+# What readers see while a task is failing, by the task id's prefix: before the publish the
+# last good mart stays live; after it the numbers are current and something else is behind.
+READERS_SEE = (
+    (
+        ("migrate_warehouse", "load_", "build_", "audit_mart"),
+        "Nothing changed for readers: the dashboards still show the last published mart.",
+    ),
+    (
+        ("publish_mart",),
+        "The swap is one transaction: readers see either the new mart or the previous one "
+        "(revenue-os mart builds says which), never a half-published one.",
+    ),
+    (
+        ("publish_dashboards",),
+        "The new mart is already live, so the dashboards show today's numbers; only changes "
+        "to the dashboards' definitions (new or edited charts) are not in Superset yet.",
+    ),
+    (
+        ("alert_kpi_owners",),
+        "The mart and dashboards are current; the owners of KPIs that turned red have not been "
+        "told yet.",
+    ),
+    (
+        ("record_refresh_run",),
+        "The mart and dashboards are current; only the run's record is missing.",
+    ),
+)
+
+# The service a task talks to, by the task id's prefix: (name, Airflow connection id).
+SERVICES = (
+    ("load_hubspot", ("the HubSpot API", "hubspot")),
+    ("load_salesforce", ("the Salesforce API", "salesforce")),
+    ("load_google_ads", ("the Google Ads API", "google_ads")),
+    ("load_linkedin_ads", ("the LinkedIn Ads API", "linkedin_ads")),
+    ("load_netsuite", ("the NetSuite API", "netsuite")),
+    ("publish_dashboards", ("Superset", "superset")),
+    ("alert_kpi_owners", ("the SMTP server", "smtp_default")),
+    ("send_reporting_pack", ("the SMTP server", "smtp_default")),
+)
+WAREHOUSE = ("the Postgres warehouse", "warehouse")
+_UNREACHABLE = re.compile(
+    r"connection refused|could not connect|connecterror|connecttimeout|timed out|"
+    r"name or service not known|no route to host|connection reset",
+    re.IGNORECASE,
+)
+_POSTGRES_ADDRESS = re.compile(r'at "([^"]+)", port (\d+)')
+_URL_ADDRESS = re.compile(r"https?://([\w.\-]+|\[[0-9a-f:]+\]):(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    service: str
+    host: str | None
+    port: int | None
+
+    def __str__(self) -> str:
+        where = f" at {self.host}:{self.port}" if self.host and self.port else ""
+        return f"{self.service}{where} refused or did not answer the connection"
+
+
+def readers_see(task_id: str) -> str:
+    return next(
+        (text for prefixes, text in READERS_SEE if task_id.startswith(prefixes)),
+        "Nothing changed for readers: the dashboards still show the last published mart.",
+    )
+
+
+def unreachable_service(task_id: str, error_text: str, lookup: Any = None) -> Unreachable | None:
+    """Which service a connection error was about, and its address: from the error when it
+    says (Postgres does), else from the task's Airflow connection. None for other errors."""
+    if not _UNREACHABLE.search(error_text):
+        return None
+    service, conn_id = next(
+        (found for prefix, found in SERVICES if task_id.startswith(prefix)), WAREHOUSE
+    )
+    if "port" in error_text and _POSTGRES_ADDRESS.search(error_text):
+        host, port = _POSTGRES_ADDRESS.search(error_text).groups()
+        return Unreachable(WAREHOUSE[0], host, int(port))
+    address = _URL_ADDRESS.search(error_text)
+    if address:
+        return Unreachable(service, address.group(1), int(address.group(2)))
+    host, port = (lookup or _connection_address)(conn_id)
+    return Unreachable(service, host, port)
+
+
+def _connection_address(conn_id: str) -> tuple[str | None, int | None]:
+    try:
+        from airflow.sdk import BaseHook
+
+        connection = BaseHook.get_connection(conn_id)
+    except Exception:
+        return None, None
+    return connection.host, connection.port
 
 
 def runbook_section(task_id: str) -> str:
@@ -64,21 +161,25 @@ def failure_message(
     error: BaseException | str | None,
     log_url: str,
     settings: AlertSettings,
+    lookup: Any = None,
 ) -> AlertMessage:
     tries = f"{try_number} of {max_tries}" if try_number and max_tries else str(try_number or "?")
+    detail = error_summary(error)
+    refused = unreachable_service(task_id, detail, lookup) if error is not None else None
+    section = runbook_section(task_id)
+    facts = [("DAG", dag_id), ("Task", task_id), ("Run", run_id), ("Try", tries)]
+    if refused is not None:
+        facts.append(("Refused", str(refused)))
+    facts.append(("What readers see", readers_see(task_id)))
+    facts += runbook.runbook_facts(section, settings.runbook_url)
     return AlertMessage(
         kind_label="Failed refresh",
-        title=f"{dag_id} failed at {task_id}",
-        summary=(
-            "The task failed after its retries. The published mart and dashboards still show "
-            "the last good refresh until a run succeeds."
-        ),
-        facts=[("DAG", dag_id), ("Task", task_id), ("Run", run_id), ("Try", tries)],
-        detail=error_summary(error),
-        links=[
-            ("Task log", log_url),
-            ("Runbook", settings.runbook_link(runbook_section(task_id))),
-        ],
+        title=f"{dag_id} failed at {task_id}"
+        + (f": {refused.service} unreachable" if refused is not None else ""),
+        summary="The task failed after its retries. " + readers_see(task_id),
+        facts=facts,
+        detail=detail,
+        links=[("Task log", log_url), *settings.runbook_links(section)],
     )
 
 
@@ -145,7 +246,7 @@ def notify_recovery(dag_id: str, run_id: str, conn, settings: AlertSettings | No
         ],
         links=[
             ("Run", f"{settings.airflow_url}/dags/{dag_id}/runs/{run_id}"),
-            ("Runbook", settings.runbook_link("recovered")),
+            *settings.runbook_links("recovered"),
         ],
         tone="resolved",
     )

@@ -4,8 +4,15 @@ REVENUE_OS_ONCALL_EMAILS      comma-separated on-call addresses (failed refresh,
 REVENUE_OS_ALERT_WEBHOOK_URL  a Slack-compatible incoming webhook (optional)
 REVENUE_OS_PACK_RECIPIENTS    comma-separated addresses of the monthly reporting pack
 REVENUE_OS_ALERT_FROM         the sender of every message
-REVENUE_OS_RUNBOOK_URL        where docs/runbook.md is read (the alerts link to its sections)
+REVENUE_OS_DOCS_URL           where the project's docs/ folder is published for readers (a wiki, the
+                              repository's web view): alerts link to runbook sections there
+REVENUE_OS_RUNBOOK_URL        the runbook's own address, when it is published apart from the docs
+REVENUE_OS_SUPERSET_URL       Superset's address as readers open it, for links to dashboards
 AIRFLOW__API__BASE_URL        Airflow's own setting: the UI's address, for links to runs and logs
+
+A link is only ever an address a recipient can open: with no docs address configured, an alert
+names the runbook section in words (and quotes its first step) instead of linking to a file on
+the machine that sent it.
 
 KPI owners are roles in the metric contracts ("CMO"); metrics/owners.yaml gives each role its
 addresses, so a contract never carries a person's e-mail.
@@ -19,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from revenue_os.paths import DOCS_DIR, METRICS_DIR
+from revenue_os.paths import METRICS_DIR
 
 OWNERS_FILE = METRICS_DIR / "owners.yaml"
 DEFAULT_FROM = "revenue-os@localhost"
@@ -35,8 +42,9 @@ class AlertSettings:
     webhook_url: str | None = None
     pack_recipients: tuple[str, ...] = ()
     from_email: str = DEFAULT_FROM
-    runbook_url: str = (DOCS_DIR / "runbook.md").as_uri()
+    runbook_url: str | None = None
     airflow_url: str = "http://127.0.0.1:8080"
+    superset_url: str = "http://127.0.0.1:8088"
     owner_emails: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
@@ -48,14 +56,29 @@ class AlertSettings:
             webhook_url=env.get("REVENUE_OS_ALERT_WEBHOOK_URL") or None,
             pack_recipients=_addresses(env.get("REVENUE_OS_PACK_RECIPIENTS")),
             from_email=env.get("REVENUE_OS_ALERT_FROM") or defaults.from_email,
-            runbook_url=env.get("REVENUE_OS_RUNBOOK_URL") or defaults.runbook_url,
+            runbook_url=env.get("REVENUE_OS_RUNBOOK_URL")
+            or (
+                f"{env['REVENUE_OS_DOCS_URL'].rstrip('/')}/runbook.md"
+                if env.get("REVENUE_OS_DOCS_URL")
+                else None
+            ),
             airflow_url=(env.get("AIRFLOW__API__BASE_URL") or defaults.airflow_url).rstrip("/"),
+            superset_url=(env.get("REVENUE_OS_SUPERSET_URL") or defaults.superset_url).rstrip("/"),
             owner_emails=load_owner_emails(),
         )
 
-    def runbook_link(self, section: str) -> str:
-        """The address of one runbook section (its heading's anchor)."""
-        return f"{self.runbook_url}#{section}"
+    def runbook_link(self, section: str) -> str | None:
+        """The address of one runbook section (its heading's anchor); None when the runbook is
+        not published anywhere a recipient could open it."""
+        return f"{self.runbook_url}#{section}" if self.runbook_url else None
+
+    def runbook_links(self, section: str) -> list[tuple[str, str]]:
+        """The runbook link for a message's links, or none (the section is named instead)."""
+        link = self.runbook_link(section)
+        return [("Runbook", link)] if link else []
+
+    def dashboard_link(self, slug: str) -> str:
+        return f"{self.superset_url}/superset/dashboard/{slug}/"
 
 
 def load_owner_emails(path: Path = OWNERS_FILE) -> dict[str, tuple[str, ...]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -29,6 +29,7 @@ from psycopg.rows import dict_row
 
 from revenue_os.metrics.contract import AREAS, MetricContract
 from revenue_os.metrics.loader import models_behind
+from revenue_os.metrics.periods import trailing_basis
 from revenue_os.operations.decisions import list_decisions
 from revenue_os.reporting.snapshot import PackError
 
@@ -64,6 +65,7 @@ class KpiLine:
     action: str | None
     is_final: bool
     judged_on: str = "month"  # the grain its thresholds are judged on (the contract's period)
+    trailing_basis: str = "total"  # what its trailing value is: total, average or growth
 
     @property
     def status_text(self) -> str:
@@ -137,6 +139,49 @@ class OpenAction:
 
 
 @dataclass(frozen=True)
+class PackCalendar:
+    """The reporting calendar of the mart the month was frozen from."""
+
+    data_through: date | None
+    latest_complete_month: date | None
+    closed_month: date | None
+    published_at: datetime | None
+
+    def line(self) -> str:
+        """`Data through 7 Nov 2026 · latest complete month October 2026 (closed for
+        reporting: October 2026) · mart published 5 Dec 2026 01:49 UTC`"""
+
+        def month(day: date | None) -> str:
+            return f"{day:%B %Y}" if day else "none"
+
+        parts = [
+            f"Data through {self.data_through.day} {self.data_through:%b %Y}"
+            if self.data_through
+            else "Data through: unknown",
+            f"latest complete month {month(self.latest_complete_month)} "
+            f"(closed for reporting: {month(self.closed_month)})",
+        ]
+        if self.published_at:
+            parts.append(
+                f"mart published {self.published_at.day} {self.published_at:%b %Y %H:%M} UTC"
+            )
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class ForwardKpi:
+    """A forward-looking KPI (pipeline coverage) for the period in progress, as frozen."""
+
+    label: str
+    period_label: str
+    dimension_label: str
+    display_value: str
+    status: str | None
+    status_label: str
+    note: str | None
+
+
+@dataclass(frozen=True)
 class ReportingPack:
     month: date
     as_of: date  # the day the open actions are read
@@ -148,6 +193,9 @@ class ReportingPack:
     known_issues: tuple[KnownIssue, ...]
     confidence_notes: tuple[ConfidenceNote, ...]
     open_actions: tuple[OpenAction, ...]
+    calendar: PackCalendar | None = None
+    trends: Mapping[str, tuple[Decimal | None, ...]] = field(default_factory=dict)
+    forward: tuple[ForwardKpi, ...] = ()
 
     @property
     def title(self) -> str:
@@ -204,6 +252,7 @@ def _kpi_line(row: Mapping, contracts: Mapping[str, MetricContract]) -> KpiLine:
         action=row["action"],
         is_final=row["is_final"],
         judged_on=judged_on,
+        trailing_basis=trailing_basis(contract) if contract is not None else "total",
     )
 
 
@@ -378,9 +427,13 @@ def gather_pack(
     checks_run, issues = _known_issues(conn, build_id, kpis, contracts)
     labels = {row["metric_name"]: row["label"] for row in rows}
     labels.update({name: c.label for name, c in contracts.items() if name not in labels})
+    calendar, trends, forward = _context(conn, month)
     return ReportingPack(
         month=month,
         as_of=today,
+        calendar=calendar,
+        trends=trends,
+        forward=forward,
         build_id=build_id,
         frozen_at=max(row["frozen_at"] for row in rows),
         kpis=kpis,
@@ -390,3 +443,34 @@ def gather_pack(
         confidence_notes=_confidence_notes(kpis, issues, contracts),
         open_actions=_open_actions(conn, today, labels),
     )
+
+
+def _context(
+    conn: psycopg.Connection, month: date
+) -> tuple[PackCalendar | None, dict[str, tuple[Decimal | None, ...]], tuple[ForwardKpi, ...]]:
+    """The calendar, trends and forward-looking KPIs frozen with the month, when they were."""
+    with conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute("SELECT * FROM ops.kpi_snapshot_context WHERE snapshot_month = %s", (month,))
+        row = cursor.fetchone()
+    if row is None:
+        return None, {}, ()
+    calendar = PackCalendar(
+        row["data_through"], row["latest_complete_month"], row["closed_month"], row["published_at"]
+    )
+    trends = {
+        metric: tuple(None if value is None else Decimal(str(value)) for _, value in points)
+        for metric, points in (row["trends"] or {}).items()
+    }
+    forward = tuple(
+        ForwardKpi(
+            label=card["label"],
+            period_label=card["period_label"],
+            dimension_label=card["dimension_label"],
+            display_value=card["display_value"] or "n/a",
+            status=card["status"],
+            status_label=card["status_label"],
+            note=card.get("provisional_note"),
+        )
+        for card in row["forward"] or []
+    )
+    return calendar, trends, forward

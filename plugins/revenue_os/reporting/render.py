@@ -8,9 +8,11 @@ than failing the send.
 
 from __future__ import annotations
 
+import io
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 from fpdf import FPDF
@@ -18,6 +20,9 @@ from fpdf.fonts import FontFace
 from fpdf.table import Table
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from revenue_os.metrics.formatting import format_change_vs_prior
+from revenue_os.metrics.labels import label_of
+from revenue_os.metrics.scorecard import SPARK_BLOCKS
 from revenue_os.reporting.formatting import (
     STATUS_RGB,
     STATUS_TEXT_RGB,
@@ -25,7 +30,8 @@ from revenue_os.reporting.formatting import (
     format_delta,
     format_value,
 )
-from revenue_os.reporting.pack import KpiException, KpiLine, ReportingPack
+from revenue_os.reporting.pack import Breakdown, KpiException, KpiLine, ReportingPack
+from revenue_os.reporting.snapshot import TREND_MONTHS
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -38,6 +44,64 @@ ZEBRA = (244, 245, 247)
 ISSUE_FILL = (253, 246, 227)
 ISSUE_BORDER = (214, 201, 163)
 OVERDUE_INK = (139, 26, 26)
+
+
+SPARK_RGB = (26, 86, 219)  # the trend bars; no status colour
+TRAILING_WORDS = {"total": "3-month total", "average": "3-month average", "growth": "3 vs 3 months"}
+# The PDF's narrow column says the same in a word, under a header that names the window.
+TRAILING_SHORT = {"total": "sum", "average": "avg", "growth": "vs 3 before"}
+
+
+def breakdown_name(breakdown: Breakdown) -> str:
+    """`channel Paid search`, `campaign us-search-brand-core`: the value as readers know it."""
+    name = breakdown.dimension_name.replace("_", " ")
+    return f"{name} {label_of(breakdown.dimension_name, breakdown.dimension_value)}"
+
+
+def vs_prior(kpi: KpiLine) -> str:
+    """The change against the prior month: in points for a percentage, in % otherwise."""
+    return format_change_vs_prior(kpi.value, kpi.prior_value, kpi.format)
+
+
+def trailing_words(kpi: KpiLine) -> str:
+    return TRAILING_WORDS.get(kpi.trailing_basis, "")
+
+
+def _scaled(values: Sequence[Decimal | None]) -> list[float | None]:
+    """Each value as 0..1 between the series' lowest and highest (0.5 for a flat series)."""
+    numbers = [float(v) for v in values if v is not None]
+    if not numbers:
+        return [None for _ in values]
+    low, high = min(numbers), max(numbers)
+    return [
+        None if v is None else (0.5 if high == low else (float(v) - low) / (high - low))
+        for v in values
+    ]
+
+
+def sparkline(values: Sequence[Decimal | None]) -> str:
+    """The months' values as block characters, lowest ▁ to highest █ (as the dashboards)."""
+    last = len(SPARK_BLOCKS) - 1
+    return "".join(" " if v is None else SPARK_BLOCKS[round(v * last)] for v in _scaled(values))
+
+
+def sparkline_svg(values: Sequence[Decimal | None], months: int = TREND_MONTHS) -> bytes:
+    """The same trend as bars in an SVG, for the PDF (its core fonts have no block glyphs)."""
+    width, height, gap = 10 * months, 12, 2
+    bars = []
+    offset = months - len(values)
+    for index, share in enumerate(_scaled(values)):
+        if share is None:
+            continue
+        bar = 2 + share * (height - 2)
+        bars.append(
+            f'<rect x="{(offset + index) * 10}" y="{height - bar:.2f}" width="{10 - gap}" '
+            f'height="{bar:.2f}" fill="{_hex(SPARK_RGB)}"/>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">{"".join(bars)}</svg>'
+    ).encode()
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:
@@ -95,25 +159,82 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(value=format_value, delta=format_delta, change=format_change)
+    environment.filters.update(
+        value=format_value,
+        delta=format_delta,
+        change=format_change,
+        vs_prior=vs_prior,
+        trailing_basis=trailing_words,
+        breakdown_name=breakdown_name,
+    )
     return environment
 
 
-def render_html(pack: ReportingPack) -> str:
-    """The pack as a one-page HTML e-mail, styled inline."""
+def render_html(pack: ReportingPack, links: Sequence[tuple[str, str]] = ()) -> str:
+    """The pack as a one-page HTML e-mail, styled inline; `links` to the dashboards."""
     return (
         _environment()
         .get_template("pack.html")
         .render(
             pack=pack,
+            links=links,
             subtitle=subtitle(pack),
             footer=footer(pack),
             footnotes=summary_footnotes(pack),
             no_issues=no_issues_text(pack),
+            sparklines={name: sparkline(values) for name, values in pack.trends.items()},
+            trend_months=TREND_MONTHS,
             colours={status: _hex(rgb) for status, rgb in STATUS_RGB.items()},
             text_colours={status: _hex(rgb) for status, rgb in STATUS_TEXT_RGB.items()},
         )
     )
+
+
+def render_text(pack: ReportingPack, links: Sequence[tuple[str, str]] = ()) -> str:
+    """The e-mail's text/plain part: the summary, every KPI with its status and change, the
+    exceptions and where to read more, for clients and previews that show no HTML."""
+    lines = [pack.title, subtitle(pack)]
+    if pack.calendar:
+        lines.append(pack.calendar.line())
+    lines += [
+        "",
+        f"{pack.count('red')} red, {pack.count('yellow')} yellow, {pack.count('green')} green "
+        f"of {len(pack.kpis)} KPIs; {len(pack.open_actions)} open actions, "
+        f"{pack.overdue_actions} overdue.",
+        "",
+        "KPI summary",
+    ]
+    for kpi in pack.kpis:
+        lines.append(
+            f"- {kpi.label}{'' if kpi.is_final else ' *'}: {format_value(kpi.value, kpi.format)}"
+            f" [{kpi.status_text}], {vs_prior(kpi)} vs prior month, "
+            f"{trailing_words(kpi)} {format_value(kpi.trailing_value, kpi.format)}; "
+            f"owner {kpi.kpi_owner}"
+        )
+    if pack.forward:
+        lines += ["", "Looking ahead"]
+        lines += [
+            f"- {card.label} {card.period_label}"
+            + (f", {card.dimension_label}" if card.dimension_label != "all" else "")
+            + f": {card.display_value} [{card.status_label}]"
+            for card in pack.forward
+        ]
+    lines += ["", "Exceptions"]
+    lines += [
+        f"- {item.kpi.status_text} {item.kpi.label}: {format_value(item.kpi.value, item.kpi.format)}"
+        f" ({item.kpi.breached}); {item.kpi.kpi_owner}: {item.kpi.action_type}: {item.kpi.action}"
+        for item in pack.exceptions
+    ] or ["- No KPI is red or yellow this month."]
+    lines += ["", "Known data issues"]
+    lines += [
+        f"- {issue.outcome} (tier {issue.tier}) {issue.dataset}: {issue.check_name}"
+        for issue in pack.known_issues
+    ] or [f"- {no_issues_text(pack)}"]
+    lines += summary_footnotes(pack)
+    if links:
+        lines += ["", "Dashboards"] + [f"- {title}: {url}" for title, url in links]
+    lines += ["", "The PDF attached is the same pack.", footer(pack)]
+    return "\n".join(lines) + "\n"
 
 
 # --- PDF ---------------------------------------------------------------------------------
@@ -243,10 +364,11 @@ def _kpi_summary(pdf: FPDF, pack: ReportingPack) -> None:
             "Prior month",
             "Change",
             "Trailing 3 mo.",
+            f"Last {TREND_MONTHS} mo.",
             "Owner",
         ],
-        (52, 17, 22, 22, 16, 24, 37),
-        ("LEFT", "CENTER", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
+        (46, 15, 20, 20, 15, 27, 14, 33),
+        ("LEFT", "CENTER", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "LEFT", "LEFT"),
     ) as table:
         for kpi in pack.kpis:
             row = table.row()
@@ -254,11 +376,42 @@ def _kpi_summary(pdf: FPDF, pack: ReportingPack) -> None:
             row.cell(latin1(kpi.status_text), style=_status_face(kpi.status))
             row.cell(latin1(format_value(kpi.value, kpi.format)), style=FontFace(emphasis="BOLD"))
             row.cell(latin1(format_value(kpi.prior_value, kpi.format)))
-            row.cell(latin1(format_delta(kpi.delta_pct)))
-            row.cell(latin1(format_value(kpi.trailing_value, kpi.format)))
+            row.cell(latin1(vs_prior(kpi)))
+            row.cell(
+                latin1(
+                    f"{format_value(kpi.trailing_value, kpi.format)} "
+                    f"{TRAILING_SHORT.get(kpi.trailing_basis, '')}"
+                )
+            )
+            values = pack.trends.get(kpi.metric_name)
+            if values:
+                row.cell(img=io.BytesIO(sparkline_svg(values)), img_fill_width=True)
+            else:
+                row.cell("")
             row.cell(latin1(kpi.kpi_owner))
     for note in summary_footnotes(pack):
         _line(pdf, note, size=6.5)
+
+
+def _forward(pdf: FPDF, pack: ReportingPack) -> None:
+    if not pack.forward:
+        return
+    first = pack.forward[0]
+    _heading(pdf, f"Looking ahead: {first.label.lower()}, {first.period_label}")
+    with _table(
+        pdf, ["KPI", "Value", "Status"], (60, 20, 20), ("LEFT", "RIGHT", "CENTER")
+    ) as table:
+        for card in pack.forward:
+            row = table.row()
+            where = "" if card.dimension_label == "all" else f", {card.dimension_label}"
+            row.cell(latin1(f"{card.label}{where}"))
+            row.cell(latin1(card.display_value), style=FontFace(emphasis="BOLD"))
+            row.cell(
+                latin1(card.status.upper() if card.status in STATUS_RGB else card.status_label),
+                style=_status_face(card.status),
+            )
+    if first.note:
+        _line(pdf, first.note, size=6.5)
 
 
 def _breakdown_text(item: KpiException) -> str:
@@ -267,15 +420,11 @@ def _breakdown_text(item: KpiException) -> str:
     fmt = item.kpi.format
     if item.breakdown_rule == "decline":
         parts = [
-            f"{b.dimension_name} {b.dimension_value} {format_value(b.value, fmt)} "
-            f"({format_change(b.change, fmt)})"
+            f"{breakdown_name(b)} {format_value(b.value, fmt)} ({format_change(b.change, fmt)})"
             for b in item.breakdowns
         ]
         return "Largest declines vs prior month: " + "; ".join(parts)
-    parts = [
-        f"{b.dimension_name} {b.dimension_value} {format_value(b.value, fmt)}"
-        for b in item.breakdowns
-    ]
+    parts = [f"{breakdown_name(b)} {format_value(b.value, fmt)}" for b in item.breakdowns]
     return "Worst in the red: " + "; ".join(parts)
 
 
@@ -349,8 +498,8 @@ def _line(pdf: FPDF, text: str, size: float = 7.5) -> None:
     pdf.multi_cell(0, 3.6, latin1(text), new_x="LMARGIN", new_y="NEXT")
 
 
-def render_pdf(pack: ReportingPack, path: Path) -> Path:
-    """The pack as an A4 PDF: one page unless the month has very many exceptions."""
+def render_pdf(pack: ReportingPack, path: Path, links: Sequence[tuple[str, str]] = ()) -> Path:
+    """The pack as an A4 PDF; `links` to the dashboards under the title."""
     pdf = _PackPdf(pack)
     pdf.add_page()
     pdf.set_font("helvetica", "B", 15)
@@ -359,6 +508,16 @@ def render_pdf(pack: ReportingPack, path: Path) -> Path:
     pdf.set_font("helvetica", "", 7.5)
     pdf.set_text_color(*MUTED)
     pdf.cell(0, 4, latin1(subtitle(pack)), new_x="LMARGIN", new_y="NEXT")
+    if pack.calendar:
+        pdf.cell(0, 4, latin1(pack.calendar.line()), new_x="LMARGIN", new_y="NEXT")
+    if links:
+        pdf.set_text_color(*SPARK_RGB)
+        pdf.write(4, "Dashboards: ")
+        for index, (title, url) in enumerate(links):
+            pdf.write(4, latin1(title), link=url)
+            if index < len(links) - 1:
+                pdf.write(4, "  |  ")
+        pdf.ln(4)
     pdf.set_font("helvetica", "B", 9)
     pdf.set_text_color(*INK)
     summary = (
@@ -369,6 +528,7 @@ def render_pdf(pack: ReportingPack, path: Path) -> Path:
     pdf.cell(0, 6, latin1(summary), new_x="LMARGIN", new_y="NEXT")
     _open_actions(pdf, pack)
     _kpi_summary(pdf, pack)
+    _forward(pdf, pack)
     _exceptions(pdf, pack)
     _known_issues(pdf, pack)
     _confidence_notes(pdf, pack)

@@ -190,5 +190,57 @@ def freeze_month(
                 f"{schema}.kpi_values has no monthly values for {month:%Y-%m} "
                 f"({_months_in_mart(conn, kpi_values)}): load and build that month first"
             )
+        _freeze_context(conn, month, schema)
         build_id = frozen_build(conn, month)
     return SnapshotResult(month, build_id, written, written, kept=False)
+
+
+TREND_MONTHS = 6
+
+# The calendar of the mart frozen from, each KPI's last months, and the forward-looking KPIs
+# of the quarter in progress, as the scorecard wrote them out. A mart without the calendar or
+# the scorecard (built before them) freezes an empty context.
+_CONTEXT = """
+INSERT INTO ops.kpi_snapshot_context (snapshot_month, data_through, latest_complete_month,
+    closed_month, published_at, trends, forward)
+SELECT %(month)s, calendar.data_through, calendar.latest_complete_period,
+    calendar.latest_final_period, calendar.published_at,
+    coalesce((SELECT jsonb_object_agg(metric_name, points) FROM (
+        SELECT metric_name, jsonb_agg(jsonb_build_array(period_start, value)
+            ORDER BY period_start) AS points
+        FROM {kpi_values}
+        WHERE period_grain = 'month' AND dimension_name = 'overall' AND tier = 'kpi'
+          AND period_start <= %(month)s
+          AND period_start > %(month)s::date - %(months)s * interval '1 month'
+        GROUP BY metric_name) AS trend), '{{}}'::jsonb),
+    coalesce((SELECT jsonb_agg(to_jsonb(card) ORDER BY card.label, card.dimension_name <> 'overall',
+        card.value) FROM (
+        SELECT metric_name, label, period_label, dimension_name, dimension_label, value,
+               display_value, status, status_label, provisional_note, kpi_owner, threshold_red
+        FROM {scorecard} WHERE reported_as = 'current' AND tier = 'kpi') AS card), '[]'::jsonb)
+FROM (SELECT 1) AS one
+LEFT JOIN {calendar} AS calendar ON calendar.period_grain = 'month'
+"""
+
+
+def _freeze_context(conn: psycopg.Connection, month: date, schema: str) -> None:
+    conn.execute("DELETE FROM ops.kpi_snapshot_context WHERE snapshot_month = %s", (month,))
+    present = {
+        name
+        for (name,) in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+            "AND tablename IN ('reporting_calendar', 'kpi_scorecard')",
+            (schema,),
+        ).fetchall()
+    }
+    if present != {"reporting_calendar", "kpi_scorecard"}:
+        conn.execute("INSERT INTO ops.kpi_snapshot_context (snapshot_month) VALUES (%s)", (month,))
+        return
+    conn.execute(
+        sql.SQL(_CONTEXT).format(
+            kpi_values=sql.Identifier(schema, "kpi_values"),
+            scorecard=sql.Identifier(schema, "kpi_scorecard"),
+            calendar=sql.Identifier(schema, "reporting_calendar"),
+        ),
+        {"month": month, "months": TREND_MONTHS},
+    )

@@ -53,6 +53,8 @@ def airflow_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(profile.airflow_port),
         "AIRFLOW__API__BASE_URL": profile.airflow_url,
+        # Where readers open the dashboards, for the links in packs and KPI alerts.
+        "REVENUE_OS_SUPERSET_URL": profile.superset_url,
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__API__SECRET_KEY": secrets["AIRFLOW_API_SECRET_KEY"],
         # Shared by the api-server that signs task tokens and the workers that present them.

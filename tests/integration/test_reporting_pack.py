@@ -484,8 +484,7 @@ def test_the_html_e_mail_shows_every_kpi_formatted_and_actions_first(mart, tmp_p
     # campaigns as the sources name them.
     assert "product family Hardware $100,000 (-$50,000)" in html
     assert (
-        "campaign linkedin-abm 0.50x; channel Paid social 0.85x; channel Paid display 0.95x"
-        in html
+        "campaign linkedin-abm 0.50x; channel Paid social 0.85x; channel Paid display 0.95x" in html
     )
     assert "first_touch" not in html
     # Badges by colour: one red, one yellow in the summary and again in the exceptions.

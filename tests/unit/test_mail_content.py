@@ -278,3 +278,25 @@ def test_the_pack_shows_the_calendar_coverage_points_and_links_in_html_and_text(
         assert "https://bi.example/superset/dashboard/executive-performance/" in body
     assert "▁█▆" in html  # 70, 80, 77.5: lowest, highest, three quarters up (round(5.25) = 5)
     assert "3-month average" in html and "3-month average" in text
+
+
+def test_alerts_say_how_far_the_published_data_runs_when_they_know():
+    line = "Data through 7 Nov 2026 · latest complete month: October 2026 · published 5 Dec"
+    failed = refresh_alerts.failure_message(
+        dag_id="revenue_refresh",
+        task_id="load_hubspot__contacts",
+        run_id="r1",
+        try_number=3,
+        max_tries=3,
+        error=RuntimeError("HTTP 503"),
+        log_url="http://airflow.example/log",
+        settings=AlertSettings(),
+        as_of=line,
+    )
+    assert dict(failed.facts)["Published mart"] == line
+    stale = freshness.stale_message(
+        freshness.Freshness("hubspot", datetime(2026, 11, 1, tzinfo=UTC), 50, 26),
+        AlertSettings(),
+        line,
+    )
+    assert dict(stale.facts)["Dashboards show"] == line

@@ -413,3 +413,17 @@ def build_calendar_and_scorecard(
     cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(scorecard))
     row = cursor.fetchone()
     return {"reporting_calendar": calendar_rows, "kpi_scorecard": int(row[0]) if row else 0}
+
+
+def as_of_line(conn: psycopg.Connection, schema: str = "mart") -> str | None:
+    """The published calendar's one line ("Data through ... · published ..."), for alerts;
+    None before the first publish or on a mart built before the calendar."""
+    found = conn.execute("SELECT to_regclass(%s)", (f"{schema}.reporting_calendar",)).fetchone()
+    if not found or found[0] is None:
+        return None
+    row = conn.execute(
+        sql.SQL("SELECT as_of_text FROM {} WHERE period_grain = 'month'").format(
+            sql.Identifier(schema, "reporting_calendar")
+        )
+    ).fetchone()
+    return row[0] if row else None

@@ -18,6 +18,7 @@ from datetime import datetime
 import psycopg
 
 from revenue_os.metrics.contract import MetricContract
+from revenue_os.metrics.scorecard import as_of_line
 from revenue_os.metrics.slas import MART, SOURCE_NAMES, freshness_slas
 from revenue_os.notifications import spells
 from revenue_os.notifications.delivery import notify_oncall
@@ -86,7 +87,7 @@ def check_freshness(
         with conn.transaction():
             if reading.is_stale:
                 if spells.open_spell(conn, reading.kind, reading.target, _details(reading)):
-                    notify_oncall(stale_message(reading, settings), settings)
+                    notify_oncall(stale_message(reading, settings, as_of_line(conn)), settings)
                     alerted.append(reading.target)
             elif spells.clear_spells(conn, reading.kind, [reading.target]):
                 notify_oncall(fresh_message(reading, settings), settings)
@@ -117,7 +118,9 @@ def _age(reading: Freshness) -> str:
     return f"{reading.hours_old:.1f} hours"
 
 
-def stale_message(reading: Freshness, settings: AlertSettings) -> AlertMessage:
+def stale_message(
+    reading: Freshness, settings: AlertSettings, as_of: str | None = None
+) -> AlertMessage:
     what = "published" if reading.target == MART else "loaded"
     return AlertMessage(
         kind_label="Stale data",
@@ -134,6 +137,7 @@ def stale_message(reading: Freshness, settings: AlertSettings) -> AlertMessage:
             ),
             ("Age", _age(reading)),
             ("SLA", f"{reading.sla_hours:.0f} hours (from the metric contracts)"),
+            *([("Dashboards show", as_of)] if as_of else []),
             *runbook_facts("stale-data", settings.runbook_url),
         ],
         links=[

@@ -23,6 +23,7 @@ from psycopg.rows import class_row
 
 from revenue_os.metrics.contract import MetricContract
 from revenue_os.metrics.formatting import format_change_vs_prior, period_label
+from revenue_os.metrics.scorecard import as_of_line
 from revenue_os.notifications import spells
 from revenue_os.notifications.delivery import deliver
 from revenue_os.notifications.message import AlertMessage
@@ -103,6 +104,7 @@ def alert_kpi_owners(
     readings = latest_readings(conn, contracts, schema)
     red = [r for r in readings if r.status == "red"]
     dashboards = _dashboards(contracts) if red else {}
+    as_of = as_of_line(conn, schema) if red else None
     alerted, unrouted = [], []
     for reading in red:
         contract = contracts[reading.metric_name]
@@ -129,6 +131,7 @@ def alert_kpi_owners(
                 format_value,
                 settings,
                 dashboard=dashboards.get(reading.metric_name),
+                as_of=as_of,
             )
             # The owner's inbox only: the webhook is on-call's channel, and a red KPI is not
             # an operational incident.
@@ -168,6 +171,7 @@ def red_message(
     format_value: Callable[[Decimal | None, str], str],
     settings: AlertSettings,
     dashboard: tuple[str, str] | None = None,
+    as_of: str | None = None,
 ) -> AlertMessage:
     fmt = reading.format
     period = period_label(reading.period_grain, reading.period_start)
@@ -201,6 +205,7 @@ def red_message(
                 f"{action.type}: {action.action}" if action else "none in the contract",
             ),
             ("Confidence", f"{contract.confidence.level}: {contract.confidence.note}"),
+            *([("Data as of", as_of)] if as_of else []),
             *runbook_facts("a-kpi-turned-red", settings.runbook_url),
         ],
         links=links,

@@ -162,6 +162,7 @@ def failure_message(
     log_url: str,
     settings: AlertSettings,
     lookup: Any = None,
+    as_of: str | None = None,
 ) -> AlertMessage:
     tries = f"{try_number} of {max_tries}" if try_number and max_tries else str(try_number or "?")
     detail = error_summary(error)
@@ -171,6 +172,8 @@ def failure_message(
     if refused is not None:
         facts.append(("Refused", str(refused)))
     facts.append(("What readers see", readers_see(task_id)))
+    if as_of:
+        facts.append(("Published mart", as_of))
     facts += runbook.runbook_facts(section, settings.runbook_url)
     return AlertMessage(
         kind_label="Failed refresh",
@@ -199,6 +202,7 @@ def task_failed(context: dict[str, Any]) -> None:
         error=context.get("exception"),
         log_url=ti.log_url,
         settings=settings,
+        as_of=_published_as_of(),
     )
     # notify_oncall logs a channel's failure; the spell below is recorded regardless.
     with contextlib.suppress(Exception):
@@ -207,6 +211,22 @@ def task_failed(context: dict[str, Any]) -> None:
         _open_refresh_spell(ti.dag_id, ti.task_id, message.facts, settings.oncall_emails)
     except Exception:
         log.exception("could not record the failed run in ops.alert_spells")
+
+
+def _published_as_of() -> str | None:
+    """The published mart's calendar line, or None when the warehouse cannot say (it may be
+    the very thing that is down)."""
+    try:
+        import psycopg
+
+        from revenue_os.metrics.scorecard import as_of_line
+        from revenue_os.warehouse.connection import warehouse_uri
+
+        with psycopg.connect(warehouse_uri(), autocommit=True, connect_timeout=5) as conn:
+            return as_of_line(conn)
+    except Exception:
+        log.info("the published mart's calendar could not be read for the alert")
+        return None
 
 
 def _max_tries(ti: Any) -> int | None:

@@ -36,9 +36,11 @@ from revenue_os.metrics.periods import (
 )
 from revenue_os.metrics.scorecard import (
     STATUS_COLORS,
-    STATUS_LABELS,
     build_calendar_and_scorecard,
+    create_table,
     display_sql,
+    status_color_sql,
+    status_label_sql,
 )
 from revenue_os.metrics.sql_text import is_additive
 from revenue_os.metrics.thresholds import STATUSES, Condition
@@ -833,16 +835,7 @@ def _build_campaign_recommendations(
     business_day: date | None,
 ) -> int:
     table = sql.Identifier(schema, "campaign_recommendations")
-    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
-    cursor.execute(
-        sql.SQL("CREATE TABLE {} ({}, PRIMARY KEY (campaign_key))").format(
-            table,
-            sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
-                for name, kind in _CAMPAIGN_TABLE.items()
-            ),
-        )
-    )
+    create_table(cursor, table, _CAMPAIGN_TABLE, primary_key=("campaign_key",))
     roas = contracts.get(settings.roas_metric)
     spend = contracts.get(settings.spend_metric)
     if roas is None or spend is None or not isinstance(spend.calculation, SimpleCalculation):
@@ -955,11 +948,7 @@ def _write_out_campaigns(
             "display_attributed_revenue_3m = coalesce({attributed}, '$0'), "
             "display_roas_3m = coalesce({roas_value}, 'no spend'), "
             "display_cost_per_mql_3m = coalesce({cost}, 'no MQL'), "
-            "roas_status_label = CASE roas_status WHEN 'green' THEN {green_label} "
-            "WHEN 'yellow' THEN {yellow_label} WHEN 'red' THEN {red_label} "
-            "ELSE 'Not judged yet' END, "
-            "roas_status_color = CASE roas_status WHEN 'green' THEN {green} "
-            "WHEN 'yellow' THEN {yellow} WHEN 'red' THEN {red} ELSE {grey} END, "
+            "roas_status_label = {status_label}, roas_status_color = {status_color}, "
             "recommendation_color = CASE recommendation WHEN 'scale' THEN {scale} "
             "WHEN 'reduce' THEN {reduce} ELSE {test} END"
         ).format(
@@ -969,13 +958,10 @@ def _write_out_campaigns(
             attributed=display_sql(sql.Identifier("attributed_revenue_3m_usd"), money),
             roas_value=display_sql(sql.Identifier("roas_3m"), sql.Literal(roas.format)),
             cost=display_sql(sql.Identifier("cost_per_mql_3m"), money),
-            green_label=sql.Literal(STATUS_LABELS["green"]),
-            yellow_label=sql.Literal(STATUS_LABELS["yellow"]),
-            red_label=sql.Literal(STATUS_LABELS["red"]),
-            green=sql.Literal(STATUS_COLORS["green"]),
-            yellow=sql.Literal(STATUS_COLORS["yellow"]),
-            red=sql.Literal(STATUS_COLORS["red"]),
-            grey=sql.Literal(STATUS_COLORS["none"]),
+            status_label=status_label_sql(
+                sql.Identifier("roas_status"), sql.Literal("Not judged yet")
+            ),
+            status_color=status_color_sql(sql.Identifier("roas_status")),
             scale=sql.Literal(colors["scale"]),
             reduce=sql.Literal(colors["reduce"]),
             test=sql.Literal(STATUS_COLORS["yellow"]),

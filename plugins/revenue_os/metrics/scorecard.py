@@ -20,7 +20,7 @@ Which period a metric is reported on:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import psycopg
@@ -176,16 +176,46 @@ def _reported_period(
     )
 
 
-def _create(cursor: psycopg.Cursor, table: sql.Identifier, columns: Mapping[str, str]) -> None:
-    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
-    cursor.execute(
-        sql.SQL("CREATE TABLE {} ({})").format(
-            table,
-            sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
-                for name, kind in columns.items()
-            ),
+def create_table(
+    cursor: psycopg.Cursor,
+    table: sql.Identifier,
+    columns: Mapping[str, str],
+    primary_key: Sequence[str] = (),
+) -> None:
+    """(Re)create `table` with `columns` (name → type and constraints)."""
+    definitions = [
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
+        for name, kind in columns.items()
+    ]
+    if primary_key:
+        definitions.append(
+            sql.SQL("PRIMARY KEY ({})").format(sql.SQL(", ").join(map(sql.Identifier, primary_key)))
         )
+    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+    cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(table, sql.SQL(", ").join(definitions)))
+
+
+def status_label_sql(status: sql.Composable, otherwise: sql.Composable) -> sql.Composed:
+    """On track / At risk / Off track for green / yellow / red; `otherwise` for no status."""
+    return sql.SQL("CASE {} {} ELSE {} END").format(
+        status,
+        sql.SQL(" ").join(
+            sql.SQL("WHEN {} THEN {}").format(sql.Literal(name), sql.Literal(label))
+            for name, label in STATUS_LABELS.items()
+        ),
+        otherwise,
+    )
+
+
+def status_color_sql(status: sql.Composable) -> sql.Composed:
+    """The status colour every surface uses; grey for no status."""
+    return sql.SQL("CASE {} {} ELSE {} END").format(
+        status,
+        sql.SQL(" ").join(
+            sql.SQL("WHEN {} THEN {}").format(sql.Literal(name), sql.Literal(STATUS_COLORS[name]))
+            for name in STATUS_LABELS
+        ),
+        sql.Literal(STATUS_COLORS["none"]),
     )
 
 
@@ -193,7 +223,7 @@ def _build_calendar(
     cursor: psycopg.Cursor, schema: str, business_day: date | None, close_days: int
 ) -> int:
     table = sql.Identifier(schema, "reporting_calendar")
-    _create(cursor, table, CALENDAR_COLUMNS)
+    create_table(cursor, table, CALENDAR_COLUMNS)
     day = sql.Literal(business_day)
     rows = []
     for grain, step in PERIOD_STEP.items():
@@ -323,12 +353,7 @@ def _scorecard_sql(
         "|| coalesce(' (' || {ly_change} || ')', '') END, "
         "k.trailing_value, s.trailing_label, CASE WHEN k.trailing_value IS NULL THEN NULL ELSE "
         "s.trailing_label || ' ' || {display_trailing} END, "
-        "k.status, CASE k.status WHEN 'green' THEN {on_track} WHEN 'yellow' THEN {at_risk} "
-        "WHEN 'red' THEN {off_track} ELSE CASE WHEN NOT k.is_final AND k.value IS NOT NULL "
-        "AND k.dimension_name = 'overall' AND k.tier = 'kpi' THEN 'Provisional' "
-        "ELSE s.unjudged END END, "
-        "CASE k.status WHEN 'green' THEN {green} WHEN 'yellow' THEN {yellow} WHEN 'red' THEN {red} "
-        "ELSE {grey} END, "
+        "k.status, {status_label}, {status_color}, "
         "k.is_final, CASE WHEN k.is_final THEN NULL WHEN s.reported_as = 'current' THEN "
         "'in progress: moves daily until ' || to_char(k.period_start + s.step - "
         "interval '1 day', 'FMDD Mon YYYY') ELSE 'provisional until ' || to_char(k.period_start "
@@ -364,11 +389,15 @@ def _scorecard_sql(
         display_ly=display_sql(sql.SQL("ly.value"), sql.SQL("k.format")),
         ly_change=last_year_change,
         display_trailing=display_sql(sql.SQL("k.trailing_value"), sql.SQL("k.format")),
-        on_track=sql.Literal(STATUS_LABELS["green"]),
-        at_risk=sql.Literal(STATUS_LABELS["yellow"]),
-        off_track=sql.Literal(STATUS_LABELS["red"]),
+        status_label=status_label_sql(
+            sql.SQL("k.status"),
+            sql.SQL(
+                "CASE WHEN NOT k.is_final AND k.value IS NOT NULL AND k.dimension_name = "
+                "'overall' AND k.tier = 'kpi' THEN 'Provisional' ELSE s.unjudged END"
+            ),
+        ),
+        status_color=status_color_sql(sql.SQL("k.status")),
         green=sql.Literal(STATUS_COLORS["green"]),
-        yellow=sql.Literal(STATUS_COLORS["yellow"]),
         red=sql.Literal(STATUS_COLORS["red"]),
         grey=sql.Literal(STATUS_COLORS["none"]),
     )
@@ -398,7 +427,7 @@ def build_calendar_and_scorecard(
     close_days = REPORTING_CLOSE_DAYS if close_days is None else close_days
     calendar_rows = _build_calendar(cursor, schema, business_day, close_days)
     scorecard = sql.Identifier(schema, "kpi_scorecard")
-    _create(cursor, scorecard, SCORECARD_COLUMNS)
+    create_table(cursor, scorecard, SCORECARD_COLUMNS)
     if business_day is not None and contracts:
         # kpi_values was written moments ago: without statistics the planner nests loops
         # over 100k rows (40 s instead of 1 s at the demo's scale).

@@ -179,7 +179,8 @@ def failure_message(
         kind_label="Failed refresh",
         title=f"{dag_id} failed at {task_id}"
         + (f": {refused.service} unreachable" if refused is not None else ""),
-        summary="The task failed after its retries. " + readers_see(task_id),
+        summary="The task failed after its retries: what readers see meanwhile and the first "
+        "step are below.",
         facts=facts,
         detail=detail,
         links=[("Task log", log_url), *settings.runbook_links(section)],

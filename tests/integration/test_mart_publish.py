@@ -170,3 +170,34 @@ def test_the_refreshed_warehouse_rebuilds_to_the_same_mart(stack, warehouse):
     assert published, "the refresh published no mart"
     build.build_all(warehouse, echo=lambda _: None, publish_after=False)
     assert mart_checksums(warehouse, "mart_build") == published
+
+
+def test_a_retried_audit_replaces_its_results_and_still_names_the_failed_checks(published_world):
+    """An audit run again on the same build (a task retried after a transient error) must
+    not collide with the results of its first try: the build stays audit_failed and the
+    error still lists the failed checks, not a duplicate-key error."""
+    conn, _ = published_world
+    models = discover()
+    models["fct_touchpoints"] = dataclasses.replace(
+        models["fct_touchpoints"],
+        sql="select * from int_touchpoints union all select * from int_touchpoints",
+    )
+    with pytest.raises(build.AuditFailed):
+        build.build_all(conn, echo=lambda _: None, models=models)
+    (build_id,) = conn.execute(
+        "SELECT build_id FROM ops.mart_builds ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    first = conn.execute(
+        "SELECT count(*) FROM ops.mart_audits WHERE build_id = %s", (build_id,)
+    ).fetchone()[0]
+    with pytest.raises(build.AuditFailed) as again:
+        build.audit(conn, build_id, models, echo=lambda _: None)
+    assert "unique_grain" in str(again.value) and "fct_touchpoints" in str(again.value)
+    assert "7 duplicated keys" in str(again.value)
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM ops.mart_audits WHERE build_id = %s", (build_id,)
+        ).fetchone()[0]
+        == first
+    )
+    assert _last_build(conn)[0] == "audit_failed"

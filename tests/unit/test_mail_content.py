@@ -300,3 +300,26 @@ def test_alerts_say_how_far_the_published_data_runs_when_they_know():
         line,
     )
     assert dict(stale.facts)["Dashboards show"] == line
+
+
+def test_a_failed_audit_is_not_retried_and_its_mail_says_so():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    message = refresh_alerts.failure_message(
+        dag_id="revenue_refresh",
+        task_id="audit_mart",
+        run_id="r1",
+        try_number=1,
+        max_tries=3,
+        error=AirflowFailException(
+            "the built mart failed its audits; the published mart is unchanged:\n"
+            "FAIL quality_tier_1 fct_ad_spend_daily: spend_usd measured 3 (failed), "
+            "e.g. 2026-10-01|c1, expected 0"
+        ),
+        log_url="http://airflow.example/log",
+        settings=AlertSettings(),
+    )
+    facts = dict(message.facts)
+    assert facts["Try"] == "1 of 3 (not retried: the same data fails the same way)"
+    assert "quality_tier_1 fct_ad_spend_daily: spend_usd" in message.detail
+    assert "e.g. 2026-10-01|c1" in message.detail

@@ -165,6 +165,8 @@ def failure_message(
     as_of: str | None = None,
 ) -> AlertMessage:
     tries = f"{try_number} of {max_tries}" if try_number and max_tries else str(try_number or "?")
+    if type(error).__name__ == "AirflowFailException":
+        tries += " (not retried: the same data fails the same way)"
     detail = error_summary(error)
     refused = unreachable_service(task_id, detail, lookup) if error is not None else None
     section = runbook_section(task_id)

@@ -42,8 +42,10 @@ def build_kpis(build_id: str) -> dict[str, int]:
 
 
 def audit_mart(build_id: str) -> int:
-    """Audit the built mart, the data-quality contracts included; raises AuditFailed (and
-    publishes nothing) if an audit or a tier 1 check fails; tier 2 failures are recorded."""
+    """Audit the built mart, the data-quality contracts included; fails the task at once,
+    without retries, naming each failed check (and publishes nothing) if an audit or a tier 1
+    check fails; tier 2 failures are recorded. Any other error is retried: the audit replaces
+    the build's recorded results, so a retry is idempotent."""
     from revenue_os.quality.gate import quality_audit
 
     current = uuid.UUID(build_id)
@@ -51,8 +53,12 @@ def audit_mart(build_id: str) -> int:
     with connect(uri) as conn:
         try:
             results = build.audit(conn, current, extra_audits=[quality_audit(uri, current)])
-        except build.AuditFailed:
-            raise
+        except build.AuditFailed as failed:
+            # The checks failed on this build's data: the same build fails them again, so
+            # retrying only delays on-call's alert. The message lists each failed check.
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(failed)) from failed
         except Exception as error:  # a check that could not run (e.g. a broken contract file)
             build.fail_build(conn, current, f"audit: {error}")
             raise

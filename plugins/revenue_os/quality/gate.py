@@ -167,6 +167,8 @@ def record(
     conn: psycopg.Connection, build_id: uuid.UUID | None, results: list[QualityResult]
 ) -> None:
     with conn.transaction(), conn.cursor() as cursor:
+        if build_id is not None:  # a retried audit replaces the build's results
+            cursor.execute("DELETE FROM ops.quality_results WHERE build_id = %s", (build_id,))
         cursor.executemany(
             "INSERT INTO ops.quality_results (build_id, dataset, check_name, tier, outcome,"
             " measured, threshold, examples) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",

@@ -284,6 +284,9 @@ def audit(
     for extra in extra_audits:
         results.extend(extra(conn, BUILD_SCHEMA))
     with conn.transaction():
+        # A retried audit (a transient error, or a task retried after it failed) replaces
+        # the build's results instead of colliding with them: the cause stays visible.
+        conn.execute("DELETE FROM ops.mart_audits WHERE build_id = %s", (build_id,))
         for r in results:
             conn.execute(
                 "INSERT INTO ops.mart_audits (build_id, audit, subject, passed, measured, expected)"

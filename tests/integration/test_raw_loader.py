@@ -172,6 +172,50 @@ def test_replace_window_overwrites_restated_days_and_drops_vanished_rows(scratch
     assert rows == [("1", date(2026, 6, 1), 100), ("1", date(2026, 6, 2), 250)]
 
 
+def test_a_malformed_record_in_a_window_never_deletes_a_row_the_source_still_serves(scratch):
+    ads = RAW_OBJECTS["google_ads.campaign_days"]
+    window = Window(date(2026, 6, 1), date(2026, 6, 3))
+    first = [
+        ad_day("1", "2026-06-01", 100),
+        ad_day("2", "2026-06-01", 10),
+        ad_day("1", "2026-06-02", 200),
+        ad_day("2", "2026-06-02", 20),
+        ad_day("1", "2026-06-03", 300),
+    ]
+    load_pages(scratch, ads, [first], window=window)
+    # The source serves campaign 2 of 06-02 without its campaign id (malformed, its day
+    # readable), campaign 2 of 06-01 stopped being reported (a real restatement), and the
+    # rest unchanged.
+    broken = {**ad_day("2", "2026-06-02", 20), "campaign": {"name": "c2"}}
+    result = load_pages(
+        scratch,
+        ads,
+        [[first[0], first[2], broken, first[4]]],
+        window=window,
+    )
+    assert result.quarantined == 1 and result.kept_days == {date(2026, 6, 2)}
+    # 06-01's vanished row goes; 06-02's row is kept: its malformed record might be it.
+    assert result.deleted == 1
+    rows = scratch.execute(
+        "SELECT campaign_id, metric_date FROM raw.google_ads__campaign_days "
+        "ORDER BY metric_date, campaign_id"
+    ).fetchall()
+    assert rows == [
+        ("1", date(2026, 6, 1)),
+        ("1", date(2026, 6, 2)),
+        ("2", date(2026, 6, 2)),
+        ("1", date(2026, 6, 3)),
+    ]
+    # A malformed record whose day cannot be read either: nothing in the window is deleted.
+    no_day = {"customer": {"resourceName": "customers/111"}, "metrics": {"costMicros": "5"}}
+    result = load_pages(scratch, ads, [[first[0], no_day]], window=window)
+    assert (result.quarantined, result.deleted, result.kept_whole_window) == (1, 0, True)
+    assert scratch.execute("SELECT count(*) FROM raw.google_ads__campaign_days").fetchone()[0] == 4
+    # The source serves every record well again: the window is replaced exactly.
+    result = load_pages(scratch, ads, [[first[0], first[2], first[4]]], window=window)
+    assert (result.quarantined, result.deleted) == (0, 1)  # campaign 2 of 06-02 is gone now
+
+
 def test_replace_window_needs_a_window(scratch):
     with pytest.raises(ValueError, match="replaces a date window"):
         load_pages(scratch, RAW_OBJECTS["google_ads.campaign_days"], [[]])

@@ -4,7 +4,9 @@ Why COPY into a temporary table and merge, rather than COPY straight into the ra
 merge makes a re-run of the same window a no-op (rows whose record did not change are not
 touched, so they keep their batch id), collapses a record seen twice in one extraction (search
 windows overlap at their edges) to its newest version, and lets a date window be replaced
-exactly (restated ad days: rows the source no longer reports in the window are deleted).
+exactly (restated ad days: rows the source no longer reports in the window are deleted). A day
+for which the source served a malformed record is not replaced: its rows stay as they were,
+since the record that failed may be the very row the delete would remove.
 """
 
 from __future__ import annotations
@@ -73,9 +75,32 @@ class LoadResult:
     quarantined: int = 0
     watermark: datetime | None = None
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    # A window replace keeps the rows of the days a quarantined record belongs to (all of the
+    # window when its day cannot be read): a malformed record never deletes a good row.
+    kept_days: set[date] = field(default_factory=set)
+    kept_whole_window: bool = False
 
 
 META_COLUMNS = ("source_updated_at", "is_deleted", "record", "batch_id", "extracted_at")
+
+
+def _window_day(obj: RawObject, record: Any) -> date | None:
+    """The window day of a record that could not be keyed, when that much can be read."""
+    key = next((k for k in obj.keys if k.name == obj.window_column), None)
+    if key is None or not isinstance(record, dict):
+        return None
+    try:
+        day = key.extract(record)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    if isinstance(day, datetime):
+        return day.date()
+    if isinstance(day, date):
+        return day
+    try:
+        return date.fromisoformat(str(day))
+    except ValueError:
+        return None
 
 
 def _parse(obj: RawObject, record: Any) -> tuple[list[Any], datetime | None, bool]:
@@ -140,6 +165,12 @@ def load_pages(
                         key_values, updated, deleted = _parse(obj, record)
                     except MalformedRecord as error:
                         quarantine.append((str(error), record))
+                        if obj.mode == "replace_window":
+                            day = _window_day(obj, record)
+                            if day is None:
+                                result.kept_whole_window = True
+                            else:
+                                result.kept_days.add(day)
                         continue
                     if updated is not None and (newest is None or updated > newest):
                         newest = updated
@@ -229,14 +260,31 @@ def _merge(conn, obj: RawObject, target, keys, window: Window | None, result: Lo
     result.updated = written - inserted
     result.unchanged = staged - surplus - written
     if obj.mode == "replace_window" and window is not None:
+        if result.kept_whole_window:
+            log.warning(
+                "%s: a quarantined record's day could not be read: the rows of %s to %s are "
+                "kept as they were (nothing deleted) until the source serves them well",
+                obj.name,
+                window.start,
+                window.end,
+            )
+            return
+        if result.kept_days:
+            log.warning(
+                "%s: rows of %s kept as they were: the source served malformed records for "
+                "those days",
+                obj.name,
+                ", ".join(str(day) for day in sorted(result.kept_days)),
+            )
         column = sql.Identifier(obj.window_column)
         match = sql.SQL(" AND ").join(sql.SQL("i.{0} = t.{0}").format(k) for k in keys)
         result.deleted = conn.execute(
             sql.SQL(
                 "DELETE FROM {target} t WHERE t.{col} BETWEEN %s AND %s "
+                "AND t.{col} <> ALL(%s::date[]) "
                 "AND NOT EXISTS (SELECT 1 FROM incoming i WHERE {match})"
             ).format(target=target, col=column, match=match),
-            (window.start, window.end),
+            (window.start, window.end, sorted(result.kept_days)),
         ).rowcount
 
 

@@ -112,8 +112,10 @@ def _parse(obj: RawObject, record: Any) -> tuple[list[Any], datetime | None, boo
             value = key.extract(record)
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise MalformedRecord(f"key {key.name}: {type(error).__name__}: {error}") from None
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and value.strip() in ("", "None", "null")):
             raise MalformedRecord(f"key {key.name} is missing")
+        if isinstance(value, dict | list | bool):
+            raise MalformedRecord(f"key {key.name} is a {type(value).__name__}, not an id")
         values.append(value)
     try:
         updated = obj.updated_at(record)

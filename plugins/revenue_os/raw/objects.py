@@ -13,6 +13,11 @@ from revenue_os.connectors.netsuite import parse_netsuite_datetime
 from revenue_os.raw.loader import KeyColumn, RawObject
 
 
+def _text(value: object) -> str | None:
+    """An id as text; a missing one stays missing (str(None) would key a record "None")."""
+    return None if value is None else str(value)
+
+
 def _hubspot_contact_updated(record: dict):
     modified = (record.get("properties") or {}).get("lastmodifieddate")
     return parse_iso(modified) if modified else parse_iso(record["updatedAt"])
@@ -88,7 +93,7 @@ RAW_OBJECTS: dict[str, RawObject] = {
         RawObject(
             name="linkedin_ads.campaigns",
             table="linkedin_ads__campaigns",
-            keys=(KeyColumn("campaign_id", lambda r: str(r["id"])),),
+            keys=(KeyColumn("campaign_id", lambda r: _text(r["id"])),),
             updated_at=lambda r: None,
         ),
         RawObject(

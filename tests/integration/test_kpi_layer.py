@@ -259,11 +259,18 @@ def test_row_counts_are_returned_for_both_tables(kpi_mart):
         kpi_rows = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM campaign_recommendations")
         campaign_rows = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM reporting_calendar")
+        calendar_rows = cursor.fetchone()[0]
+        # One scorecard row per metric, grain and breakdown value that has its reported period.
+        cursor.execute("SELECT count(*) FROM kpi_scorecard")
+        scorecard_rows = cursor.fetchone()[0]
+    assert calendar_rows == 3  # week, month, quarter
+    assert scorecard_rows > 0
     assert counts == {
         "kpi_values": kpi_rows,
         "campaign_recommendations": campaign_rows,
-        "reporting_calendar": 3,
-        "kpi_scorecard": counts["kpi_scorecard"],
+        "reporting_calendar": calendar_rows,
+        "kpi_scorecard": scorecard_rows,
     }
     assert campaign_rows == 4
 

@@ -3,6 +3,8 @@ ROAS decides; an expensive lead flow only holds a green campaign back to a test.
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -54,3 +56,21 @@ def test_recommendation_and_its_reason(contracts, spend, attributed, mqls, expec
     assert recommendation == expected
     for text in says:
         assert text in reason, reason
+
+
+def test_a_campaign_started_in_the_windows_last_two_months_is_too_young_to_judge(contracts):
+    # October's window runs August to October: a campaign started on 3 September has not run
+    # through it, so its 0.5 ROAS (red if judged) says nothing yet; one started in August has.
+    young = dataclasses.replace(
+        figures(10_000, 5_000, 20),
+        started_on=date(2026, 9, 3),
+        judged_if_started_before=date(2026, 9, 1),
+    )
+    old = dataclasses.replace(young, started_on=date(2026, 8, 20))
+    settings = RecommendationSettings()
+    verdict = recommend(young, contracts["roas"], contracts["cost_per_mql"], settings, "W-shaped")
+    assert verdict[0] == "test" and verdict[2:] == (None, None)
+    assert verdict[1].startswith("started on 03 Sep 2026, within the last two months")
+    assert recommend(old, contracts["roas"], contracts["cost_per_mql"], settings, "W")[0] == (
+        "reduce"
+    )

@@ -18,6 +18,7 @@ from revenue_os.metrics import load_contracts
 from revenue_os.metrics.formatting import format_change_vs_prior, period_label
 from revenue_os.notifications import freshness, kpi_alerts, refresh_alerts, runbook
 from revenue_os.notifications.delivery import mime_message
+from revenue_os.notifications.message import AlertMessage
 from revenue_os.notifications.settings import AlertSettings
 from revenue_os.reporting.pack import ForwardKpi, PackCalendar
 from revenue_os.reporting.render import render_html, render_text, sparkline, sparkline_svg
@@ -35,6 +36,21 @@ def _structure(message: email.message.EmailMessage) -> list[tuple[int, str]]:
 
     walk(message)
     return found
+
+
+def _failed(task_id: str, error, **options) -> AlertMessage:
+    """The failure alert of `task_id` on its last try (3 of 3 unless said), unpublished docs."""
+    return refresh_alerts.failure_message(
+        dag_id="revenue_refresh",
+        task_id=task_id,
+        run_id="r1",
+        try_number=options.pop("try_number", 3),
+        max_tries=3,
+        error=error,
+        log_url="http://airflow.example/log",
+        settings=options.pop("settings", AlertSettings()),
+        **options,
+    )
 
 
 def test_a_mail_has_a_text_part_beside_the_html_and_the_pdf_typed_as_pdf(tmp_path):
@@ -119,16 +135,7 @@ def _all_links(settings: AlertSettings) -> list[str]:
         settings,
         dashboard=("pipeline-retention", "Pipeline & Retention"),
     )
-    failed = refresh_alerts.failure_message(
-        dag_id="revenue_refresh",
-        task_id="audit_mart",
-        run_id="r1",
-        try_number=3,
-        max_tries=3,
-        error=RuntimeError("audit failed"),
-        log_url="http://airflow.example/log",
-        settings=settings,
-    )
+    failed = _failed("audit_mart", RuntimeError("audit failed"), settings=settings)
     stale = freshness.stale_message(
         freshness.Freshness(
             target="netsuite",
@@ -177,16 +184,7 @@ def test_a_refused_warehouse_connection_names_postgres_its_address_and_the_first
         "Connection refused\n\tIs the server running on that host and accepting TCP/IP "
         "connections?"
     )
-    message = refresh_alerts.failure_message(
-        dag_id="revenue_refresh",
-        task_id="build_staging",
-        run_id="r1",
-        try_number=3,
-        max_tries=3,
-        error=error,
-        log_url="http://airflow.example/log",
-        settings=AlertSettings(),
-    )
+    message = _failed("build_staging", error)
     facts = dict(message.facts)
     assert facts["Refused"] == (
         "the Postgres warehouse at 127.0.0.1:55532 refused or did not answer the connection"
@@ -201,15 +199,9 @@ def test_a_refused_warehouse_connection_names_postgres_its_address_and_the_first
 
 
 def test_a_refused_superset_names_it_from_its_connection_and_says_the_mart_is_live():
-    message = refresh_alerts.failure_message(
-        dag_id="revenue_refresh",
-        task_id="publish_dashboards",
-        run_id="r1",
-        try_number=3,
-        max_tries=3,
-        error=ConnectionRefusedError("[Errno 111] Connection refused"),
-        log_url="http://airflow.example/log",
-        settings=AlertSettings(),
+    message = _failed(
+        "publish_dashboards",
+        ConnectionRefusedError("[Errno 111] Connection refused"),
         lookup=lambda conn_id: {"superset": ("superset.internal", 8088)}[conn_id],
     )
     facts = dict(message.facts)
@@ -217,16 +209,7 @@ def test_a_refused_superset_names_it_from_its_connection_and_says_the_mart_is_li
     assert "already live" in facts["What readers see"]
     assert facts["First step"].startswith("Connection refused / timeout: Superset is down.")
     # Not a connection error: nothing claims a service refused.
-    other = refresh_alerts.failure_message(
-        dag_id="revenue_refresh",
-        task_id="publish_dashboards",
-        run_id="r1",
-        try_number=1,
-        max_tries=3,
-        error=RuntimeError("chart 12 answered 400"),
-        log_url="http://airflow.example/log",
-        settings=AlertSettings(),
-    )
+    other = _failed("publish_dashboards", RuntimeError("chart 12 answered 400"), try_number=1)
     assert "Refused" not in dict(other.facts)
 
 
@@ -282,17 +265,7 @@ def test_the_pack_shows_the_calendar_coverage_points_and_links_in_html_and_text(
 
 def test_alerts_say_how_far_the_published_data_runs_when_they_know():
     line = "Data through 7 Nov 2026 · latest complete month: October 2026 · published 5 Dec"
-    failed = refresh_alerts.failure_message(
-        dag_id="revenue_refresh",
-        task_id="load_hubspot__contacts",
-        run_id="r1",
-        try_number=3,
-        max_tries=3,
-        error=RuntimeError("HTTP 503"),
-        log_url="http://airflow.example/log",
-        settings=AlertSettings(),
-        as_of=line,
-    )
+    failed = _failed("load_hubspot__contacts", RuntimeError("HTTP 503"), as_of=line)
     assert dict(failed.facts)["Published mart"] == line
     stale = freshness.stale_message(
         freshness.Freshness("hubspot", datetime(2026, 11, 1, tzinfo=UTC), 50, 26),
@@ -305,19 +278,14 @@ def test_alerts_say_how_far_the_published_data_runs_when_they_know():
 def test_a_failed_audit_is_not_retried_and_its_mail_says_so():
     from airflow.sdk.exceptions import AirflowFailException
 
-    message = refresh_alerts.failure_message(
-        dag_id="revenue_refresh",
-        task_id="audit_mart",
-        run_id="r1",
-        try_number=1,
-        max_tries=3,
-        error=AirflowFailException(
+    message = _failed(
+        "audit_mart",
+        AirflowFailException(
             "the built mart failed its audits; the published mart is unchanged:\n"
             "FAIL quality_tier_1 fct_ad_spend_daily: spend_usd measured 3 (failed), "
             "e.g. 2026-10-01|c1, expected 0"
         ),
-        log_url="http://airflow.example/log",
-        settings=AlertSettings(),
+        try_number=1,
     )
     facts = dict(message.facts)
     assert facts["Try"] == "1 of 3 (not retried: the same data fails the same way)"

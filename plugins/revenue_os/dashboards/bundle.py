@@ -20,6 +20,8 @@ import yaml
 
 from revenue_os.dashboards.datasets import (
     D3_FORMATS,
+    IN_PROGRESS,
+    PERIOD_STATES,
     SCHEMA,
     Dataset,
     build_datasets,
@@ -59,14 +61,9 @@ _VIZ_TYPES = {
     "pie": "pie",
     "funnel": "funnel",
     "pivot": "pivot_table_v2",
-    "kpi_tile": "handlebars",
-    "kpi_table": "handlebars",
-    "kpi_funnel": "handlebars",
-    "campaign_table": "handlebars",
-    "as_of": "handlebars",
-    "health_summary": "handlebars",
+    **dict.fromkeys(WRITTEN_OUT, "handlebars"),
 }
-_SHOWN_STATES = ["Final", "Provisional"]  # the period in progress is left out of trends
+_SHOWN_STATES = [state for state in PERIOD_STATES if state != IN_PROGRESS]
 _OPERATORS = {
     "eq": "==",
     "in": "IN",
@@ -130,9 +127,7 @@ def _forward_looking(chart: ChartSpec, contracts: Mapping[str, MetricContract]) 
     if chart.kpi is None:
         return False
     return any(
-        (contract := contracts.get(name)) is not None
-        and contract.thresholds is not None
-        and contract.thresholds.judged_on == "current"
+        (contract := contracts.get(name)) is not None and contract.is_forward_looking
         for name in chart.kpi.metrics
     )
 
@@ -312,9 +307,8 @@ def chart_params_and_query(
         "extra_form_data": {},
         "dashboards": [],
     }
-    query_filters = _query_filters(chart, filters)
     query: dict[str, Any] = {
-        "filters": query_filters,
+        "filters": _query_filters(chart, filters),
         "extras": {"having": "", "where": f"({where})" if where else ""},
         "applied_time_extras": {},
         "orderby": _orderby(chart),

@@ -224,9 +224,10 @@ def label_columns(columns: Mapping[str, str]) -> dict[str, str]:
     return calculated
 
 
-PERIOD_STATES = ("Final", "Provisional", "In progress")
+PERIOD_STATES = FINAL, PROVISIONAL, IN_PROGRESS = ("Final", "Provisional", "In progress")
 """A dated row's period against the reporting calendar: closed for reporting, complete but
-still provisional, or the period in progress (and anything after it)."""
+still provisional, or the period in progress (and anything after it). Trends leave out the
+last."""
 
 
 def period_state_sql(column: str) -> str:
@@ -243,8 +244,8 @@ def period_state_sql(column: str) -> str:
     closed_end = calendar("latest_final_period + interval '1 month'")
     return (
         f"CASE WHEN {column} IS NULL THEN NULL "
-        f"WHEN {column} >= {calendar('current_period')} THEN 'In progress' "
-        f"WHEN {column} >= {closed_end} THEN 'Provisional' ELSE 'Final' END"
+        f"WHEN {column} >= {calendar('current_period')} THEN '{IN_PROGRESS}' "
+        f"WHEN {column} >= {closed_end} THEN '{PROVISIONAL}' ELSE '{FINAL}' END"
     )
 
 
@@ -390,8 +391,8 @@ def _text_types(columns: Mapping[str, str]) -> dict[str, str]:
 
 
 KPI_PERIOD_STATE_SQL = (
-    "CASE WHEN NOT is_complete THEN 'In progress' WHEN NOT is_final THEN 'Provisional' "
-    "ELSE 'Final' END"
+    f"CASE WHEN NOT is_complete THEN '{IN_PROGRESS}' WHEN NOT is_final THEN '{PROVISIONAL}' "
+    f"ELSE '{FINAL}' END"
 )
 
 

@@ -299,7 +299,7 @@ def _chart_problems(
         problems.append(f"series: a {chart.viz} chart needs the column its slices are")
     if chart.viz == "table" and not (chart.columns or chart.series or metric_count):
         problems.append("columns: a table needs columns, series or metrics")
-    if chart.viz not in ("table",) and chart.columns:
+    if chart.viz != "table" and chart.columns:
         problems.append("columns: only a table lists raw columns")
     if chart.viz in WRITTEN_OUT and name != WRITTEN_OUT[chart.viz]:
         problems.append(f"dataset: a {chart.viz} chart reads {WRITTEN_OUT[chart.viz]}")

@@ -151,6 +151,11 @@ class MetricContract(_Strict):
             self.calculation.expression
         )
 
+    @property
+    def is_forward_looking(self) -> bool:
+        """Judged on the period in progress (pipeline coverage), not on a final one."""
+        return self.thresholds is not None and self.thresholds.judged_on == "current"
+
     @field_validator("dimensions", mode="before")
     @classmethod
     def _listed_names_are_a_mapping(cls, value: object) -> object:

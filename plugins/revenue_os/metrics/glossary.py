@@ -105,7 +105,7 @@ def _entry(contract: MetricContract, contracts: Mapping[str, MetricContract]) ->
             (
                 "Thresholds",
                 f"judged per {thresholds.period}"
-                + (" in progress" if thresholds.judged_on == "current" else "")
+                + (" in progress" if contract.is_forward_looking else "")
                 + f": green `{thresholds.green}`, yellow `{thresholds.yellow}`, "
                 f"red `{thresholds.red}`",
             )

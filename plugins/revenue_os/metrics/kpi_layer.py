@@ -32,6 +32,9 @@ from revenue_os.metrics.periods import (
     PERIOD_STEP,
     REPORTING_CLOSE_DAYS,
     TRAILING_PERIODS,
+    latest_complete,
+    period_start,
+    shift,
     trailing_basis,
 )
 from revenue_os.metrics.scorecard import (
@@ -39,6 +42,7 @@ from revenue_os.metrics.scorecard import (
     build_calendar_and_scorecard,
     create_table,
     display_sql,
+    insert_rows,
     status_color_sql,
     status_label_sql,
 )
@@ -120,6 +124,9 @@ _CAMPAIGN_TABLE = {
     "cost_per_mql_status": "text",
     "recommendation": "text NOT NULL",
     "reason": "text NOT NULL",
+}
+_CAMPAIGN_FIGURES = tuple(_CAMPAIGN_TABLE)  # inserted by the recommendations
+_CAMPAIGN_TABLE |= {
     # Written out for the dashboard, in the contracts' units and the statuses' colours.
     "channel_label": "text",
     "display_spend_3m": "text",
@@ -130,7 +137,6 @@ _CAMPAIGN_TABLE = {
     "roas_status_color": "text",
     "recommendation_color": "text",
 }
-_DISPLAYED_CAMPAIGN_COLUMNS = 8  # the written-out columns above, filled after the insert
 CAMPAIGN_COLUMNS = tuple(_CAMPAIGN_TABLE)
 _CAMPAIGN_TYPES = tuple(_CAMPAIGN_TABLE.values())
 _INSERT_WORK = sql.SQL(
@@ -660,18 +666,13 @@ def _status_sql(contract: MetricContract, grain: str, finality: sql.Composable) 
 
 def _forward_sql(contract: MetricContract, grain: str, business_day: date | None) -> sql.Composable:
     """The periods a forward-looking KPI keeps: the one in progress and the next."""
-    thresholds = contract.thresholds
-    if thresholds is None or thresholds.judged_on != "current":
+    if not contract.is_forward_looking:
         return sql.SQL("")
     if business_day is None:
         return sql.SQL(" AND false")
-    current = sql.SQL("date_trunc({}, {}::date)").format(
-        sql.Literal(grain), sql.Literal(business_day)
-    )
-    return sql.SQL(
-        " AND w.period_start >= {current} AND w.period_start < {current} + {count} * interval {step}"
-    ).format(
-        current=current, count=sql.Literal(FORWARD_PERIODS), step=sql.Literal(PERIOD_STEP[grain])
+    current = period_start(grain, business_day)
+    return sql.SQL(" AND w.period_start >= {} AND w.period_start < {}").format(
+        sql.Literal(current), sql.Literal(shift(grain, current, FORWARD_PERIODS))
     )
 
 
@@ -685,7 +686,7 @@ def _kpi_values_sql(
 ) -> sql.Composed:
     thresholds = contract.thresholds
     action = contract.action_on_breach
-    forward = thresholds is not None and thresholds.judged_on == "current"
+    forward = contract.is_forward_looking
     return sql.SQL(
         "INSERT INTO {table} SELECT w.metric_name, {label}, {tier}, {area}, w.period_grain, "
         "w.period_start, {complete}, {final}, w.dimension_name, w.dimension_value, w.value, "
@@ -750,6 +751,18 @@ class _CampaignFigures:
     roas_3m: Decimal | None
     mqls_3m: Decimal | None
     cost_per_mql_3m: Decimal | None
+    # Its first day of spend, and the first day from which a campaign has run long enough to
+    # be judged on the window (the start of the window's second month).
+    started_on: date | None = None
+    judged_if_started_before: date | None = None
+
+    @property
+    def too_young(self) -> bool:
+        return (
+            self.started_on is not None
+            and self.judged_if_started_before is not None
+            and self.started_on >= self.judged_if_started_before
+        )
 
 
 def _status_of(contract: MetricContract | None, value: Decimal | None) -> str | None:
@@ -791,6 +804,17 @@ def recommend(
             f"{_money(settings.minimum_spend_usd)} needed to judge it; keep testing",
             roas_status,
             cost_status,
+        )
+    if figures.too_young:
+        # Its ROAS reads low while its leads are still on their way to revenue.
+        assert figures.started_on is not None
+        return (
+            "test",
+            f"started on {figures.started_on:%d %b %Y}, within the last two months of the "
+            f"{TRAILING_PERIODS['month']}-month window it is judged on: too young to judge; "
+            f"keep testing (spend so far {_money(figures.spend_3m)})",
+            None,
+            None,
         )
     assert roas.thresholds is not None
     roas_text = "no ROAS" if figures.roas_3m is None else f"ROAS {figures.roas_3m:.1f}"
@@ -840,10 +864,10 @@ def _build_campaign_recommendations(
     spend = contracts.get(settings.spend_metric)
     if roas is None or spend is None or not isinstance(spend.calculation, SimpleCalculation):
         return 0
-    month = _last_complete_month(business_day)
-    if month is None:
+    if business_day is None:
         return 0
-    window_start = _months_before(month, TRAILING_PERIODS["month"] - 1)
+    month = latest_complete("month", business_day)
+    window_start = shift("month", month, 1 - TRAILING_PERIODS["month"])
     cost_per_mql = contracts.get(settings.cost_per_mql_metric)
     attributed = contracts.get(settings.attributed_metric)
     default_model = "w_shaped"
@@ -874,29 +898,16 @@ def _build_campaign_recommendations(
             time=sql.Identifier(spend_calculation.time_column),
             model=sql.Identifier(schema, spend_calculation.model),
             start=sql.Literal(month),
-            end=sql.Literal(_months_before(month, -1)),
+            end=sql.Literal(shift("month", month, 1)),
         )
     )
-    found = cursor.fetchall()
-    channels = {campaign: channel for campaign, channel, _ in found}
-    first_days = {campaign: first_day for campaign, _, first_day in found}
-    figures = _campaign_figures(cursor, settings, month, channels)
+    started = {campaign: (channel, first_day) for campaign, channel, first_day in cursor}
+    figures = _campaign_figures(cursor, settings, month, started)
     rows = []
     for item in figures:
         recommendation, reason, roas_status, cost_status = recommend(
             item, roas, cost_per_mql, settings, model_label
         )
-        first_day = first_days.get(item.campaign_key)
-        judged = (item.spend_3m or Decimal(0)) >= settings.minimum_spend_usd
-        if judged and first_day is not None and first_day >= _months_before(month, 1):
-            # Younger than the window it would be judged on: its ROAS reads low while its
-            # leads are still on their way to revenue.
-            recommendation, roas_status, cost_status = "test", None, None
-            reason = (
-                f"started on {first_day:%d %b %Y}, within the last two months of the "
-                f"{TRAILING_PERIODS['month']}-month window it is judged on: too young to judge; "
-                f"keep testing (spend so far {_money(item.spend_3m)})"
-            )
         rows.append(
             (
                 item.campaign_key,
@@ -918,16 +929,8 @@ def _build_campaign_recommendations(
                 reason,
             )
         )
-    inserted = CAMPAIGN_COLUMNS[:-_DISPLAYED_CAMPAIGN_COLUMNS]
     if rows:
-        cursor.executemany(
-            sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                table,
-                sql.SQL(", ").join(map(sql.Identifier, inserted)),
-                sql.SQL(", ").join(sql.Placeholder() * len(inserted)),
-            ),
-            rows,
-        )
+        insert_rows(cursor, table, _CAMPAIGN_FIGURES, rows)
         _write_out_campaigns(cursor, table, roas, contracts.get(settings.spend_metric))
     return len(rows)
 
@@ -973,7 +976,7 @@ def _campaign_figures(
     cursor: psycopg.Cursor,
     settings: RecommendationSettings,
     month: date,
-    channels: Mapping[str, str | None],
+    started: Mapping[str, tuple[str | None, date | None]],
 ) -> list[_CampaignFigures]:
     """The month's and the trailing 3 months' values of the campaign's KPIs, as computed."""
     metrics = [
@@ -993,7 +996,9 @@ def _campaign_figures(
     for campaign, metric, value, trailing in cursor.fetchall():
         values.setdefault(campaign, {})[metric] = (value, trailing)
     figures = []
-    for campaign in sorted(channels):
+    judged_if_started_before = shift("month", month, -1)
+    for campaign in sorted(started):
+        channel, started_on = started[campaign]
         found = values.get(campaign, {})
 
         def pick(metric: str, index: int, found=found) -> Decimal | None:
@@ -1002,7 +1007,7 @@ def _campaign_figures(
         figures.append(
             _CampaignFigures(
                 campaign_key=campaign,
-                channel=channels[campaign],
+                channel=channel,
                 spend_month=pick(settings.spend_metric, 0),
                 spend_3m=pick(settings.spend_metric, 1),
                 attributed_month=pick(settings.attributed_metric, 0),
@@ -1011,6 +1016,8 @@ def _campaign_figures(
                 roas_3m=pick(settings.roas_metric, 1),
                 mqls_3m=pick(settings.mql_metric, 1),
                 cost_per_mql_3m=pick(settings.cost_per_mql_metric, 1),
+                started_on=started_on,
+                judged_if_started_before=judged_if_started_before,
             )
         )
     return figures
@@ -1028,14 +1035,3 @@ def contract_models_as_of(
     if not days or any(day is None for day in days):
         return None
     return min(day for day in days if day is not None)
-
-
-def _last_complete_month(as_of: date | None) -> date | None:
-    if as_of is None:
-        return None
-    return _months_before(as_of.replace(day=1), 1)
-
-
-def _months_before(month: date, count: int) -> date:
-    index = month.year * 12 + month.month - 1 - count
-    return date(index // 12, index % 12 + 1, 1)

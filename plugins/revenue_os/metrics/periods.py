@@ -6,6 +6,8 @@ or a "closed month" means the same on every surface.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from revenue_os.metrics.contract import GrowthCalculation, MetricContract, SimpleCalculation
 from revenue_os.metrics.sql_text import is_additive
 
@@ -19,6 +21,42 @@ FORWARD_PERIODS = 2
 """A forward-looking KPI (thresholds judged on the current period, such as pipeline coverage)
 is computed for the period in progress and the next one: past periods have no open pipeline
 left by nature, and periods further out lie beyond the plan."""
+
+
+TRAILING_LABELS = {
+    "total": "{n}-{unit} total",
+    "average": "{n}-{unit} average",
+    "growth": "last {n} {unit}s vs the {n} before",
+}
+MONTHS_IN = {"month": 1, "quarter": 3}
+
+
+def trailing_label(basis: str, grain: str) -> str:
+    """What a trailing value is, in words: `3-month total`, `4-quarter average`."""
+    return TRAILING_LABELS[basis].format(n=TRAILING_PERIODS[grain], unit=grain)
+
+
+def period_start(grain: str, day: date) -> date:
+    """The start of the period holding `day`, as Postgres' date_trunc gives it (weeks start
+    on Monday)."""
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    month = (day.month - 1) // MONTHS_IN[grain] * MONTHS_IN[grain] + 1
+    return date(day.year, month, 1)
+
+
+def shift(grain: str, start: date, periods: int) -> date:
+    """The start of the period `periods` after the one starting on `start` (before, if < 0)."""
+    if grain == "week":
+        return start + timedelta(days=7 * periods)
+    index = start.year * 12 + start.month - 1 + periods * MONTHS_IN[grain]
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def latest_complete(grain: str, business_day: date, days_after: int = 0) -> date:
+    """The latest period that ended `days_after` days or more before the business day (the
+    first day the data does not cover): complete with 0, closed or final with more."""
+    return shift(grain, period_start(grain, business_day - timedelta(days=days_after)), -1)
 
 
 def trailing_basis(contract: MetricContract) -> str:

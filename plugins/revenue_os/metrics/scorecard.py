@@ -21,18 +21,21 @@ Which period a metric is reported on:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 from psycopg import sql
 
 from revenue_os.metrics.contract import MetricContract
+from revenue_os.metrics.formatting import period_label
 from revenue_os.metrics.labels import dimension_value_label_sql
 from revenue_os.metrics.periods import (
     PERIOD_STEP,
     REPORTING_CLOSE_DAYS,
-    TRAILING_PERIODS,
+    latest_complete,
+    period_start,
     trailing_basis,
+    trailing_label,
 )
 
 YEAR_BEFORE = {"week": "364 days", "month": "1 year", "quarter": "1 year"}
@@ -48,11 +51,6 @@ STATUS_COLORS = {
 }
 """The status colours every surface uses (tiles, scorecards, packs, alerts)."""
 
-TRAILING_LABELS = {
-    "total": "{n}-{unit} total",
-    "average": "{n}-{unit} average",
-    "growth": "last {n} {unit}s vs the {n} before",
-}
 
 CALENDAR_COLUMNS = {
     "period_grain": "text NOT NULL PRIMARY KEY",
@@ -66,7 +64,7 @@ CALENDAR_COLUMNS = {
     "latest_final_period": "date",
     "latest_final_label": "text",
     "reporting_close_days": "integer NOT NULL",
-    "built_at": "timestamptz NOT NULL",
+    "built_at": "timestamptz NOT NULL DEFAULT now()",
     "published_at": "timestamptz",
     "published_label": "text",
     "as_of_text": "text",
@@ -159,21 +157,14 @@ def change_sql(value: sql.Composable, prior: sql.Composable, format_: sql.Compos
 
 def _reported_period(
     contract: MetricContract, grain: str, business_day: date, close_days: int
-) -> tuple[str, sql.Composed]:
-    day = sql.Literal(business_day)
-    step = sql.Literal(PERIOD_STEP[grain])
-    thresholds = contract.thresholds
-    # A date, so the settings' VALUES column is a date and joins kpi_values' period_start.
-    if thresholds is not None and thresholds.judged_on == "current":
-        return "current", sql.SQL("date_trunc({}, {}::date)::date").format(sql.Literal(grain), day)
+) -> tuple[str, date]:
+    """Which period a metric is reported on (see the module's docstring), and its start."""
+    if contract.is_forward_looking:
+        return "current", period_start(grain, business_day)
     final_days = contract.refresh_sla.final_after_days
     if final_days > close_days:
-        return "final", sql.SQL("(date_trunc({}, {}::date - {}) - interval {})::date").format(
-            sql.Literal(grain), day, sql.Literal(final_days), step
-        )
-    return "complete", sql.SQL("(date_trunc({}, {}::date) - interval {})::date").format(
-        sql.Literal(grain), day, step
-    )
+        return "final", latest_complete(grain, business_day, final_days)
+    return "complete", latest_complete(grain, business_day)
 
 
 def create_table(
@@ -193,6 +184,23 @@ def create_table(
         )
     cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
     cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(table, sql.SQL(", ").join(definitions)))
+
+
+def insert_rows(
+    cursor: psycopg.Cursor,
+    table: sql.Identifier,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+) -> None:
+    """Insert `rows` (values in the order of `columns`) into `table`."""
+    cursor.executemany(
+        sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+            table,
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+        ),
+        rows,
+    )
 
 
 def status_label_sql(status: sql.Composable, otherwise: sql.Composable) -> sql.Composed:
@@ -224,33 +232,33 @@ def _build_calendar(
 ) -> int:
     table = sql.Identifier(schema, "reporting_calendar")
     create_table(cursor, table, CALENDAR_COLUMNS)
-    day = sql.Literal(business_day)
     rows = []
-    for grain, step in PERIOD_STEP.items():
-        g, s = sql.Literal(grain), sql.Literal(step)
-        current = sql.SQL("date_trunc({}, {}::date)::date").format(g, day)
-        complete = sql.SQL("(date_trunc({}, {}::date) - interval {})::date").format(g, day, s)
-        final = sql.SQL("(date_trunc({}, {}::date - {}) - interval {})::date").format(
-            g, day, sql.Literal(close_days), s
-        )
+    for grain in PERIOD_STEP:
+        if business_day is None:
+            rows.append((grain, *[None] * 10, close_days))
+            continue
+        current = period_start(grain, business_day)
+        complete = latest_complete(grain, business_day)
+        final = latest_complete(grain, business_day, close_days)
+        through = business_day - timedelta(days=1)
         rows.append(
-            sql.SQL(
-                "SELECT {g}, {day}::date, ({day}::date - 1), to_char({day}::date - 1, "
-                "'FMDD Mon YYYY'), {current}, {current_label}, {complete}, {complete_label}, "
-                "{final}, {final_label}, {close}, now(), NULL::timestamptz, NULL::text, NULL::text"
-            ).format(
-                g=g,
-                day=day,
-                current=current,
-                current_label=period_label_sql(g, current),
-                complete=complete,
-                complete_label=period_label_sql(g, complete),
-                final=final,
-                final_label=period_label_sql(g, final),
-                close=sql.Literal(close_days),
+            (
+                grain,
+                business_day,
+                through,
+                f"{through.day} {through:%b %Y}",
+                current,
+                period_label(grain, current),
+                complete,
+                period_label(grain, complete),
+                final,
+                period_label(grain, final),
+                close_days,
             )
         )
-    cursor.execute(sql.SQL("INSERT INTO {} ").format(table) + sql.SQL(" UNION ALL ").join(rows))
+    # The columns up to the close; the stamps after it are the build's and the publish's.
+    columns = list(CALENDAR_COLUMNS)[: list(CALENDAR_COLUMNS).index("reporting_close_days") + 1]
+    insert_rows(cursor, table, columns, rows)
     stamp_as_of(cursor, schema, published=False)
     return len(rows)
 
@@ -285,16 +293,14 @@ def _reporting_settings(
     for contract in contracts.values():
         for grain in contract.grain:
             reported_as, period = _reported_period(contract, grain, business_day, close_days)
-            trailing = TRAILING_LABELS[trailing_basis(contract)].format(
-                n=TRAILING_PERIODS[grain], unit=grain
-            )
+            trailing = trailing_label(trailing_basis(contract), grain)
             rows.append(
                 sql.SQL("({})").format(
                     sql.SQL(", ").join(
                         [
                             sql.Literal(contract.name),
                             sql.Literal(grain),
-                            period,
+                            sql.Literal(period),
                             sql.Literal(reported_as),
                             sql.Literal(trailing),
                             sql.Literal(contract.direction == "higher_is_better"),

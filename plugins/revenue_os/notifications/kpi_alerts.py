@@ -57,11 +57,7 @@ def latest_readings(
 ) -> list[KpiReading]:
     """Each KPI's overall value in the period its contract judges: the latest final period
     of its threshold grain, or the period in progress for `judged_on: current`."""
-    current = sorted(
-        name
-        for name, contract in contracts.items()
-        if contract.thresholds is not None and contract.thresholds.judged_on == "current"
-    )
+    current = sorted(name for name, contract in contracts.items() if contract.is_forward_looking)
     # The period in progress is the first one not complete yet (later ones are the future).
     query = sql.SQL(
         "SELECT DISTINCT ON (metric_name) metric_name, label, period_grain, period_start, value, "

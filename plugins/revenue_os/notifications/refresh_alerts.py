@@ -14,10 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from revenue_os.metrics.labels import label_of
 from revenue_os.notifications import runbook, spells
-from revenue_os.notifications.delivery import notify_oncall
+from revenue_os.notifications.delivery import SMTP_CONN_ID, notify_oncall
 from revenue_os.notifications.message import AlertMessage
 from revenue_os.notifications.settings import AlertSettings
+from revenue_os.orchestration.dashboards import SUPERSET_CONN_ID
+from revenue_os.warehouse.connection import WAREHOUSE_CONN_ID
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +71,14 @@ READERS_SEE = (
     ),
 )
 
-# The service a task talks to, by the task id's prefix: (name, Airflow connection id).
+# The service a task talks to besides the warehouse: (name, Airflow connection id). A load
+# task talks to its vendor, whose connection id is the vendor (load_<vendor>__<object>).
 SERVICES = (
-    ("load_hubspot", ("the HubSpot API", "hubspot")),
-    ("load_salesforce", ("the Salesforce API", "salesforce")),
-    ("load_google_ads", ("the Google Ads API", "google_ads")),
-    ("load_linkedin_ads", ("the LinkedIn Ads API", "linkedin_ads")),
-    ("load_netsuite", ("the NetSuite API", "netsuite")),
-    ("publish_dashboards", ("Superset", "superset")),
-    ("alert_kpi_owners", ("the SMTP server", "smtp_default")),
-    ("send_reporting_pack", ("the SMTP server", "smtp_default")),
+    ("publish_dashboards", ("Superset", SUPERSET_CONN_ID)),
+    ("alert_kpi_owners", ("the SMTP server", SMTP_CONN_ID)),
+    ("send_reporting_pack", ("the SMTP server", SMTP_CONN_ID)),
 )
-WAREHOUSE = ("the Postgres warehouse", "warehouse")
+WAREHOUSE = ("the Postgres warehouse", WAREHOUSE_CONN_ID)
 _UNREACHABLE = re.compile(
     r"connection refused|could not connect|connecterror|connecttimeout|timed out|"
     r"name or service not known|no route to host|connection reset",
@@ -112,17 +111,23 @@ def unreachable_service(task_id: str, error_text: str, lookup: Any = None) -> Un
     says (Postgres does), else from the task's Airflow connection. None for other errors."""
     if not _UNREACHABLE.search(error_text):
         return None
-    service, conn_id = next(
-        (found for prefix, found in SERVICES if task_id.startswith(prefix)), WAREHOUSE
-    )
-    if "port" in error_text and _POSTGRES_ADDRESS.search(error_text):
-        host, port = _POSTGRES_ADDRESS.search(error_text).groups()
+    service, conn_id = _service_of(task_id)
+    postgres = _POSTGRES_ADDRESS.search(error_text)
+    if postgres:
+        host, port = postgres.groups()
         return Unreachable(WAREHOUSE[0], host, int(port))
     address = _URL_ADDRESS.search(error_text)
     if address:
         return Unreachable(service, address.group(1), int(address.group(2)))
     host, port = (lookup or _connection_address)(conn_id)
     return Unreachable(service, host, port)
+
+
+def _service_of(task_id: str) -> tuple[str, str]:
+    if task_id.startswith("load_"):
+        vendor = task_id.removeprefix("load_").split("__", 1)[0]
+        return f"the {label_of('source', vendor)} API", vendor
+    return next((found for prefix, found in SERVICES if task_id.startswith(prefix)), WAREHOUSE)
 
 
 def _connection_address(conn_id: str) -> tuple[str | None, int | None]:
@@ -220,12 +225,10 @@ def _published_as_of() -> str | None:
     """The published mart's calendar line, or None when the warehouse cannot say (it may be
     the very thing that is down)."""
     try:
-        import psycopg
-
         from revenue_os.metrics.scorecard import as_of_line
-        from revenue_os.warehouse.connection import warehouse_uri
+        from revenue_os.warehouse.connection import connect, warehouse_uri
 
-        with psycopg.connect(warehouse_uri(), autocommit=True, connect_timeout=5) as conn:
+        with connect(warehouse_uri(), connect_timeout=5) as conn:
             return as_of_line(conn)
     except Exception:
         log.info("the published mart's calendar could not be read for the alert")

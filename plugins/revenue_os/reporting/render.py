@@ -22,12 +22,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from revenue_os.metrics.formatting import format_change_vs_prior
 from revenue_os.metrics.labels import label_of
+from revenue_os.metrics.periods import trailing_label
 from revenue_os.metrics.scorecard import SPARK_BLOCKS
 from revenue_os.reporting.formatting import (
     STATUS_RGB,
     STATUS_TEXT_RGB,
     format_change,
-    format_delta,
     format_value,
 )
 from revenue_os.reporting.pack import Breakdown, KpiException, KpiLine, ReportingPack
@@ -47,7 +47,6 @@ OVERDUE_INK = (139, 26, 26)
 
 
 SPARK_RGB = (26, 86, 219)  # the trend bars; no status colour
-TRAILING_WORDS = {"total": "3-month total", "average": "3-month average", "growth": "3 vs 3 months"}
 # The PDF's narrow column says the same in a word, under a header that names the window.
 TRAILING_SHORT = {"total": "sum", "average": "avg", "growth": "vs 3 before"}
 
@@ -64,7 +63,8 @@ def vs_prior(kpi: KpiLine) -> str:
 
 
 def trailing_words(kpi: KpiLine) -> str:
-    return TRAILING_WORDS.get(kpi.trailing_basis, "")
+    """`3-month total`, `3-month average`: the pack reports months."""
+    return trailing_label(kpi.trailing_basis, "month")
 
 
 def _scaled(values: Sequence[Decimal | None]) -> list[float | None]:
@@ -161,7 +161,6 @@ def _environment() -> Environment:
     )
     environment.filters.update(
         value=format_value,
-        delta=format_delta,
         change=format_change,
         vs_prior=vs_prior,
         trailing_basis=trailing_words,

@@ -14,6 +14,7 @@ def warehouse_uri(conn_id: str = WAREHOUSE_CONN_ID) -> str:
     return BaseHook.get_connection(conn_id).get_uri()
 
 
-def connect(uri: str, *, autocommit: bool = True) -> psycopg.Connection:
-    """A psycopg 3 connection; autocommit so callers open explicit transactions."""
-    return psycopg.connect(uri, autocommit=autocommit, application_name="revenue-os")
+def connect(uri: str, *, autocommit: bool = True, **options: object) -> psycopg.Connection:
+    """A psycopg 3 connection; autocommit so callers open explicit transactions. `options`
+    are libpq's (e.g. connect_timeout)."""
+    return psycopg.connect(uri, autocommit=autocommit, application_name="revenue-os", **options)

@@ -432,7 +432,19 @@ SALESFORCE_CAMPAIGNS = [
 ]
 
 
-def _google(customer, currency, campaign_id, name, day, cost_micros):
+def _google_campaign(customer, campaign_id, name):
+    return {
+        "customer": {"resourceName": f"customers/{customer}", "id": customer},
+        "campaign": {
+            "resourceName": f"customers/{customer}/campaigns/{campaign_id}",
+            "id": campaign_id,
+            "name": name,
+            "status": "ENABLED",
+        },
+    }
+
+
+def _google(customer, currency, campaign_id, day, cost_micros):
     return {
         "customer": {
             "resourceName": f"customers/{customer}",
@@ -442,8 +454,6 @@ def _google(customer, currency, campaign_id, name, day, cost_micros):
         "campaign": {
             "resourceName": f"customers/{customer}/campaigns/{campaign_id}",
             "id": campaign_id,
-            "name": name,
-            "status": "ENABLED",
         },
         "segments": {"date": day},
         "metrics": {
@@ -456,12 +466,17 @@ def _google(customer, currency, campaign_id, name, day, cost_micros):
     }
 
 
+GOOGLE_ADS_CAMPAIGNS = [
+    _google_campaign("111", "9001", "US | Search | Brand | Core"),
+    _google_campaign("222", "9002", "EU | Display | Retargeting"),
+]
+
 GOOGLE_ADS_DAYS = [
-    _google("111", "USD", "9001", "US | Search | Brand | Core", "2025-12-15", 90_000_000),
-    _google("111", "USD", "9001", "US | Search | Brand | Core", "2026-01-02", 50_000_000),
-    _google("111", "USD", "9001", "US | Search | Brand | Core", "2026-02-03", 2_000_000_000),
+    _google("111", "USD", "9001", "2025-12-15", 90_000_000),
+    _google("111", "USD", "9001", "2026-01-02", 50_000_000),
+    _google("111", "USD", "9001", "2026-02-03", 2_000_000_000),
     # The EU account bills in EUR; a Saturday takes Friday's rate: 100 EUR = 110 USD.
-    _google("222", "EUR", "9002", "EU | Display | Retargeting", "2026-01-03", 100_000_000),
+    _google("222", "EUR", "9002", "2026-01-03", 100_000_000),
 ]
 
 LINKEDIN_CAMPAIGNS = [
@@ -626,6 +641,9 @@ def load_world(conn: psycopg.Connection) -> None:
     ):
         for r in records:
             _insert(conn, table, {"source_id": r["Id"]}, r, r["IsDeleted"])
+    for c in GOOGLE_ADS_CAMPAIGNS:
+        keys = {"customer_id": c["customer"]["id"], "campaign_id": c["campaign"]["id"]}
+        _insert(conn, "google_ads__campaigns", keys, c)
     for g in GOOGLE_ADS_DAYS:
         keys = {
             "customer_id": g["customer"]["id"],

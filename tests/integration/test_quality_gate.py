@@ -220,3 +220,87 @@ def test_a_stale_source_blocks_the_publish(world):
         " WHERE check_name = 'metric.netsuite_hours_since_load' ORDER BY checked_at DESC LIMIT 1"
     ).fetchone()
     assert blocked == ("audit_failed", 1, "failed")
+
+
+def _quarantined_load(conn, name: str, extracted: int, quarantined: int) -> None:
+    """The latest load of `name`: a window of 18 Oct to 1 Nov that quarantined some records,
+    still open."""
+    batch = conn.execute(
+        "INSERT INTO ops.load_batches (batch_id, source_object, mode, window_start, window_end,"
+        " read_from, read_to, started_at, finished_at, rows_extracted, rows_inserted,"
+        " rows_updated, rows_deleted, rows_quarantined)"
+        " VALUES (gen_random_uuid(), %s, 'incremental', '2026-10-18', '2026-11-01',"
+        " '2026-10-18', '2026-11-02', now(), now() + interval '1 second', %s, 0, 0, 0, %s)"
+        " RETURNING batch_id",
+        (name, extracted, quarantined),
+    ).fetchone()[0]
+    conn.execute(
+        "INSERT INTO ops.quarantine (batch_id, source_object, reason, payload, retry_from)"
+        " SELECT %s, %s, 'key campaign_id is missing', jsonb_build_object('n', n), '2026-10-20'"
+        " FROM generate_series(1, %s) AS n",
+        (batch, name, quarantined),
+    )
+
+
+def _forget_load(conn, name: str) -> None:
+    conn.execute(
+        "DELETE FROM ops.quarantine WHERE batch_id IN (SELECT batch_id FROM ops.load_batches"
+        " WHERE source_object = %s AND window_start = '2026-10-18')",
+        (name,),
+    )
+    conn.execute(
+        "DELETE FROM ops.load_batches WHERE source_object = %s AND window_start = '2026-10-18'",
+        (name,),
+    )
+
+
+def test_a_load_that_quarantined_a_slice_of_its_window_blocks_the_publish(world):
+    conn, uri = world
+    before = mart_checksums(conn)
+    _quarantined_load(conn, "google_ads.campaign_days", extracted=200, quarantined=20)
+    try:
+        results, error = build_with(conn, uri, "SELECT 1")
+        in_quarantine = dict(
+            conn.execute(
+                "SELECT source_object, records_in_quarantine FROM mart.data_health_sources"
+            ).fetchall()
+        )
+    finally:
+        _forget_load(conn, "google_ads.campaign_days")
+    check = "metric.objects_over_one_percent_quarantined"
+    assert results is None and check in error
+    assert mart_checksums(conn) == before
+    ((tier, outcome, examples),) = recorded(conn, check)
+    assert (tier, outcome) == (1, "failed")
+    assert examples == [
+        "google_ads.campaign_days: 20 of 200 records quarantined (10.0 %) in the load of "
+        "2026-10-18 to 2026-11-01"
+    ]
+    ((_, open_outcome, open_examples),) = recorded(conn, "metric.records_in_quarantine")
+    assert open_outcome == "failed"
+    assert open_examples == ["google_ads.campaign_days: 20 records (key campaign_id is missing)"]
+    # The data-health view counts what is still in quarantine, per object.
+    assert in_quarantine["google_ads.campaign_days"] == 20
+    assert in_quarantine["hubspot.contacts"] == 0
+
+
+def test_a_few_records_in_quarantine_publish_with_a_known_issue(world):
+    conn, uri = world
+    _quarantined_load(conn, "linkedin_ads.campaign_days", extracted=1000, quarantined=3)
+    try:
+        results, error = build_with(conn, uri, "SELECT 1")
+    finally:
+        _forget_load(conn, "linkedin_ads.campaign_days")
+    assert results is not None, error
+    ((_, share_outcome, _),) = recorded(conn, "metric.objects_over_one_percent_quarantined")
+    assert share_outcome == "passed"  # 0.3 % of the window
+    ((tier, outcome, examples),) = recorded(conn, "metric.records_in_quarantine")
+    assert (tier, outcome, examples) == (
+        2,
+        "failed",
+        ["linkedin_ads.campaign_days: 3 records (key campaign_id is missing)"],
+    )
+    issues = conn.execute(
+        "SELECT check_name FROM mart.data_health_known_issues WHERE dataset = 'quarantine'"
+    ).fetchall()
+    assert ("metric.records_in_quarantine",) in issues

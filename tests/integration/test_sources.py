@@ -110,8 +110,8 @@ def load(mock, uri, name, request=None, *, sleeps=None, connection=None):
     )
 
 
-def load_all(mock, uri, request=None, *, sleeps=None) -> dict:
-    return {name: load(mock, uri, name, request, sleeps=sleeps) for name in RAW_OBJECTS}
+def load_all(mock, uri, request=None, *, sleeps=None, names=tuple(RAW_OBJECTS)) -> dict:
+    return {name: load(mock, uri, name, request, sleeps=sleeps) for name in names}
 
 
 def table_digests(uri: str) -> dict[str, tuple[int, str]]:

@@ -13,12 +13,14 @@ from urllib.parse import quote
 from revenue_os.connectors.base import Connector, SourceConnection
 
 GOOGLE_ADS_VERSION = "v18"
+# A day row carries only what belongs to the day. The campaign's name and status are served
+# as they are now with every day it ever ran, so they are read apart (CAMPAIGN_FIELDS, whole
+# on every run): otherwise renaming or pausing a campaign would change days far older than
+# an incremental pull re-reads.
 GAQL_FIELDS = (
     "customer.id",
     "customer.currency_code",
     "campaign.id",
-    "campaign.name",
-    "campaign.status",
     "segments.date",
     "metrics.impressions",
     "metrics.clicks",
@@ -26,6 +28,7 @@ GAQL_FIELDS = (
     "metrics.conversions",
     "metrics.conversions_value",
 )
+CAMPAIGN_FIELDS = ("customer.id", "campaign.id", "campaign.name", "campaign.status")
 LINKEDIN_VERSION = "202410"
 LINKEDIN_FIELDS = (
     "dateRange",
@@ -66,12 +69,18 @@ class GoogleAdsConnector(Connector):
         )
         return [name.split("/")[-1] for name in body["resourceNames"]]
 
+    def campaigns(self) -> Iterator[list[dict]]:
+        """Every campaign of every customer with its current name and status."""
+        yield from self._search_stream(f"SELECT {', '.join(CAMPAIGN_FIELDS)} FROM campaign")
+
     def campaign_days(self, start: date, end: date) -> Iterator[list[dict]]:
         """Campaign x day metrics of every customer, in each customer's currency."""
-        query = (
+        yield from self._search_stream(
             f"SELECT {', '.join(GAQL_FIELDS)} FROM campaign "
             f"WHERE segments.date BETWEEN '{start.isoformat()}' AND '{end.isoformat()}'"
         )
+
+    def _search_stream(self, query: str) -> Iterator[list[dict]]:
         for customer in self.customers():
             batches = self.client.request_json(
                 "POST",

@@ -152,6 +152,7 @@ COLUMN_LABELS: Mapping[str, str] = {
     "sla_hours": "SLA, hours",
     "last_loaded_at": "Last successful load (UTC)",
     "rows_last_load": "Rows in last load",
+    "records_in_quarantine": "Records in quarantine",
     "last_full_load_at": "Last full load (UTC)",
     "checked_at": "Checked at (UTC)",
     "run_id": "Refresh run",

@@ -505,12 +505,15 @@ def build_app(state: MockState) -> FastAPI:
                 if resource in ("customer", "campaign") and "resourceName" not in target:
                     target["resourceName"] = str(cols[f"{resource}.resource_name"].values[i])
                 target[leaf] = _value(name, cols[name], i)
-            key = (
-                int(cols["_row"].values[i])
-                if "_row" in cols
-                else int(cols["campaign.id"].values[i])
-            )
-            broken = malformed_kind(options, "google_ads.campaign_days", key)
+            # A day row is broken per day, a campaign row (no metrics asked) per campaign.
+            if "_row" in cols:
+                broken = malformed_kind(
+                    options, "google_ads.campaign_days", int(cols["_row"].values[i])
+                )
+            else:
+                broken = malformed_kind(
+                    options, "google_ads.campaigns", int(cols["campaign.id"].values[i])
+                )
             if broken == "timestamp" and "segments" in row:
                 row["segments"]["date"] = "not-a-date"
             elif broken == "key" and "campaign" in row and "id" in row["campaign"]:

@@ -5,11 +5,16 @@ Modes:
                delivers late), the default of every scheduled run
   full         everything the source has, from the history start
   backfill     a date range [start, end], leaving the watermark where it was (or later)
+
+An incremental run also reaches back for the records still in quarantine (ops.quarantine):
+it starts its read where the oldest of them can be met again, so a record the source served
+malformed is loaded as soon as the source serves it well, without a full refresh.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,8 +28,10 @@ from revenue_os.connectors.base import SourceConnection
 from revenue_os.connectors.hubspot import HubSpotConnector
 from revenue_os.connectors.netsuite import NetSuiteConnector
 from revenue_os.connectors.salesforce import SalesforceConnector
-from revenue_os.raw.loader import LoadResult, Window, load_pages
+from revenue_os.raw.loader import LoadResult, ReadRange, Window, load_pages
 from revenue_os.raw.objects import RAW_OBJECTS
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["incremental", "full", "backfill"]
 
@@ -76,7 +83,27 @@ class Request:
 @dataclass(frozen=True)
 class Extraction:
     pages: Iterable[list[dict]]
+    read: ReadRange
     window: Window | None = None
+
+
+@dataclass(frozen=True)
+class OpenQuarantine:
+    """The records of an object still in quarantine, and where a read must start to meet
+    them all again (`needs_everything`: one of them can only be met by reading everything)."""
+
+    count: int = 0
+    retry_from: datetime | None = None
+    needs_everything: bool = False
+
+    @classmethod
+    def of(cls, conn: psycopg.Connection, object_name: str) -> OpenQuarantine:
+        count, retry_from, needs_everything = conn.execute(
+            "SELECT count(*), min(retry_from), coalesce(bool_or(retry_from IS NULL), false) "
+            "FROM ops.quarantine WHERE source_object = %s AND released_at IS NULL",
+            (object_name,),
+        ).fetchone()
+        return cls(count, retry_from, needs_everything)
 
 
 def _midnight(day: date) -> datetime:
@@ -104,41 +131,77 @@ def _ads_window(request: Request, watermark: datetime | None, today: date) -> Wi
 
 
 def plan(
-    object_name: str, connector, request: Request, watermark: datetime | None, now: datetime
+    object_name: str,
+    connector,
+    request: Request,
+    watermark: datetime | None,
+    now: datetime,
+    quarantined: OpenQuarantine | None = None,
 ) -> Extraction:
-    """What to read for `object_name` given the request and the stored watermark."""
+    """What to read for `object_name` given the request, the stored watermark and the records
+    still in quarantine (an incremental read reaches back to meet them again)."""
+    reread_from = None
+    if request.mode == "incremental" and quarantined and quarantined.count:
+        if quarantined.needs_everything:
+            request = Request(mode="full")
+            log.info(
+                "%s: reading everything to retry %d quarantined records",
+                object_name,
+                quarantined.count,
+            )
+        else:
+            reread_from = quarantined.retry_from
+            log.info(
+                "%s: reading from %s to retry %d quarantined records",
+                object_name,
+                reread_from.isoformat(),
+                quarantined.count,
+            )
     since, until = _bounds(request, watermark, now)
+    if reread_from is not None and reread_from < since:
+        since = reread_from
+    everything = request.mode == "full" or (request.mode == "incremental" and watermark is None)
     if object_name == "hubspot.contacts":
-        if request.mode == "full" or (request.mode == "incremental" and watermark is None):
-            return Extraction(connector.all_contacts())
+        if everything:
+            return Extraction(connector.all_contacts(), ReadRange(None, until))
         before = until if request.mode == "backfill" else None
         changed = connector.contacts_modified_since(since, before)
-        return Extraction(itertools.chain(changed, connector.archived_contacts()))
+        return Extraction(
+            itertools.chain(changed, connector.archived_contacts()), ReadRange(since, until)
+        )
     if object_name == "hubspot.events":
         if request.mode == "incremental" and watermark is not None:
-            since = watermark - EVENTS_LOOKBACK
-        return Extraction(connector.events(since, until))
+            since = min(since, watermark) - EVENTS_LOOKBACK
+        return Extraction(connector.events(since, until), ReadRange(since, until))
     if object_name in SALESFORCE_OBJECTS:
         sobject = SALESFORCE_OBJECTS[object_name]
-        if request.mode == "full" or (request.mode == "incremental" and watermark is None):
-            return Extraction(connector.records(sobject))
+        if everything:
+            return Extraction(connector.records(sobject), ReadRange(None, until))
         before = until if request.mode == "backfill" else None
-        return Extraction(connector.records(sobject, modified_after=since, modified_before=before))
+        return Extraction(
+            connector.records(sobject, modified_after=since, modified_before=before),
+            ReadRange(since, until),
+        )
     if object_name in NETSUITE_TABLES:
         return Extraction(
             connector.rows(
                 NETSUITE_TABLES[object_name],
                 modified_from=since,
                 modified_to=until + timedelta(days=1),
-            )
+            ),
+            ReadRange(since, until + timedelta(days=1)),
         )
-    if object_name == "linkedin_ads.campaigns":
-        return Extraction(connector.campaigns())
+    if object_name in ("google_ads.campaigns", "linkedin_ads.campaigns"):
+        return Extraction(connector.campaigns(), ReadRange(None, until))
     if object_name in ("google_ads.campaign_days", "linkedin_ads.campaign_days"):
         # The watermark becomes the newest day delivered (the loader keeps the later of it
         # and the stored one, so a backfill never moves it back).
         window = _ads_window(request, watermark, now.date())
-        return Extraction(connector.campaign_days(window.start, window.end), window)
+        if reread_from is not None and reread_from.date() < window.start:
+            window = Window(max(history_start(), reread_from.date()), window.end)
+        return Extraction(
+            connector.campaign_days(window.start, window.end), ReadRange.of_window(window), window
+        )
     raise KeyError(f"no extraction plan for {object_name}")
 
 
@@ -170,13 +233,15 @@ def extract_load(
                 "SELECT watermark FROM ops.source_state WHERE source_object = %s", (object_name,)
             ).fetchone()
             watermark = row[0] if row else None
-            extraction = plan(object_name, connector, request, watermark, now)
+            quarantined = OpenQuarantine.of(conn, object_name)
+            extraction = plan(object_name, connector, request, watermark, now, quarantined)
             return load_pages(
                 conn,
                 obj,
                 extraction.pages,
                 mode_label=request.mode,
                 window=extraction.window,
+                read=extraction.read,
             )
     finally:
         connector.close()

@@ -44,6 +44,7 @@ DATA_HEALTH_TABLES: dict[str, dict[str, str]] = {
         "sla_hours": "integer",
         "status": "text",
         "rows_last_load": "integer",
+        "records_in_quarantine": "integer",
         "last_full_load_at": "timestamptz",
     },
     "data_health_known_issues": {**_RESULT_COLUMNS, "confidence_note": "text"},
@@ -82,6 +83,9 @@ SELECT source_object, split_part(source_object, '.', 1) AS source, max(finished_
        CASE WHEN now() - max(finished_at) < make_interval(hours => sla.hours) THEN 'fresh'
             ELSE 'stale' END AS status,
        (array_agg(rows_extracted ORDER BY finished_at DESC))[1]::integer AS rows_last_load,
+       (SELECT count(*) FROM ops.quarantine AS q
+        WHERE q.source_object = load_batches.source_object AND q.released_at IS NULL)::integer
+           AS records_in_quarantine,
        -- An object's first load had no watermark: it read everything, as a full load does.
        greatest(max(finished_at) FILTER (WHERE mode = 'full'), min(finished_at))
            AS last_full_load_at

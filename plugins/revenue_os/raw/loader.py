@@ -7,6 +7,10 @@ windows overlap at their edges) to its newest version, and lets a date window be
 exactly (restated ad days: rows the source no longer reports in the window are deleted). A day
 for which the source served a malformed record is not replaced: its rows stay as they were,
 since the record that failed may be the very row the delete would remove.
+
+A quarantined record stays open until a later load reads its range again (the planner in
+revenue_os.orchestration.extract_load reaches back for it): that load releases it, as loaded
+when the source now serves it well, or as quarantined again under the new load.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 import psycopg
@@ -64,6 +68,35 @@ class Window:
     end: date
 
 
+@dataclass(frozen=True)
+class ReadRange:
+    """What a load read, by change time: [read_from, read_to). read_from None = everything.
+
+    A window load reads days: its range runs from the window's first midnight to the midnight
+    after its last day.
+    """
+
+    read_from: datetime | None
+    read_to: datetime | None
+
+    @classmethod
+    def of_window(cls, window: Window) -> ReadRange:
+        return cls(_midnight(window.start), _midnight(window.end + timedelta(days=1)))
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class QuarantinedRecord:
+    reason: str
+    record: Any
+    record_key: str | None
+    # Where a later read must start to meet this record again (None: only a read of everything).
+    retry_from: datetime | None
+
+
 @dataclass
 class LoadResult:
     batch_id: uuid.UUID
@@ -79,6 +112,10 @@ class LoadResult:
     # window when its day cannot be read): a malformed record never deletes a good row.
     kept_days: set[date] = field(default_factory=set)
     kept_whole_window: bool = False
+    # Records quarantined by earlier loads that this one read again: now loaded, or quarantined
+    # again (then counted in `quarantined` too).
+    released_loaded: int = 0
+    released_again: int = 0
 
 
 META_COLUMNS = ("source_updated_at", "is_deleted", "record", "batch_id", "extracted_at")
@@ -101,6 +138,39 @@ def _window_day(obj: RawObject, record: Any) -> date | None:
         return date.fromisoformat(str(day))
     except ValueError:
         return None
+
+
+def _readable_key(obj: RawObject, record: Any) -> str | None:
+    """The key of a record that could not be loaded, as text, when every part can be read."""
+    if not isinstance(record, dict):
+        return None
+    parts = []
+    for key in obj.keys:
+        try:
+            value = key.extract(record)
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None
+        if value is None or isinstance(value, dict | list | bool):
+            return None
+        parts.append(str(value))
+    return "/".join(parts)
+
+
+def _retry_from(obj: RawObject, record: Any, read: ReadRange) -> datetime | None:
+    """Where a re-read meets this record: its own day or change time if readable, else the
+    start of what this load read (the record was in it)."""
+    if obj.mode == "replace_window":
+        day = _window_day(obj, record)
+        if day is not None:
+            return _midnight(day)
+        return read.read_from
+    try:
+        updated = obj.updated_at(record) if isinstance(record, dict) else None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        updated = None
+    if updated is not None and (read.read_from is None or updated >= read.read_from):
+        return updated
+    return read.read_from
 
 
 def _parse(obj: RawObject, record: Any) -> tuple[list[Any], datetime | None, bool]:
@@ -131,23 +201,28 @@ def load_pages(
     *,
     mode_label: str = "incremental",
     window: Window | None = None,
+    read: ReadRange | None = None,
     extracted_at: datetime | None = None,
 ) -> LoadResult:
     """Load every page into raw.<obj.table> in one transaction; return what changed.
 
     The object's watermark becomes the newest source_updated_at seen, or stays where it was
     when nothing newer came (so a backfill of old days never moves it back).
+    `read` is the range the pages cover (default: a window's days, else everything): open
+    quarantine entries inside it are released.
     Nothing is written, the state included, if extraction raises half way.
     """
     if obj.mode == "replace_window" and window is None:
         raise ValueError(f"{obj.name} replaces a date window: pass window=")
+    if read is None:
+        read = ReadRange.of_window(window) if window is not None else ReadRange(None, None)
     batch_id = uuid.uuid4()
     extracted_at = extracted_at or datetime.now(UTC)
     result = LoadResult(batch_id=batch_id)
     target = sql.Identifier("raw", obj.table)
     keys = [sql.Identifier(name) for name in obj.key_names]
     columns = keys + [sql.Identifier(name) for name in META_COLUMNS]
-    quarantine: list[tuple[str, Any]] = []
+    quarantine: list[QuarantinedRecord] = []
     newest: datetime | None = None
 
     with conn.transaction():
@@ -166,7 +241,14 @@ def load_pages(
                     try:
                         key_values, updated, deleted = _parse(obj, record)
                     except MalformedRecord as error:
-                        quarantine.append((str(error), record))
+                        quarantine.append(
+                            QuarantinedRecord(
+                                str(error),
+                                record,
+                                _readable_key(obj, record),
+                                _retry_from(obj, record, read),
+                            )
+                        )
                         if obj.mode == "replace_window":
                             day = _window_day(obj, record)
                             if day is None:
@@ -182,6 +264,7 @@ def load_pages(
         result.quarantined = len(quarantine)
         _merge(conn, obj, target, keys, window, result)
         _write_quarantine(conn, obj, batch_id, quarantine, result)
+        _release_quarantine(conn, obj, batch_id, read, result)
         previous = conn.execute(
             "SELECT watermark FROM ops.source_state WHERE source_object = %s", (obj.name,)
         ).fetchone()
@@ -202,9 +285,9 @@ def load_pages(
         conn.execute(
             """
             INSERT INTO ops.load_batches (batch_id, source_object, mode, window_start, window_end,
-                started_at, finished_at, rows_extracted, rows_inserted, rows_updated,
-                rows_deleted, rows_quarantined, watermark)
-            VALUES (%s, %s, %s, %s, %s, %s, clock_timestamp(), %s, %s, %s, %s, %s, %s)
+                read_from, read_to, started_at, finished_at, rows_extracted, rows_inserted,
+                rows_updated, rows_deleted, rows_quarantined, watermark)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp(), %s, %s, %s, %s, %s, %s)
             """,
             (
                 batch_id,
@@ -212,6 +295,8 @@ def load_pages(
                 mode_label,
                 window.start if window else None,
                 window.end if window else None,
+                read.read_from,
+                read.read_to,
                 started,
                 result.extracted,
                 result.inserted,
@@ -231,6 +316,14 @@ def load_pages(
         result.unchanged,
         result.quarantined,
     )
+    if result.released_loaded or result.released_again:
+        log.info(
+            "%s: of the records quarantined earlier and read again, %d now loaded, "
+            "%d still malformed (quarantined again)",
+            obj.name,
+            result.released_loaded,
+            result.released_again,
+        )
     return result
 
 
@@ -316,17 +409,67 @@ def _upsert(conn, target, keys, all_columns, source) -> tuple[int, int]:
     ).fetchone()
 
 
-def _write_quarantine(conn, obj: RawObject, batch_id, quarantine, result: LoadResult) -> None:
+def _write_quarantine(
+    conn, obj: RawObject, batch_id, quarantine: list[QuarantinedRecord], result: LoadResult
+) -> None:
     if not quarantine:
         return
     with conn.cursor().copy(
-        "COPY ops.quarantine (batch_id, source_object, reason, payload) FROM STDIN"
+        "COPY ops.quarantine (batch_id, source_object, reason, payload, record_key, retry_from) "
+        "FROM STDIN"
     ) as copy:
-        for reason, record in quarantine:
-            result.quarantine_reasons[reason] = result.quarantine_reasons.get(reason, 0) + 1
+        for entry in quarantine:
+            reasons = result.quarantine_reasons
+            reasons[entry.reason] = reasons.get(entry.reason, 0) + 1
             try:
-                payload = Jsonb(record)
-                json.dumps(record)
+                payload = Jsonb(entry.record)
+                json.dumps(entry.record)
             except (TypeError, ValueError):
-                payload = Jsonb({"unparsed": repr(record)[:10000]})
-            copy.write_row([batch_id, obj.name, reason, payload])
+                payload = Jsonb({"unparsed": repr(entry.record)[:10000]})
+            copy.write_row(
+                [batch_id, obj.name, entry.reason, payload, entry.record_key, entry.retry_from]
+            )
+
+
+def _release_quarantine(conn, obj: RawObject, batch_id, read: ReadRange, result) -> None:
+    """Release the open entries this load read again: the source served each record anew,
+    well (now in raw) or not (quarantined again by this load: the same key, or for a record
+    whose key cannot be read, the same reason at the same place)."""
+    released = conn.execute(
+        """
+        WITH again AS (
+            SELECT record_key, reason, retry_from FROM ops.quarantine WHERE batch_id = %(batch)s
+        ), released AS (
+            UPDATE ops.quarantine AS q
+            SET released_at = now(),
+                released_by_batch = %(batch)s,
+                released_as = CASE
+                    WHEN EXISTS (
+                        SELECT 1 FROM again
+                        WHERE again.record_key = q.record_key
+                           OR (q.record_key IS NULL AND again.record_key IS NULL
+                               AND again.reason = q.reason
+                               AND again.retry_from IS NOT DISTINCT FROM q.retry_from)
+                    ) THEN 'quarantined_again' ELSE 'loaded' END
+            WHERE q.source_object = %(object)s
+              AND q.released_at IS NULL
+              AND q.batch_id <> %(batch)s
+              AND CASE
+                  WHEN q.retry_from IS NULL THEN %(read_from)s::timestamptz IS NULL
+                  ELSE (%(read_from)s::timestamptz IS NULL OR q.retry_from >= %(read_from)s)
+                   AND (%(read_to)s::timestamptz IS NULL OR q.retry_from < %(read_to)s)
+              END
+            RETURNING released_as
+        )
+        SELECT count(*) FILTER (WHERE released_as = 'loaded'),
+               count(*) FILTER (WHERE released_as = 'quarantined_again')
+        FROM released
+        """,
+        {
+            "batch": batch_id,
+            "object": obj.name,
+            "read_from": read.read_from,
+            "read_to": read.read_to,
+        },
+    ).fetchone()
+    result.released_loaded, result.released_again = released

@@ -79,11 +79,20 @@ RAW_OBJECTS: dict[str, RawObject] = {
         _salesforce("salesforce.opportunity_history", "salesforce__opportunity_history"),
         _salesforce("salesforce.campaigns", "salesforce__campaigns"),
         RawObject(
+            name="google_ads.campaigns",
+            table="google_ads__campaigns",
+            keys=(
+                KeyColumn("customer_id", lambda r: r["customer"]["resourceName"].split("/")[1]),
+                KeyColumn("campaign_id", lambda r: _text(r["campaign"]["id"])),
+            ),
+            updated_at=lambda r: None,
+        ),
+        RawObject(
             name="google_ads.campaign_days",
             table="google_ads__campaign_days",
             keys=(
                 KeyColumn("customer_id", lambda r: r["customer"]["resourceName"].split("/")[1]),
-                KeyColumn("campaign_id", lambda r: r["campaign"]["id"]),
+                KeyColumn("campaign_id", lambda r: _text(r["campaign"]["id"])),
                 KeyColumn("metric_date", _google_day),
             ),
             updated_at=lambda r: _day_start(_google_day(r)),

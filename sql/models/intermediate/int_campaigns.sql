@@ -9,13 +9,12 @@ with salesforce_campaigns as (
 ),
 
 google_campaigns as (
-    select distinct on (campaign_id)
+    select
         campaign_id,
         campaign_name,
         campaign_slug,
         lower(trim(split_part(campaign_name, '|', 2))) as campaign_style
-    from stg_google_ads__campaign_days
-    order by campaign_id, date_day desc
+    from stg_google_ads__campaigns
 ),
 
 linkedin_campaigns as (

@@ -2,8 +2,12 @@
 -- bills in EUR), with the campaign and channel it belongs to.
 -- grain: date_day, platform, platform_campaign_id
 
-with google as (
+with google_days as (
     select * from stg_google_ads__campaign_days
+),
+
+google_campaigns as (
+    select * from stg_google_ads__campaigns
 ),
 
 linkedin_days as (
@@ -28,16 +32,17 @@ fx as (
 
 platform_days as (
     select
-        date_day,
+        google_days.date_day,
         'google_ads' as platform,
-        customer_id || ':' || campaign_id as platform_campaign_id,
-        campaign_slug,
-        currency_code,
-        impressions,
-        clicks,
-        spend_local,
-        platform_conversions
-    from google
+        google_days.customer_id || ':' || google_days.campaign_id as platform_campaign_id,
+        google_campaigns.campaign_slug,
+        google_days.currency_code,
+        google_days.impressions,
+        google_days.clicks,
+        google_days.spend_local,
+        google_days.platform_conversions
+    from google_days
+    left join google_campaigns using (customer_id, campaign_id)
     union all
     select
         linkedin_days.date_day,

@@ -15,7 +15,7 @@ import pytest
 from revenue_os.mock_apis.config import VENDORS, FaultOptions, MockConfig
 from revenue_os.mock_apis.server import BackgroundMockServer
 from revenue_os.raw.objects import RAW_OBJECTS
-from tests.integration.test_sources import ADMIN, TOKEN, load_all, table_digests
+from tests.integration.test_sources import ADMIN, TOKEN, load_all, mock_now, table_digests
 
 WINDOW_OBJECTS = ("google_ads.campaign_days", "linkedin_ads.campaign_days")
 
@@ -176,3 +176,63 @@ def test_a_record_still_malformed_stays_in_quarantine_under_the_newer_load(mock,
         assert again[name].released_again == first[name].quarantined > 0, name
         assert again[name].released_loaded == 0, name
         assert open_quarantine(uri)[name] == again[name].quarantined, name
+
+
+GOOGLE_DAYS = ("google_ads.campaigns", "google_ads.campaign_days")
+
+
+def google_days_source(mock, warehouses, name: str) -> tuple[int, str]:
+    uri = warehouses(name)
+    load_all(mock, uri, names=GOOGLE_DAYS)
+    return table_digests(uri)["google_ads.campaign_days"]
+
+
+def test_restatements_within_the_re_read_window_are_loaded_on_the_next_run(mock, admin, warehouses):
+    # Cost still moves on days up to 25 days old: inside the 30 days every run re-reads.
+    admin.post("/_admin/faults", json={"late_restatement_days": 25}).raise_for_status()
+    uri = warehouses("faults_late_25")
+    load_all(mock, uri, names=GOOGLE_DAYS)
+    admin.post("/_admin/advance", json={"days": 1}).raise_for_status()
+    result = load_all(mock, uri, names=GOOGLE_DAYS)["google_ads.campaign_days"]
+
+    assert result.updated > 0  # restated days rewritten
+    assert table_digests(uri)["google_ads.campaign_days"] == google_days_source(
+        mock, warehouses, "faults_late_25_source"
+    )
+
+
+def test_restatements_older_than_the_re_read_window_are_caught_by_the_weekly_whole_read(
+    mock, admin, warehouses
+):
+    admin.post("/_admin/faults", json={"late_restatement_days": 60}).raise_for_status()
+    uri = warehouses("faults_late_60")
+    load_all(mock, uri, names=GOOGLE_DAYS)  # the first load reads the whole history
+
+    admin.post("/_admin/advance", json={"days": 1}).raise_for_status()
+    load_all(mock, uri, names=GOOGLE_DAYS)
+    source = warehouses("faults_late_60_source")
+    load_all(mock, source, names=GOOGLE_DAYS)
+    served = google_costs(source)
+    stale = {key: day for key, (day, cost) in google_costs(uri).items() if served[key][1] != cost}
+    # What the 30-day re-read cannot see yet: restated days older than it, and only those.
+    today = mock_now(mock).date()
+    assert stale, "no late restatement: the case is not exercised"
+    assert all((today - day).days > 30 for day in stale.values()), sorted(stale.values())[-1]
+
+    # A week after the last whole read, the run reads the whole history again.
+    admin.post("/_admin/advance", json={"days": 6}).raise_for_status()
+    load_all(mock, uri, names=GOOGLE_DAYS)
+    assert table_digests(uri)["google_ads.campaign_days"] == google_days_source(
+        mock, warehouses, "faults_late_60_after_a_week"
+    )
+
+
+def google_costs(uri: str) -> dict[tuple, tuple]:
+    with psycopg.connect(uri) as conn:
+        return {
+            (customer, campaign, day): (day, cost)
+            for customer, campaign, day, cost in conn.execute(
+                "SELECT customer_id, campaign_id, metric_date, record->'metrics'->>'costMicros'"
+                " FROM raw.google_ads__campaign_days"
+            )
+        }

@@ -35,6 +35,9 @@ class FaultOptions:
     malformed_rate: float = 0.0
     fault_seed: int = 0
     retry_after_s: int = 1
+    # Google Ads also restates cost on days up to this old (0: only the usual settling days),
+    # as late conversions and invalid-click credits do.
+    late_restatement_days: int = 0
 
     def validated(self) -> FaultOptions:
         for name in ("error_rate", "rate_limit_rate", "truncated_page_rate", "malformed_rate"):
@@ -47,6 +50,8 @@ class FaultOptions:
             raise ValueError(f"schema_drift must be one of {SCHEMA_DRIFT_MODES}")
         if self.latency_ms < 0 or self.retry_after_s < 0:
             raise ValueError("latency_ms and retry_after_s must not be negative")
+        if not 0 <= self.late_restatement_days <= 400:
+            raise ValueError("late_restatement_days must be between 0 and 400")
         return self
 
     def updated(self, changes: Mapping[str, Any]) -> FaultOptions:

@@ -10,12 +10,20 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, Request
 
-from revenue_os.mock_apis.business.core import DAY_MS, NULL_INT, Column, Kind, stable_u64
+from revenue_os.mock_apis.business.core import (
+    DAY_MS,
+    NULL_INT,
+    Column,
+    Kind,
+    stable_u64,
+    unit_noise,
+)
 from revenue_os.mock_apis.business.marketing import (
     GOOGLE_ACCOUNTS,
     GOOGLE_KINDS,
     KIND_DISPLAY,
 )
+from revenue_os.mock_apis.business.view import RESTATEMENT_DAYS
 from revenue_os.mock_apis.faults import (
     VendorError,
     VendorErrors,
@@ -357,7 +365,11 @@ def build_app(state: MockState) -> FastAPI:
                 request, "BAD_SYMBOL", "Error in query: GAQL conditions can only be joined with AND"
             )
         uses_metrics = any(f.startswith(("metrics.", "segments.")) for f in fields + filtered)
-        rows = campaign_day_rows(view, account) if uses_metrics else campaign_rows(view, account)
+        rows = (
+            campaign_day_rows(view, account, request.state.faults.late_restatement_days)
+            if uses_metrics
+            else campaign_rows(view, account)
+        )
         # Segment and attribute conditions pick days; metric conditions apply to what is
         # reported, i.e. after summing over the range when segments.date is not selected.
         aggregated = uses_metrics and "segments.date" not in fields
@@ -440,9 +452,17 @@ def build_app(state: MockState) -> FastAPI:
             ),
         }
 
-    def campaign_day_rows(view, account: int) -> _Rows:
+    def campaign_day_rows(view, account: int, late_restatement_days: int = 0) -> _Rows:
         ads = view.ad_rows("google_ads")
         mine = np.flatnonzero(programs.account[ads.program] == account)
+        cost = ads.cost[mine]
+        if late_restatement_days:
+            # Days past the usual settling days but within the late window change cost a
+            # little every day, so only a re-read that reaches them sees today's figure.
+            age = view.now_day - ads.day[mine]
+            late = (age > RESTATEMENT_DAYS["google_ads"]) & (age <= late_restatement_days)
+            noise = unit_noise(ads.row[mine].astype(np.int64) * 1024 + age, 4099)
+            cost = np.where(late, cost * (1.0 + 0.02 * noise), cost)
         columns = campaign_columns(view, account, ads.program[mine])
         columns.update(
             {
@@ -450,7 +470,7 @@ def build_app(state: MockState) -> FastAPI:
                 "metrics.impressions": Column(Kind.INT, ads.impressions[mine]),
                 "metrics.clicks": Column(Kind.INT, ads.clicks[mine]),
                 "metrics.cost_micros": Column(
-                    Kind.INT, np.round(ads.cost[mine] * 1_000_000).astype(np.int64)
+                    Kind.INT, np.round(cost * 1_000_000).astype(np.int64)
                 ),
                 "metrics.conversions": Column(Kind.FLOAT, ads.conversions[mine]),
                 "metrics.conversions_value": Column(Kind.FLOAT, ads.conversion_value[mine]),

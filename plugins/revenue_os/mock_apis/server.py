@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of records with a broken key or timestamp",
     )
+    faults.add_argument(
+        "--late-restatement-days",
+        type=int,
+        default=0,
+        help="Google Ads also restates cost on days up to this old (late conversions)",
+    )
     faults.add_argument("--fault-seed", type=int, default=0, help="seed of the fault sequence")
     faults.add_argument(
         "--retry-after",

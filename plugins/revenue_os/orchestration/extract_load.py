@@ -42,8 +42,13 @@ CONNECTORS = {
     "linkedin_ads": LinkedInAdsConnector,
     "netsuite": NetSuiteConnector,
 }
-# Ad platforms settle conversions and cost for days: every run re-pulls this many days back.
-ADS_RESTATEMENT_DAYS = 14
+# Ad platforms settle conversions and cost for weeks (late conversions, invalid-click credits):
+# every run re-reads this many days before the last day it loaded. Google Ads' and LinkedIn's
+# default conversion windows are 30 days; a connection's extra `restatement_days` overrides it.
+ADS_RESTATEMENT_DAYS = 30
+# A restatement older than that is caught by re-reading the whole history once a week: raw
+# then equals a full pull again, at the cost of one full ad pull (small: a row per campaign-day).
+ADS_WHOLE_HISTORY_EVERY = timedelta(days=7)
 # Events can arrive after later ones were already delivered; re-read a short tail.
 EVENTS_LOOKBACK = timedelta(days=3)
 SALESFORCE_OBJECTS = {
@@ -121,13 +126,33 @@ def _bounds(
     return watermark, now
 
 
-def _ads_window(request: Request, watermark: datetime | None, today: date) -> Window:
+def _ads_window(
+    request: Request,
+    watermark: datetime | None,
+    today: date,
+    restatement_days: int = ADS_RESTATEMENT_DAYS,
+    whole_history_through: date | None = None,
+) -> Window:
+    """The days an ad load reads: from the last day loaded less the restatement days (so a
+    gap of any length is covered), or the whole history when its last whole read is a week
+    old."""
     if request.mode == "backfill":
         return Window(request.start, request.end)
     if request.mode == "full" or watermark is None:
         return Window(history_start(), today)
-    start = max(history_start(), watermark.date() - timedelta(days=ADS_RESTATEMENT_DAYS))
+    if whole_history_through is None or today - whole_history_through >= ADS_WHOLE_HISTORY_EVERY:
+        return Window(history_start(), today)
+    start = max(history_start(), watermark.date() - timedelta(days=restatement_days))
     return Window(start, today)
+
+
+def whole_history_read_through(conn: psycopg.Connection, object_name: str) -> date | None:
+    """The last day of the latest load of `object_name` that read its whole history."""
+    return conn.execute(
+        "SELECT max(window_end) FROM ops.load_batches"
+        " WHERE source_object = %s AND window_start <= %s",
+        (object_name, history_start()),
+    ).fetchone()[0]
 
 
 def plan(
@@ -137,6 +162,7 @@ def plan(
     watermark: datetime | None,
     now: datetime,
     quarantined: OpenQuarantine | None = None,
+    whole_history_through: date | None = None,
 ) -> Extraction:
     """What to read for `object_name` given the request, the stored watermark and the records
     still in quarantine (an incremental read reaches back to meet them again)."""
@@ -196,7 +222,12 @@ def plan(
     if object_name in ("google_ads.campaign_days", "linkedin_ads.campaign_days"):
         # The watermark becomes the newest day delivered (the loader keeps the later of it
         # and the stored one, so a backfill never moves it back).
-        window = _ads_window(request, watermark, now.date())
+        restatement_days = int(
+            connector.connection.extra.get("restatement_days", ADS_RESTATEMENT_DAYS)
+        )
+        window = _ads_window(
+            request, watermark, now.date(), restatement_days, whole_history_through
+        )
         if reread_from is not None and reread_from.date() < window.start:
             window = Window(max(history_start(), reread_from.date()), window.end)
         return Extraction(
@@ -234,7 +265,14 @@ def extract_load(
             ).fetchone()
             watermark = row[0] if row else None
             quarantined = OpenQuarantine.of(conn, object_name)
-            extraction = plan(object_name, connector, request, watermark, now, quarantined)
+            whole_through = (
+                whole_history_read_through(conn, object_name)
+                if obj.mode == "replace_window"
+                else None
+            )
+            extraction = plan(
+                object_name, connector, request, watermark, now, quarantined, whole_through
+            )
             return load_pages(
                 conn,
                 obj,

@@ -4,6 +4,8 @@ Separate from the refresh on purpose: failure callbacks do not fire when a worke
 a run hangs, and a refresh that is never scheduled fails nothing. This DAG reads only the
 warehouse's ledgers (last committed load per source, last publish) against the SLAs of the
 metric contracts, and alerts once per stale spell, then once when the data is fresh again.
+It runs only while the scheduler runs: a stopped scheduler is reported by the scheduler watch
+(`revenue-os watch-scheduler`), a process outside Airflow.
 """
 
 from __future__ import annotations

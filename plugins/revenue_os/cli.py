@@ -14,6 +14,8 @@ revenue-os dashboards build|import  compile superset/dashboards/*.yaml into a Su
                      import it into the profile's Superset and check every chart's data
 revenue-os mail list|show  read the mail the stack sent (alerts, the reporting pack)
 revenue-os mail-server     the local SMTP server that stores that mail (the stack starts it)
+revenue-os watch-scheduler notice a stopped Airflow scheduler from outside Airflow and mail
+                     on-call (the stack starts it; --once checks once)
 """
 
 from __future__ import annotations
@@ -259,6 +261,65 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="where to store the messages (default: .local/<profile>/mail)",
     )
+    watch = commands.add_parser(
+        "watch-scheduler",
+        help="notice a stopped Airflow scheduler from outside Airflow: mail on-call once when "
+        "it is down, once when it is back (the stack starts it; --once checks once)",
+        description="Poll the Airflow API server's public health endpoint "
+        "(/api/v2/monitor/health) until SIGTERM or Ctrl-C. When the scheduler has had no "
+        "heartbeat for --down-after seconds, or the API server has not answered for as long, "
+        "e-mail on-call once (REVENUE_OS_ONCALL_EMAILS through the Airflow connection "
+        "smtp_default, and REVENUE_OS_ALERT_WEBHOOK_URL when set), and once more when the "
+        "scheduler is healthy again; the outage is recorded in ops.alert_spells when the "
+        "warehouse connection answers. It reads these from the environment like Airflow's "
+        "processes: the stack gives its service Airflow's environment; by hand, run "
+        'eval "$(revenue-os env)" first. The freshness watchdog cannot do this: it is a DAG of '
+        "the scheduler it would have to report.",
+    )
+    watch.add_argument(
+        "--api-url",
+        metavar="URL",
+        help="the Airflow API server as this process reaches it (default: the profile's, "
+        "e.g. http://127.0.0.1:8080)",
+    )
+    watch.add_argument(
+        "--down-after",
+        type=float,
+        metavar="SECONDS",
+        help="how long the scheduler may be down before on-call is told (default: "
+        "$REVENUE_OS_SCHEDULER_DOWN_AFTER_S or 300)",
+    )
+    watch.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between two checks (default: $REVENUE_OS_SCHEDULER_WATCH_INTERVAL_S or 30)",
+    )
+    watch.add_argument(
+        "--once",
+        action="store_true",
+        help="check once, print what the API server says, exit 1 when the scheduler is not "
+        "healthy or the API server does not answer; sends no mail",
+    )
+    watch.add_argument(
+        "--status-file",
+        type=Path,
+        metavar="PATH",
+        help="write each check there as JSON (the stack's health check and `revenue-os "
+        "status` read it)",
+    )
+    watch.add_argument(
+        "--scheduler-log",
+        metavar="WHERE",
+        help="where on-call reads the scheduler's log, quoted in the alert (default: the "
+        "profile's logs/airflow-scheduler.log)",
+    )
+    watch.add_argument(
+        "--restart-command",
+        metavar="COMMAND",
+        help="how on-call starts the scheduler again, quoted in the alert (default: "
+        "`revenue-os --profile <profile> demo --no-refresh`)",
+    )
     mail = commands.add_parser(
         "mail",
         help="list and read the mail the stack sent (alerts, the reporting pack)",
@@ -391,6 +452,66 @@ def _mail(profile, args) -> int:
     return 0
 
 
+def _watch_scheduler(profile, args) -> int:
+    import logging
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from revenue_os.notifications import scheduler_watch as watch
+    from revenue_os.notifications.settings import AlertSettings
+    from revenue_os.runtime.scheduler_watch_service import hints
+
+    api_url = args.api_url or profile.airflow_url
+    if args.once:
+        import httpx
+
+        with httpx.Client(timeout=10) as http:
+            reading = watch.read_health(http, api_url)
+        print(f"{api_url}{watch.HEALTH_PATH}: {reading.verdict()}")
+        return 0 if reading.scheduler_healthy else 1
+
+    default_down_after, default_interval = watch.timing_from_env()
+    down_after = args.down_after or default_down_after
+    interval = args.interval or default_interval
+    if down_after <= 0 or interval <= 0:
+        print(
+            "revenue-os watch-scheduler: --down-after and --interval must be > 0", file=sys.stderr
+        )
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout
+    )
+    # One line per poll would bury the state changes the log is read for.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    local = hints(profile)
+    monitor = watch.SchedulerWatch(
+        api_url,
+        down_after=timedelta(seconds=down_after),
+        settings=AlertSettings.from_env(),
+        hints=watch.OperatorHints(
+            scheduler_log=args.scheduler_log or local.scheduler_log,
+            restart=args.restart_command or local.restart,
+        ),
+        record=watch.WarehouseSpells(_warehouse_uri),
+        status_file=args.status_file,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        monitor.run(interval, stop)
+    finally:
+        monitor.close()
+    return 0
+
+
+def _warehouse_uri() -> str:
+    from revenue_os.warehouse.connection import warehouse_uri
+
+    return warehouse_uri()
+
+
 def _glossary(check: bool, output: Path | None) -> int:
     from revenue_os.metrics import MetricContractError, load_contracts
     from revenue_os.metrics.glossary import GLOSSARY_PATH, glossary_is_current, write_glossary
@@ -476,6 +597,10 @@ def _print_status(status: dict) -> None:
         total += row["pss_mib"] or 0
         print(f"  {row['service']:<24} {state:<12} {memory:>9}")
     print(f"  {'total':<24} {'':<12} {total:>5.0f} MiB")
+    if "scheduler_watch" in status:
+        from revenue_os.notifications.scheduler_watch import status_line
+
+        print(f"scheduler watch: {status_line(status['scheduler_watch'])}")
     if status.get("runs"):
         print("latest refresh runs:")
         for run in status["runs"]:
@@ -634,6 +759,9 @@ def main(argv: list[str] | None = None) -> int:
         from revenue_os.runtime.mail_server import run as serve_mail
 
         return serve_mail(args.port or profile.mail_port, args.dir or profile.mail_dir)
+    if args.command == "watch-scheduler":
+        # Reads only its environment: in compose there is no profile state to build a Stack on.
+        return _watch_scheduler(profile, args)
     if args.command == "mail":
         try:
             return _mail(profile, args)

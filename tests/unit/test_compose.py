@@ -366,3 +366,59 @@ def test_secrets_are_required_references_never_literals(raw: dict[str, Any]) -> 
             password = URI_PASSWORD.search(value)
             if password:
                 assert is_reference(password.group(1)), f"{service}: {key} embeds a password"
+
+
+# --- the scheduler watch --------------------------------------------------------------------
+
+
+def test_the_scheduler_watch_runs_outside_airflow_and_listens_on_nothing(
+    rendered: dict[str, Any], raw: dict[str, Any]
+) -> None:
+    from revenue_os.cli import build_parser
+
+    services = rendered["services"]
+    watch = services["scheduler-watch"]
+    assert watch["image"] == services["airflow-scheduler"]["image"]  # the project's own image
+    assert not watch.get("ports") and not watch.get("expose")
+    # The command is one the CLI accepts, polling the API server by its service name.
+    args = build_parser().parse_args(watch["entrypoint"][1:] + watch["command"])
+    assert (args.command, args.once) == ("watch-scheduler", False)
+    assert args.api_url == "http://airflow-api-server:8080" and "airflow-api-server" in services
+    assert args.scheduler_log and args.restart_command  # compose's own, not a local path
+    # Its health check reads the status file it writes.
+    assert str(args.status_file) in " ".join(watch["healthcheck"]["test"])
+    # An API server that never becomes healthy is an outage to report, not a reason to wait.
+    assert "airflow-api-server" not in (raw["services"]["scheduler-watch"].get("depends_on") or {})
+
+
+def test_the_scheduler_watch_alerts_like_airflow_without_airflows_secrets(
+    rendered: dict[str, Any],
+) -> None:
+    watch = rendered["services"]["scheduler-watch"]["environment"]
+    scheduler = rendered["services"]["airflow-scheduler"]["environment"]
+    for key in (
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        "AIRFLOW_CONN_WAREHOUSE",
+        "REVENUE_OS_ONCALL_EMAILS",
+        "REVENUE_OS_ALERT_FROM",
+        "AIRFLOW__API__BASE_URL",
+    ):
+        assert watch.get(key) == scheduler[key], key
+    for key in (
+        "AIRFLOW__CORE__FERNET_KEY",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__API__SECRET_KEY",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW_CONN_SUPERSET",
+    ):
+        assert key not in watch, f"scheduler-watch needs no {key}"
+    assert int(watch["REVENUE_OS_SCHEDULER_DOWN_AFTER_S"]) == 300
+
+
+def test_a_dead_task_is_failed_as_soon_as_on_the_local_stack(rendered: dict[str, Any]) -> None:
+    from revenue_os.runtime.airflow_services import TASK_HEARTBEAT_TIMEOUT_S
+
+    for name, svc in rendered["services"].items():
+        if name.startswith("airflow-"):
+            timeout = svc["environment"]["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"]
+            assert timeout == str(TASK_HEARTBEAT_TIMEOUT_S), name

@@ -2,7 +2,8 @@
 
 It runs as its own small DAG on its own schedule and reads only the warehouse's ledgers
 (ops.load_batches, ops.mart_builds), so it sees what failure callbacks cannot: a refresh that
-hangs, a worker killed mid-task, a scheduler that stopped scheduling.
+hangs, a worker killed mid-task. Being a DAG, it stops when the scheduler stops; that is
+noticed from outside Airflow by revenue_os.notifications.scheduler_watch.
 
 SLAs come from the metric contracts (revenue_os.metrics.slas), the same the data-quality gate's
 freshness checks and the Data Health dashboard use.

@@ -26,6 +26,11 @@ from revenue_os.runtime.superset_services import ADMIN_USER as SUPERSET_ADMIN_US
 
 BIN_DIR = Path(sys.executable).parent
 ADMIN_USER = "admin"
+# [scheduler] task_instance_heartbeat_timeout (Airflow's default 300 s): a task whose process
+# died (killed for memory, a lost worker) is failed, retried and alerted 2 minutes after its
+# last heartbeat instead of 5. Running tasks heartbeat every few seconds, so 2 minutes of
+# silence is no hiccup. docker-compose.yml sets the same value.
+TASK_HEARTBEAT_TIMEOUT_S = 120
 
 
 def airflow_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
@@ -62,6 +67,7 @@ def airflow_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
         # New DAG files appear within 30 s rather than the default 5 minutes.
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(TASK_HEARTBEAT_TIMEOUT_S),
         "AIRFLOW_CONN_WAREHOUSE": (
             f"postgresql://revenue_os:{secrets['WAREHOUSE_PASSWORD']}@{pg}/warehouse"
         ),

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -20,6 +21,7 @@ from revenue_os.paths import PROJECT_ROOT
 from revenue_os.runtime import airflow_services as airflow
 from revenue_os.runtime import mail_server as mail
 from revenue_os.runtime import mock_api_services as mock_apis
+from revenue_os.runtime import scheduler_watch_service as scheduler_watch
 from revenue_os.runtime import superset_services as superset
 from revenue_os.runtime.memory import tree_pss_mib
 from revenue_os.runtime.postgres_cluster import (
@@ -90,11 +92,14 @@ class Stack:
         return superset.superset_env(self.profile, self.secrets)
 
     def services(self) -> list[Service]:
+        # The watch last: started once Airflow answers, and stopped first by `down`, so
+        # stopping the stack is never mistaken for a scheduler outage.
         return (
             mail.services(self.profile)
             + mock_apis.services(self.profile)
             + airflow.services(self.profile)
             + superset.services(self.profile)
+            + scheduler_watch.services(self.profile)
         )
 
     def airflow_client(self) -> airflow.AirflowClient:
@@ -184,7 +189,7 @@ class Stack:
                         state = " (restarted: its configuration changed)"
                     progress.note(f"{service.name}: pid {pid}{state}")
 
-        with progress.step("Waiting for the services to answer"):
+        with progress.step("Waiting for the services to answer, then starting the scheduler watch"):
             client = self.airflow_client()
             by_name = {service.name: service for service in self.services()}
 
@@ -234,6 +239,7 @@ class Stack:
                 f"Airflow {profile.airflow_url} and Superset {profile.superset_url} healthy; "
                 f"mail to 127.0.0.1:{profile.mail_port} lands in {profile.mail_dir}"
             )
+            self._start_scheduler_watch(airflow_env, progress)
 
         with progress.step("Warehouse reachable with role separation"):
             with psycopg.connect(self.warehouse_uri(), connect_timeout=10) as conn:
@@ -247,6 +253,33 @@ class Stack:
         client.close()
         summary["elapsed_s"] = round(progress.elapsed, 1)
         return summary
+
+    def _start_scheduler_watch(self, env: dict[str, str], progress: Progress) -> None:
+        """Start the watch only now that Airflow answers: a start-up slower than its threshold
+        must not page anyone. Wait for its first check, which proves it polls."""
+        (watch,) = scheduler_watch.services(self.profile)
+        was_running = watch.pid()
+        started = datetime.now(UTC)
+        pid = watch.start(env, PROJECT_ROOT)
+        interval = scheduler_watch.interval_s(self.profile)
+        # A watch that kept running checked within its interval; a new one checks at once.
+        since = started - timedelta(seconds=interval + 5) if pid == was_running else started
+
+        def checked() -> bool:
+            watch.ensure_alive()  # a watch that died will never check: fail now, with its log
+            return scheduler_watch.checked_since(self.profile, since)
+
+        wait_until(
+            checked,
+            timeout=interval + 60,
+            what=f"{watch.name} (its first check, in {scheduler_watch.status_file(self.profile)})",
+            fatal=(ServiceDied,),
+        )
+        down_after = scheduler_watch.down_after_s(self.profile)
+        progress.note(
+            f"{watch.name}: pid {pid}{' (already running)' if pid == was_running else ''}; "
+            f"mails on-call when the scheduler is down for {down_after:g} s"
+        )
 
     def _refresh(
         self, client: airflow.AirflowClient, progress: Progress, timeout: float = 600
@@ -393,7 +426,12 @@ class Stack:
                 "log": str(pg.log_link) if pg else None,
             },
         )
-        status: dict = {"profile": self.profile.name, "services": rows, "runs": []}
+        status: dict = {
+            "profile": self.profile.name,
+            "services": rows,
+            "scheduler_watch": scheduler_watch.latest_check(self.profile),
+            "runs": [],
+        }
         if all(row["pid"] for row in rows):
             client = self.airflow_client()
             try:

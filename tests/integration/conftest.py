@@ -18,6 +18,7 @@ from revenue_os.runtime import airflow_services
 from revenue_os.runtime.postgres_cluster import LocalPostgres, find_server_bin_dir
 from revenue_os.runtime.profile import load_profile
 from revenue_os.runtime.stack import Stack
+from revenue_os.warehouse.migrations import migrate
 
 DEMO_TIMEOUT_S = 30 * 60  # a fresh machine installs the Postgres server and both venvs
 
@@ -103,6 +104,18 @@ def scratch_database(stack):
     databases = ScratchDatabases(stack)
     yield databases.create
     databases.drop_all()
+
+
+@pytest.fixture
+def warehouses(stack, scratch_database):
+    """A factory of fresh warehouse-shaped databases (every migration applied, no data)."""
+
+    def create(name: str) -> str:
+        with scratch_database(name) as conn:
+            migrate(conn)
+        return stack.warehouse_uri("revenue_os").rsplit("/", 1)[0] + f"/{name}"
+
+    return create
 
 
 def airflow_dags_test(airflow_client, dag_id: str, logical_date: str, env, *options: str):

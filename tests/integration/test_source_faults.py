@@ -42,18 +42,6 @@ def admin(mock):
         yield client
 
 
-@pytest.fixture
-def warehouses(stack, scratch_database):
-    from revenue_os.warehouse.migrations import migrate
-
-    def create(name: str) -> str:
-        with scratch_database(name) as conn:
-            migrate(conn)
-        return stack.warehouse_uri("revenue_os").rsplit("/", 1)[0] + f"/{name}"
-
-    return create
-
-
 def source_now(mock, warehouses, name: str) -> dict[str, tuple[int, str]]:
     """Row count and md5 of every raw table as a clean full pull of this moment loads it."""
     uri = warehouses(name)

@@ -23,7 +23,6 @@ from revenue_os.mock_apis.server import BackgroundMockServer
 from revenue_os.orchestration.extract_load import Request, extract_load, history_start
 from revenue_os.raw.objects import RAW_OBJECTS
 from revenue_os.runtime.mock_api_services import mock_source_connections
-from revenue_os.warehouse.migrations import migrate
 
 TOKEN = "source-token"
 ADMIN = "admin-token"
@@ -67,18 +66,6 @@ def admin(mock):
     with mock.admin_client(ADMIN) as client:
         client.post("/_admin/faults", json={"reset_counters": True}).raise_for_status()
         yield client
-
-
-@pytest.fixture
-def warehouses(stack, scratch_database):
-    """A factory of fresh warehouse-shaped databases (every migration applied, no data)."""
-
-    def create(name: str) -> str:
-        with scratch_database(name) as conn:
-            migrate(conn)
-        return stack.warehouse_uri("revenue_os").rsplit("/", 1)[0] + f"/{name}"
-
-    return create
 
 
 def connections(mock) -> dict[str, SourceConnection]:

@@ -24,6 +24,8 @@ def _fernet_key() -> str:
 SECRET_GENERATORS: dict[str, Callable[[], str]] = {
     "POSTGRES_PASSWORD": _token,
     "WAREHOUSE_PASSWORD": _token,
+    "WAREHOUSE_LOADER_PASSWORD": _token,
+    "WAREHOUSE_BUILDER_PASSWORD": _token,
     "MART_READER_PASSWORD": _token,
     "AIRFLOW_DB_PASSWORD": _token,
     "SUPERSET_DB_PASSWORD": _token,
@@ -35,6 +37,7 @@ SECRET_GENERATORS: dict[str, Callable[[], str]] = {
     "SUPERSET_ADMIN_PASSWORD": _token,
     "SUPERSET_EXECUTIVE_PASSWORD": _token,
     "MOCK_API_TOKEN": _token,
+    "MOCK_API_ADMIN_TOKEN": _token,
 }
 
 

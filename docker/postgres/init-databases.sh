@@ -4,7 +4,7 @@
 # Runs from /docker-entrypoint-initdb.d/ the first time the data volume is initialised, as the
 # superuser over the local socket. It runs the project's own bootstrap SQL
 # (sql/bootstrap/roles_and_databases.sql, mounted read-only at /opt/revenue-os/sql/bootstrap):
-# the SQL lives in one place for every runtime. The SQL reads the four passwords from this
+# the SQL lives in one place for every runtime. The SQL reads the six passwords from this
 # container's environment (psql's \getenv), so they never appear on a command line.
 #
 # The SQL is idempotent and re-sets every password, so the same script rotates passwords on
@@ -14,7 +14,8 @@ set -eo pipefail
 
 bootstrap_sql="${REVENUE_OS_BOOTSTRAP_SQL:-/opt/revenue-os/sql/bootstrap/roles_and_databases.sql}"
 
-for name in WAREHOUSE_PASSWORD MART_READER_PASSWORD AIRFLOW_DB_PASSWORD SUPERSET_DB_PASSWORD; do
+for name in WAREHOUSE_PASSWORD WAREHOUSE_LOADER_PASSWORD WAREHOUSE_BUILDER_PASSWORD \
+    MART_READER_PASSWORD AIRFLOW_DB_PASSWORD SUPERSET_DB_PASSWORD; do
     value="${!name:-}"
     if [[ -z "${value}" ]]; then
         echo "init-databases: ${name} is not set (set it in .env)" >&2
@@ -31,9 +32,10 @@ if [[ ! -r "${bootstrap_sql}" ]]; then
     exit 1
 fi
 
-export WAREHOUSE_PASSWORD MART_READER_PASSWORD AIRFLOW_DB_PASSWORD SUPERSET_DB_PASSWORD
+export WAREHOUSE_PASSWORD WAREHOUSE_LOADER_PASSWORD WAREHOUSE_BUILDER_PASSWORD \
+    MART_READER_PASSWORD AIRFLOW_DB_PASSWORD SUPERSET_DB_PASSWORD
 psql --no-psqlrc -v ON_ERROR_STOP=1 \
     --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-postgres}" \
     -f "${bootstrap_sql}"
 
-echo "init-databases: roles revenue_os, mart_reader, airflow, superset and databases warehouse, airflow, superset are in place"
+echo "init-databases: roles revenue_os, revenue_os_loader, revenue_os_builder, mart_reader, airflow, superset and databases warehouse, airflow, superset are in place"

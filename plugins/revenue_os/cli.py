@@ -507,9 +507,9 @@ def _watch_scheduler(profile, args) -> int:
 
 
 def _warehouse_uri() -> str:
-    from revenue_os.warehouse.connection import warehouse_uri
+    from revenue_os.warehouse.connection import LOADER_CONN_ID, warehouse_uri
 
-    return warehouse_uri()
+    return warehouse_uri(LOADER_CONN_ID)
 
 
 def _glossary(check: bool, output: Path | None) -> int:
@@ -555,8 +555,10 @@ def _print_demo_summary(stack, summary: dict) -> None:
     for slug in _dashboard_slugs():
         print(f"            {profile.superset_url}/superset/dashboard/{slug}/")
     print(
-        f"  Postgres  127.0.0.1:{profile.postgres_port}  database warehouse, role revenue_os "
-        f"(passwords in {profile.secrets_file.relative_to(profile.state_dir.parents[1])})"
+        f"  Postgres  127.0.0.1:{profile.postgres_port}  database warehouse: read the mart as "
+        f"mart_reader (passwords in "
+        f"{profile.secrets_file.relative_to(profile.state_dir.parents[1])}; docs/security.md "
+        "says which login does what)"
     )
     print(f"  Logs      {profile.log_dir}")
     print(
@@ -620,11 +622,11 @@ def _decisions(stack, args) -> int:
         close_decision,
         list_decisions,
     )
-    from revenue_os.warehouse.migrations import migrate
+    from revenue_os.warehouse.connection import LOADER_ROLE
 
     today = date.today()
-    with psycopg.connect(stack.warehouse_uri("revenue_os"), autocommit=True) as conn:
-        migrate(conn)
+    stack.migrate_warehouse()
+    with psycopg.connect(stack.warehouse_uri(LOADER_ROLE), autocommit=True) as conn:
         try:
             if args.action == "add":
                 decision_id = add_decision(
@@ -664,7 +666,7 @@ def _pack(stack, args) -> int:
 
     from revenue_os.reporting import PackError, build_pack, last_closed_month
     from revenue_os.reporting.snapshot import check_closed
-    from revenue_os.warehouse.migrations import migrate
+    from revenue_os.warehouse.connection import LOADER_ROLE
 
     today = date.today()
     month = args.month or last_closed_month(today)
@@ -679,8 +681,8 @@ def _pack(stack, args) -> int:
         # defines the smtp_default connection and the recipients.
         os.environ.update(stack.airflow_env())
     try:
-        with psycopg.connect(stack.warehouse_uri("revenue_os"), autocommit=True) as conn:
-            migrate(conn)
+        stack.migrate_warehouse()
+        with psycopg.connect(stack.warehouse_uri(LOADER_ROLE), autocommit=True) as conn:
             result = build_pack(
                 conn, month, out_dir, send=args.send, refreeze=args.refreeze, today=today
             )
@@ -706,18 +708,20 @@ def _mart(stack, args) -> int:
 
     from revenue_os.transform import build
     from revenue_os.transform.models import ModelError
+    from revenue_os.warehouse.connection import BUILDER_ROLE
 
-    with psycopg.connect(stack.warehouse_uri("revenue_os"), autocommit=True) as conn:
+    # The build schemas belong to the builder: a mart built with another login could not be
+    # replaced by the next refresh.
+    if args.action == "build":
+        stack.migrate_warehouse()
+    with psycopg.connect(stack.warehouse_uri(BUILDER_ROLE), autocommit=True) as conn:
         try:
             if args.action == "build":
-                from revenue_os.warehouse.migrations import migrate
-
-                migrate(conn)
                 build.build_all(
                     conn,
                     publish_after=not args.no_publish,
                     echo=print,
-                    quality_uri=stack.warehouse_uri("revenue_os"),
+                    quality_uri=stack.warehouse_uri(BUILDER_ROLE),
                 )
             elif args.action == "rollback":
                 rolled_back = build.rollback(conn)

@@ -18,6 +18,7 @@ from revenue_os.runtime import airflow_services
 from revenue_os.runtime.postgres_cluster import LocalPostgres, find_server_bin_dir
 from revenue_os.runtime.profile import load_profile
 from revenue_os.runtime.stack import Stack
+from revenue_os.warehouse.connection import BUILDER_ROLE, LOADER_ROLE, OWNER_ROLE
 from revenue_os.warehouse.migrations import migrate
 
 DEMO_TIMEOUT_S = 30 * 60  # a fresh machine installs the Postgres server and both venvs
@@ -59,7 +60,22 @@ def stack(first_demo) -> Stack:
 
 @pytest.fixture
 def warehouse(stack):
-    with psycopg.connect(stack.warehouse_uri("revenue_os"), autocommit=True) as conn:
+    """The owner's login, as the migrations use it."""
+    with psycopg.connect(stack.warehouse_uri(OWNER_ROLE), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def warehouse_loader(stack):
+    """The login of the loads and the operations tasks."""
+    with psycopg.connect(stack.warehouse_uri(LOADER_ROLE), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def warehouse_builder(stack):
+    """The login of the mart build: what it builds, the next refresh can replace."""
+    with psycopg.connect(stack.warehouse_uri(BUILDER_ROLE), autocommit=True) as conn:
         yield conn
 
 

@@ -29,6 +29,7 @@ from revenue_os.notifications.freshness import check_freshness
 from revenue_os.notifications.kpi_alerts import alert_kpi_owners
 from revenue_os.notifications.settings import AlertSettings
 from revenue_os.runtime.stack import REFRESH_DAG_ID
+from revenue_os.warehouse.connection import LOADER_ROLE, OWNER_ROLE
 from revenue_os.warehouse.migrations import migrate
 from tests.integration.conftest import airflow_dags_test
 
@@ -96,8 +97,8 @@ def ops_warehouse(scratch_database):
     conn.close()
 
 
-def scratch_uri(stack, name: str) -> str:
-    return stack.warehouse_uri("revenue_os").rsplit("/", 1)[0] + f"/{name}"
+def scratch_uri(stack, name: str, role: str = OWNER_ROLE) -> str:
+    return stack.warehouse_uri(role).rsplit("/", 1)[0] + f"/{name}"
 
 
 # --- the freshness watchdog ----------------------------------------------------------------
@@ -187,7 +188,7 @@ def test_the_watchdog_dag_alerts_on_a_stale_source_underairflow_dags_test(
     oncall = _address("oncall")
     env = {
         **stack.airflow_env(),
-        "AIRFLOW_CONN_WAREHOUSE": scratch_uri(stack, "watchdog_scratch"),
+        "AIRFLOW_CONN_WAREHOUSE_LOADER": scratch_uri(stack, "watchdog_scratch", LOADER_ROLE),
         "REVENUE_OS_ONCALL_EMAILS": oncall,
     }
 

@@ -163,13 +163,13 @@ def test_same_input_same_mart(published_world):
     }
 
 
-def test_the_refreshed_warehouse_rebuilds_to_the_same_mart(stack, warehouse):
+def test_the_refreshed_warehouse_rebuilds_to_the_same_mart(stack, warehouse_builder):
     """The mart the refresh DAG published from the mock sources, rebuilt aside from the same
     raw tables, is identical table by table."""
-    published = mart_checksums(warehouse)
+    published = mart_checksums(warehouse_builder)
     assert published, "the refresh published no mart"
-    build.build_all(warehouse, echo=lambda _: None, publish_after=False)
-    assert mart_checksums(warehouse, "mart_build") == published
+    build.build_all(warehouse_builder, echo=lambda _: None, publish_after=False)
+    assert mart_checksums(warehouse_builder, "mart_build") == published
 
 
 def test_a_retried_audit_replaces_its_results_and_still_names_the_failed_checks(published_world):

@@ -25,29 +25,30 @@ def test_superuser_cannot_log_in_over_tcp(stack):
         psycopg.connect(uri, connect_timeout=5, password="")
 
 
-def test_warehouse_has_its_four_schemas_owned_by_revenue_os(warehouse):
+def test_the_owner_keeps_raw_and_ops_and_the_builder_the_schemas_it_rebuilds(warehouse):
     rows = warehouse.execute(
         "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace "
         "WHERE nspname IN ('raw', 'staging', 'mart', 'ops') ORDER BY nspname"
     ).fetchall()
     assert rows == [
-        ("mart", "revenue_os"),
+        ("mart", "revenue_os_builder"),
         ("ops", "revenue_os"),
         ("raw", "revenue_os"),
-        ("staging", "revenue_os"),
+        ("staging", "revenue_os_builder"),
     ]
 
 
 @pytest.fixture
-def probe_tables(warehouse):
-    """One table in raw and one in mart, created by the owner as a load would."""
-    for schema in ("raw", "mart", "ops"):
-        warehouse.execute(f"CREATE TABLE IF NOT EXISTS {schema}._role_probe (email text)")
-        warehouse.execute(f"TRUNCATE {schema}._role_probe")
-        warehouse.execute(f"INSERT INTO {schema}._role_probe VALUES ('someone@example.com')")
+def probe_tables(warehouse, warehouse_builder):
+    """One table in raw, ops and mart, each created by the login that creates such tables."""
+    creators = {"raw": warehouse, "ops": warehouse, "mart": warehouse_builder}
+    for schema, conn in creators.items():
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {schema}._role_probe (email text)")
+        conn.execute(f"DELETE FROM {schema}._role_probe")
+        conn.execute(f"INSERT INTO {schema}._role_probe VALUES ('someone@example.com')")
     yield
-    for schema in ("raw", "mart", "ops"):
-        warehouse.execute(f"DROP TABLE {schema}._role_probe")
+    for schema, conn in creators.items():
+        conn.execute(f"DROP TABLE {schema}._role_probe")
 
 
 @pytest.mark.parametrize("schema", ["raw", "ops"])
@@ -62,6 +63,11 @@ def test_mart_reader_reads_new_mart_tables(probe_tables, mart_reader):
 
 
 def test_mart_reader_cannot_write(probe_tables, mart_reader):
+    with pytest.raises(errors.ReadOnlySqlTransaction):
+        mart_reader.execute("INSERT INTO mart._role_probe VALUES ('x')")
+    # Read-only is only the role's default; without write privileges a session that lifts it
+    # still writes nothing.
+    mart_reader.execute("SET default_transaction_read_only = off")
     with pytest.raises(errors.InsufficientPrivilege):
         mart_reader.execute("INSERT INTO mart._role_probe VALUES ('x')")
     with pytest.raises(errors.InsufficientPrivilege):

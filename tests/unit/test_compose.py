@@ -398,7 +398,7 @@ def test_the_scheduler_watch_alerts_like_airflow_without_airflows_secrets(
     scheduler = rendered["services"]["airflow-scheduler"]["environment"]
     for key in (
         "AIRFLOW_CONN_SMTP_DEFAULT",
-        "AIRFLOW_CONN_WAREHOUSE",
+        "AIRFLOW_CONN_WAREHOUSE_LOADER",
         "REVENUE_OS_ONCALL_EMAILS",
         "REVENUE_OS_ALERT_FROM",
         "AIRFLOW__API__BASE_URL",
@@ -410,6 +410,8 @@ def test_the_scheduler_watch_alerts_like_airflow_without_airflows_secrets(
         "AIRFLOW__API__SECRET_KEY",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
         "AIRFLOW_CONN_SUPERSET",
+        "AIRFLOW_CONN_WAREHOUSE_OWNER",
+        "AIRFLOW_CONN_WAREHOUSE_BUILDER",
     ):
         assert key not in watch, f"scheduler-watch needs no {key}"
     assert int(watch["REVENUE_OS_SCHEDULER_DOWN_AFTER_S"]) == 300

@@ -20,7 +20,7 @@ from revenue_os.notifications.delivery import SMTP_CONN_ID, notify_oncall
 from revenue_os.notifications.message import AlertMessage
 from revenue_os.notifications.settings import AlertSettings
 from revenue_os.orchestration.dashboards import SUPERSET_CONN_ID
-from revenue_os.warehouse.connection import WAREHOUSE_CONN_ID
+from revenue_os.warehouse.connection import LOADER_CONN_ID
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ SERVICES = (
     ("alert_kpi_owners", ("the SMTP server", SMTP_CONN_ID)),
     ("send_reporting_pack", ("the SMTP server", SMTP_CONN_ID)),
 )
-WAREHOUSE = ("the Postgres warehouse", WAREHOUSE_CONN_ID)
+WAREHOUSE = ("the Postgres warehouse", LOADER_CONN_ID)
 _UNREACHABLE = re.compile(
     r"connection refused|could not connect|connecterror|connecttimeout|timed out|"
     r"name or service not known|no route to host|connection reset",
@@ -228,7 +228,7 @@ def _published_as_of() -> str | None:
         from revenue_os.metrics.scorecard import as_of_line
         from revenue_os.warehouse.connection import connect, warehouse_uri
 
-        with connect(warehouse_uri(), connect_timeout=5) as conn:
+        with connect(warehouse_uri(LOADER_CONN_ID), connect_timeout=5) as conn:
             return as_of_line(conn)
     except Exception:
         log.info("the published mart's calendar could not be read for the alert")
@@ -243,7 +243,7 @@ def _max_tries(ti: Any) -> int | None:
 def _open_refresh_spell(dag_id: str, task_id: str, facts, recipients) -> None:
     from revenue_os.warehouse.connection import connect, warehouse_uri
 
-    with connect(warehouse_uri()) as conn:
+    with connect(warehouse_uri(LOADER_CONN_ID)) as conn:
         spells.open_spell(
             conn, REFRESH_FAILED, dag_id, {**dict(facts), "first_failed_task": task_id}, recipients
         )

@@ -7,7 +7,7 @@ import logging
 import uuid
 
 from revenue_os.transform import build
-from revenue_os.warehouse.connection import connect, warehouse_uri
+from revenue_os.warehouse.connection import BUILDER_CONN_ID, connect, warehouse_uri
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ def build_mart_layer(layer: str, build_id: str | None, run_id: str | None = None
 
     A model that fails to build marks the build failed; the published mart is not touched.
     """
-    with connect(warehouse_uri()) as conn:
+    with connect(warehouse_uri(BUILDER_CONN_ID)) as conn:
         current = uuid.UUID(build_id) if build_id else build.start_build(conn, run_id)
         try:
             result = build.build_layer(conn, layer, current)
@@ -33,7 +33,7 @@ def build_mart_layer(layer: str, build_id: str | None, run_id: str | None = None
 def build_kpis(build_id: str) -> dict[str, int]:
     """Compile the metric contracts into the built mart's KPI tables."""
     current = uuid.UUID(build_id)
-    with connect(warehouse_uri()) as conn:
+    with connect(warehouse_uri(BUILDER_CONN_ID)) as conn:
         try:
             return build.build_kpis(conn, current)
         except Exception as error:
@@ -49,7 +49,7 @@ def audit_mart(build_id: str) -> int:
     from revenue_os.quality.gate import quality_audit
 
     current = uuid.UUID(build_id)
-    uri = warehouse_uri()
+    uri = warehouse_uri(BUILDER_CONN_ID)
     with connect(uri) as conn:
         try:
             results = build.audit(conn, current, extra_audits=[quality_audit(uri, current)])
@@ -67,7 +67,7 @@ def audit_mart(build_id: str) -> int:
 
 def publish_mart(build_id: str) -> None:
     """Swap the audited build in as the published mart, in one transaction."""
-    with connect(warehouse_uri()) as conn:
+    with connect(warehouse_uri(BUILDER_CONN_ID)) as conn:
         build.publish(conn, uuid.UUID(build_id))
     log.info(
         "published mart build %s; the previous mart is kept as %s", build_id, build.PREVIOUS_SCHEMA

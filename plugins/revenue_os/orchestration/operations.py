@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from revenue_os.warehouse.connection import connect, warehouse_uri
+from revenue_os.warehouse.connection import LOADER_CONN_ID, connect, warehouse_uri
 
 
-def alert_kpi_owners(conn_id: str = "warehouse") -> dict[str, list[str]]:
+def alert_kpi_owners(conn_id: str = LOADER_CONN_ID) -> dict[str, list[str]]:
     """After a publish: alert the owners of KPIs that turned red (once per red spell)."""
     from revenue_os.metrics import load_contracts
     from revenue_os.metrics.formatting import format_value
@@ -15,7 +15,7 @@ def alert_kpi_owners(conn_id: str = "warehouse") -> dict[str, list[str]]:
         return alert(conn, load_contracts(), format_value)
 
 
-def check_freshness(conn_id: str = "warehouse") -> dict[str, list[str]]:
+def check_freshness(conn_id: str = LOADER_CONN_ID) -> dict[str, list[str]]:
     """Alert on-call about stale sources or a stale mart (once per stale spell)."""
     from revenue_os.metrics import load_contracts
     from revenue_os.notifications.freshness import check_freshness as check

@@ -5,14 +5,19 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 
-from revenue_os.warehouse.connection import connect, warehouse_uri
+from revenue_os.warehouse.connection import (
+    LOADER_CONN_ID,
+    OWNER_CONN_ID,
+    connect,
+    warehouse_uri,
+)
 from revenue_os.warehouse.migrations import migrate
 from revenue_os.warehouse.refresh_runs import RefreshRun, record_success
 
 log = logging.getLogger(__name__)
 
 
-def migrate_warehouse(conn_id: str = "warehouse") -> list[str]:
+def migrate_warehouse(conn_id: str = OWNER_CONN_ID) -> list[str]:
     """Apply pending warehouse migrations; return the names of those applied now."""
     with connect(warehouse_uri(conn_id)) as conn:
         applied = migrate(conn)
@@ -29,7 +34,7 @@ def record_refresh_run(
     logical_date: datetime | None,
     started_at: datetime,
     migrations_applied: int,
-    conn_id: str = "warehouse",
+    conn_id: str = LOADER_CONN_ID,
 ) -> int:
     """Record the run in ops.refresh_runs; return the warehouse schema version.
 
@@ -64,7 +69,9 @@ def extract_load_object(object_name: str, params: dict | None = None) -> dict:
         end=date.fromisoformat(params["end"]) if params.get("end") else None,
     )
     vendor = object_name.split(".", 1)[0]
-    result = extract_load(object_name, warehouse_uri(), connection_from_airflow(vendor), request)
+    result = extract_load(
+        object_name, warehouse_uri(LOADER_CONN_ID), connection_from_airflow(vendor), request
+    )
     return {
         "object": object_name,
         "batch_id": str(result.batch_id),

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from revenue_os.orchestration.dashboards import export_dir
-from revenue_os.warehouse.connection import connect, warehouse_uri
+from revenue_os.warehouse.connection import LOADER_CONN_ID, connect, warehouse_uri
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def freeze_kpi_snapshot(interval_start: datetime | date) -> dict:
     from revenue_os.reporting.snapshot import freeze_month
 
     month = month_of(interval_start)
-    with connect(warehouse_uri()) as conn:
+    with connect(warehouse_uri(LOADER_CONN_ID)) as conn:
         result = freeze_month(conn, month)
     log.info(result.summary())
     return {
@@ -49,7 +49,7 @@ def send_reporting_pack(month: str, output_dir: Path | None = None) -> dict:
     """
     from revenue_os.reporting.deliver import build_pack
 
-    with connect(warehouse_uri()) as conn:
+    with connect(warehouse_uri(LOADER_CONN_ID)) as conn:
         result = build_pack(conn, date.fromisoformat(month), output_dir or pack_dir(), send=True)
     log.info(
         "%s: %s (%s, %s)", result.subject, result.delivery.detail, result.html_path, result.pdf_path

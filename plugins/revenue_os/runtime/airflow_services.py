@@ -68,8 +68,15 @@ def airflow_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(TASK_HEARTBEAT_TIMEOUT_S),
-        "AIRFLOW_CONN_WAREHOUSE": (
+        # One login per job (revenue_os.warehouse.connection): migrations, loads, the build.
+        "AIRFLOW_CONN_WAREHOUSE_OWNER": (
             f"postgresql://revenue_os:{secrets['WAREHOUSE_PASSWORD']}@{pg}/warehouse"
+        ),
+        "AIRFLOW_CONN_WAREHOUSE_LOADER": (
+            f"postgresql://revenue_os_loader:{secrets['WAREHOUSE_LOADER_PASSWORD']}@{pg}/warehouse"
+        ),
+        "AIRFLOW_CONN_WAREHOUSE_BUILDER": (
+            f"postgresql://revenue_os_builder:{secrets['WAREHOUSE_BUILDER_PASSWORD']}@{pg}/warehouse"
         ),
         **source_connections(profile.mock_apis_url, secrets["MOCK_API_TOKEN"]),
         # Superset's read-only login to the mart, and Superset itself: the refresh imports

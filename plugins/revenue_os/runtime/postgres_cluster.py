@@ -263,6 +263,8 @@ class LocalPostgres:
         # command line where `ps` would show them.
         names = (
             "WAREHOUSE_PASSWORD",
+            "WAREHOUSE_LOADER_PASSWORD",
+            "WAREHOUSE_BUILDER_PASSWORD",
             "MART_READER_PASSWORD",
             "AIRFLOW_DB_PASSWORD",
             "SUPERSET_DB_PASSWORD",

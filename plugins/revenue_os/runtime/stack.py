@@ -38,11 +38,19 @@ from revenue_os.runtime.processes import (
 )
 from revenue_os.runtime.profile import Profile
 from revenue_os.runtime.secret_store import load_or_create_secrets
+from revenue_os.warehouse.connection import BUILDER_ROLE, LOADER_ROLE, OWNER_ROLE, READER_ROLE
 
 REFRESH_DAG_ID = "revenue_refresh"
 # DAGs that only run on their schedule: unpaused once the first refresh has published, so
 # the watchdog never reports the mart a fresh stack has not built yet as stale.
 OPERATIONS_DAG_IDS = ("freshness_watchdog", "monthly_reporting_pack")
+# The secret that holds each warehouse login's password.
+WAREHOUSE_PASSWORDS = {
+    OWNER_ROLE: "WAREHOUSE_PASSWORD",
+    LOADER_ROLE: "WAREHOUSE_LOADER_PASSWORD",
+    BUILDER_ROLE: "WAREHOUSE_BUILDER_PASSWORD",
+    READER_ROLE: "MART_READER_PASSWORD",
+}
 
 
 class Progress:
@@ -107,12 +115,17 @@ class Stack:
             self.profile.airflow_url, airflow.ADMIN_USER, self.secrets["AIRFLOW_ADMIN_PASSWORD"]
         )
 
-    def warehouse_uri(self, role: str = "revenue_os") -> str:
-        password = {
-            "revenue_os": self.secrets["WAREHOUSE_PASSWORD"],
-            "mart_reader": self.secrets["MART_READER_PASSWORD"],
-        }[role]
+    def warehouse_uri(self, role: str) -> str:
+        """The warehouse URI of one of its logins (see revenue_os.warehouse.connection)."""
+        password = self.secrets[WAREHOUSE_PASSWORDS[role]]
         return f"postgresql://{role}:{password}@127.0.0.1:{self.profile.postgres_port}/warehouse"
+
+    def migrate_warehouse(self) -> list:
+        """Apply pending warehouse migrations as the owner, the one login allowed to."""
+        from revenue_os.warehouse.migrations import migrate
+
+        with psycopg.connect(self.warehouse_uri(OWNER_ROLE), autocommit=True) as conn:
+            return migrate(conn)
 
     # -- commands ---------------------------------------------------------------------
     def demo(self, *, refresh: bool = True, echo=print) -> dict:
@@ -138,7 +151,7 @@ class Stack:
             progress.note(f"{'started' if started else 'already running'} on 127.0.0.1:{pg.port}")
             pg.bootstrap_roles(self.secrets)
             progress.note(
-                "roles revenue_os, mart_reader, airflow, superset; databases "
+                f"roles {', '.join(WAREHOUSE_PASSWORDS)}, airflow, superset; databases "
                 "warehouse, airflow, superset"
             )
 
@@ -241,10 +254,15 @@ class Stack:
             )
             self._start_scheduler_watch(airflow_env, progress)
 
-        with progress.step("Warehouse reachable with role separation"):
-            with psycopg.connect(self.warehouse_uri(), connect_timeout=10) as conn:
-                conn.execute("SELECT 1")
-            progress.note("revenue_os can connect to the warehouse")
+        with progress.step("Warehouse migrated, and reachable by each of its logins"):
+            applied = self.migrate_warehouse()
+            progress.note(
+                f"{len(applied)} migration(s) applied" if applied else "schema up to date"
+            )
+            for role in WAREHOUSE_PASSWORDS:
+                with psycopg.connect(self.warehouse_uri(role), connect_timeout=10) as conn:
+                    conn.execute("SELECT 1")
+            progress.note(f"{', '.join(WAREHOUSE_PASSWORDS)} can connect")
 
         summary: dict = {"profile": profile.name}
         if refresh:
@@ -334,7 +352,7 @@ class Stack:
         """What each load of a run brought: object, extracted, inserted, updated, quarantined."""
         if not started:
             return []
-        with psycopg.connect(self.warehouse_uri(), connect_timeout=10) as conn:
+        with psycopg.connect(self.warehouse_uri(LOADER_ROLE), connect_timeout=10) as conn:
             return conn.execute(
                 """
                 SELECT source_object, rows_extracted, rows_inserted, rows_updated, rows_quarantined
@@ -345,7 +363,7 @@ class Stack:
 
     def _mart_built_by(self, run_id: str) -> dict | None:
         """The mart build of a run: its status and the published tables' row counts."""
-        with psycopg.connect(self.warehouse_uri(), connect_timeout=10) as conn:
+        with psycopg.connect(self.warehouse_uri(LOADER_ROLE), connect_timeout=10) as conn:
             build = conn.execute(
                 "SELECT build_id, status FROM ops.mart_builds WHERE run_id = %s"
                 " ORDER BY started_at DESC LIMIT 1",

@@ -28,6 +28,7 @@ from psycopg import sql
 from revenue_os.metrics.scorecard import stamp_as_of
 from revenue_os.paths import SEEDS_DIR
 from revenue_os.transform.models import Model, ModelError, build_order, discover
+from revenue_os.warehouse.connection import LOADER_ROLE, READER_ROLE
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ STAGING_SCHEMA = "staging"
 BUILD_SCHEMA = "mart_build"
 PUBLISHED_SCHEMA = "mart"
 PREVIOUS_SCHEMA = "mart_previous"
-READER_ROLE = "mart_reader"
+# Superset's login, and the operations tasks' (alerts, the watchdog, the reporting pack).
+MART_READING_ROLES = (READER_ROLE, LOADER_ROLE)
 CREDIT_TOLERANCE = 1e-9
 # first, last, linear, U, W and time decay (sql/models/marts/fct_attribution.sql)
 ATTRIBUTION_MODELS = 6
@@ -330,7 +332,7 @@ def fail_build(conn: psycopg.Connection, build_id: uuid.UUID, error: str) -> Non
 def _swap(conn: psycopg.Connection, new: str, old: str) -> None:
     """Publish schema `new` as the mart; keep the current mart as `old`. One transaction."""
     ident = sql.Identifier
-    reader = ident(READER_ROLE)
+    readers = sql.SQL(", ").join(ident(role) for role in MART_READING_ROLES)
     conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(ident(old)))
     conn.execute(
         sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(ident(PUBLISHED_SCHEMA), ident(old))
@@ -338,19 +340,21 @@ def _swap(conn: psycopg.Connection, new: str, old: str) -> None:
     conn.execute(
         sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(ident(new), ident(PUBLISHED_SCHEMA))
     )
-    # Privileges belong to the schema object and moved with it: the reader keeps reading
+    # Privileges belong to the schema object and moved with it: the readers keep reading
     # only what is published now.
     conn.execute(
-        sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(ident(old), reader)
+        sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(ident(old), readers)
     )
-    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(ident(old), reader))
+    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(ident(old), readers))
     published = ident(PUBLISHED_SCHEMA)
     conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(published))
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(published, reader))
-    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(published, reader))
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(published, readers))
+    conn.execute(
+        sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(published, readers)
+    )
     conn.execute(
         sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(
-            published, reader
+            published, readers
         )
     )
 

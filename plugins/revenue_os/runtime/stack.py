@@ -254,11 +254,8 @@ class Stack:
             )
             self._start_scheduler_watch(airflow_env, progress)
 
-        with progress.step("Warehouse migrated, and reachable by each of its logins"):
-            applied = self.migrate_warehouse()
-            progress.note(
-                f"{len(applied)} migration(s) applied" if applied else "schema up to date"
-            )
+        # The refresh's first task migrates the warehouse, as its owner.
+        with progress.step("Warehouse reachable by each of its logins"):
             for role in WAREHOUSE_PASSWORDS:
                 with psycopg.connect(self.warehouse_uri(role), connect_timeout=10) as conn:
                     conn.execute("SELECT 1")

@@ -14,8 +14,6 @@ from psycopg import errors
 
 from revenue_os.warehouse.connection import BUILDER_ROLE, LOADER_ROLE, OWNER_ROLE, READER_ROLE
 
-pytestmark = pytest.mark.integration
-
 RAW_TABLE = "raw.hubspot__contacts"
 OPS_TABLE = "ops.load_batches"
 

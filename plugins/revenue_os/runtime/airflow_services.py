@@ -67,6 +67,11 @@ def airflow_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
         # New DAG files appear within 30 s rather than the default 5 minutes.
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        # Airflow listens on every interface unless told otherwise; nothing of the stack does.
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(
+            profile.scheduler_health_port
+        ),
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(TASK_HEARTBEAT_TIMEOUT_S),
         # One login per job (revenue_os.warehouse.connection): migrations, loads, the build.
         "AIRFLOW_CONN_WAREHOUSE_OWNER": (
@@ -174,7 +179,9 @@ def services(profile: Profile) -> list[Service]:
     airflow = str(BIN_DIR / "airflow")
     spec = {
         "airflow-api-server": [airflow, "api-server"],
-        "airflow-scheduler": [airflow, "scheduler"],
+        # The task log server binds every interface, with no setting to narrow it; the API
+        # server reads task logs from the folder it shares with the scheduler, so it is off.
+        "airflow-scheduler": [airflow, "scheduler", "--skip-serve-logs"],
         "airflow-dag-processor": [airflow, "dag-processor"],
     }
     return [Service(name, argv, profile.run_dir, profile.log_dir) for name, argv in spec.items()]

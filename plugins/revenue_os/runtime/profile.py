@@ -85,6 +85,12 @@ class Profile:
         return Path("/var/tmp") / f"revenue-os-{digest}" / self.name / "postgres"
 
     @property
+    def scheduler_health_port(self) -> int:
+        """The scheduler's own health check, beside the API server's port (8974 for 8080, as
+        in Airflow's defaults), so that two profiles never collide."""
+        return self.airflow_port + 894
+
+    @property
     def airflow_url(self) -> str:
         return f"http://127.0.0.1:{self.airflow_port}"
 

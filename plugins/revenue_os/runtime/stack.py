@@ -177,6 +177,7 @@ class Stack:
                 "mail-server": (profile.mail_port, "REVENUE_OS_MAIL_PORT"),
                 "mock-apis": (profile.mock_apis_port, "REVENUE_OS_MOCK_APIS_PORT"),
                 "airflow-api-server": (profile.airflow_port, "REVENUE_OS_AIRFLOW_PORT"),
+                "airflow-scheduler": (profile.scheduler_health_port, "REVENUE_OS_AIRFLOW_PORT"),
                 "superset": (profile.superset_port, "REVENUE_OS_SUPERSET_PORT"),
             }
             for service in self.services():

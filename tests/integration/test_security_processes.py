@@ -1,0 +1,113 @@
+"""The running stack seen from the operating system: which sockets its processes listen on.
+
+Read from /proc, as an attacker with a shell on the box would: every listening TCP socket of
+every process the stack started (each service and all its children: gunicorn and LocalExecutor
+workers, the log and health servers) and of its Postgres.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import pytest
+
+LISTEN = "0A"  # the TCP state LISTEN in /proc/net/tcp
+
+
+def _children(pid: int) -> set[int]:
+    """`pid` and every process below it."""
+    found, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue
+        found.add(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return found
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except (FileNotFoundError, PermissionError):
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except (FileNotFoundError, OSError):
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _address(hex_address: str) -> tuple[str, int]:
+    host, port = hex_address.split(":")
+    raw = bytes.fromhex(host)
+    if len(raw) == 4:
+        ip = ipaddress.IPv4Address(raw[::-1])
+    else:  # four little-endian 32-bit words
+        ip = ipaddress.IPv6Address(b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
+    return str(ip), int(port, 16)
+
+
+def _listening() -> dict[str, tuple[str, int]]:
+    """inode -> (address, port) of every listening TCP socket on the machine."""
+    sockets = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == LISTEN:
+                sockets[fields[9]] = _address(fields[1])
+    return sockets
+
+
+@pytest.fixture(scope="module")
+def stack_listeners(stack) -> dict[str, set[tuple[str, int]]]:
+    """service name -> the (address, port) pairs its process tree listens on."""
+    listening = _listening()
+    roots = {service.name: service.pid() for service in stack.services()}
+    postmaster = stack.postgres().data_dir / "postmaster.pid"
+    roots["postgres"] = int(postmaster.read_text().split()[0])
+    found = {}
+    for name, pid in roots.items():
+        assert pid, f"{name} is not running"
+        inodes = set().union(*(_socket_inodes(p) for p in _children(pid)))
+        found[name] = {listening[i] for i in inodes if i in listening}
+    return found
+
+
+def test_every_socket_of_the_stack_listens_on_loopback_only(stack_listeners):
+    exposed = {
+        name: sorted(
+            address for address in addresses if not ipaddress.ip_address(address[0]).is_loopback
+        )
+        for name, addresses in stack_listeners.items()
+    }
+    assert {name: a for name, a in exposed.items() if a} == {}
+
+
+def test_the_listeners_are_the_ones_the_profile_names(stack, stack_listeners):
+    """Nothing listens that the profile does not know of: each port is a documented one."""
+    profile = stack.profile
+    ports = {name: {port for _, port in addresses} for name, addresses in stack_listeners.items()}
+    assert ports["postgres"] == {profile.postgres_port}
+    assert ports["airflow-api-server"] == {profile.airflow_port}
+    assert ports["airflow-scheduler"] == {profile.scheduler_health_port}
+    assert ports["airflow-dag-processor"] == set()
+    assert ports["superset"] == {profile.superset_port}
+    assert ports["mock-apis"] == {profile.mock_apis_port}
+    assert ports["mail-server"] == {profile.mail_port}
+    assert ports["scheduler-watch"] == set()
+
+
+def test_the_secrets_file_is_private_to_its_owner(stack):
+    mode = stack.profile.secrets_file.stat().st_mode & 0o777
+    assert mode == 0o600, oct(mode)

@@ -10,6 +10,9 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := .local/tools/uv/bin/uv
 VENV := .venv
+# Debian's python3.11 when present: as root the services run as an unprivileged user, who
+# cannot reach an interpreter under root's home (pyenv), nor any venv made from one.
+VENV_PYTHON := $(if $(wildcard /usr/bin/python3.11),/usr/bin/python3.11,python3.11)
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help demo test test-unit down status refresh lint lock venv clean
@@ -59,7 +62,9 @@ $(UV):
 
 $(VENV)/.synced: $(UV) requirements-dev.lock pyproject.toml
 	@echo "==> installing $(VENV) from requirements-dev.lock"
-	@[ -x $(VENV)/bin/python ] || $(UV) venv --quiet --python python3.11 $(VENV)
+	@if [ "$(VENV_PYTHON)" = /usr/bin/python3.11 ]; then \
+	  grep -qx "home = /usr/bin" $(VENV)/pyvenv.cfg 2>/dev/null || rm -rf $(VENV); fi
+	@[ -x $(VENV)/bin/python ] || $(UV) venv --quiet --python $(VENV_PYTHON) $(VENV)
 	$(UV) pip sync --quiet --python $(VENV)/bin/python requirements-dev.lock
 	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps --editable .
 	@touch $@

@@ -16,6 +16,7 @@ from revenue_os.paths import PROJECT_ROOT
 from revenue_os.runtime import scheduler_watch_service
 from revenue_os.runtime.airflow_services import LOCAL_MAIL_SETTINGS
 from revenue_os.runtime.processes import wait_until
+from revenue_os.runtime.service_user import service_user
 from revenue_os.runtime.stack import OPERATIONS_DAG_IDS, REFRESH_DAG_ID
 
 ONCALL = LOCAL_MAIL_SETTINGS["REVENUE_OS_ONCALL_EMAILS"]
@@ -55,7 +56,9 @@ def test_a_stopped_scheduler_is_alerted_once_and_its_return_announced(
     configurations = {s.name: s.config_file.read_text() for s in (scheduler, watch)}
     down_after = scheduler_watch_service.down_after_s(stack.profile)
     interval = scheduler_watch_service.interval_s(stack.profile)
-    env = stack.airflow_env()
+    # Restarted as `demo` starts them: as the service user when the suite runs as root.
+    user = service_user(create=False)
+    env = user.env(stack.airflow_env(), stack.profile.service_home) if user else stack.airflow_env()
     wait_until(
         lambda: no_run_in_progress(airflow_client), timeout=300, what="no DAG run in progress"
     )
@@ -75,7 +78,7 @@ def test_a_stopped_scheduler_is_alerted_once_and_its_return_announced(
         # ops.alert_spells: it neither alerts again nor forgets to announce the recovery.
         assert watch.stop()
         restarted_at = datetime.now(UTC)
-        watch.start(env, PROJECT_ROOT)
+        watch.start(env, PROJECT_ROOT, user)
         two_checks_later = restarted_at + timedelta(seconds=2 * interval)
         wait_until(
             lambda: scheduler_watch_service.checked_since(stack.profile, two_checks_later),
@@ -87,9 +90,9 @@ def test_a_stopped_scheduler_is_alerted_once_and_its_return_announced(
         assert len(scheduler_mail(stack, stopped_at)) == 1
     finally:
         if scheduler.pid() is None:
-            scheduler.start(env, PROJECT_ROOT)
+            scheduler.start(env, PROJECT_ROOT, user)
         if watch.pid() is None:
-            watch.start(env, PROJECT_ROOT)
+            watch.start(env, PROJECT_ROOT, user)
 
     wait_until(
         lambda: airflow_client.health()["scheduler"]["status"] == "healthy",

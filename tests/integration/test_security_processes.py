@@ -1,4 +1,5 @@
-"""The running stack seen from the operating system: which sockets its processes listen on.
+"""The running stack seen from the operating system: who its processes run as, and which
+sockets they listen on.
 
 Read from /proc, as an attacker with a shell on the box would: every listening TCP socket of
 every process the stack started (each service and all its children: gunicorn and LocalExecutor
@@ -9,9 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+
+from revenue_os.runtime.service_user import SERVICE_USER, service_user, writable_dirs
 
 LISTEN = "0A"  # the TCP state LISTEN in /proc/net/tcp
 
@@ -111,3 +116,65 @@ def test_the_listeners_are_the_ones_the_profile_names(stack, stack_listeners):
 def test_the_secrets_file_is_private_to_its_owner(stack):
     mode = stack.profile.secrets_file.stat().st_mode & 0o777
     assert mode == 0o600, oct(mode)
+
+
+# -- who the processes run as ------------------------------------------------------------
+
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="services run as the caller unless root")
+
+
+def _uids(pid: int) -> set[int]:
+    """The real, effective, saved and file-system uids of a process."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return {int(uid) for uid in line.split()[1:]}
+    raise AssertionError(f"no Uid line for {pid}")
+
+
+@pytest.fixture(scope="module")
+def the_service_user():
+    user = service_user(create=False)
+    assert user is not None, f"the OS user {SERVICE_USER!r} was not created"
+    return user
+
+
+@as_root
+def test_no_process_of_the_stack_runs_as_root(stack, the_service_user):
+    """Every service and every process below it (gunicorn workers, LocalExecutor workers and
+    the tasks they run) runs as the unprivileged service user, as Postgres runs as its own."""
+    owners = {}
+    for service in stack.services():
+        pid = service.pid()
+        assert pid, f"{service.name} is not running"
+        owners[service.name] = set().union(
+            *(_uids(p) for p in _children(pid) if Path(f"/proc/{p}").exists())
+        )
+    assert owners == {name: {the_service_user.uid} for name in owners}
+
+
+@as_root
+def test_what_the_refresh_tasks_wrote_belongs_to_the_service_user(stack, the_service_user):
+    """DAG code ran as the service user: the dashboards bundle its last task exported."""
+    written = [path for path in (stack.profile.state_dir / "exports").rglob("*") if path.is_file()]
+    assert written, "the refresh exported nothing"
+    assert {path.stat().st_uid for path in written} == {the_service_user.uid}
+
+
+@as_root
+def test_the_service_user_cannot_read_the_secrets_or_forge_a_pid_file(stack, the_service_user):
+    runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+
+    def as_service_user(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [runuser, "-u", the_service_user.name, "--", *argv],
+            capture_output=True, text=True, check=False, cwd="/",
+        )  # fmt: skip
+
+    secrets = stack.profile.secrets_file
+    assert secrets.stat().st_uid == 0
+    assert "Permission denied" in as_service_user("cat", str(secrets)).stderr
+    pid_file = stack.profile.run_dir / "superset.pid"
+    assert "Permission denied" in as_service_user("touch", str(pid_file)).stderr
+    # Its own folders it does write: the homes, mail, exports, the watch's status.
+    for folder in writable_dirs(stack.profile):
+        assert as_service_user("test", "-w", str(folder)).returncode == 0, folder

@@ -284,7 +284,7 @@ def test_the_stack_runs_the_watch_last_with_airflows_alert_settings(monkeypatch)
         "--interval",
         "3",
         "--status-file",
-        str(profile.run_dir / "scheduler-watch.json"),
+        str(profile.watch_dir / "scheduler-watch.json"),
     ]
     assert service.log_file == profile.log_dir / "scheduler-watch.log"
     demo = scheduler_watch_service.services(load_profile("demo"))[0].argv

@@ -19,6 +19,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from revenue_os.runtime.service_user import ServiceUser
 
 
 def _start_time(pid: int) -> str | None:
@@ -92,7 +96,7 @@ class Service:
     def config_file(self) -> Path:
         return self.run_dir / f"{self.name}.config"
 
-    def _config_digest(self, env: Mapping[str, str]) -> str:
+    def _config_digest(self, env: Mapping[str, str], user: ServiceUser | None = None) -> str:
         """What the service was started with that matters to it: its command line and the
         stack's own variables (connections, secrets, ports), not the caller's whole shell."""
         relevant = sorted((k, v) for k, v in env.items() if k.startswith(CONFIG_PREFIXES))
@@ -101,15 +105,18 @@ class Service:
             for path in self.config_files
         ]
         identity = [list(self.argv), relevant] + ([files] if files else [])
+        if user is not None:  # a service left running as root is restarted as the user
+            identity.append(user.name)
         return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
 
-    def start(self, env: Mapping[str, str], cwd: Path) -> int:
+    def start(self, env: Mapping[str, str], cwd: Path, user: ServiceUser | None = None) -> int:
         """Start the service unless it already runs with this configuration; return its PID.
 
         A service running with another configuration (a connection added by an upgrade, a
         moved port) is restarted, or it would keep serving the old one until someone notices.
+        With `user`, it runs as that OS user (its log is opened here, so needs no grant).
         """
-        digest = self._config_digest(env)
+        digest = self._config_digest(env, user)
         running = self.pid()
         if running:
             try:
@@ -134,6 +141,7 @@ class Service:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                **(user.popen_options() if user else {}),
             )
         started = _start_time(proc.pid)
         if started is None:

@@ -62,6 +62,16 @@ class Profile:
         return self.state_dir / "mail"
 
     @property
+    def service_home(self) -> Path:
+        """HOME of the services (caches, config dot-files), never the caller's."""
+        return self.state_dir / "home"
+
+    @property
+    def watch_dir(self) -> Path:
+        """Where the scheduler watch records its last check."""
+        return self.state_dir / "watch"
+
+    @property
     def airflow_home(self) -> Path:
         return self.state_dir / "airflow"
 

@@ -33,7 +33,8 @@ PROFILE_INTERVAL_S = {"test": 3}
 
 
 def status_file(profile: Profile) -> Path:
-    return profile.run_dir / f"{SERVICE_NAME}.json"
+    # Not in run/: the PID files there are trusted by `down`, so only the caller writes them.
+    return profile.watch_dir / f"{SERVICE_NAME}.json"
 
 
 def hints(profile: Profile) -> OperatorHints:

@@ -38,6 +38,13 @@ from revenue_os.runtime.processes import (
 )
 from revenue_os.runtime.profile import Profile
 from revenue_os.runtime.secret_store import load_or_create_secrets
+from revenue_os.runtime.service_user import (
+    ServiceUser,
+    check_reachable,
+    hand_over,
+    service_user,
+    writable_dirs,
+)
 from revenue_os.warehouse.connection import BUILDER_ROLE, LOADER_ROLE, OWNER_ROLE, READER_ROLE
 
 REFRESH_DAG_ID = "revenue_refresh"
@@ -184,6 +191,7 @@ class Stack:
                 if service.name in ports and service.pid() is None:
                     port, variable = ports[service.name]
                     _check_port_free(port, service.name, variable)
+            user = self._service_user(progress)
             # The sources and the mail server first: the scheduler may start a run (and a run
             # may send an alert) as soon as it is up.
             for services, env in (
@@ -192,9 +200,11 @@ class Stack:
                 (airflow.services(profile), airflow_env),
                 (superset.services(profile), self.superset_env()),
             ):
+                if user:
+                    env = user.env(env, profile.service_home)
                 for service in services:
                     was_running = service.pid()
-                    pid = service.start(env, PROJECT_ROOT)
+                    pid = service.start(env, PROJECT_ROOT, user)
                     if not was_running:
                         state = ""
                     elif pid == was_running:
@@ -253,7 +263,9 @@ class Stack:
                 f"Airflow {profile.airflow_url} and Superset {profile.superset_url} healthy; "
                 f"mail to 127.0.0.1:{profile.mail_port} lands in {profile.mail_dir}"
             )
-            self._start_scheduler_watch(airflow_env, progress)
+            self._start_scheduler_watch(
+                user.env(airflow_env, profile.service_home) if user else airflow_env, progress, user
+            )
 
         # The refresh's first task migrates the warehouse, as its owner.
         with progress.step("Warehouse reachable by each of its logins"):
@@ -270,13 +282,25 @@ class Stack:
         summary["elapsed_s"] = round(progress.elapsed, 1)
         return summary
 
-    def _start_scheduler_watch(self, env: dict[str, str], progress: Progress) -> None:
+    def _service_user(self, progress: Progress) -> ServiceUser | None:
+        """As root: the unprivileged user every service runs as, given its folders."""
+        user = service_user()
+        if user is None:
+            return None
+        check_reachable(user, [airflow.BIN_DIR / "python", superset.VENV_DIR / "bin" / "python"])
+        hand_over(user, writable_dirs(self.profile))
+        progress.note(f"services run as the OS user {user.name!r} (uid {user.uid}), not root")
+        return user
+
+    def _start_scheduler_watch(
+        self, env: dict[str, str], progress: Progress, user: ServiceUser | None = None
+    ) -> None:
         """Start the watch only now that Airflow answers: a start-up slower than its threshold
         must not page anyone. Wait for its first check, which proves it polls."""
         (watch,) = scheduler_watch.services(self.profile)
         was_running = watch.pid()
         started = datetime.now(UTC)
-        pid = watch.start(env, PROJECT_ROOT)
+        pid = watch.start(env, PROJECT_ROOT, user)
         interval = scheduler_watch.interval_s(self.profile)
         # A watch that kept running checked within its interval; a new one checks at once.
         since = started - timedelta(seconds=interval + 5) if pid == was_running else started

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ import httpx
 from revenue_os.paths import PROJECT_ROOT, SUPERSET_DIR
 from revenue_os.runtime.processes import Service
 from revenue_os.runtime.profile import Profile
+from revenue_os.runtime.service_user import made_from, venv_python
 
 SUPERSET_CONFIG = SUPERSET_DIR / "superset_config.py"
 
@@ -50,12 +52,15 @@ def ensure_venv(log) -> bool:
     """Install or update the Superset venv when its lock changed; True when it did work."""
     stamp = VENV_DIR / ".revenue-os-lock.sha256"
     digest = _lock_digest()
-    if stamp.exists() and stamp.read_text().strip() == digest:
+    python = venv_python()
+    if not made_from(VENV_DIR, python):
+        shutil.rmtree(VENV_DIR, ignore_errors=True)  # made from an interpreter we no longer use
+    elif stamp.exists() and stamp.read_text().strip() == digest:
         return False
     uv = find_uv()
     if not (VENV_DIR / "bin" / "python").exists():
-        log(f"creating {VENV_DIR.name}")
-        subprocess.run([uv, "venv", "-q", "-p", "python3.11", str(VENV_DIR)], check=True)
+        log(f"creating {VENV_DIR.name} from {python}")
+        subprocess.run([uv, "venv", "-q", "-p", python, str(VENV_DIR)], check=True)
     log("installing Superset from superset/requirements.lock")
     subprocess.run(
         [uv, "pip", "sync", "-q", "-p", str(VENV_DIR / "bin" / "python"), str(LOCK_FILE)],

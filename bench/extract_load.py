@@ -37,7 +37,8 @@ from revenue_os.warehouse.migrations import migrate
 
 SCRATCH_DB = "bench_extract_load"
 TOKEN = "bench-token"
-ADMIN_HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+ADMIN_TOKEN = "bench-admin-token"
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SERVING = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
 
 
@@ -55,7 +56,7 @@ def start_mock_apis(scale: float) -> tuple[subprocess.Popen, str]:
             "42",
             "--quiet",
         ],
-        env={**os.environ, "MOCK_API_TOKEN": TOKEN},
+        env={**os.environ, "MOCK_API_TOKEN": TOKEN, "MOCK_API_ADMIN_TOKEN": ADMIN_TOKEN},
         stderr=subprocess.PIPE,
         text=True,
     )

@@ -18,12 +18,9 @@ for name in SUPERSET_SECRET_KEY SUPERSET_METADATA_DB_URI SUPERSET_ADMIN_PASSWORD
 done
 
 superset db upgrade
-# create-admin only reports (exit 0) when the user already exists; reset-password then applies
-# the current password either way.
-superset fab create-admin \
-    --username admin --firstname Revenue --lastname Admin --email admin@example.com \
-    --password "${SUPERSET_ADMIN_PASSWORD}"
-superset fab reset-password --username admin --password "${SUPERSET_ADMIN_PASSWORD}"
+# Through Superset's Python API rather than `superset fab create-admin --password`: a password
+# on argv is readable by every process of the host.
+python /app/revenue_os/superset-admin.py
 superset init
 python /app/revenue_os/executive_role.py
 echo "superset-init: done"

@@ -52,7 +52,7 @@ def test_demo_loaded_every_source_object_completely(stack, warehouse):
     """The demo's first run is a full pull: each raw table holds what the mock source serves."""
     expected = httpx.get(
         f"{stack.profile.mock_apis_url}/_admin/counts",
-        headers={"Authorization": f"Bearer {stack.secrets['MOCK_API_TOKEN']}"},
+        headers={"Authorization": f"Bearer {stack.secrets['MOCK_API_ADMIN_TOKEN']}"},
         timeout=60,
     ).json()["objects"]
     loaded = {

@@ -424,3 +424,189 @@ def test_a_dead_task_is_failed_as_soon_as_on_the_local_stack(rendered: dict[str,
         if name.startswith("airflow-"):
             timeout = svc["environment"]["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"]
             assert timeout == str(TASK_HEARTBEAT_TIMEOUT_S), name
+
+
+# --- hardening ------------------------------------------------------------------------------
+
+# A full version (apache/airflow:3.3.2-python3.11, v1.28.2) or a digest; a bare major, a
+# major.minor of a three-part scheme or `latest` moves under a running deployment.
+IMAGE_REF = re.compile(
+    r"^(?P<repo>[^\s:@]+)(?::(?P<tag>[-.\w]+))?(?:@sha256:(?P<digest>[0-9a-f]{64}))?$"
+)
+FULL_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([-.]\w+)*$")
+# PostgreSQL numbers its releases major.minor: 15.15 is a full version.
+TWO_PART_VERSIONED = {"postgres"}
+TWO_PART_VERSION = re.compile(r"^\d+\.\d+([-.][a-z]\w*)*$")
+LOCAL_IMAGE = re.compile(r"^revenue-os/[a-z-]+:local$")
+SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|FERNET_KEY|SECRET_KEY)\b")
+# `$NAME` or `${NAME...}` of a secret: its value would be on the command line being built.
+SECRET_EXPANSION = re.compile(r"\$\{?[A-Z0-9_]*(PASSWORD|SECRET|TOKEN|FERNET_KEY)[A-Z0-9_]*")
+# Services that keep a capability, and which: none today.
+CAPABILITIES_ADDED: dict[str, set[str]] = {}
+
+
+def is_pinned(image: str) -> bool:
+    match = IMAGE_REF.match(image)
+    if not match:
+        return False
+    if match["digest"]:
+        return True
+    tag = match["tag"] or ""
+    if match["repo"] in TWO_PART_VERSIONED:
+        return bool(TWO_PART_VERSION.match(tag))
+    return bool(FULL_VERSION.match(tag))
+
+
+@pytest.mark.parametrize(
+    ("image", "pinned"),
+    [
+        ("postgres:15", False),
+        ("postgres:latest", False),
+        ("postgres", False),
+        ("postgres:15-bookworm", False),
+        ("apache/superset:6.1", False),
+        ("apache/superset:6", False),
+        ("postgres:15.18-bookworm", True),
+        ("apache/airflow:3.3.2-python3.11", True),
+        ("axllent/mailpit:v1.28.2", True),
+        ("postgres@sha256:" + "a" * 64, True),
+        ("postgres:15.15@sha256:" + "b" * 64, True),
+    ],
+)
+def test_the_pin_rule_itself(image: str, pinned: bool) -> None:
+    assert is_pinned(image) is pinned
+
+
+def test_every_service_drops_all_capabilities_and_cannot_gain_privileges(
+    rendered: dict[str, Any],
+) -> None:
+    for name, svc in rendered["services"].items():
+        assert "no-new-privileges:true" in (svc.get("security_opt") or []), name
+        assert svc.get("cap_drop") == ["ALL"], name
+        assert set(svc.get("cap_add") or []) == CAPABILITIES_ADDED.get(name, set()), name
+        assert not svc.get("privileged"), name
+
+
+def tmpfs_targets(service: Mapping[str, Any]) -> set[str]:
+    return {entry.split(":", 1)[0] for entry in service.get("tmpfs") or []}
+
+
+# Services whose root filesystem stays writable, and why.
+WRITABLE_ROOT = {"mailpit": "read_only not yet proven against its image"}
+
+
+def test_every_root_filesystem_is_read_only_but_the_listed_ones(rendered: dict[str, Any]) -> None:
+    writable = {name for name, svc in rendered["services"].items() if not svc.get("read_only")}
+    assert writable == set(WRITABLE_ROOT)
+    for name, svc in rendered["services"].items():
+        if svc.get("read_only"):
+            # Each writes scratch files; state goes to volumes or the database.
+            assert "/tmp" in tmpfs_targets(svc), name
+
+
+def test_airflow_and_superset_keep_a_writable_home(rendered: dict[str, Any]) -> None:
+    for name, svc in rendered["services"].items():
+        if svc["image"] == "revenue-os/airflow:local" and name.startswith("airflow-"):
+            # Airflow writes a default airflow.cfg into AIRFLOW_HOME on every start.
+            assert "/opt/airflow" in tmpfs_targets(svc), name
+            # The volumes under it still hold the logs and the passwords file.
+            targets = {v["target"] for v in svc["volumes"]}
+            assert {"/opt/airflow/logs", "/opt/airflow/simple-auth"} <= targets, name
+        if svc["image"] == "revenue-os/superset:local":
+            # gunicorn keeps its control socket under the user's home.
+            assert "/app/superset_home" in tmpfs_targets(svc), name
+
+
+def test_postgres_runs_unprivileged_from_the_start(rendered: dict[str, Any]) -> None:
+    postgres = rendered["services"]["postgres"]
+    assert postgres.get("user") == "postgres"
+    assert "/var/run/postgresql" in tmpfs_targets(postgres)
+
+
+def test_every_image_is_pinned_to_a_full_version(rendered: dict[str, Any]) -> None:
+    for name, svc in rendered["services"].items():
+        image = svc["image"]
+        if "build" in svc:
+            assert LOCAL_IMAGE.match(image), f"{name}: built image named {image}"
+        else:
+            assert LOCAL_IMAGE.match(image) or is_pinned(image), f"{name}: {image} floats"
+    dockerfiles = sorted((ROOT / "docker").glob("*/Dockerfile"))
+    assert dockerfiles
+    for dockerfile in dockerfiles:
+        bases = [
+            line.split()[1]
+            for line in dockerfile.read_text().splitlines()
+            if line.upper().startswith("FROM ")
+        ]
+        assert bases, dockerfile
+        for base in bases:
+            assert is_pinned(base), f"{dockerfile.relative_to(ROOT)}: FROM {base} floats"
+
+
+def test_no_secret_on_a_command_line_of_the_shell_scripts() -> None:
+    scripts = sorted((ROOT / "docker").rglob("*.sh"))
+    assert len(scripts) >= 3
+    for script in scripts:
+        for number, line in enumerate(script.read_text().splitlines(), start=1):
+            code = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
+            where = f"{script.relative_to(ROOT)}:{number}"
+            assert "--password" not in code, where
+            # The names may be listed (checked for placeholders, exported); their values are
+            # read from the environment by the program that needs them, never expanded here.
+            assert not SECRET_EXPANSION.search(code), where
+
+
+def test_the_check_above_catches_a_password_on_argv() -> None:
+    line = 'superset fab reset-password --username admin --password "${SUPERSET_ADMIN_PASSWORD}"'
+    assert SECRET_EXPANSION.search(line) and "--password" in line
+    assert not SECRET_EXPANSION.search("for name in SUPERSET_ADMIN_PASSWORD; do")
+
+
+def test_no_secret_on_a_command_line_of_the_services(rendered: dict[str, Any]) -> None:
+    placeholders = [value for value in read_env_example().values()]
+    for name, svc in rendered["services"].items():
+        argv = [
+            *(svc.get("entrypoint") or []),
+            *(svc.get("command") or []),
+            *((svc.get("healthcheck") or {}).get("test") or []),
+        ]
+        text = " ".join(argv)
+        assert "--password" not in text, name
+        for value in placeholders:
+            assert value not in text, f"{name} has a secret on its command line"
+
+
+def test_superset_admin_is_created_from_the_environment() -> None:
+    init = (ROOT / "docker" / "superset" / "superset-init.sh").read_text()
+    dockerfile = (ROOT / "docker" / "superset" / "Dockerfile").read_text()
+    script = ROOT / "docker" / "superset" / "superset-admin.py"
+    assert "python /app/revenue_os/superset-admin.py" in init
+    assert "docker/superset/superset-admin.py /app/revenue_os/superset-admin.py" in dockerfile
+    assert 'os.environ.get("SUPERSET_ADMIN_PASSWORD")' in script.read_text()
+    commands = [line for line in init.splitlines() if not line.lstrip().startswith("#")]
+    assert not [line for line in commands if "fab create-admin" in line or "reset-password" in line]
+
+
+def test_the_mock_apis_admin_token_reaches_the_mock_apis_only(rendered: dict[str, Any]) -> None:
+    services = rendered["services"]
+    mock = services["mock-apis"]["environment"]
+    assert mock["MOCK_API_ADMIN_TOKEN"] == read_env_example()["MOCK_API_ADMIN_TOKEN"]
+    assert mock["MOCK_API_ADMIN_TOKEN"] != mock["MOCK_API_TOKEN"]
+    for name, svc in services.items():
+        if name != "mock-apis":
+            environment = " ".join(f"{k}={v}" for k, v in (svc.get("environment") or {}).items())
+            assert "MOCK_API_ADMIN_TOKEN" not in environment, name
+            assert read_env_example()["MOCK_API_ADMIN_TOKEN"] not in environment, name
+
+
+def test_postgres_gets_the_passwords_of_every_warehouse_role(rendered: dict[str, Any]) -> None:
+    environment = rendered["services"]["postgres"]["environment"]
+    for name in (
+        "WAREHOUSE_PASSWORD",
+        "WAREHOUSE_LOADER_PASSWORD",
+        "WAREHOUSE_BUILDER_PASSWORD",
+        "MART_READER_PASSWORD",
+        "AIRFLOW_DB_PASSWORD",
+        "SUPERSET_DB_PASSWORD",
+    ):
+        assert environment[name] == read_env_example()[name], name

@@ -247,11 +247,72 @@ def test_a_wrong_token_gets_the_vendors_401(server, admin, vendor):
             assert body["o:errorDetails"][0]["o:errorCode"] == "INVALID_LOGIN"
 
 
-def test_admin_endpoints_need_the_admin_token(server, admin):
-    assert httpx.get(f"{server.base_url}/_admin/counts").status_code == 401
-    vendor_token = {"Authorization": f"Bearer {TOKENS['hubspot']}"}
-    assert httpx.get(f"{server.base_url}/_admin/counts", headers=vendor_token).status_code == 401
-    assert admin.get("/_admin/counts").status_code == 200
+ADMIN_REQUESTS = [
+    ("GET", "/_admin/counts", None),
+    ("GET", "/_admin/state", None),
+    ("GET", "/_admin/faults", None),
+    ("POST", "/_admin/faults", {"reset_counters": True}),
+    ("POST", "/_admin/advance", {"days": 1}),
+    ("POST", "/_admin/reset", None),
+    ("GET", "/_admin/docs", None),
+    ("GET", "/_admin/openapi.json", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"), ADMIN_REQUESTS, ids=[f"{m} {p}" for m, p, _ in ADMIN_REQUESTS]
+)
+def test_admin_endpoints_refuse_every_vendor_token(server, admin, method, path, body):
+    url = f"{server.base_url}{path}"
+    assert httpx.request(method, url, json=body).status_code == 401
+    for vendor, token in TOKENS.items():
+        refused = httpx.request(
+            method, url, json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert refused.status_code == 401, vendor
+        assert refused.json() == {
+            "error": "admin endpoints need Authorization: Bearer <admin token>"
+        }
+    # A refused advance moved nothing; the admin token then works.
+    assert admin.get("/_admin/state").json()["as_of"] == "2026-11-01"
+    assert admin.request(method, path, json=body).status_code == 200
+
+
+def test_admin_docs_and_schema_are_served_only_behind_the_admin_token(server, admin):
+    schema = admin.get("/_admin/openapi.json").json()
+    assert {"/_admin/counts", "/_admin/advance", "/_admin/faults", "/_admin/reset"} <= set(
+        schema["paths"]
+    )
+    page = admin.get("/_admin/docs")
+    assert page.headers["content-type"].startswith("text/html")
+    # The page carries the schema itself, since the browser's own fetch would have no token.
+    assert '"/_admin/advance"' in page.text and "swagger-ui" in page.text
+    # FastAPI's default, unauthenticated locations serve nothing.
+    for path in ("/docs", "/openapi.json", "/redoc"):
+        assert httpx.get(f"{server.base_url}{path}").status_code == 404, path
+
+
+def test_without_an_admin_token_the_admin_api_is_off():
+    with BackgroundMockServer(_config(scale=0.01, admin_token=None)) as bare:
+        for method, path, body in ADMIN_REQUESTS:
+            for headers in ({"Authorization": f"Bearer {TOKENS['hubspot']}"}, {}):
+                refused = httpx.request(
+                    method, f"{bare.base_url}{path}", json=body, headers=headers
+                )
+                assert refused.status_code == 403, (method, path, headers)
+                assert "MOCK_API_ADMIN_TOKEN" in refused.json()["error"]
+        # The vendors still serve, and nothing moved.
+        served = httpx.get(
+            f"{bare.base_url}/hubspot/crm/v3/objects/contacts",
+            headers={"Authorization": f"Bearer {TOKENS['hubspot']}"},
+        )
+        assert served.status_code == 200 and served.json()["results"]
+        assert bare.state.as_of.isoformat() == "2026-11-01"
+
+
+def test_an_admin_token_equal_to_a_vendor_token_is_refused():
+    with pytest.raises(ValueError, match="MOCK_API_ADMIN_TOKEN equals a vendor token"):
+        _config(admin_token=TOKENS["netsuite"]).validated()
 
 
 def test_vendor_specific_mandatory_headers(server, admin):
@@ -935,8 +996,11 @@ def test_help_lists_the_options(capsys):
         "--malformed-rate",
         "--token-file",
         "MOCK_API_TOKEN",
+        "MOCK_API_ADMIN_TOKEN",
     ):
         assert option in text, option
+    # What happens without an admin token is said, not left to be guessed.
+    assert "admin API is off" in " ".join(text.split())
 
 
 def test_server_refuses_to_start_without_tokens(capsys, monkeypatch):

@@ -6,16 +6,18 @@ vendor's real paths below it, exactly as it would on the vendor's host.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from revenue_os.mock_apis import google_ads, hubspot, linkedin_ads, netsuite, salesforce
 from revenue_os.mock_apis.business import generate_business
 from revenue_os.mock_apis.business.core import DAY_MS, date_to_ms
-from revenue_os.mock_apis.config import MockConfig
+from revenue_os.mock_apis.config import ADMIN_TOKEN_ENV, MockConfig
 from revenue_os.mock_apis.faults import bearer_token
 from revenue_os.mock_apis.query import parse_datetime_literal
 from revenue_os.mock_apis.state import MockState
@@ -47,8 +49,9 @@ def create_app(config: MockConfig, *, state: MockState | None = None) -> FastAPI
     app = FastAPI(
         title="Revenue OS mock vendor APIs",
         description="HubSpot, Salesforce, Google Ads, LinkedIn Ads and NetSuite over one fake business.",
-        docs_url="/_admin/docs",
-        openapi_url="/_admin/openapi.json",
+        # Served below behind the admin token: the schema maps every admin endpoint.
+        docs_url=None,
+        openapi_url=None,
         redoc_url=None,
     )
     app.state.mock = state
@@ -58,8 +61,30 @@ def create_app(config: MockConfig, *, state: MockState | None = None) -> FastAPI
         return JSONResponse({"error": error.message}, status_code=error.status)
 
     def admin(request: Request) -> None:
-        if bearer_token(request) not in state.config.admin_tokens():
+        expected = state.config.admin_token
+        if not expected:
+            # Fail closed: a vendor token is handed to every connector, so it must not also
+            # reset the business, move its clock or inject faults.
+            raise AdminError(
+                403, f"the admin API is off: start the server with {ADMIN_TOKEN_ENV} set"
+            )
+        given = bearer_token(request) or ""
+        if not secrets.compare_digest(given.encode(), expected.encode()):
             raise AdminError(401, "admin endpoints need Authorization: Bearer <admin token>")
+
+    @app.get("/_admin/openapi.json", dependencies=[Depends(admin)], include_in_schema=False)
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/_admin/docs", dependencies=[Depends(admin)], include_in_schema=False)
+    def docs() -> HTMLResponse:
+        # The schema is embedded rather than fetched: the page's own request for it would
+        # carry no bearer token, so one authenticated request has to bring everything.
+        return get_swagger_ui_html(
+            openapi_url="/_admin/openapi.json",
+            title=f"{app.title} (admin)",
+            swagger_ui_parameters={"spec": app.openapi()},
+        )
 
     @app.get("/health")
     def health() -> dict[str, Any]:

@@ -80,6 +80,7 @@ class MockConfig:
     as_of: date = DEFAULT_AS_OF
     horizon_days: int = 92
     tokens: Mapping[str, str] = field(default_factory=dict)
+    # Without one the /_admin endpoints (docs included) are refused, whatever token is sent.
     admin_token: str | None = None
     # The start-up faults; /_admin/faults changes a copy and /_admin/reset comes back to these.
     faults: FaultOptions = field(default_factory=FaultOptions)
@@ -97,14 +98,12 @@ class MockConfig:
                 f"no API token for {', '.join(missing)}: set {TOKEN_ENV_PREFIX} (all vendors) or "
                 f"{TOKEN_ENV_PREFIX}_<VENDOR>, or pass --token-file"
             )
+        if self.admin_token and self.admin_token in self.tokens.values():
+            raise ValueError(
+                f"{ADMIN_TOKEN_ENV} equals a vendor token: give the admin API a token of its own"
+            )
         self.faults.validated()
         return self
-
-    def admin_tokens(self) -> frozenset[str]:
-        """The admin token when one is set; otherwise any vendor token opens the admin API."""
-        if self.admin_token:
-            return frozenset({self.admin_token})
-        return frozenset(token for token in self.tokens.values() if token)
 
 
 def tokens_from_mapping(values: Mapping[str, str]) -> tuple[dict[str, str], str | None]:

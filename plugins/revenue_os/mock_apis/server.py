@@ -52,8 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             f"Tokens: {TOKEN_ENV_PREFIX} (all vendors) or "
             + ", ".join(f"{TOKEN_ENV_PREFIX}_{v.upper()}" for v in VENDORS)
-            + f"; {ADMIN_TOKEN_ENV} for /_admin (default: any vendor token). A --token-file holds "
-            "the same keys as KEY=VALUE lines or a JSON object and wins over the environment."
+            + f". {ADMIN_TOKEN_ENV}: the token of /_admin and its docs (/_admin/docs, "
+            "/_admin/openapi.json), different from every vendor token; no vendor token opens "
+            "them. Without it the admin API is off (every /_admin request is refused with 403) "
+            "and only the vendor APIs serve. A --token-file holds the same keys as KEY=VALUE "
+            "lines or a JSON object and wins over the environment."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -180,9 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             await super().startup(sockets=sockets)
             if self.started and self.servers:
                 port = self.servers[0].sockets[0].getsockname()[1]
+                admin = "" if config.admin_token else f"; admin API off: no {ADMIN_TOKEN_ENV}"
                 print(
                     f"[mock-apis] serving http://{args.host}:{port} "
-                    f"(as_of {config.as_of}, scale {config.scale}, seed {config.seed})",
+                    f"(as_of {config.as_of}, scale {config.scale}, seed {config.seed}{admin})",
                     file=sys.stderr,
                     flush=True,
                 )

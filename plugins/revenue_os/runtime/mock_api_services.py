@@ -74,7 +74,13 @@ def services(profile: Profile) -> list[Service]:
 
 
 def mock_env(secrets: Mapping[str, str]) -> dict[str, str]:
-    return {**os.environ, "MOCK_API_TOKEN": secrets["MOCK_API_TOKEN"]}
+    # The admin token is a secret of its own: the vendor token reaches every Airflow
+    # connection, and must not also be able to reset or fault the sources.
+    return {
+        **os.environ,
+        "MOCK_API_TOKEN": secrets["MOCK_API_TOKEN"],
+        "MOCK_API_ADMIN_TOKEN": secrets["MOCK_API_ADMIN_TOKEN"],
+    }
 
 
 def health(profile: Profile) -> bool:

@@ -26,11 +26,76 @@ CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 300}
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 300}
 RATELIMIT_STORAGE_URI = "memory://"
 
+
+def _flag(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
 # The local stack serves plain HTTP on loopback; compose sits behind whatever proxy the
-# platform team puts in front, which then terminates TLS.
-TALISMAN_ENABLED = os.environ.get("SUPERSET_TALISMAN_ENABLED", "false").lower() == "true"
-WTF_CSRF_ENABLED = True
+# platform team puts in front, which then terminates TLS: set SUPERSET_SESSION_COOKIE_SECURE
+# there, so the session cookie never travels in clear.
+SESSION_COOKIE_SECURE = _flag("SUPERSET_SESSION_COOKIE_SECURE", False)
+SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+WTF_CSRF_ENABLED = True
+
+# Talisman sets the Content-Security-Policy and X-Frame-Options (SAMEORIGIN: no other site
+# frames a dashboard). The policy is Superset's own minus the map and telemetry hosts these
+# dashboards never use; scripts need the per-request nonce, charts inline styles and blobs.
+TALISMAN_ENABLED = _flag("SUPERSET_TALISMAN_ENABLED", True)
+_FONT_HOSTS = ["https://fonts.googleapis.com", "https://fonts.gstatic.com"]
+TALISMAN_CONFIG = {
+    "content_security_policy": {
+        "base-uri": ["'self'"],
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "blob:", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": "'none'",
+        "style-src": ["'self'", "'unsafe-inline'", *_FONT_HOSTS],
+        "font-src": ["'self'", *_FONT_HOSTS],
+        "script-src": ["'self'", "'strict-dynamic'"],
+        "frame-ancestors": ["'self'"],
+        "form-action": ["'self'"],
+    },
+    "content_security_policy_nonce_in": ["script-src"],
+    "frame_options": "SAMEORIGIN",
+    "force_https": False,
+    "session_cookie_secure": SESSION_COOKIE_SECURE,
+}
+
+# Functions no chart may call, on top of the database's own refusal (sql/bootstrap revokes
+# them from the reader): an adhoc metric such as max(query_to_xml('select ...', ...)) would
+# otherwise run a query given as text. Superset's default list, plus the rest of that family
+# and what lifts a session's limits or holds locks.
+DISALLOWED_SQL_FUNCTIONS = {
+    "postgresql": {
+        "current_database", "current_schema", "current_user", "session_user",
+        "current_setting", "set_config", "version",
+        "inet_client_addr", "inet_client_port", "inet_server_addr", "inet_server_port",
+        "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file",
+        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
+        "cursor_to_xml", "cursor_to_xmlschema",
+        "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
+        "schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema",
+        "database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
+        "pg_sleep", "pg_sleep_for", "pg_sleep_until",
+        "pg_terminate_backend", "pg_cancel_backend",
+        "pg_advisory_lock", "pg_advisory_xact_lock", "pg_try_advisory_lock",
+        "lo_import", "lo_export", "lo_from_bytea", "lo_put", "lo_get", "dblink",
+    },
+}  # fmt: skip
+
+
+def FLASK_APP_MUTATOR(app) -> None:
+    """Dashboard-only logins see dashboards and nothing else (superset/access.py)."""
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from access import restrict_dashboard_only_logins
+
+    restrict_dashboard_only_logins(app)
+
 
 FEATURE_FLAGS = {
     "DASHBOARD_RBAC": True,

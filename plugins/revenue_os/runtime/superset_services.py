@@ -189,7 +189,13 @@ def services(profile: Profile) -> list[Service]:
         "superset.app:create_app()",
     ]
     return [
-        Service("superset", argv, profile.run_dir, profile.log_dir, config_files=(SUPERSET_CONFIG,))
+        Service(
+            "superset",
+            argv,
+            profile.run_dir,
+            profile.log_dir,
+            config_files=(SUPERSET_CONFIG, SUPERSET_DIR / "access.py"),
+        )
     ]
 
 

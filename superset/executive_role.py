@@ -30,6 +30,8 @@ ALLOWED = (
     ("can_read", "DashboardFilterStateRestApi"),
     ("can_write", "DashboardFilterStateRestApi"),
     ("can_time_range", "Api"),
+    # the CSRF token every write needs, the filter state's included
+    ("can_read", "SecurityRestApi"),
 )
 
 

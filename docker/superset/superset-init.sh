@@ -20,7 +20,7 @@ done
 superset db upgrade
 # Through Superset's Python API rather than `superset fab create-admin --password`: a password
 # on argv is readable by every process of the host.
-python /app/revenue_os/superset-admin.py
+python /app/revenue_os/admin_user.py
 superset init
 python /app/revenue_os/executive_role.py
 echo "superset-init: done"

@@ -579,9 +579,9 @@ def test_no_secret_on_a_command_line_of_the_services(rendered: dict[str, Any]) -
 def test_superset_admin_is_created_from_the_environment() -> None:
     init = (ROOT / "docker" / "superset" / "superset-init.sh").read_text()
     dockerfile = (ROOT / "docker" / "superset" / "Dockerfile").read_text()
-    script = ROOT / "docker" / "superset" / "superset-admin.py"
-    assert "python /app/revenue_os/superset-admin.py" in init
-    assert "docker/superset/superset-admin.py /app/revenue_os/superset-admin.py" in dockerfile
+    script = ROOT / "superset" / "admin_user.py"
+    assert "python /app/revenue_os/admin_user.py" in init
+    assert "superset/admin_user.py /app/revenue_os/admin_user.py" in dockerfile
     assert 'os.environ.get("SUPERSET_ADMIN_PASSWORD")' in script.read_text()
     commands = [line for line in init.splitlines() if not line.lstrip().startswith("#")]
     assert not [line for line in commands if "fab create-admin" in line or "reset-password" in line]

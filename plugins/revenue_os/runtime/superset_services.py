@@ -110,6 +110,7 @@ def run_superset(env: Mapping[str, str], *args: str, timeout: float = 600) -> st
 
 
 EXECUTIVE_ROLE_SCRIPT = SUPERSET_DIR / "executive_role.py"
+ADMIN_USER_SCRIPT = SUPERSET_DIR / "admin_user.py"
 
 
 def _run_superset_python(args: list[str], env: Mapping[str, str], what: str) -> None:
@@ -122,6 +123,7 @@ def _initialised_digest(secrets: Mapping[str, str]) -> str:
     parts = [
         _lock_digest(),
         hashlib.sha256(EXECUTIVE_ROLE_SCRIPT.read_bytes()).hexdigest(),
+        hashlib.sha256(ADMIN_USER_SCRIPT.read_bytes()).hexdigest(),
         hashlib.sha256(secrets["SUPERSET_EXECUTIVE_PASSWORD"].encode()).hexdigest(),
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
@@ -138,24 +140,10 @@ def initialise(profile: Profile, env: Mapping[str, str], secrets: Mapping[str, s
     log("superset db upgrade")
     run_superset(env, "db", "upgrade")
     log("creating the admin user")
-    # The password travels through the environment of a tiny script, not through argv.
-    create_admin = (
-        "import os\n"
-        "from superset.app import create_app\n"
-        "app = create_app()\n"
-        "with app.app_context():\n"
-        "    sm = app.appbuilder.sm\n"
-        "    user = sm.find_user(username=os.environ['ADMIN_USER'])\n"
-        "    if user is None:\n"
-        "        role = sm.find_role(sm.auth_role_admin)\n"
-        "        sm.add_user(os.environ['ADMIN_USER'], 'Revenue', 'Admin', 'admin@localhost',\n"
-        "                    role, password=os.environ['ADMIN_PASSWORD'])\n"
-        "    else:\n"
-        "        sm.reset_password(user.id, os.environ['ADMIN_PASSWORD'])\n"
-    )
+    # The password travels through the script's environment, not through argv.
     _run_superset_python(
-        ["-c", create_admin],
-        {**env, "ADMIN_USER": ADMIN_USER, "ADMIN_PASSWORD": secrets["SUPERSET_ADMIN_PASSWORD"]},
+        [str(ADMIN_USER_SCRIPT)],
+        {**env, "SUPERSET_ADMIN_PASSWORD": secrets["SUPERSET_ADMIN_PASSWORD"]},
         "creating the Superset admin",
     )
     log("superset init (roles and permissions)")

@@ -1,6 +1,6 @@
 """Create the Superset user `admin`, or reset its password, from SUPERSET_ADMIN_PASSWORD.
 
-Run with Superset's Python by superset-init.sh. `superset fab create-admin --password ...` and
+Run with Superset's Python, by `revenue-os demo` and by compose's superset-init.sh. `superset fab create-admin --password ...` and
 `fab reset-password --password ...` would put the password on argv, where any process of the
 host can read it (`ps`, /proc/<pid>/cmdline); here it only ever sits in this process's
 environment. Safe to run again: it converges.
@@ -16,7 +16,7 @@ USER = "admin"
 def main() -> None:
     password = os.environ.get("SUPERSET_ADMIN_PASSWORD")
     if not password:
-        raise SystemExit("superset-admin.py: set SUPERSET_ADMIN_PASSWORD")
+        raise SystemExit("admin_user.py: set SUPERSET_ADMIN_PASSWORD")
 
     from superset.app import create_app
 
@@ -30,7 +30,7 @@ def main() -> None:
                 USER, "Revenue", "Admin", "admin@example.com", role, password=password
             )
             if not created:
-                raise SystemExit(f"superset-admin.py: Superset did not create the user {USER}")
+                raise SystemExit(f"admin_user.py: Superset did not create the user {USER}")
         else:
             if role not in user.roles:
                 user.roles = [*user.roles, role]
@@ -38,7 +38,7 @@ def main() -> None:
         from superset.extensions import db
 
         db.session.commit()
-        print(f"superset-admin.py: user {USER} ready")
+        print(f"admin_user.py: user {USER} ready")
 
 
 if __name__ == "__main__":

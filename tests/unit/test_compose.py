@@ -600,13 +600,8 @@ def test_the_mock_apis_admin_token_reaches_the_mock_apis_only(rendered: dict[str
 
 
 def test_postgres_gets_the_passwords_of_every_warehouse_role(rendered: dict[str, Any]) -> None:
+    from revenue_os.runtime.postgres_cluster import BOOTSTRAP_PASSWORDS
+
     environment = rendered["services"]["postgres"]["environment"]
-    for name in (
-        "WAREHOUSE_PASSWORD",
-        "WAREHOUSE_LOADER_PASSWORD",
-        "WAREHOUSE_BUILDER_PASSWORD",
-        "MART_READER_PASSWORD",
-        "AIRFLOW_DB_PASSWORD",
-        "SUPERSET_DB_PASSWORD",
-    ):
+    for name in BOOTSTRAP_PASSWORDS:
         assert environment[name] == read_env_example()[name], name

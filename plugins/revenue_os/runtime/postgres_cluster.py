@@ -67,6 +67,17 @@ def ensure_server_installed(log) -> Path:
     return bin_dir
 
 
+# The secrets sql/bootstrap reads from its environment: one password per role it creates.
+BOOTSTRAP_PASSWORDS = (
+    "WAREHOUSE_PASSWORD",
+    "WAREHOUSE_LOADER_PASSWORD",
+    "WAREHOUSE_BUILDER_PASSWORD",
+    "MART_READER_PASSWORD",
+    "AIRFLOW_DB_PASSWORD",
+    "SUPERSET_DB_PASSWORD",
+)
+
+
 class LocalPostgres:
     """The cluster of one profile: data under <postgres_dir>/data, socket in <postgres_dir>/socket."""
 
@@ -261,16 +272,8 @@ class LocalPostgres:
         self._chown(staged)
         # The passwords travel in psql's environment (read with \getenv), never on a
         # command line where `ps` would show them.
-        names = (
-            "WAREHOUSE_PASSWORD",
-            "WAREHOUSE_LOADER_PASSWORD",
-            "WAREHOUSE_BUILDER_PASSWORD",
-            "MART_READER_PASSWORD",
-            "AIRFLOW_DB_PASSWORD",
-            "SUPERSET_DB_PASSWORD",
-        )
         try:
-            self.psql(file=staged, env={name: secrets[name] for name in names})
+            self.psql(file=staged, env={name: secrets[name] for name in BOOTSTRAP_PASSWORDS})
         finally:
             staged.unlink(missing_ok=True)
 

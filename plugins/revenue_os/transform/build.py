@@ -76,6 +76,9 @@ class BuildResult:
 def _set_session(conn: psycopg.Connection) -> None:
     # Dates and casts must not depend on the server's or the client's time zone.
     conn.execute("SET TIME ZONE 'UTC'")
+    # JIT compilation cost more than it saved: the planner misjudges the range joins of
+    # fct_opportunities and compiles for rows that never come (docs/performance.md).
+    conn.execute("SET jit = off")
     conn.execute(
         sql.SQL("SET search_path TO {}, {}").format(
             sql.Identifier(BUILD_SCHEMA), sql.Identifier(STAGING_SCHEMA)

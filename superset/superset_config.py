@@ -90,6 +90,25 @@ DISALLOWED_SQL_FUNCTIONS = {
 }  # fmt: skip
 
 
+def SQL_QUERY_MUTATOR(sql: str, **kwargs) -> str:
+    """Refuse any query that calls a disallowed function before it reaches the database.
+
+    Superset checks DISALLOWED_SQL_FUNCTIONS in SQL Lab only; a chart's adhoc SQL metric goes
+    through this hook instead, with every other query a chart or filter runs."""
+    import re
+
+    from superset.exceptions import SupersetDisallowedSQLFunctionException
+
+    database = kwargs.get("database")
+    banned = DISALLOWED_SQL_FUNCTIONS.get(getattr(database, "backend", "postgresql"), set())
+    called = {
+        name for name in banned if re.search(rf"\b{re.escape(name)}\s*\(", sql, re.IGNORECASE)
+    }
+    if called:
+        raise SupersetDisallowedSQLFunctionException(called)
+    return sql
+
+
 def FLASK_APP_MUTATOR(app) -> None:
     """Dashboard-only logins see dashboards and nothing else (superset/access.py)."""
     import sys

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 
 from revenue_os import __version__
 from revenue_os.runtime.profile import DEFAULT_PORTS, ProfileError, load_profile
+from revenue_os.runtime.service_user import SERVICE_USER
 
 
 def _profile_help() -> str:
@@ -199,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "env",
         help="print `export` lines for running the airflow CLI against this profile",
-        description='Example: eval "$(revenue-os env)" && airflow dags list',
+        description='Example: eval "$(revenue-os env)" && airflow dags list (as root: '
+        "runuser -u revenue-os -m -- airflow dags list, as the services run)",
     )
     purge = commands.add_parser(
         "purge",
@@ -659,7 +662,6 @@ def _decisions(stack, args) -> int:
 
 
 def _pack(stack, args) -> int:
-    import os
     from datetime import date
 
     import psycopg
@@ -822,6 +824,14 @@ def main(argv: list[str] | None = None) -> int:
             for key in sorted(env):
                 if key.startswith(("AIRFLOW", "REVENUE_OS")) or key == "PATH":
                     print(f"export {key}={shlex.quote(env[key])}")
+            if os.geteuid() == 0:
+                # AIRFLOW_HOME is the services' user's: Airflow run there as root would import
+                # code that user may have written.
+                print(
+                    f"revenue-os env: as root, run Airflow as {SERVICE_USER}: "
+                    f"runuser -u {SERVICE_USER} -m -- airflow ...",
+                    file=sys.stderr,
+                )
     except RefreshFailed as error:
         print(f"revenue-os: {error}", file=sys.stderr)
         return 1

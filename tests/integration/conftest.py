@@ -17,6 +17,7 @@ from revenue_os.paths import PROJECT_ROOT
 from revenue_os.runtime import airflow_services
 from revenue_os.runtime.postgres_cluster import LocalPostgres, find_server_bin_dir
 from revenue_os.runtime.profile import load_profile
+from revenue_os.runtime.service_user import ServiceUser, service_user
 from revenue_os.runtime.stack import Stack
 from revenue_os.warehouse.connection import BUILDER_ROLE, LOADER_ROLE, OWNER_ROLE
 from revenue_os.warehouse.migrations import migrate
@@ -139,6 +140,10 @@ def airflow_dags_test(airflow_client, dag_id: str, logical_date: str, env, *opti
     keeps its hands off the test's task instances instead of racing it for them."""
     paused = airflow_client.dag(dag_id)["is_paused"]
     airflow_client.set_paused(dag_id, True)
+    # As the services run: Airflow imports code from AIRFLOW_HOME, the services' user's folder.
+    user = service_user(create=False)
+    if user:
+        env = user.env(env, load_profile("test").service_home)
     try:
         return subprocess.run(
             [
@@ -154,6 +159,8 @@ def airflow_dags_test(airflow_client, dag_id: str, logical_date: str, env, *opti
             text=True,
             timeout=600,
             check=False,
+            cwd=PROJECT_ROOT,
+            **ServiceUser.options_for(user),
         )
     finally:
         airflow_client.set_paused(dag_id, paused)

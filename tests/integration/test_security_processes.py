@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from revenue_os.runtime.service_user import SERVICE_USER, service_user, writable_dirs
+from revenue_os.runtime.airflow_services import run_airflow
+from revenue_os.runtime.service_user import (
+    SERVICE_USER,
+    hand_over,
+    service_user,
+    writable_dirs,
+)
+from tests.integration.conftest import run_make_demo
 
 LISTEN = "0A"  # the TCP state LISTEN in /proc/net/tcp
 
@@ -178,3 +185,46 @@ def test_the_service_user_cannot_read_the_secrets_or_forge_a_pid_file(stack, the
     # Its own folders it does write: the homes, mail, exports, the watch's status.
     for folder in writable_dirs(stack.profile):
         assert as_service_user("test", "-w", str(folder)).returncode == 0, folder
+
+
+@as_root
+def test_code_the_service_user_plants_in_airflows_home_never_runs_as_root(stack, the_service_user):
+    """Airflow imports config/airflow_local_settings.py from AIRFLOW_HOME, a folder the service
+    user writes. The set-up's own Airflow commands (`db migrate`, `pools set`) go through
+    run_airflow with the user, as `demo` passes it: what they run, the user could run anyway."""
+    home = stack.profile.service_home / "planted-airflow-home"
+    shutil.rmtree(home, ignore_errors=True)
+    (home / "config").mkdir(parents=True)
+    witness = home / "imported-as-uid"
+    (home / "config" / "airflow_local_settings.py").write_text(
+        f"import os\nopen({str(witness)!r}, 'w').write(str(os.getuid()))\n"
+    )
+    hand_over(the_service_user, [home])
+    env = the_service_user.env(
+        {**stack.airflow_env(), "AIRFLOW_HOME": str(home)}, stack.profile.service_home
+    )
+    try:
+        run_airflow(env, "version", user=the_service_user)
+        assert witness.read_text() == str(the_service_user.uid)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@as_root
+def test_make_demo_run_again_never_runs_the_service_users_code_as_root(stack, the_service_user):
+    """The same plant in the stack's own AIRFLOW_HOME, then `make demo` again, as an operator
+    would after the service user was compromised: every import of it is the service user's."""
+    config = stack.profile.airflow_home / "config"
+    witness = stack.profile.airflow_home / "imported-as-uid"
+    config.mkdir(exist_ok=True)
+    planted = config / "airflow_local_settings.py"
+    planted.write_text(f"import os\nopen({str(witness)!r}, 'a').write(f'{{os.getuid()}}\\n')\n")
+    hand_over(the_service_user, [stack.profile.airflow_home])
+    try:
+        again = run_make_demo("demo-planted.log")
+        assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+        uids = set(witness.read_text().split())
+    finally:
+        planted.unlink(missing_ok=True)
+        witness.unlink(missing_ok=True)
+    assert uids == {str(the_service_user.uid)}

@@ -22,6 +22,7 @@ from revenue_os.runtime.mail_server import smtp_connection_uri
 from revenue_os.runtime.mock_api_services import mock_source_connections
 from revenue_os.runtime.processes import Service
 from revenue_os.runtime.profile import Profile
+from revenue_os.runtime.service_user import ServiceUser
 from revenue_os.runtime.superset_services import ADMIN_USER as SUPERSET_ADMIN_USER
 
 BIN_DIR = Path(sys.executable).parent
@@ -138,13 +139,21 @@ def write_passwords_file(profile: Profile, secrets: Mapping[str, str]) -> None:
     """The simple auth manager's login, with our generated password instead of its own."""
     path = passwords_file(profile)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # The folder is the services' user's: whatever it left under this name (a link to a
+    # system file, say) is removed, not written through.
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump({ADMIN_USER: secrets["AIRFLOW_ADMIN_PASSWORD"]}, handle)
 
 
-def run_airflow(env: Mapping[str, str], *args: str, timeout: float = 600) -> str:
-    """Run one `airflow` CLI command; raise with its output when it fails."""
+def run_airflow(
+    env: Mapping[str, str], *args: str, timeout: float = 600, user: ServiceUser | None = None
+) -> str:
+    """Run one `airflow` CLI command; raise with its output when it fails.
+
+    With `user`, as that user: Airflow imports code from AIRFLOW_HOME (config/), a folder the
+    services' user may write, so root must never run Airflow there."""
     result = subprocess.run(
         [str(BIN_DIR / "airflow"), *args],
         env=dict(env),
@@ -153,6 +162,7 @@ def run_airflow(env: Mapping[str, str], *args: str, timeout: float = 600) -> str
         timeout=timeout,
         check=False,
         cwd=PROJECT_ROOT,
+        **ServiceUser.options_for(user),
     )
     if result.returncode != 0:
         raise RuntimeError(
@@ -162,7 +172,7 @@ def run_airflow(env: Mapping[str, str], *args: str, timeout: float = 600) -> str
     return result.stdout
 
 
-def ensure_pools(env: Mapping[str, str]) -> None:
+def ensure_pools(env: Mapping[str, str], user: ServiceUser | None = None) -> None:
     """The pool that caps concurrent vendor API calls (idempotent)."""
     run_airflow(
         env,
@@ -171,6 +181,7 @@ def ensure_pools(env: Mapping[str, str]) -> None:
         SOURCE_POOL,
         str(SOURCE_POOL_SLOTS),
         "Caps concurrent extract tasks, so vendor rate limits are not hit by our own fan-out",
+        user=user,
     )
 
 

@@ -19,10 +19,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from revenue_os.runtime.service_user import ServiceUser
+from revenue_os.runtime.service_user import ServiceUser
 
 
 def _start_time(pid: int) -> str | None:
@@ -141,7 +139,7 @@ class Service:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                **(user.popen_options() if user else {}),
+                **ServiceUser.options_for(user),
             )
         started = _start_time(proc.pid)
         if started is None:

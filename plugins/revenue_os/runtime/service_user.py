@@ -39,6 +39,11 @@ class ServiceUser:
         """What subprocess.Popen needs to start a process as this user, with no extra groups."""
         return {"user": self.uid, "group": self.gid, "extra_groups": []}
 
+    @staticmethod
+    def options_for(user: ServiceUser | None) -> dict:
+        """Popen options that run a command as `user`, or as the caller when None."""
+        return user.popen_options() if user else {}
+
     def env(self, env: Mapping[str, str], home: Path) -> dict[str, str]:
         """`env` for a process of this user: its own HOME and USER, not root's."""
         return {**env, "HOME": str(home), "USER": self.name, "LOGNAME": self.name}
@@ -98,13 +103,17 @@ def writable_dirs(profile: Profile) -> list[Path]:
 
 
 def hand_over(user: ServiceUser, folders: Iterable[Path]) -> None:
-    """Make each folder, and everything in it, the service user's (created if missing)."""
+    """Make each folder, and everything in it, the service user's (created if missing).
+
+    The folders are the user's to change while root walks them: every step is taken relative
+    to an open folder and never through a link, so a folder swapped for a link to /etc
+    mid-walk cannot make root give away what lies outside."""
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
-        os.chown(folder, user.uid, user.gid)
-        for root, dirs, files in os.walk(folder):
+        os.chown(folder, user.uid, user.gid, follow_symlinks=False)
+        for _, dirs, files, dir_fd in os.fwalk(folder, follow_symlinks=False):
             for name in dirs + files:
-                os.chown(Path(root) / name, user.uid, user.gid, follow_symlinks=False)
+                os.chown(name, user.uid, user.gid, dir_fd=dir_fd, follow_symlinks=False)
 
 
 def check_reachable(user: ServiceUser, interpreters: Iterable[Path]) -> None:

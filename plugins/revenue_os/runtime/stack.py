@@ -167,13 +167,23 @@ class Stack:
                 progress.note("up to date")
 
         with progress.step("Airflow metadata database"):
-            airflow_env = self.airflow_env()
             airflow.write_passwords_file(profile, self.secrets)
-            airflow.run_airflow(airflow_env, "db", "migrate")
-            airflow.ensure_pools(airflow_env)
+            # From here on nothing runs as root in a folder the services' user may write: the
+            # homes are handed over (the passwords file with them), and the one-off commands
+            # run as that user, as the services will.
+            user = self._service_user(progress)
+
+            def as_user(env: dict[str, str]) -> dict[str, str]:
+                return user.env(env, profile.service_home) if user else env
+
+            airflow_env = as_user(self.airflow_env())
+            airflow.run_airflow(airflow_env, "db", "migrate", user=user)
+            airflow.ensure_pools(airflow_env, user)
 
         with progress.step("Superset metadata database, admin user and roles"):
-            if not superset.initialise(profile, self.superset_env(), self.secrets, progress.note):
+            if not superset.initialise(
+                profile, as_user(self.superset_env()), self.secrets, progress.note, user
+            ):
                 progress.note("already initialised")
 
         with progress.step(
@@ -191,7 +201,6 @@ class Stack:
                 if service.name in ports and service.pid() is None:
                     port, variable = ports[service.name]
                     _check_port_free(port, service.name, variable)
-            user = self._service_user(progress)
             # The sources and the mail server first: the scheduler may start a run (and a run
             # may send an alert) as soon as it is up.
             for services, env in (
@@ -200,8 +209,7 @@ class Stack:
                 (airflow.services(profile), airflow_env),
                 (superset.services(profile), self.superset_env()),
             ):
-                if user:
-                    env = user.env(env, profile.service_home)
+                env = as_user(env)
                 for service in services:
                     was_running = service.pid()
                     pid = service.start(env, PROJECT_ROOT, user)
@@ -263,9 +271,7 @@ class Stack:
                 f"Airflow {profile.airflow_url} and Superset {profile.superset_url} healthy; "
                 f"mail to 127.0.0.1:{profile.mail_port} lands in {profile.mail_dir}"
             )
-            self._start_scheduler_watch(
-                user.env(airflow_env, profile.service_home) if user else airflow_env, progress, user
-            )
+            self._start_scheduler_watch(airflow_env, progress, user)
 
         # The refresh's first task migrates the warehouse, as its owner.
         with progress.step("Warehouse reachable by each of its logins"):

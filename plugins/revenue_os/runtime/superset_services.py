@@ -18,7 +18,7 @@ import httpx
 from revenue_os.paths import PROJECT_ROOT, SUPERSET_DIR
 from revenue_os.runtime.processes import Service
 from revenue_os.runtime.profile import Profile
-from revenue_os.runtime.service_user import made_from, venv_python
+from revenue_os.runtime.service_user import ServiceUser, made_from, venv_python
 
 SUPERSET_CONFIG = SUPERSET_DIR / "superset_config.py"
 
@@ -66,6 +66,7 @@ def ensure_venv(log) -> bool:
         [uv, "pip", "sync", "-q", "-p", str(VENV_DIR / "bin" / "python"), str(LOCK_FILE)],
         check=True,
     )
+    stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(digest + "\n")
     return True
 
@@ -86,9 +87,15 @@ def superset_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]
 
 
 def _run_in_venv(
-    executable: str, args: list[str], env: Mapping[str, str], what: str, timeout: float = 600
+    executable: str,
+    args: list[str],
+    env: Mapping[str, str],
+    what: str,
+    timeout: float = 600,
+    user: ServiceUser | None = None,
 ) -> str:
-    """One of Superset's venv executables, secrets in the environment (never in argv)."""
+    """One of Superset's venv executables, secrets in the environment (never in argv); with
+    `user`, as that user, who owns SUPERSET_HOME."""
     result = subprocess.run(
         [str(VENV_DIR / "bin" / executable), *args],
         env=dict(env),
@@ -97,6 +104,7 @@ def _run_in_venv(
         timeout=timeout,
         check=False,
         cwd=PROJECT_ROOT,
+        **ServiceUser.options_for(user),
     )
     if result.returncode != 0:
         raise RuntimeError(
@@ -105,17 +113,21 @@ def _run_in_venv(
     return result.stdout + result.stderr
 
 
-def run_superset(env: Mapping[str, str], *args: str, timeout: float = 600) -> str:
-    return _run_in_venv("superset", list(args), env, f"`superset {' '.join(args)}`", timeout)
+def run_superset(
+    env: Mapping[str, str], *args: str, timeout: float = 600, user: ServiceUser | None = None
+) -> str:
+    return _run_in_venv("superset", list(args), env, f"`superset {' '.join(args)}`", timeout, user)
 
 
 EXECUTIVE_ROLE_SCRIPT = SUPERSET_DIR / "executive_role.py"
 ADMIN_USER_SCRIPT = SUPERSET_DIR / "admin_user.py"
 
 
-def _run_superset_python(args: list[str], env: Mapping[str, str], what: str) -> None:
+def _run_superset_python(
+    args: list[str], env: Mapping[str, str], what: str, user: ServiceUser | None = None
+) -> None:
     """Superset's own Python, for the admin user and the Executive role."""
-    _run_in_venv("python", args, env, what)
+    _run_in_venv("python", args, env, what, user=user)
 
 
 def _initialised_digest(secrets: Mapping[str, str]) -> str:
@@ -129,31 +141,41 @@ def _initialised_digest(secrets: Mapping[str, str]) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def initialise(profile: Profile, env: Mapping[str, str], secrets: Mapping[str, str], log) -> bool:
+def initialise(
+    profile: Profile,
+    env: Mapping[str, str],
+    secrets: Mapping[str, str],
+    log,
+    user: ServiceUser | None = None,
+) -> bool:
     """db upgrade, admin user, roles and permissions, the Executive role and user; skipped when
     already done for this lock, role script and password."""
-    stamp = profile.superset_home / ".initialised"
+    # Beside the PID files, which only the caller writes: not in SUPERSET_HOME, the user's.
+    stamp = profile.run_dir / "superset.initialised"
     digest = _initialised_digest(secrets)
     if stamp.exists() and stamp.read_text().strip() == digest:
         return False
     profile.superset_home.mkdir(parents=True, exist_ok=True)
     log("superset db upgrade")
-    run_superset(env, "db", "upgrade")
+    run_superset(env, "db", "upgrade", user=user)
     log("creating the admin user")
     # The password travels through the script's environment, not through argv.
     _run_superset_python(
         [str(ADMIN_USER_SCRIPT)],
         {**env, "SUPERSET_ADMIN_PASSWORD": secrets["SUPERSET_ADMIN_PASSWORD"]},
         "creating the Superset admin",
+        user,
     )
     log("superset init (roles and permissions)")
-    run_superset(env, "init")
+    run_superset(env, "init", user=user)
     log("the Executive role and user")
     _run_superset_python(
         [str(EXECUTIVE_ROLE_SCRIPT)],
         {**env, "SUPERSET_EXECUTIVE_PASSWORD": secrets["SUPERSET_EXECUTIVE_PASSWORD"]},
         "creating the Executive role",
+        user,
     )
+    stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(digest + "\n")
     return True
 

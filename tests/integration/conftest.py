@@ -7,7 +7,9 @@ Bringing the stack up through the very command an operator runs is itself the fi
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -27,6 +29,7 @@ DEMO_TIMEOUT_S = 30 * 60  # a fresh machine installs the Postgres server and bot
 
 def run_make_demo(log_name: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "REVENUE_OS_PROFILE": "test"}
+    started_at = datetime.now(UTC)
     result = subprocess.run(
         ["make", "demo"],
         cwd=PROJECT_ROOT,
@@ -39,7 +42,15 @@ def run_make_demo(log_name: str) -> subprocess.CompletedProcess:
     log = load_profile("test").state_dir / log_name
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
+    result.started_at, result.ended_at = started_at, datetime.now(UTC)
     return result
+
+
+def demo_run_id(demo: subprocess.CompletedProcess) -> str:
+    """The refresh run a `make demo` reported ("Refresh   <run id>: <state>")."""
+    found = re.search(r"^  Refresh   (\S+): ", demo.stdout, re.MULTILINE)
+    assert found, f"make demo reported no refresh run:\n{demo.stdout[-2000:]}"
+    return found.group(1)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ changes nothing; the executive browses dashboards but cannot reach SQL Lab or ra
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,7 +17,7 @@ from revenue_os.dashboards.publish import import_and_check
 from revenue_os.dashboards.specs import load_specs
 from revenue_os.dashboards.superset_client import SupersetClient
 from revenue_os.metrics.labels import label_of
-from revenue_os.orchestration.dashboards import BUNDLE_NAME
+from revenue_os.orchestration.dashboards import BUNDLE_NAME, IMPORTED_NAME
 from tests.integration.conftest import state_file
 
 SLUGS = {"data-health", "executive-performance", "marketing-roi", "pipeline-retention"}
@@ -53,6 +54,9 @@ def test_the_refresh_exported_the_bundle_and_imported_it(stack, reader_uri, file
     slugs = {c["slug"] for c in ours(files, "dashboards").values()}
     assert slugs == SLUGS
     assert slugs <= {d["slug"] for d in admin.dashboards()}
+    # The refresh recorded what it imported, so the next refresh skips an unchanged bundle.
+    imported = json.loads((state_file("exports") / IMPORTED_NAME).read_text())
+    assert list(imported.values()) == [bundle_digest_of(reader_uri, files)]
 
 
 # Exception lists, empty when all is well (no check failed, no known issue): the specs say so.
@@ -200,6 +204,43 @@ def test_a_reimport_changes_nothing(stack, reader_uri, files, admin):
     )
     assert report.ok, report.summary()
     assert inventory() == before
+
+
+def test_an_unchanged_bundle_is_not_reimported_unless_superset_lost_part_of_it(
+    stack, reader_uri, files, admin
+):
+    login = (stack.profile.superset_url, "admin", stack.secrets["SUPERSET_ADMIN_PASSWORD"])
+    first = import_and_check(*login, reader_uri, files=files)
+    assert first.imported and first.ok, first.summary()
+
+    again = import_and_check(*login, reader_uri, files=files, imported_digest=first.bundle_digest)
+    assert not again.imported and again.ok, again.summary()
+    assert again.summary().startswith("unchanged (not re-imported) in ")
+    # Still checked: every chart of ours queried, the same rows as after the import.
+    assert again.rows_by_chart == first.rows_by_chart
+
+    # Another password beside the same files is another import (it is the one Superset uses).
+    rotated = reader_uri.replace(stack.secrets["MART_READER_PASSWORD"], "rotated")
+    assert bundle_digest_of(rotated, files) != first.bundle_digest
+
+    # A chart deleted in Superset: the same digest no longer suffices.
+    victim = next(c for c in admin.charts() if c.get("uuid") in ours(files, "charts"))
+    response = admin._http.delete(f"/api/v1/chart/{victim['id']}")
+    assert response.status_code == 200, response.text
+    restored = import_and_check(
+        *login, reader_uri, files=files, imported_digest=first.bundle_digest
+    )
+    assert restored.imported and restored.ok, restored.summary()
+    assert victim["uuid"] in {c.get("uuid") for c in admin.charts()}
+
+
+def bundle_digest_of(reader_uri: str, files) -> str:
+    from psycopg.conninfo import conninfo_to_dict
+
+    from revenue_os.dashboards.bundle import zip_bundle
+    from revenue_os.dashboards.publish import bundle_digest
+
+    return bundle_digest(zip_bundle(files), conninfo_to_dict(reader_uri)["password"])
 
 
 def api_session(stack, username: str, password: str) -> httpx.Client:

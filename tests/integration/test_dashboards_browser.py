@@ -75,17 +75,36 @@ def executive_page(stack, browser):
 def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec):
     page = executive_page
     responses: list[tuple[int, str]] = []
+    page_errors: list[str] = []
+    titles = {chart["title"] for row in spec["rows"] for chart in row["charts"]}
 
     def record(response) -> None:
         if "/api/v1/chart/data" in response.url:
             responses.append((response.status, response.text()))
 
+    def record_error(error) -> None:
+        page_errors.append(str(error)[:300])
+
     page.on("response", record)
+    page.on("pageerror", record_error)
     try:
         page.goto(f"{stack.profile.superset_url}/superset/dashboard/{spec['slug']}/")
         page.wait_for_selector(
             "[data-test=dashboard-header-container], .dashboard-header", timeout=60_000
         )
+        # The grid is drawn after the dashboard's charts and datasets arrive: wait for every
+        # chart's frame, not only for a quiet network (the filters' queries can quiet it first).
+        try:
+            page.wait_for_function(
+                "n => document.querySelectorAll('.dashboard-component-chart-holder').length >= n",
+                arg=len(titles),
+                timeout=60_000,
+            )
+        except Exception as error:
+            raise AssertionError(
+                f"{spec['slug']}: {page.locator('.dashboard-component-chart-holder').count()} "
+                f"of {len(titles)} charts drawn after 60 s; page errors: {page_errors}"
+            ) from error
         page.wait_for_load_state("networkidle", timeout=120_000)
         page.mouse.move(1, 1)  # no hover tooltip in the screenshot
         page.wait_for_timeout(1500)  # let the last charts paint after their data arrived
@@ -94,12 +113,12 @@ def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec
         page.screenshot(path=str(shots / f"{spec['slug']}.png"), full_page=True)
     finally:
         page.remove_listener("response", record)
+        page.remove_listener("pageerror", record_error)
 
     failed = [(status, body[:300]) for status, body in responses if status != 200]
     assert responses, "the dashboard asked for no chart data"
     assert failed == []
     texts = chart_texts(page)
-    titles = {chart["title"] for row in spec["rows"] for chart in row["charts"]}
     may_be_empty = {
         chart["title"]
         for row in spec["rows"]

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 
 from revenue_os.raw.objects import RAW_OBJECTS
 from revenue_os.runtime.stack import REFRESH_DAG_ID
 from revenue_os.warehouse.migrations import discover
-from tests.integration.conftest import airflow_dags_test
+from tests.integration.conftest import airflow_dags_test, demo_run_id
 
 
-def test_demo_run_succeeded_and_is_recorded_in_the_warehouse(stack, airflow_client, warehouse):
-    manual = [r for r in airflow_client.dag_runs(REFRESH_DAG_ID) if r["run_type"] == "manual"]
-    assert manual, "make demo triggered no manual run"
-    run = manual[0]  # the newest, triggered by this session's `make demo`
+def test_make_demo_runs_exactly_one_refresh(first_demo, stack, airflow_client, warehouse):
+    """One run per `make demo`: the schedule's latest slot on a fresh stack (started by
+    unpausing), a manual run when that slot already ran; never one of each."""
+    run_id = demo_run_id(first_demo)
+    during = [
+        r
+        for r in airflow_client.dag_runs(REFRESH_DAG_ID, limit=50)
+        if first_demo.started_at <= datetime.fromisoformat(r["queued_at"]) <= first_demo.ended_at
+    ]
+    assert [r["dag_run_id"] for r in during] == [run_id]
+    run = during[0]
     assert run["state"] == "success"
     states = {
         ti["task_id"]: ti["state"]
@@ -36,7 +45,7 @@ def test_demo_run_succeeded_and_is_recorded_in_the_warehouse(stack, airflow_clie
         "SELECT dag_id, run_type, state, schema_version FROM ops.refresh_runs WHERE run_id = %s",
         (run["dag_run_id"],),
     ).fetchone()
-    assert recorded == (REFRESH_DAG_ID, "manual", "success", len(discover()))
+    assert recorded == (REFRESH_DAG_ID, run["run_type"], "success", len(discover()))
 
 
 def test_the_watchdog_and_the_monthly_pack_are_scheduled_after_the_first_publish(airflow_client):

@@ -10,6 +10,7 @@ never inside it.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 SUPERSET_CONN_ID = "superset"
 MART_READER_CONN_ID = "mart_reader"
 BUNDLE_NAME = "revenue-os-dashboards.zip"
+# Which bundle (by digest) was last imported into which Superset, beside the bundle.
+IMPORTED_NAME = "imported.json"
 
 
 def export_dir() -> Path:
@@ -71,7 +74,16 @@ def export_and_import(output_dir: Path | None = None) -> dict:
     base_url = superset.host if "://" in (superset.host or "") else f"http://{superset.host}"
     if superset.port and f":{superset.port}" not in base_url:
         base_url = f"{base_url}:{superset.port}"
-    report = import_and_check(base_url, superset.login, superset.password, reader_uri, files=files)
+    stamp = folder / IMPORTED_NAME
+    imported = _read_stamp(stamp)
+    report = import_and_check(
+        base_url,
+        superset.login,
+        superset.password,
+        reader_uri,
+        files=files,
+        imported_digest=imported.get(base_url),
+    )
     log.info(report.summary())
     # A chart without rows can be right (no campaign spent last month); one that errors or
     # did not arrive is a broken dashboard in front of executives.
@@ -84,5 +96,25 @@ def export_and_import(output_dir: Path | None = None) -> dict:
                 f"\n  {name}: {problem}" for name, problem in sorted(report.errors_by_chart.items())
             )
         )
-    result.update(imported=True, superset=base_url, dashboards=report.dashboards)
+    if report.imported:
+        _write_stamp(stamp, {**imported, base_url: report.bundle_digest})
+    result.update(imported=report.imported, superset=base_url, dashboards=report.dashboards)
     return result
+
+
+def _read_stamp(path: Path) -> dict[str, str]:
+    """{superset url: digest of the bundle last imported there}; empty when unreadable, which
+    only costs one import."""
+    try:
+        stamp = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return stamp if isinstance(stamp, dict) else {}
+
+
+def _write_stamp(path: Path, stamp: dict[str, str]) -> None:
+    # Written after a checked import only: a failed one leaves the old digest, so the next
+    # run imports again.
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n")
+    temporary.replace(path)

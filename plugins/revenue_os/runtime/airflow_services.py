@@ -250,8 +250,8 @@ class AirflowClient:
     def dag_run(self, dag_id: str, run_id: str) -> dict:
         return self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()
 
-    def dag_runs(self, dag_id: str, limit: int = 20) -> list[dict]:
-        params = {"order_by": "-start_date", "limit": limit}
+    def dag_runs(self, dag_id: str, limit: int = 20, order_by: str = "-start_date") -> list[dict]:
+        params = {"order_by": order_by, "limit": limit}
         return self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns", params=params).json()[
             "dag_runs"
         ]

@@ -282,7 +282,7 @@ class Stack:
 
         summary: dict = {"profile": profile.name}
         if refresh:
-            with progress.step(f"Refresh: triggering {REFRESH_DAG_ID} through the scheduler"):
+            with progress.step(f"Refresh: one {REFRESH_DAG_ID} run through the scheduler"):
                 summary["run"] = self._refresh(client, progress)
         client.close()
         summary["elapsed_s"] = round(progress.elapsed, 1)
@@ -344,9 +344,7 @@ class Stack:
             what=f"DAGs {REFRESH_DAG_ID}, {', '.join(OPERATIONS_DAG_IDS)} parsed by the dag-processor",
             fatal=(DagImportError,),
         )
-        client.set_paused(REFRESH_DAG_ID, False)
-        run_id = client.trigger(REFRESH_DAG_ID, note="triggered by revenue-os")
-        progress.note(f"run {run_id}")
+        run_id = self._start_or_follow_refresh(client, progress)
 
         def show(states: dict[str, str | None]) -> None:
             counts: dict[str, int] = {}
@@ -375,6 +373,46 @@ class Stack:
         for dag_id in OPERATIONS_DAG_IDS:
             client.set_paused(dag_id, False)
         return result
+
+    def _start_or_follow_refresh(self, client: airflow.AirflowClient, progress: Progress) -> str:
+        """The one refresh to show: a run already under way, else the run the schedule starts
+        on unpausing (its latest slot, when no run has it yet), else a new manual run.
+
+        Never one of each: a trigger beside the schedule's run would queue a second refresh
+        behind the first, which then reports "new 0" for everything the first loaded."""
+        active = [
+            run
+            for run in client.dag_runs(REFRESH_DAG_ID, limit=5, order_by="-run_after")
+            if run["state"] in ("queued", "running")
+        ]
+        client.set_paused(REFRESH_DAG_ID, False)
+        if active:
+            run_id = active[-1]["dag_run_id"]  # the oldest: the next to finish
+            progress.note(f"run {run_id} (already {active[-1]['state']}: following it)")
+            return run_id
+        due = client.dag(REFRESH_DAG_ID).get("next_dagrun_run_after")
+        if due and datetime.fromisoformat(due) <= datetime.now(UTC):
+            found: list[str] = []
+
+            def scheduled() -> bool:
+                found[:] = [
+                    run["dag_run_id"]
+                    for run in client.dag_runs(REFRESH_DAG_ID, limit=5, order_by="-run_after")
+                    if run["run_type"] == "scheduled"
+                    and datetime.fromisoformat(run["run_after"]) == datetime.fromisoformat(due)
+                ]
+                return bool(found)
+
+            try:
+                wait_until(scheduled, timeout=60, interval=1, what="the schedule's run")
+            except TimeoutError:
+                pass  # the scheduler did not take the slot: trigger instead
+            else:
+                progress.note(f"run {found[0]} (the schedule's run for {due}, due on unpausing)")
+                return found[0]
+        run_id = client.trigger(REFRESH_DAG_ID, note="triggered by revenue-os")
+        progress.note(f"run {run_id}")
+        return run_id
 
     def _loads_since(self, started: str | None) -> list[tuple]:
         """What each load of a run brought: object, extracted, inserted, updated, quarantined."""
@@ -410,7 +448,7 @@ class Stack:
         progress = Progress(total=1, echo=echo)
         client = self.airflow_client()
         try:
-            with progress.step(f"Refresh: triggering {REFRESH_DAG_ID} through the scheduler"):
+            with progress.step(f"Refresh: one {REFRESH_DAG_ID} run through the scheduler"):
                 return self._refresh(client, progress)
         finally:
             client.close()

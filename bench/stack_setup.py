@@ -42,7 +42,7 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, st
 def refresh_seconds(output: str) -> float:
     """Seconds the refresh step took, from the demo's progress lines."""
     lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if "Refresh: triggering" in line)
+    start = next(i for i, line in enumerate(lines) if "Refresh: one " in line)
     done = next(line for line in lines[start:] if line.strip().startswith("done in"))
     return float(done.split()[2])
 

@@ -21,9 +21,23 @@ SQLALCHEMY_DATABASE_URI = _required("SUPERSET_METADATA_DB_URI")
 PREVENT_UNSAFE_DB_CONNECTIONS = True
 ALLOW_FILE_UPLOAD = False
 
-# One process-local cache per worker is plenty for a handful of dashboards; no Redis needed.
+# Metadata caching stays per worker. The charts' data cache is a folder under SUPERSET_HOME
+# that every gunicorn worker shares (no Redis needed): the refresh warms it after each publish
+# (revenue_os.dashboards.publish), so an executive's first open is served from it whichever
+# worker answers. The data changes only when a refresh publishes, and a publish invalidates
+# the entries of every dataset of ours, so an entry may live a day.
 CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 300}
-DATA_CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 300}
+DATA_CACHE_CONFIG = {
+    "CACHE_TYPE": "FileSystemCache",
+    "CACHE_DIR": os.path.join(
+        os.environ.get("SUPERSET_HOME", os.path.expanduser("~/.superset")), "cache", "data"
+    ),
+    "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
+    "CACHE_THRESHOLD": 20000,
+}
+# Superset records each data cache key with its dataset, so that a publish can invalidate
+# exactly the entries of our datasets (POST /api/v1/cachekey/invalidate).
+STORE_CACHE_KEYS_IN_METADATA_DB = True
 RATELIMIT_STORAGE_URI = "memory://"
 
 

@@ -31,6 +31,10 @@ from revenue_os import __version__
 from revenue_os.runtime.profile import DEFAULT_PORTS, ProfileError, load_profile
 from revenue_os.runtime.service_user import SERVICE_USER
 
+# How long `demo` and `refresh` wait for a refresh run: a first refresh at the demo's scale
+# takes under a minute.
+REFRESH_TIMEOUT_S = 600.0
+
 
 def _profile_help() -> str:
     lines = [
@@ -96,11 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="set up and start the whole stack, run one refresh, print where to look",
         description="Install what is missing (PostgreSQL server, Superset venv), start a "
         "project-local Postgres, Airflow (api-server, scheduler, dag-processor) and Superset "
-        "on 127.0.0.1, trigger the refresh DAG through the scheduler, wait for it and print "
-        "the URLs and logins. Safe to run again: what runs keeps running, what exists is reused.",
+        "on 127.0.0.1, run one refresh through the scheduler (the schedule's run when one is "
+        "due, else a manual one), wait for it and print the URLs and logins. Safe to run again: "
+        "what runs keeps running, what exists is reused.",
     )
     demo.add_argument(
         "--no-refresh", action="store_true", help="start the stack but do not trigger a refresh run"
+    )
+    demo.add_argument(
+        "--refresh-timeout",
+        type=float,
+        default=REFRESH_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"how long to wait for the refresh run (default {REFRESH_TIMEOUT_S:g}; a first "
+        "refresh at REVENUE_OS_MOCK_SCALE=10 took 11 minutes on two cores)",
     )
 
     commands.add_parser(
@@ -115,9 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="show which services run, their memory (PSS) and the latest refresh runs",
     )
     status.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    commands.add_parser(
+    refresh = commands.add_parser(
         "refresh",
         help="trigger the refresh DAG through the running scheduler and wait for it",
+    )
+    refresh.add_argument(
+        "--timeout",
+        type=float,
+        default=REFRESH_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"how long to wait for the run (default {REFRESH_TIMEOUT_S:g})",
     )
     mart = commands.add_parser(
         "mart",
@@ -788,7 +808,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(profile)
     try:
         if args.command == "demo":
-            summary = stack.demo(refresh=not args.no_refresh)
+            summary = stack.demo(refresh=not args.no_refresh, refresh_timeout=args.refresh_timeout)
             _print_demo_summary(stack, summary)
         elif args.command == "down":
             stack.down()
@@ -799,7 +819,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 _print_status(status)
         elif args.command == "refresh":
-            run = stack.refresh()
+            run = stack.refresh(timeout=args.timeout)
             print(f"{run['run_id']}: {run['state']}  {run['url']}")
         elif args.command == "purge":
             if not args.yes:

@@ -100,6 +100,35 @@ class SupersetClient:
         """Every chart: id, slice_name, viz_type, uuid (when the API lists it)."""
         return self._list("chart", ["id", "slice_name", "viz_type", "uuid"])
 
+    def datasets(self) -> list[dict[str, Any]]:
+        """Every dataset: id, table_name, uuid."""
+        return self._list("dataset", ["id", "table_name", "uuid"])
+
+    def dashboard_charts(self, dashboard_id: int) -> list[dict[str, Any]]:
+        """The charts on one dashboard: id, slice_name, form_data."""
+        response = self._http.get(f"/api/v1/dashboard/{dashboard_id}/charts")
+        _raise_for(response, f"list the charts of dashboard {dashboard_id}")
+        return response.json()["result"]
+
+    def invalidate_cache(self, dataset_ids: list[int]) -> None:
+        """Drop every cached result of these datasets (needs STORE_CACHE_KEYS_IN_METADATA_DB)."""
+        response = self._http.post(
+            "/api/v1/cachekey/invalidate",
+            json={"datasource_uids": [f"{dataset_id}__table" for dataset_id in dataset_ids]},
+        )
+        _raise_for(response, "invalidate the cached chart data")
+
+    def warm_up_cache(self, chart_id: int, dashboard_id: int) -> str | None:
+        """Run a chart's query as its dashboard shows it, past the cache, and cache the
+        result; return the error Superset met, or None."""
+        response = self._http.put(
+            "/api/v1/chart/warm_up_cache",
+            json={"chart_id": chart_id, "dashboard_id": dashboard_id},
+        )
+        _raise_for(response, f"warm up the cache of chart {chart_id}")
+        (result,) = response.json()["result"]
+        return result.get("viz_error")
+
     def chart_data(self, chart_id: int) -> dict[str, Any]:
         """The data of a chart from its saved query context, as the dashboard would see it."""
         response = self._http.get(f"/api/v1/chart/{chart_id}/data/")

@@ -135,7 +135,7 @@ class Stack:
             return migrate(conn)
 
     # -- commands ---------------------------------------------------------------------
-    def demo(self, *, refresh: bool = True, echo=print) -> dict:
+    def demo(self, *, refresh: bool = True, refresh_timeout: float = 600, echo=print) -> dict:
         """Install what is missing, start everything, run one refresh; return a summary."""
         progress = Progress(total=8 if refresh else 7, echo=echo)
         profile = self.profile
@@ -283,7 +283,7 @@ class Stack:
         summary: dict = {"profile": profile.name}
         if refresh:
             with progress.step(f"Refresh: one {REFRESH_DAG_ID} run through the scheduler"):
-                summary["run"] = self._refresh(client, progress)
+                summary["run"] = self._refresh(client, progress, timeout=refresh_timeout)
         client.close()
         summary["elapsed_s"] = round(progress.elapsed, 1)
         return summary
@@ -444,12 +444,12 @@ class Stack:
             ).fetchall()
         return {"build_id": str(build[0]), "status": build[1], "models": models}
 
-    def refresh(self, echo=print) -> dict:
+    def refresh(self, echo=print, timeout: float = 600) -> dict:
         progress = Progress(total=1, echo=echo)
         client = self.airflow_client()
         try:
             with progress.step(f"Refresh: one {REFRESH_DAG_ID} run through the scheduler"):
-                return self._refresh(client, progress)
+                return self._refresh(client, progress, timeout=timeout)
         finally:
             client.close()
 

@@ -39,6 +39,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def executive_session(stack: Stack) -> httpx.Client:
+    """A logged-in API client as `executive`: open, to be closed by the caller."""
     client = httpx.Client(base_url=stack.profile.superset_url, timeout=120)
     token = client.post(
         "/api/v1/security/login",
@@ -96,10 +97,13 @@ def main() -> None:
 
     stack = Stack(load_profile(args.profile))
     rows = []
-    with (
-        executive_session(stack) as client,
-        psycopg.connect(stack.warehouse_uri(READER_ROLE), autocommit=True) as conn,
-    ):
+    client = executive_session(stack)
+    try:
+        conn = psycopg.connect(stack.warehouse_uri(READER_ROLE), autocommit=True)
+    except Exception:
+        client.close()
+        raise
+    with conn:
         charts = charts_of(client)
         print(f"{len(charts)} charts on {len(DASHBOARDS)} dashboards, {args.runs} runs each")
         for slug, chart_id, title in charts:
@@ -112,6 +116,7 @@ def main() -> None:
                 cached.append(seconds)
                 hits += hit
             rows.append((slug, title, forced, direct, cached, hits))
+    client.close()
     rows.sort(key=lambda row: -percentile(row[2], 0.95))
     print()
     print(

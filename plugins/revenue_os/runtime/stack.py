@@ -349,7 +349,7 @@ class Stack:
         def show(states: dict[str, str | None]) -> None:
             counts: dict[str, int] = {}
             for state in states.values():
-                counts[state or "queued"] = counts.get(state or "queued", 0) + 1
+                counts[state or "waiting"] = counts.get(state or "waiting", 0) + 1
             done = counts.get("success", 0)
             progress.note(
                 f"{done}/{len(states)} tasks done: "

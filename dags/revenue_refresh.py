@@ -80,8 +80,15 @@ def revenue_refresh():
 
     @task
     def build_mart_layer(layer: str, build_id: str | None = None) -> str:
-        """Build one layer of SQL models aside (staging opens the build); returns the build id."""
-        return mart.build_mart_layer(layer, build_id, get_current_context()["dag_run"].run_id)
+        """Build one layer of SQL models aside (staging opens the build); returns the build id.
+        A `full` run rebuilds the incremental staging models from all of raw as well."""
+        context = get_current_context()
+        return mart.build_mart_layer(
+            layer,
+            build_id,
+            context["dag_run"].run_id,
+            full=context["params"].get("mode") == "full",
+        )
 
     @task
     def build_kpis(build_id: str) -> str:

@@ -153,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build: stop after the audit and leave the result in schema mart_build",
     )
+    mart.add_argument(
+        "--full",
+        action="store_true",
+        help="build: rebuild the incremental staging models from all of raw too (they are "
+        "otherwise brought forward by the raw rows loaded since their last build)",
+    )
     decisions = commands.add_parser(
         "decisions",
         help="record, list and close the decisions taken on KPI breaches (the decision log)",
@@ -744,6 +750,7 @@ def _mart(stack, args) -> int:
                     publish_after=not args.no_publish,
                     echo=print,
                     quality_uri=stack.warehouse_uri(BUILDER_ROLE),
+                    full=args.full,
                 )
             elif args.action == "rollback":
                 rolled_back = build.rollback(conn)

@@ -83,6 +83,8 @@ def test_the_loader_writes_raw_and_ops_rows_but_cannot_drop_truncate_or_alter(wa
     assert "must be owner" in _denied(conn, f"DROP TABLE {OPS_TABLE}")
     assert "permission denied" in _denied(conn, "CREATE TABLE raw.intruder (x int)")
     assert "must be owner" in _denied(conn, "DROP SCHEMA mart CASCADE")
+    # What the incremental staging tables hold is the build's to record, not the loader's.
+    assert "permission denied" in _denied(conn, "DELETE FROM ops.staging_state")
 
 
 def test_the_loader_reads_the_published_mart_but_cannot_change_it(warehouse_loader):
@@ -101,6 +103,7 @@ def test_the_builder_reads_raw_but_cannot_change_it_or_the_ops_tables(warehouse_
     assert "must be owner" in _denied(conn, f"DROP TABLE {OPS_TABLE}")
     assert "permission denied" in _denied(conn, "CREATE TABLE raw.intruder (x int)")
     _allowed(conn, "CREATE TABLE staging.scratch (x int)")
+    _allowed(conn, "UPDATE ops.staging_state SET row_count = row_count")
 
 
 @pytest.mark.parametrize("login", ["warehouse_loader", "warehouse_builder"])

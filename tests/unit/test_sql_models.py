@@ -107,3 +107,67 @@ def test_a_setting_cannot_carry_sql(tmp_path):
         ModelError, match=r"reporting_currency: .* must be a number or a plain word"
     ):
         load_settings(settings)
+
+
+def test_the_incremental_staging_models_are_the_large_row_wise_ones(models):
+    incremental = {m.name: m.incremental for m in models.values() if m.incremental}
+    assert set(incremental) == {
+        "stg_hubspot__contacts",
+        "stg_hubspot__events",
+        "stg_netsuite__invoice_lines",
+        "stg_salesforce__contacts",
+        "stg_salesforce__opportunities",
+        "stg_salesforce__opportunity_history",
+    }
+    events = incremental["stg_hubspot__events"]
+    assert (events.key, events.raw_table, events.raw_key) == (
+        "event_id",
+        "hubspot__events",
+        "event_id",
+    )
+
+
+def _write_incremental(folder: Path, layer: str, name: str, line: str, body: str) -> None:
+    (folder / layer).mkdir(parents=True, exist_ok=True)
+    (folder / layer / f"{name}.sql").write_text(f"-- grain: id\n{line}\n{body}\n")
+
+
+@pytest.mark.parametrize(
+    ("layer", "name", "line", "body", "message"),
+    [
+        (
+            "staging",
+            "stg_a",
+            "-- incremental: id = raw.a.source_id",
+            "select source_id as id from raw.a join raw.b using (source_id)",
+            r"stg_a\.sql: an incremental model reads one raw table, raw\.a; it reads raw\.a, raw\.b",
+        ),
+        (
+            "staging",
+            "stg_a",
+            "-- incremental: other_id = raw.a.source_id",
+            "select source_id as id from raw.a",
+            r"stg_a\.sql: the incremental key other_id must be the grain \(id\)",
+        ),
+        (
+            "marts",
+            "fct_a",
+            "-- incremental: id = raw.a.source_id",
+            "select source_id as id from raw.a",
+            r"fct_a\.sql: only a staging model can be built incrementally",
+        ),
+        (
+            "staging",
+            "stg_a",
+            "-- incremental: id from raw.a",
+            "select source_id as id from raw.a",
+            r"stg_a\.sql: write the incremental line as `-- incremental: <key> = raw",
+        ),
+    ],
+)
+def test_a_wrong_incremental_line_names_the_file_and_the_fix(
+    tmp_path, layer, name, line, body, message
+):
+    _write_incremental(tmp_path, layer, name, line, body)
+    with pytest.raises(ModelError, match=message):
+        discover(tmp_path, tmp_path, settings={})

@@ -12,15 +12,18 @@ from revenue_os.warehouse.connection import BUILDER_CONN_ID, connect, warehouse_
 log = logging.getLogger(__name__)
 
 
-def build_mart_layer(layer: str, build_id: str | None, run_id: str | None = None) -> str:
+def build_mart_layer(
+    layer: str, build_id: str | None, run_id: str | None = None, *, full: bool = False
+) -> str:
     """Build one layer of models; the staging layer opens the build. Returns the build id.
 
     A model that fails to build marks the build failed; the published mart is not touched.
+    With `full`, incremental staging models are rebuilt from all of raw.
     """
     with connect(warehouse_uri(BUILDER_CONN_ID)) as conn:
         current = uuid.UUID(build_id) if build_id else build.start_build(conn, run_id)
         try:
-            result = build.build_layer(conn, layer, current)
+            result = build.build_layer(conn, layer, current, full=full)
         except Exception as error:
             build.fail_build(conn, current, f"{layer}: {error}")
             raise

@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -27,6 +29,7 @@ from psycopg import sql
 
 from revenue_os.metrics.scorecard import stamp_as_of
 from revenue_os.paths import SEEDS_DIR
+from revenue_os.raw.objects import RAW_OBJECTS
 from revenue_os.transform.models import Model, ModelError, build_order, discover
 from revenue_os.warehouse.connection import LOADER_ROLE, READER_ROLE
 
@@ -133,13 +136,22 @@ def _schema_of(model: Model) -> str:
     return BUILD_SCHEMA if model.published else STAGING_SCHEMA
 
 
-def build_model(conn: psycopg.Connection, model: Model) -> int:
-    """(Re)create one model's table from its SELECT; return its row count."""
+def build_model(conn: psycopg.Connection, model: Model, *, full: bool = False) -> int:
+    """(Re)create one model's table from its SELECT, or bring an incremental one forward;
+    return its row count."""
+    if model.incremental is not None and not full:
+        rows = _bring_forward(conn, model)
+        if rows is not None:
+            return rows
     table = sql.Identifier(_schema_of(model), model.name)
     # Staging is rebuilt from raw every time and never read by anyone else: unlogged tables
-    # skip the write-ahead log. Published tables are logged (they must survive a crash).
-    unlogged = sql.SQL("" if model.published else "UNLOGGED ")
+    # skip the write-ahead log. Published tables are logged (they must survive a crash), and
+    # so are incremental ones, which a crash must not empty behind their recorded state.
+    unlogged = sql.SQL("" if model.published or model.incremental else "UNLOGGED ")
     with conn.transaction():
+        # The batches first, the rows second: a load that commits in between is applied
+        # again next time (idempotent), never skipped.
+        batches = _batches(conn, model) if model.incremental else []
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(table))
         try:
             created = conn.execute(
@@ -148,7 +160,110 @@ def build_model(conn: psycopg.Connection, model: Model) -> int:
         except psycopg.Error as error:
             raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
         conn.execute(sql.SQL("ANALYZE {}").format(table))
-        return created.rowcount  # CREATE TABLE AS reports the rows it wrote
+        rows = created.rowcount  # CREATE TABLE AS reports the rows it wrote
+        if model.incremental:
+            _save_state(conn, model, batches, rows)
+        return rows
+
+
+def _sql_digest(model: Model) -> str:
+    return hashlib.sha256(model.sql.encode()).hexdigest()
+
+
+def _source_object(model: Model) -> str:
+    assert model.incremental is not None
+    (name,) = [n for n, o in RAW_OBJECTS.items() if o.table == model.incremental.raw_table]
+    return name
+
+
+def _batches(conn: psycopg.Connection, model: Model) -> list[uuid.UUID]:
+    """Every load batch of the model's raw table so far."""
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT batch_id FROM ops.load_batches WHERE source_object = %s",
+            (_source_object(model),),
+        )
+    ]
+
+
+def _save_state(conn: psycopg.Connection, model: Model, batches: list, rows: int) -> None:
+    conn.execute(
+        """
+        INSERT INTO ops.staging_state (model, sql_digest, applied_batches, row_count, updated_at)
+        VALUES (%s, %s, %s, %s, now())
+        ON CONFLICT (model) DO UPDATE SET sql_digest = excluded.sql_digest,
+            applied_batches = excluded.applied_batches, row_count = excluded.row_count,
+            updated_at = excluded.updated_at
+        """,
+        (model.name, _sql_digest(model), batches, rows),
+    )
+
+
+# An incremental model rewritten in place is re-analysed once this share of it changed.
+REANALYSE_SHARE = 0.1
+
+
+def _bring_forward(conn: psycopg.Connection, model: Model) -> int | None:
+    """Apply to an incremental model's table the raw rows written since it was built: each
+    changed raw row's old staging row out, its new one (unless deleted) in. None when the
+    table must be rebuilt instead: never built, its SQL changed, or its table is gone."""
+    increment = model.incremental
+    assert increment is not None
+    table = sql.Identifier(STAGING_SCHEMA, model.name)
+    with conn.transaction():
+        state = conn.execute(
+            "SELECT sql_digest, applied_batches, row_count FROM ops.staging_state"
+            " WHERE model = %s FOR UPDATE",
+            (model.name,),
+        ).fetchone()
+        exists = conn.execute(
+            "SELECT to_regclass(%s)", (f"{STAGING_SCHEMA}.{model.name}",)
+        ).fetchone()[0]
+        if state is None or state[0] != _sql_digest(model) or exists is None:
+            return None
+        applied, rows = set(state[1]), state[2]
+        new = [batch for batch in _batches(conn, model) if batch not in applied]
+        if not new:
+            return rows
+        # Literal ids (our own uuids) keep the model's SQL free of placeholders.
+        batch_array = "'{" + ",".join(str(uuid.UUID(str(b))) for b in new) + "}'::uuid[]"
+        raw = sql.Identifier("raw", increment.raw_table)
+        deleted = conn.execute(
+            sql.SQL(
+                "DELETE FROM {table} WHERE {key} IN "
+                "(SELECT {raw_key} FROM {raw} WHERE batch_id = ANY({batches}))"
+            ).format(
+                table=table,
+                key=sql.Identifier(increment.key),
+                raw_key=sql.Identifier(increment.raw_key),
+                raw=raw,
+                batches=sql.SQL(batch_array),
+            )
+        ).rowcount
+        changed_rows = (
+            f"(select * from raw.{increment.raw_table} where batch_id = any({batch_array}))"
+            f" as {increment.raw_table}"
+        )
+        select = re.sub(rf"\braw\.{increment.raw_table}\b", changed_rows, model.sql)
+        try:
+            inserted = conn.execute(
+                sql.SQL("INSERT INTO {} {}").format(table, sql.SQL(select))
+            ).rowcount
+        except psycopg.Error as error:
+            raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
+        rows = rows - deleted + inserted
+        _save_state(conn, model, [*state[1], *new], rows)
+        if deleted + inserted > REANALYSE_SHARE * max(rows, 1):
+            conn.execute(sql.SQL("ANALYZE {}").format(table))
+        log.info(
+            "%s: brought forward by %d batches: %d rows out, %d in",
+            model.name,
+            len(new),
+            deleted,
+            inserted,
+        )
+        return rows
 
 
 def _record_model(
@@ -167,8 +282,11 @@ def build_layer(
     build_id: uuid.UUID,
     models: dict[str, Model] | None = None,
     echo: Callable[[str], None] = log.info,
+    *,
+    full: bool = False,
 ) -> BuildResult:
-    """Build every model of one layer in dependency order, recording each in ops."""
+    """Build every model of one layer in dependency order, recording each in ops. With
+    `full`, incremental models are rebuilt from all of raw too."""
     models = discover() if models is None else models
     _set_session(conn)
     result = BuildResult(build_id)
@@ -178,7 +296,7 @@ def build_layer(
     ordered = build_order(models, layer)
     for index, model in enumerate(ordered, start=1):
         started = time.perf_counter()
-        rows = build_model(conn, model)
+        rows = build_model(conn, model, full=full)
         seconds = time.perf_counter() - started
         result.rows[model.name], result.seconds[model.name] = rows, seconds
         _record_model(conn, build_id, model.name, layer, rows, seconds)
@@ -432,11 +550,13 @@ def build_all(
     echo: Callable[[str], None] = log.info,
     models: dict[str, Model] | None = None,
     quality_uri: str | None = None,
+    full: bool = False,
 ) -> BuildResult:
     """Build every layer, audit, and publish: the whole write-audit-publish in one call.
 
     With `quality_uri` (the warehouse URI, password included) the data-quality contracts in
-    soda/contracts/mart run on the built schema as part of the audit.
+    soda/contracts/mart run on the built schema as part of the audit. With `full`, the
+    incremental staging models are rebuilt from all of raw instead of brought forward.
     """
     models = discover() if models is None else models
     build_id = start_build(conn, run_id)
@@ -444,7 +564,7 @@ def build_all(
     result = BuildResult(build_id)
     try:
         for layer in ("staging", "intermediate", "marts"):
-            layer_result = build_layer(conn, layer, build_id, models, echo)
+            layer_result = build_layer(conn, layer, build_id, models, echo, full=full)
             result.rows.update(layer_result.rows)
             result.seconds.update(layer_result.seconds)
         started_kpis = time.perf_counter()

@@ -4,6 +4,10 @@ A model is one SELECT in one file named for its layer (`stg_`, `int_`, `dim_`, `
 names the models and seeds it reads without a schema; the builder puts the build's schemas on
 the search path, so the same file builds aside and is published unchanged. Its header comment
 says what it holds and its grain (`-- grain: a, b`), which the audit checks.
+
+A staging model that is a row-wise function of one raw table may say so
+(`-- incremental: <its key> = raw.<table>.<raw key>`): the build then brings its table
+forward by the raw rows written since, instead of rebuilding it (transform/build.py).
 """
 
 from __future__ import annotations
@@ -27,10 +31,25 @@ LAYER_ORDER = ("staging", "intermediate", "marts")
 _REFERENCE = re.compile(r"\b((?:stg|int|dim|fct|seed)_[a-z0-9_]+)\b")
 _SETTING = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 _SAFE_SETTING = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_INCREMENTAL = re.compile(
+    r"^--\s*incremental:\s*([a-z_][a-z0-9_]*)\s*=\s*raw\.([a-z0-9_]+)\.([a-z_][a-z0-9_]*)\s*$",
+    re.MULTILINE,
+)
+_RAW_TABLE = re.compile(r"\braw\.([a-z0-9_]+)\b")
 
 
 class ModelError(ValueError):
     """A model, seed or setting that cannot be built; the message names the file to fix."""
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """A staging model's rows keyed by `key`, each from the row of raw.`raw_table` whose
+    `raw_key` has the same value."""
+
+    key: str
+    raw_table: str
+    raw_key: str
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,7 @@ class Model:
     sql: str
     grain: tuple[str, ...]
     depends_on: frozenset[str] = field(default_factory=frozenset)
+    incremental: Incremental | None = None
 
     @property
     def published(self) -> bool:
@@ -115,7 +135,10 @@ def discover(
         if missing_seeds:
             raise ModelError(f"{path}: reads {', '.join(missing_seeds)}, not in sql/seeds/")
         depends = frozenset(r for r in references if r in names)
-        models[name] = Model(name, layer, path, body.strip().rstrip(";"), grain, depends)
+        incremental = _incremental_of(text, body, layer, grain, path)
+        models[name] = Model(
+            name, layer, path, body.strip().rstrip(";"), grain, depends, incremental
+        )
     for model in models.values():
         layer_rank = LAYER_ORDER.index(model.layer)
         for dependency in model.depends_on:
@@ -126,6 +149,34 @@ def discover(
                 )
     build_order(models)
     return models
+
+
+def _incremental_of(
+    text: str, body: str, layer: str, grain: tuple[str, ...], path: Path
+) -> Incremental | None:
+    """The model's `-- incremental:` line, checked against what the model reads and its grain."""
+    lines = _INCREMENTAL.findall(text)
+    if not lines:
+        if re.search(r"^--\s*incremental\b", text, re.MULTILINE):
+            raise ModelError(
+                f"{path}: write the incremental line as `-- incremental: <key> = "
+                "raw.<table>.<raw key>`"
+            )
+        return None
+    key, raw_table, raw_key = lines[0]
+    if layer != "staging":
+        raise ModelError(f"{path}: only a staging model can be built incrementally")
+    read = set(_RAW_TABLE.findall(body))
+    if read != {raw_table}:
+        raise ModelError(
+            f"{path}: an incremental model reads one raw table, raw.{raw_table}; it reads "
+            f"{', '.join(sorted(f'raw.{t}' for t in read)) or 'none'}"
+        )
+    if grain != (key,):
+        raise ModelError(
+            f"{path}: the incremental key {key} must be the grain ({', '.join(grain)})"
+        )
+    return Incremental(key, raw_table, raw_key)
 
 
 def build_order(models: dict[str, Model], layer: str | None = None) -> list[Model]:

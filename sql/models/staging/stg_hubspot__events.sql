@@ -2,6 +2,7 @@
 -- typed; the channel mapping (int_channel_mapping) reads them normalised, and the campaign's
 -- slug joins it to the campaigns of the other systems.
 -- grain: event_id
+-- incremental: event_id = raw.hubspot__events.event_id
 
 with source as (
     select event_id, record

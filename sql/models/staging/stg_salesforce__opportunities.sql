@@ -2,6 +2,7 @@
 -- removed, type and stage normalised. Amounts stay in the opportunity's currency here; the
 -- mart converts them through the FX table.
 -- grain: opportunity_id
+-- incremental: opportunity_id = raw.salesforce__opportunities.source_id
 
 with source as (
     select record

@@ -1,0 +1,122 @@
+"""An incremental build equals a full rebuild.
+
+The mock vendor APIs (a server of this module's own) move on by days: new records, changed
+ones, restated ad days, merged accounts and contacts, deleted opportunities and archived
+contacts. After each incremental pull the mart is built as a refresh builds it (the
+incremental staging models brought forward by the rows loaded since), its tables are
+checksummed, and the same warehouse is rebuilt in full: every staging and published table must
+come out the same, row for row.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from revenue_os.mock_apis.config import VENDORS, FaultOptions, MockConfig
+from revenue_os.mock_apis.server import BackgroundMockServer
+from revenue_os.orchestration.extract_load import Request
+from revenue_os.transform import build
+from revenue_os.transform.models import discover
+from revenue_os.warehouse.migrations import migrate
+from tests.integration.conftest import ScratchDatabases
+from tests.integration.test_mart_publish import mart_checksums
+from tests.integration.test_sources import ADMIN, TOKEN, load_all
+
+INCREMENTAL = sorted(m.name for m in discover().values() if m.incremental)
+
+
+@pytest.fixture(scope="module")
+def mock():
+    # A business in which the four weeks ahead merge an account, delete a contact and a
+    # junk opportunity, archive HubSpot contacts and restate ad days (checked below).
+    config = MockConfig(
+        seed=43,
+        scale=0.1,
+        tokens=dict.fromkeys(VENDORS, TOKEN),
+        admin_token=ADMIN,
+        faults=FaultOptions(),
+        horizon_days=30,
+    )
+    with BackgroundMockServer(config) as server:
+        yield server
+
+
+@pytest.fixture
+def warehouse(stack):
+    databases = ScratchDatabases(stack)
+    conn = databases.create("incremental_build")
+    migrate(conn)
+    yield conn, databases.uri("incremental_build")
+    conn.close()
+    databases.drop_all()
+
+
+def staging_checksums(conn: psycopg.Connection) -> dict[str, str]:
+    return mart_checksums(conn, schema=build.STAGING_SCHEMA)
+
+
+def applied_batches(conn: psycopg.Connection) -> dict[str, int]:
+    return dict(
+        conn.execute("SELECT model, cardinality(applied_batches) FROM ops.staging_state").fetchall()
+    )
+
+
+def test_an_incremental_build_equals_a_full_rebuild_as_the_sources_move_on(mock, warehouse):
+    conn, uri = warehouse
+    load_all(mock, uri, Request(mode="full"))
+    build.build_all(conn, echo=lambda _: None)
+    assert applied_batches(conn) == dict.fromkeys(INCREMENTAL, 1)
+
+    seen: dict[str, dict[str, int]] = {}
+    with mock.admin_client(ADMIN) as admin:
+        for step in range(1, 3):
+            changes = admin.post("/_admin/advance", json={"days": 14}).json()["changes"]
+            for name, figures in changes.items():
+                for kind, count in figures.items():
+                    seen.setdefault(name, {}).setdefault(kind, 0)
+                    seen[name][kind] += count
+            load_all(mock, uri)
+
+            build.build_all(conn, echo=lambda _: None)
+            # Brought forward: one more batch applied to each, not rebuilt from scratch.
+            assert applied_batches(conn) == dict.fromkeys(INCREMENTAL, 1 + step)
+            incremental = (staging_checksums(conn), mart_checksums(conn))
+
+            build.build_all(conn, echo=lambda _: None, full=True)
+            full = (staging_checksums(conn), mart_checksums(conn))
+            assert incremental[0] == full[0]
+            assert incremental[1] == full[1]
+
+    # The days covered what makes a day's changes hard, not only new rows.
+    assert seen["salesforce.opportunities"]["deleted"] > 0
+    assert seen["salesforce.accounts"]["deleted"] > 0  # merged away
+    assert seen["salesforce.contacts"]["deleted"] > 0
+    assert seen["hubspot.contacts"]["deleted"] > 0  # archived
+    assert seen["google_ads.campaign_days"]["restated"] > 0
+    assert seen["netsuite.invoice_lines"]["created"] > 0
+
+
+def test_a_changed_model_or_a_lost_table_is_rebuilt_not_brought_forward(mock, warehouse):
+    conn, uri = warehouse
+    load_all(mock, uri, Request(mode="full"))
+    build.build_all(conn, echo=lambda _: None)
+    expected = staging_checksums(conn)
+
+    # The table gone (dropped by hand): rebuilt whole, with the same rows.
+    conn.execute("DROP TABLE staging.stg_hubspot__events")
+    build.build_all(conn, echo=lambda _: None)
+    assert staging_checksums(conn) == expected
+
+    # The model's SQL changed: its recorded digest no longer matches, so it is rebuilt.
+    conn.execute(
+        "UPDATE ops.staging_state SET sql_digest = 'an older version'"
+        " WHERE model = 'stg_netsuite__invoice_lines'"
+    )
+    conn.execute("DELETE FROM staging.stg_netsuite__invoice_lines WHERE line_number = 1")
+    build.build_all(conn, echo=lambda _: None)
+    assert staging_checksums(conn) == expected
+    assert conn.execute(
+        "SELECT sql_digest <> 'an older version' FROM ops.staging_state"
+        " WHERE model = 'stg_netsuite__invoice_lines'"
+    ).fetchone() == (True,)

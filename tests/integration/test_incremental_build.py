@@ -76,9 +76,18 @@ def test_an_incremental_build_equals_a_full_rebuild_as_the_sources_move_on(mock,
                 for kind, count in figures.items():
                     seen.setdefault(name, {}).setdefault(kind, 0)
                     seen[name][kind] += count
-            load_all(mock, uri)
+            loads = load_all(mock, uri)
 
-            build.build_all(conn, echo=lambda _: None)
+            lines: list[str] = []
+            build.build_all(conn, echo=lines.append)
+            # The operator sees what the day's load changed, model by model.
+            events = loads["hubspot.events"]
+            assert events.inserted + events.updated > 0
+            (line,) = [line for line in lines if ".stg_hubspot__events:" in line]
+            assert line.endswith(
+                f"(brought forward by 1 load: {events.updated:,} rows out, "
+                f"{events.inserted + events.updated:,} in)"
+            ), line
             # Brought forward: one more batch applied to each, not rebuilt from scratch.
             assert applied_batches(conn) == dict.fromkeys(INCREMENTAL, 1 + step)
             incremental = (staging_checksums(conn), mart_checksums(conn))

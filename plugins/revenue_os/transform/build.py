@@ -136,13 +136,41 @@ def _schema_of(model: Model) -> str:
     return BUILD_SCHEMA if model.published else STAGING_SCHEMA
 
 
-def build_model(conn: psycopg.Connection, model: Model, *, full: bool = False) -> int:
+@dataclass
+class BroughtForward:
+    """What bringing an incremental model forward did."""
+
+    batches: int
+    rows_out: int
+    rows_in: int
+
+    def note(self) -> str:
+        if not self.batches:
+            return "up to date, no new load"
+        return (
+            f"brought forward by {self.batches} load{'s' if self.batches > 1 else ''}: "
+            f"{self.rows_out:,} rows out, {self.rows_in:,} in"
+        )
+
+
+def build_model(
+    conn: psycopg.Connection,
+    model: Model,
+    *,
+    full: bool = False,
+    notes: dict[str, str] | None = None,
+) -> int:
     """(Re)create one model's table from its SELECT, or bring an incremental one forward;
-    return its row count."""
+    return its row count. `notes` receives, by model, what an incremental build did."""
     if model.incremental is not None and not full:
-        rows = _bring_forward(conn, model)
-        if rows is not None:
+        forward = _bring_forward(conn, model)
+        if forward is not None:
+            rows, done = forward
+            if notes is not None:
+                notes[model.name] = done.note()
             return rows
+        if notes is not None:
+            notes[model.name] = "rebuilt whole (first build, new SQL or table missing)"
     table = sql.Identifier(_schema_of(model), model.name)
     # Staging is rebuilt from raw every time and never read by anyone else: unlogged tables
     # skip the write-ahead log. Published tables are logged (they must survive a crash), and
@@ -204,7 +232,7 @@ def _save_state(conn: psycopg.Connection, model: Model, batches: list, rows: int
 REANALYSE_SHARE = 0.1
 
 
-def _bring_forward(conn: psycopg.Connection, model: Model) -> int | None:
+def _bring_forward(conn: psycopg.Connection, model: Model) -> tuple[int, BroughtForward] | None:
     """Apply to an incremental model's table the raw rows written since it was built: each
     changed raw row's old staging row out, its new one (unless deleted) in. None when the
     table must be rebuilt instead: never built, its SQL changed, or its table is gone."""
@@ -225,7 +253,7 @@ def _bring_forward(conn: psycopg.Connection, model: Model) -> int | None:
         applied, rows = set(state[1]), state[2]
         new = [batch for batch in _batches(conn, model) if batch not in applied]
         if not new:
-            return rows
+            return rows, BroughtForward(0, 0, 0)
         # Literal ids (our own uuids) keep the model's SQL free of placeholders.
         batch_array = "'{" + ",".join(str(uuid.UUID(str(b))) for b in new) + "}'::uuid[]"
         raw = sql.Identifier("raw", increment.raw_table)
@@ -256,14 +284,7 @@ def _bring_forward(conn: psycopg.Connection, model: Model) -> int | None:
         _save_state(conn, model, [*state[1], *new], rows)
         if deleted + inserted > REANALYSE_SHARE * max(rows, 1):
             conn.execute(sql.SQL("ANALYZE {}").format(table))
-        log.info(
-            "%s: brought forward by %d batches: %d rows out, %d in",
-            model.name,
-            len(new),
-            deleted,
-            inserted,
-        )
-        return rows
+        return rows, BroughtForward(len(new), deleted, inserted)
 
 
 def _record_model(
@@ -296,13 +317,15 @@ def build_layer(
     ordered = build_order(models, layer)
     for index, model in enumerate(ordered, start=1):
         started = time.perf_counter()
-        rows = build_model(conn, model, full=full)
+        notes: dict[str, str] = {}
+        rows = build_model(conn, model, full=full, notes=notes)
         seconds = time.perf_counter() - started
         result.rows[model.name], result.seconds[model.name] = rows, seconds
         _record_model(conn, build_id, model.name, layer, rows, seconds)
         echo(
             f"[{index}/{len(ordered)}] {_schema_of(model)}.{model.name}: "
             f"{rows:,} rows in {seconds:.1f} s"
+            + (f" ({notes[model.name]})" if model.name in notes else "")
         )
     return result
 

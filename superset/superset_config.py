@@ -24,8 +24,8 @@ ALLOW_FILE_UPLOAD = False
 # Metadata caching stays per worker. The charts' data cache is a folder under SUPERSET_HOME
 # that every gunicorn worker shares (no Redis needed): the refresh warms it after each publish
 # (revenue_os.dashboards.publish), so an executive's first open is served from it whichever
-# worker answers. The data changes only when a refresh publishes, and a publish invalidates
-# the entries of every dataset of ours, so an entry may live a day.
+# worker answers. The data changes only when a refresh publishes, and a publish moves every
+# dataset's change time, which is part of each entry's key, so an entry may live a day.
 CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 300}
 DATA_CACHE_CONFIG = {
     "CACHE_TYPE": "FileSystemCache",
@@ -35,9 +35,6 @@ DATA_CACHE_CONFIG = {
     "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
     "CACHE_THRESHOLD": 20000,
 }
-# Superset records each data cache key with its dataset, so that a publish can invalidate
-# exactly the entries of our datasets (POST /api/v1/cachekey/invalidate).
-STORE_CACHE_KEYS_IN_METADATA_DB = True
 RATELIMIT_STORAGE_URI = "memory://"
 
 

@@ -245,6 +245,35 @@ def test_an_unchanged_bundle_is_not_reimported_unless_superset_lost_part_of_it(
     assert victim["uuid"] in {c.get("uuid") for c in admin.charts()}
 
 
+def test_a_publish_retires_every_cached_result_filtered_views_included(
+    stack, reader_uri, files, admin
+):
+    """A view no warm-up replays (a filter an executive chose) cached before a refresh is
+    computed again after it, not served from the cache with the previous mart's numbers."""
+    login = (stack.profile.superset_url, "admin", stack.secrets["SUPERSET_ADMIN_PASSWORD"])
+    (chart,) = [
+        c
+        for c in admin.charts()
+        if c.get("uuid") in ours(files, "charts")
+        and c["slice_name"] == "Revenue by month, USD (final and provisional months)"
+    ]
+    body = json.loads(
+        admin._http.get(f"/api/v1/chart/{chart['id']}").json()["result"]["query_context"]
+    )
+    body["queries"][0]["filters"].append({"col": "segment", "op": "IN", "val": ["smb"]})
+
+    def filtered_is_cached() -> bool:
+        response = admin._http.post("/api/v1/chart/data", json=body)
+        assert response.status_code == 200, response.text
+        return all(part.get("is_cached") for part in response.json()["result"])
+
+    filtered_is_cached()
+    assert filtered_is_cached()  # the second ask is answered from the cache
+    report = import_and_check(*login, reader_uri, files=files)  # as after a publish
+    assert report.ok, report.summary()
+    assert not filtered_is_cached()
+
+
 def bundle_digest_of(reader_uri: str, files) -> str:
     from psycopg.conninfo import conninfo_to_dict
 

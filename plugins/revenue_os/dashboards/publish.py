@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from psycopg.conninfo import conninfo_to_dict
 
@@ -99,7 +100,10 @@ def import_and_check(
         report.dashboards = sum(1 for d in dashboards if d.get("slug") in slugs)
         # The mart was just published: no cached answer of our datasets may outlive it.
         our_datasets = {c["uuid"] for p, c in files.items() if p.startswith("datasets/")}
-        client.invalidate_cache([d["id"] for d in client.datasets() if d["uuid"] in our_datasets])
+        published_at = datetime.now(UTC).isoformat(timespec="seconds")
+        for dataset in client.datasets():
+            if dataset["uuid"] in our_datasets:
+                client.stamp_dataset(dataset["id"], published_at)
         warm_errors = _warm_dashboards(client, [d for d in dashboards if d.get("slug") in slugs])
         for chart in sorted(charts, key=lambda chart: chart["slice_name"]):
             if chart.get("uuid") not in ours:
@@ -129,4 +133,12 @@ def _warm_dashboards(client: SupersetClient, dashboards: list[dict]) -> dict[int
             error = client.warm_up_cache(chart["id"], dashboard["id"])
             if error:
                 errors[chart["id"]] = str(error)
+        # The select filters' option lists load with the dashboard too.
+        for native_filter in client.dashboard_filters(dashboard["id"]):
+            if native_filter.get("filterType") != "filter_select":
+                continue
+            for target in native_filter.get("targets", []):
+                column = (target.get("column") or {}).get("name")
+                if target.get("datasetId") and column:
+                    client.warm_filter_options(target["datasetId"], column)
     return errors

@@ -110,13 +110,20 @@ class SupersetClient:
         _raise_for(response, f"list the charts of dashboard {dashboard_id}")
         return response.json()["result"]
 
-    def invalidate_cache(self, dataset_ids: list[int]) -> None:
-        """Drop every cached result of these datasets (needs STORE_CACHE_KEYS_IN_METADATA_DB)."""
-        response = self._http.post(
-            "/api/v1/cachekey/invalidate",
-            json={"datasource_uids": [f"{dataset_id}__table" for dataset_id in dataset_ids]},
+    def stamp_dataset(self, dataset_id: int, published_at: str) -> None:
+        """Record in a dataset's `extra` when its table was last published. The write moves
+        the dataset's change time, which is part of the key of every cached result of it, so
+        no result cached before the publish is served after it. (Superset's own
+        /cachekey/invalidate finds nothing: it relies on keys recorded by requests that
+        never commit them.)"""
+        response = self._http.get(f"/api/v1/dataset/{dataset_id}")
+        _raise_for(response, f"read dataset {dataset_id}")
+        extra = json.loads(response.json()["result"].get("extra") or "{}")
+        extra["published_at"] = published_at
+        response = self._http.put(
+            f"/api/v1/dataset/{dataset_id}", json={"extra": json.dumps(extra)}
         )
-        _raise_for(response, "invalidate the cached chart data")
+        _raise_for(response, f"stamp dataset {dataset_id}")
 
     def warm_up_cache(self, chart_id: int, dashboard_id: int) -> str | None:
         """Run a chart's query as its dashboard shows it, past the cache, and cache the
@@ -128,6 +135,49 @@ class SupersetClient:
         _raise_for(response, f"warm up the cache of chart {chart_id}")
         (result,) = response.json()["result"]
         return result.get("viz_error")
+
+    def dashboard_filters(self, dashboard_id: int) -> list[dict[str, Any]]:
+        """A dashboard's native filters (its json_metadata's native_filter_configuration)."""
+        response = self._http.get(f"/api/v1/dashboard/{dashboard_id}")
+        _raise_for(response, f"read dashboard {dashboard_id}")
+        metadata = json.loads(response.json()["result"].get("json_metadata") or "{}")
+        return metadata.get("native_filter_configuration", [])
+
+    def warm_filter_options(self, dataset_id: int, column: str) -> None:
+        """Run a select filter's options query past the cache, as Superset's front end asks
+        for it (key for key: the cache key is a digest of the query), and cache the result."""
+        query = {
+            "annotation_layers": [],
+            "applied_time_extras": {},
+            "columns": [column],
+            "custom_form_data": {},
+            "custom_params": {},
+            "extras": {"having": "", "where": ""},
+            "filters": [],
+            "group_others_when_limit_reached": False,
+            "metrics": [],
+            "order_desc": True,
+            "orderby": [[column, True]],
+            "row_limit": 1000,
+            "series_limit": 0,
+            "url_params": {},
+        }
+        response = self._http.post(
+            "/api/v1/chart/data",
+            json={
+                "datasource": {"id": dataset_id, "type": "table"},
+                "force": True,
+                "queries": [query],
+                "form_data": {
+                    "datasource": f"{dataset_id}__table",
+                    "viz_type": "filter_select",
+                    "groupby": [column],
+                },
+                "result_format": "json",
+                "result_type": "full",
+            },
+        )
+        _raise_for(response, f"warm up the options of filter column {column}")
 
     def chart_data(self, chart_id: int) -> dict[str, Any]:
         """The data of a chart from its saved query context, as the dashboard would see it."""

@@ -59,7 +59,8 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def executive_page(stack, browser):
+def executive_session(stack, browser):
+    """A browser logged in as the executive (the session cookie lives in the context)."""
     context = browser.new_context(viewport={"width": 1600, "height": 1200})
     page = context.new_page()
     page.goto(f"{stack.profile.superset_url}/login/")
@@ -67,8 +68,17 @@ def executive_page(stack, browser):
     page.fill("[data-test=password-input]", stack.secrets["SUPERSET_EXECUTIVE_PASSWORD"])
     page.click("[data-test=login-button]")
     page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
-    yield page
+    page.close()
+    yield context
     context.close()
+
+
+@pytest.fixture
+def executive_page(executive_session):
+    """A fresh tab of the executive's session for each dashboard, as a person opens one."""
+    page = executive_session.new_page()
+    yield page
+    page.close()
 
 
 @pytest.mark.parametrize("spec", dashboard_specs(), ids=lambda spec: spec["slug"])
@@ -95,11 +105,8 @@ def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec
 
     page.on("response", record)
     page.on("pageerror", record_error)
-    try:
-        page.goto(f"{stack.profile.superset_url}/superset/dashboard/{spec['slug']}/")
-        page.wait_for_selector(
-            "[data-test=dashboard-header-container], .dashboard-header", timeout=60_000
-        )
+
+    def every_chart_drawn() -> None:
         # The grid is drawn after the dashboard's charts and datasets arrive: wait for every
         # chart's frame, not only for a quiet network (the filters' queries can quiet it first).
         try:
@@ -113,9 +120,20 @@ def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec
                 f"{spec['slug']}: {page.locator('.dashboard-component-chart-holder').count()} "
                 f"of {len(titles)} charts drawn after 60 s; page errors: {page_errors}"
             ) from error
+
+    try:
+        page.goto(f"{stack.profile.superset_url}/superset/dashboard/{spec['slug']}/")
+        page.wait_for_selector(
+            "[data-test=dashboard-header-container], .dashboard-header", timeout=60_000
+        )
+        every_chart_drawn()
         page.wait_for_load_state("networkidle", timeout=120_000)
         page.mouse.move(1, 1)  # no hover tooltip in the screenshot
         page.wait_for_timeout(1500)  # let the last charts paint after their data arrived
+        # Read what the charts show at the viewer's window size, before the full-page
+        # screenshot resizes the window (the grid redraws for the new size).
+        every_chart_drawn()
+        texts = chart_texts(page)
         shots = state_file("screenshots")
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / f"{spec['slug']}.png"), full_page=True)
@@ -129,7 +147,6 @@ def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec
     # The refresh warmed the cache after publishing, the filters' option lists included: the
     # first open runs no query.
     assert cached and {key for key, hit in cached.items() if not hit} == set()
-    texts = chart_texts(page)
     may_be_empty = {
         chart["title"]
         for row in spec["rows"]

@@ -13,6 +13,23 @@ import os
 USER = "admin"
 
 
+def ensure_user(
+    sm, username: str, last_name: str, email: str, role, password: str, *, only_role: bool
+) -> None:
+    """Create `username` with `role`, or give an existing one the role (or only that role) and
+    this password. Shared with executive_role.py, which runs beside this file."""
+    user = sm.find_user(username=username)
+    if user is None:
+        if not sm.add_user(username, "Revenue", last_name, email, role, password=password):
+            raise SystemExit(f"Superset did not create the user {username}")
+        return
+    if only_role:
+        user.roles = [role]
+    elif role not in user.roles:
+        user.roles = [*user.roles, role]
+    sm.reset_password(user.id, password)
+
+
 def main() -> None:
     password = os.environ.get("SUPERSET_ADMIN_PASSWORD")
     if not password:
@@ -24,17 +41,7 @@ def main() -> None:
     with app.app_context():
         sm = app.appbuilder.sm
         role = sm.find_role(sm.auth_role_admin) or sm.add_role(sm.auth_role_admin)
-        user = sm.find_user(username=USER)
-        if user is None:
-            created = sm.add_user(
-                USER, "Revenue", "Admin", "admin@example.com", role, password=password
-            )
-            if not created:
-                raise SystemExit(f"admin_user.py: Superset did not create the user {USER}")
-        else:
-            if role not in user.roles:
-                user.roles = [*user.roles, role]
-            sm.reset_password(user.id, password)
+        ensure_user(sm, USER, "Admin", "admin@example.com", role, password, only_role=False)
         from superset.extensions import db
 
         db.session.commit()

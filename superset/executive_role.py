@@ -51,14 +51,10 @@ def main() -> None:
             # `superset init` creates them; a name Superset dropped needs this list updated.
             raise SystemExit(f"executive_role.py: Superset has no permission {missing}")
         role.permissions = [sm.find_permission_view_menu(*pair) for pair in ALLOWED]
-        user = sm.find_user(username=USER)
-        if user is None:
-            sm.add_user(
-                USER, "Revenue", "Executive", "executive@localhost", role, password=password
-            )
-        else:
-            user.roles = [role]
-            sm.reset_password(user.id, password)
+        # admin_user.py sits beside this file, here and in the image: Python finds it first.
+        from admin_user import ensure_user
+
+        ensure_user(sm, USER, "Executive", "executive@localhost", role, password, only_role=True)
         from superset.extensions import db
 
         db.session.commit()

@@ -18,7 +18,7 @@ from revenue_os.dashboards.bundle import (
     build_bundle,
     bundle_files,
 )
-from revenue_os.dashboards.datasets import D3_FORMATS
+from revenue_os.dashboards.datasets import D3_FORMATS, contract_metrics, rolled_up
 from revenue_os.dashboards.specs import DashboardSpecError, load_specs
 from revenue_os.metrics import load_contracts
 from revenue_os.metrics.contract import SimpleCalculation
@@ -328,17 +328,17 @@ def test_kpi_tiles_are_templates_over_the_scorecard_on_one_line(files):
 def test_a_trend_over_a_fact_leaves_out_the_period_in_progress(files):
     chart = _charts(files)["executive-performance/revenue_by_channel"]
     query = json.loads(chart["query_context"])["queries"][0]
-    state = {"col": "invoice_date_state", "op": "IN", "val": ["Final", "Provisional"]}
+    state = {"col": "month_start_state", "op": "IN", "val": ["Final", "Provisional"]}
     assert state in query["filters"]
     dataset = _dataset_of(files, chart)
-    (column,) = [c for c in dataset["columns"] if c["column_name"] == "invoice_date_state"]
+    (column,) = [c for c in dataset["columns"] if c["column_name"] == "month_start_state"]
     assert "reporting_calendar" in column["expression"]
     assert "'In progress'" in column["expression"]
 
 
 def test_the_revenue_bars_are_split_by_final_and_provisional_months(files):
     chart = _charts(files)["executive-performance/revenue_by_month"]
-    assert chart["params"]["groupby"] == ["invoice_date_state"]
+    assert chart["params"]["groupby"] == ["month_start_state"]
 
 
 def test_legends_show_labels_from_the_taxonomy_not_keys(files):
@@ -381,10 +381,65 @@ def test_an_aggregated_table_lists_only_rows_its_metric_counts(files):
     # The contract's filter: a campaign without a paid, won conversion has no row (not N/A).
     assert "conversion_type = 'won_opportunity'" in where
     assert "channel in ('paid_search', 'paid_display', 'paid_social')" in where
-    assert where.endswith("conversion_date IS NOT NULL)")
+    assert where.endswith("month_start IS NOT NULL)")
 
 
 def test_one_line_charts_have_no_legend_that_says_value(files):
     chart = _charts(files)["marketing-roi/cac_trend"]
     assert chart["params"]["metrics"] == ["trailing_value"]
     assert chart["params"]["show_legend"] is False
+
+
+def _revenue(**change) -> SimpleCalculation:
+    fields = {
+        "kind": "simple",
+        "model": "fct_revenue_lines",
+        "expression": "sum(revenue_usd)",
+        "time_column": "invoice_date",
+    }
+    return SimpleCalculation(**{**fields, **change})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"expression": "count(*)"},  # rows of the fact, not of the roll-up
+        {"expression": "count(distinct account_key)"},
+        {"expression": "avg(revenue_usd)"},  # an average of sums is no average
+        {"expression": "sum(revenue_local)"},  # a column the roll-up does not keep
+        {"filter": "currency_code = 'EUR'"},
+        {"time_column": "month_start"},
+        {"model": "fct_opportunities"},
+    ],
+)
+def test_a_contract_that_would_change_on_a_rollup_stays_on_its_fact(change):
+    assert rolled_up(_revenue(**change), "fct_revenue_monthly") is None
+
+
+def test_a_sum_rolls_up_with_its_filter_bucketed_by_month():
+    calculation = _revenue(filter="product_family = 'hardware'")
+    rolled = rolled_up(calculation, "fct_revenue_monthly")
+    assert (rolled.model, rolled.time_column) == ("fct_revenue_monthly", "month_start")
+    assert (rolled.expression, rolled.filter) == (calculation.expression, calculation.filter)
+    assert rolled_up(calculation, "fct_attribution_monthly") is None  # another fact's
+
+
+def test_the_rollups_carry_the_fact_contracts_that_sum(contracts):
+    metrics = contract_metrics(contracts)
+    assert set(metrics["fct_revenue_monthly"]) == {
+        "total_revenue",
+        "cogs",
+        "hardware_cogs",
+        "gross_margin_usd",
+        "gross_margin_pct",
+    }
+    assert set(metrics["fct_ad_spend_monthly"]) == {"paid_spend"}
+    margin = metrics["fct_revenue_monthly"]["gross_margin_pct"].expression
+    assert margin == (
+        "(sum(gross_margin_usd) FILTER (WHERE month_start IS NOT NULL)) * 100.0"
+        " / nullif(sum(revenue_usd) FILTER (WHERE month_start IS NOT NULL), 0)"
+    )
+    for rollup in ("fct_attribution_monthly", "fct_campaign_attribution_monthly"):
+        revenue = metrics[rollup]["attributed_revenue"]
+        assert revenue.per_column == {"attribution_model": "w_shaped"}
+        assert revenue.time_column == "month_start"

@@ -25,7 +25,6 @@ from revenue_os.dashboards.datasets import (
     SCHEMA,
     Dataset,
     build_datasets,
-    contract_predicate,
 )
 from revenue_os.dashboards.specs import (
     KPI_DATASETS,
@@ -36,7 +35,7 @@ from revenue_os.dashboards.specs import (
     chart_format,
     load_specs,
 )
-from revenue_os.metrics.contract import MetricContract, SimpleCalculation
+from revenue_os.metrics.contract import MetricContract
 from revenue_os.metrics.labels import label_colors
 from revenue_os.paths import SUPERSET_DIR
 
@@ -176,16 +175,15 @@ def _trend_filters(chart: ChartSpec, dataset: Dataset) -> list[ChartFilter]:
     return [ChartFilter(column=state, op="in", value=list(_SHOWN_STATES))]
 
 
-def _contract_where(chart: ChartSpec, dataset: Dataset, contracts) -> str | None:
+def _contract_where(chart: ChartSpec, dataset: Dataset) -> str | None:
     """The rows an aggregated table's contract metrics count, so it lists no row without a
     value (a campaign with no paid touch has no paid attributed revenue: no row, not N/A)."""
     predicates = set()
     for name in chart.metrics:
         metric = dataset.metrics.get(name)
-        contract = contracts.get(metric.contract) if metric and metric.contract else None
-        if contract is None or not isinstance(contract.calculation, SimpleCalculation):
+        if metric is None or metric.predicate is None:
             return None
-        predicates.add(contract_predicate(contract.calculation))
+        predicates.add(metric.predicate)
     return predicates.pop() if len(predicates) == 1 else None
 
 
@@ -323,7 +321,7 @@ def chart_params_and_query(
     number_format = chart_format(chart, dataset, contracts)
     d3 = D3_FORMATS[number_format] if number_format else None
     filters = _filters(chart, contracts) + _trend_filters(chart, dataset)
-    where = _contract_where(chart, dataset, contracts) if chart.viz == "table" else None
+    where = _contract_where(chart, dataset) if chart.viz == "table" else None
     axis = chart.x_axis or chart.time_column
     dated_axis = axis is not None and dataset.is_date(axis)
     if axis is not None and not dated_axis:

@@ -30,9 +30,21 @@ from revenue_os.metrics.labels import (
     dimension_value_label_sql,
     label_case_sql,
 )
-from revenue_os.metrics.mart_catalogue import AS_OF_COLUMNS, DATE_TYPES, MART_MODELS
+from revenue_os.metrics.mart_catalogue import (
+    AS_OF_COLUMNS,
+    DATE_TYPES,
+    MART_MODELS,
+    ROLLUP_TIME_COLUMN,
+    ROLLUPS,
+)
 from revenue_os.metrics.scorecard import CALENDAR_COLUMNS, SCORECARD_COLUMNS
-from revenue_os.metrics.sql_text import AGGREGATE_FUNCTIONS, tokenize
+from revenue_os.metrics.sql_text import (
+    AGGREGATE_FUNCTIONS,
+    SqlTextError,
+    check_aggregate,
+    check_predicate,
+    tokenize,
+)
 
 SCHEMA = "mart"
 
@@ -66,6 +78,7 @@ class DatasetMetric:
     contract: str | None = None  # the contract it comes from
     time_column: str | None = None  # the date column the contract buckets its rows by
     per_column: Mapping[str, str] = field(default_factory=dict)  # column → value it needs
+    predicate: str | None = None  # the rows a simple contract aggregates (contract_predicate)
 
     @property
     def d3format(self) -> str | None:
@@ -302,22 +315,92 @@ def _multiplier(value: float) -> str:
     return repr(float(value))  # always a numeric literal: count / count is no integer division
 
 
+def rolled_up(calculation: SimpleCalculation, rollup: str) -> SimpleCalculation | None:
+    """The calculation on a monthly roll-up of its fact, or None where the result would differ.
+
+    A roll-up holds the fact's measures summed under the same names, so a sum over kept
+    columns, filtered on kept columns, adds up to the same number; a count, an average or a
+    distinct count over the fact's rows does not.
+    """
+    fact, fact_time_column = ROLLUPS[rollup]
+    if calculation.model != fact or calculation.time_column != fact_time_column:
+        return None
+    tokens = tokenize(calculation.expression)
+    calls = {
+        token.text.lower()
+        for index, token in enumerate(tokens)
+        if token.kind == "word"
+        and token.text.lower() in AGGREGATE_FUNCTIONS
+        and index + 1 < len(tokens)
+        and tokens[index + 1].text == "("
+    }
+    if calls != {"sum"}:
+        return None
+    columns = frozenset(MART_MODELS[rollup])
+    try:
+        check_aggregate(calculation.expression, columns)
+        if calculation.filter:
+            check_predicate(calculation.filter, columns)
+    except SqlTextError:
+        return None
+    return calculation.model_copy(update={"model": rollup, "time_column": ROLLUP_TIME_COLUMN})
+
+
+def _on_models(calculation: SimpleCalculation) -> list[SimpleCalculation]:
+    """The calculation on its fact, then on every roll-up of the fact that gives its number."""
+    variants = [rolled_up(calculation, rollup) for rollup in ROLLUPS]
+    return [calculation, *(variant for variant in variants if variant is not None)]
+
+
 def contract_metrics(
     contracts: Mapping[str, MetricContract],
 ) -> dict[str, dict[str, DatasetMetric]]:
-    """model → metric name → the dataset metric each contract on that model becomes."""
+    """model → metric name → the dataset metric each contract on that model becomes.
+
+    A contract on a fact is also a metric of the fact's monthly roll-ups where it adds up to
+    the same number there (`rolled_up`).
+    """
     by_model: dict[str, dict[str, DatasetMetric]] = {}
+
+    def add(
+        contract: MetricContract,
+        model: str,
+        expression: str,
+        time_column: str,
+        per_column: Mapping[str, str],
+        predicate: str | None = None,
+    ) -> None:
+        if not set(per_column) <= set(MART_MODELS.get(model, per_column)):
+            return  # a default filter on a column the roll-up does not keep
+        by_model.setdefault(model, {})[contract.name] = DatasetMetric(
+            name=contract.name,
+            expression=expression,
+            verbose_name=contract.label,
+            description=contract.definition,
+            format=contract.format,
+            contract=contract.name,
+            time_column=time_column,
+            per_column=per_column,
+            predicate=predicate,
+        )
+
     for contract in contracts.values():
         calculation = contract.calculation
         if isinstance(calculation, SimpleCalculation):
-            model = calculation.model
-            expression = simple_expression(calculation)
-            time_column = calculation.time_column
             per_column = {
                 contract.dimension_columns[dimension]: value
                 for dimension, value in calculation.default_filters.items()
                 if dimension in contract.dimension_columns
             }
+            for variant in _on_models(calculation):
+                add(
+                    contract,
+                    variant.model,
+                    simple_expression(variant),
+                    variant.time_column,
+                    per_column,
+                    contract_predicate(variant),
+                )
         elif isinstance(calculation, RatioCalculation):
             numerator = contracts[calculation.numerator].calculation
             denominator = contracts[calculation.denominator].calculation
@@ -330,25 +413,16 @@ def contract_metrics(
                 and not denominator.default_filters
             ):
                 continue  # across two facts: read it from kpi_values
-            model = numerator.model
-            time_column = numerator.time_column
-            expression = (
-                f"({simple_expression(numerator)}) * {_multiplier(calculation.multiplier)}"
-                f" / nullif({simple_expression(denominator)}, 0)"
-            )
-            per_column = {}
-        else:
-            continue
-        by_model.setdefault(model, {})[contract.name] = DatasetMetric(
-            name=contract.name,
-            expression=expression,
-            verbose_name=contract.label,
-            description=contract.definition,
-            format=contract.format,
-            contract=contract.name,
-            time_column=time_column,
-            per_column=per_column,
-        )
+            denominators = {variant.model: variant for variant in _on_models(denominator)}
+            for top in _on_models(numerator):
+                bottom = denominators.get(top.model)
+                if bottom is None:
+                    continue
+                expression = (
+                    f"({simple_expression(top)}) * {_multiplier(calculation.multiplier)}"
+                    f" / nullif({simple_expression(bottom)}, 0)"
+                )
+                add(contract, top.model, expression, top.time_column, {})
     return by_model
 
 
@@ -406,8 +480,10 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
         dates = [name for name, kind in columns.items() if kind in DATE_TYPES]
         as_of = AS_OF_COLUMNS.get(model, (dates[0] if dates else None, 0))[0]
         calculated = label_columns(columns)
-        if model in AS_OF_COLUMNS:
+        if model in AS_OF_COLUMNS or model in ROLLUPS:
             calculated.update({f"{date}_state": period_state_sql(date) for date in dates})
+        if model in ROLLUPS:
+            as_of = ROLLUP_TIME_COLUMN
         datasets[model] = Dataset(
             name=model,
             columns=dict(columns),

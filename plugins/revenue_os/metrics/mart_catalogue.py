@@ -18,6 +18,7 @@ _TEXT = "text"
 _NUMERIC = "numeric"
 _INTEGER = "integer"
 _BOOLEAN = "boolean"
+_BIGINT = "bigint"
 _TIMESTAMP = "timestamptz"
 
 _MODELS: dict[str, dict[str, str]] = {
@@ -191,6 +192,53 @@ _MODELS: dict[str, dict[str, str]] = {
         "net_retained_arr_usd": _NUMERIC,
         "gross_retained_arr_usd": _NUMERIC,
     },
+    "fct_revenue_monthly": {
+        "month_start": _DATE,
+        "product_family": _TEXT,
+        "channel": _TEXT,
+        "segment": _TEXT,
+        "region": _TEXT,
+        "invoice_lines": _INTEGER,
+        "quantity": _NUMERIC,
+        "revenue_usd": _NUMERIC,
+        "cogs_usd": _NUMERIC,
+        "gross_margin_usd": _NUMERIC,
+    },
+    "fct_ad_spend_monthly": {
+        "month_start": _DATE,
+        "platform": _TEXT,
+        "platform_campaign_id": _TEXT,
+        "campaign_key": _TEXT,
+        "channel": _TEXT,
+        "campaign_days": _INTEGER,
+        "impressions": _BIGINT,
+        "clicks": _BIGINT,
+        "spend_usd": _NUMERIC,
+        "platform_conversions": _NUMERIC,
+    },
+    "fct_attribution_monthly": {
+        "month_start": _DATE,
+        "attribution_model": _TEXT,
+        "conversion_type": _TEXT,
+        "channel": _TEXT,
+        "segment": _TEXT,
+        "region": _TEXT,
+        "credited_touches": _INTEGER,
+        "credit": _NUMERIC,
+        "attributed_amount_usd": _NUMERIC,
+    },
+    "fct_campaign_attribution_monthly": {
+        "month_start": _DATE,
+        "attribution_model": _TEXT,
+        "conversion_type": _TEXT,
+        "campaign_key": _TEXT,
+        "channel": _TEXT,
+        "segment": _TEXT,
+        "region": _TEXT,
+        "credited_touches": _INTEGER,
+        "credit": _NUMERIC,
+        "attributed_amount_usd": _NUMERIC,
+    },
     "fct_bookings_targets": {
         "quarter_start": _DATE,
         "segment": _TEXT,
@@ -225,6 +273,23 @@ something that happened (never a future date such as an expected close date or a
 target). A month-end snapshot covers its whole day, hence the extra day. Models not listed
 (targets, dimensions) hold plans or reference data, which are never incomplete.
 """
+
+
+ROLLUPS: Final = MappingProxyType(
+    {
+        "fct_revenue_monthly": ("fct_revenue_lines", "invoice_date"),
+        "fct_ad_spend_monthly": ("fct_ad_spend_daily", "date_day"),
+        "fct_attribution_monthly": ("fct_attribution", "conversion_date"),
+        "fct_campaign_attribution_monthly": ("fct_attribution", "conversion_date"),
+    }
+)
+"""roll-up → (fact, the fact's date column it buckets into `month_start`).
+
+A roll-up keeps the fact's measures under the same names, summed, so a contract on the fact
+whose aggregates are sums over kept columns is also a metric of the roll-up (the dashboards'
+datasets derive it), and the audits check that both give the same totals.
+"""
+ROLLUP_TIME_COLUMN: Final = "month_start"
 
 
 def create_table_sql(schema: str, model: str) -> sql.Composed:

@@ -27,6 +27,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from revenue_os.metrics.mart_catalogue import MART_MODELS, ROLLUPS
 from revenue_os.metrics.scorecard import stamp_as_of
 from revenue_os.paths import SEEDS_DIR
 from revenue_os.raw.objects import RAW_OBJECTS
@@ -413,6 +414,54 @@ def _attribution_audits(conn: psycopg.Connection) -> list[AuditResult]:
     ]
 
 
+def _rollup_audits(conn: psycopg.Connection, models: dict[str, Model]) -> list[AuditResult]:
+    """Each monthly roll-up sums to its fact: every shared measure, month by month.
+
+    The dashboards read the roll-ups while the KPI layer reads the facts; a roll-up that lost
+    or doubled rows would show a different revenue than the scorecard beside it.
+    """
+    results = []
+    for rollup, (fact, time_column) in ROLLUPS.items():
+        if rollup not in models or fact not in models:
+            continue
+        measures = [
+            column
+            for column in MART_MODELS[rollup]
+            if column not in models[rollup].grain and column in MART_MODELS[fact]
+        ]
+        month = sql.SQL("date_trunc('month', {})::date").format(sql.Identifier(time_column))
+        sums = sql.SQL(", ").join(
+            sql.SQL("sum({0}) AS {0}").format(sql.Identifier(c)) for c in measures
+        )
+        differs = sql.SQL(" OR ").join(
+            sql.SQL("f.{0} IS DISTINCT FROM r.{0}").format(sql.Identifier(c)) for c in measures
+        )
+        months_off = conn.execute(
+            sql.SQL(
+                "SELECT count(*) FROM"
+                " (SELECT {month} AS month_start, {sums} FROM {fact} GROUP BY 1) AS f"
+                " FULL JOIN (SELECT month_start, {sums} FROM {rollup} GROUP BY 1) AS r"
+                " USING (month_start) WHERE {differs}"
+            ).format(
+                month=month,
+                sums=sums,
+                fact=sql.Identifier(BUILD_SCHEMA, fact),
+                rollup=sql.Identifier(BUILD_SCHEMA, rollup),
+                differs=differs,
+            )
+        ).fetchone()[0]
+        results.append(
+            AuditResult(
+                "sums_to_fact",
+                rollup,
+                months_off == 0,
+                f"{months_off} months where {', '.join(measures)} differ from {fact}",
+                "0",
+            )
+        )
+    return results
+
+
 def audit(
     conn: psycopg.Connection,
     build_id: uuid.UUID,
@@ -427,6 +476,7 @@ def audit(
     results.extend(_not_empty_audits(conn, build_id))
     if "fct_attribution" in models:
         results.extend(_attribution_audits(conn))
+    results.extend(_rollup_audits(conn, models))
     for extra in extra_audits:
         results.extend(extra(conn, BUILD_SCHEMA))
     with conn.transaction():

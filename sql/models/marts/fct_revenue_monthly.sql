@@ -1,0 +1,27 @@
+-- Revenue, cost and margin summed by invoice month, product family, acquisition channel,
+-- segment and region: the revenue lines rolled up to what the revenue charts group by, so a
+-- chart reads thousands of rows instead of every invoice line. Sums only, so every additive
+-- revenue contract gives the same number on it as on fct_revenue_lines for whole months.
+-- grain: month_start, product_family, channel, segment, region
+
+with revenue_lines as (
+    select * from fct_revenue_lines
+),
+
+monthly as (
+    select
+        date_trunc('month', invoice_date)::date as month_start,
+        product_family,
+        channel,
+        segment,
+        region,
+        count(*)::integer as invoice_lines,
+        sum(quantity) as quantity,
+        sum(revenue_usd) as revenue_usd,
+        sum(cogs_usd) as cogs_usd,
+        sum(gross_margin_usd) as gross_margin_usd
+    from revenue_lines
+    group by 1, 2, 3, 4, 5
+)
+
+select * from monthly

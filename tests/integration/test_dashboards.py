@@ -115,7 +115,7 @@ def test_revenue_by_month_equals_the_mart_up_to_the_month_in_progress(files, adm
     rows = _chart(admin, files, "Revenue by month, USD (final and provisional months)")
     shown = {
         (_day(month), state): Decimal(str(total)).quantize(Decimal("0.01"))
-        for month, state, total in _long(rows, "invoice_date")
+        for month, state, total in _long(rows, "month_start")
     }
     calendar = _calendar(mart_reader)
     expected = {

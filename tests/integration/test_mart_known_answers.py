@@ -287,6 +287,57 @@ def test_every_conversion_gets_exactly_one_per_model(world):
     assert all(abs(total - 1) < Decimal("1e-12") for _, _, total in sums)
 
 
+def test_monthly_rollups_sum_the_facts_by_month(world):
+    d = Decimal
+    spend = rows(
+        world,
+        "SELECT month_start::text, campaign_key, campaign_days, spend_usd"
+        " FROM mart.fct_ad_spend_monthly ORDER BY 1, 2",
+    )
+    assert spend == [
+        ("2025-12-01", "us-search-brand-core", 1, d("90.00")),
+        ("2026-01-01", "eu-display-retargeting", 1, d("110.00")),
+        ("2026-01-01", "li-us-plant-managers-video-2026-q1", 1, d("200.50")),
+        ("2026-01-01", "us-search-brand-core", 1, d("50.00")),
+        ("2026-02-01", "us-search-brand-core", 1, d("2000.00")),
+    ]
+    revenue = rows(
+        world,
+        "SELECT month_start::text, product_family, channel, invoice_lines, revenue_usd,"
+        " cogs_usd, gross_margin_usd FROM mart.fct_revenue_monthly ORDER BY 1, 2, 3",
+    )
+    assert revenue == [
+        ("2025-01-01", "subscription", "email", 1, d("550.00"), d("50.00"), d("500.00")),
+        ("2025-01-01", "subscription", "paid_search", 1, d("1000.00"), d("100.00"), d("900.00")),
+        ("2025-12-01", "subscription", "paid_search", 1, d("1250.00"), d("125.00"), d("1125.00")),
+        ("2026-01-01", "hardware", "direct", 1, d("1000.00"), d("400.00"), d("600.00")),
+        ("2026-01-01", "subscription", "paid_search", 1, d("1500.00"), d("150.00"), d("1350.00")),
+    ]
+    # Wins: O2 (1,000 EUR at 1.10) on 3 January, O1 (10,000 USD) on 5 February, each credited
+    # in full by every model; O1's W-shaped path has five touches.
+    for table in ("fct_attribution_monthly", "fct_campaign_attribution_monthly"):
+        won = rows(
+            world,
+            f"SELECT month_start::text, attribution_model, sum(credit), sum(attributed_amount_usd)"
+            f" FROM mart.{table} WHERE conversion_type = 'won_opportunity' GROUP BY 1, 2",
+        )
+        assert len(won) == 2 * 6, table
+        for month, _model, credit, amount in won:
+            expected = d("1100.00") if month == "2026-01-01" else d("10000.00")
+            assert (month in ("2026-01-01", "2026-02-01"), credit, round(amount, 2)) == (
+                True,
+                1,
+                expected,
+            ), table
+    touches = one(
+        world,
+        "SELECT sum(credited_touches) FROM mart.fct_attribution_monthly"
+        " WHERE month_start = '2026-02-01'"
+        " AND attribution_model = 'w_shaped' AND conversion_type = 'won_opportunity'",
+    )
+    assert touches == 5
+
+
 def test_bookings_targets_grow_last_years_bookings_by_the_plan(world):
     targets = {
         (quarter.isoformat(), segment): target

@@ -414,6 +414,9 @@ def _attribution_audits(conn: psycopg.Connection) -> list[AuditResult]:
     ]
 
 
+_MEASURE_TYPES = frozenset({"numeric", "integer", "bigint"})
+
+
 def _rollup_audits(conn: psycopg.Connection, models: dict[str, Model]) -> list[AuditResult]:
     """Each monthly roll-up sums to its fact: every shared measure, month by month.
 
@@ -426,8 +429,8 @@ def _rollup_audits(conn: psycopg.Connection, models: dict[str, Model]) -> list[A
             continue
         measures = [
             column
-            for column in MART_MODELS[rollup]
-            if column not in models[rollup].grain and column in MART_MODELS[fact]
+            for column, kind in MART_MODELS[rollup].items()
+            if kind in _MEASURE_TYPES and column in MART_MODELS[fact]
         ]
         month = sql.SQL("date_trunc('month', {})::date").format(sql.Identifier(time_column))
         sums = sql.SQL(", ").join(

@@ -66,11 +66,13 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from revenue_os.metrics import load_contracts
 from revenue_os.metrics.kpi_layer import build_kpi_tables
-from revenue_os.metrics.mart_catalogue import MART_MODELS, create_table_sql
+from revenue_os.metrics.mart_catalogue import MART_MODELS, ROLLUPS, create_table_sql
+from revenue_os.transform.models import discover
 from tests.integration.conftest import ScratchDatabases
 
 SCHEMA = "public"
@@ -210,6 +212,18 @@ def create_hand_made_mart(conn: psycopg.Connection, schema: str) -> None:
             "(%s, 'paid_search', %s, 'smb', 'emea', %s, %s)",
             [(person, campaign, day, day) for person, campaign, day in MQL_PERSONS],
         )
+        # The monthly roll-ups, which the KPI layer reads for months and quarters, from the
+        # facts above by their own model SQL, as a build makes them.
+        cursor.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        models = discover()
+        for rollup in ROLLUPS:
+            columns = sql.SQL(", ").join(map(sql.Identifier, MART_MODELS[rollup]))
+            cursor.execute(
+                sql.SQL("INSERT INTO {} ({}) SELECT {} FROM ({}) AS built").format(
+                    sql.Identifier(schema, rollup), columns, columns, sql.SQL(models[rollup].sql)
+                )
+            )
+        cursor.execute("RESET search_path")
 
 
 @pytest.fixture(scope="module")

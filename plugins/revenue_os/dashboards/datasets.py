@@ -37,14 +37,9 @@ from revenue_os.metrics.mart_catalogue import (
     ROLLUP_TIME_COLUMN,
     ROLLUPS,
 )
+from revenue_os.metrics.rollups import rolled_up
 from revenue_os.metrics.scorecard import CALENDAR_COLUMNS, SCORECARD_COLUMNS
-from revenue_os.metrics.sql_text import (
-    AGGREGATE_FUNCTIONS,
-    SqlTextError,
-    check_aggregate,
-    check_predicate,
-    tokenize,
-)
+from revenue_os.metrics.sql_text import AGGREGATE_FUNCTIONS, tokenize
 
 SCHEMA = "mart"
 
@@ -313,37 +308,6 @@ def simple_expression(calculation: SimpleCalculation) -> str:
 
 def _multiplier(value: float) -> str:
     return repr(float(value))  # always a numeric literal: count / count is no integer division
-
-
-def rolled_up(calculation: SimpleCalculation, rollup: str) -> SimpleCalculation | None:
-    """The calculation on a monthly roll-up of its fact, or None where the result would differ.
-
-    A roll-up holds the fact's measures summed under the same names, so a sum over kept
-    columns, filtered on kept columns, adds up to the same number; a count, an average or a
-    distinct count over the fact's rows does not.
-    """
-    fact, fact_time_column = ROLLUPS[rollup]
-    if calculation.model != fact or calculation.time_column != fact_time_column:
-        return None
-    tokens = tokenize(calculation.expression)
-    calls = {
-        token.text.lower()
-        for index, token in enumerate(tokens)
-        if token.kind == "word"
-        and token.text.lower() in AGGREGATE_FUNCTIONS
-        and index + 1 < len(tokens)
-        and tokens[index + 1].text == "("
-    }
-    if calls != {"sum"}:
-        return None
-    columns = frozenset(MART_MODELS[rollup])
-    try:
-        check_aggregate(calculation.expression, columns)
-        if calculation.filter:
-            check_predicate(calculation.filter, columns)
-    except SqlTextError:
-        return None
-    return calculation.model_copy(update={"model": rollup, "time_column": ROLLUP_TIME_COLUMN})
 
 
 def _on_models(calculation: SimpleCalculation) -> list[SimpleCalculation]:

@@ -37,6 +37,7 @@ from revenue_os.metrics.periods import (
     shift,
     trailing_basis,
 )
+from revenue_os.metrics.rollups import rollup_answering
 from revenue_os.metrics.scorecard import (
     STATUS_COLORS,
     build_calendar_and_scorecard,
@@ -52,6 +53,7 @@ from revenue_os.metrics.thresholds import STATUSES, Condition
 OVERALL = "overall"
 ALL = "all"
 UNKNOWN = "unknown"  # the dimension value of rows whose column is null
+_WHOLE_MONTHS = frozenset({"month", "quarter"})
 _TRAILING_SPAN = {"week": "21 days", "month": "2 months", "quarter": "9 months"}
 _MODEL_LABELS = {
     "w_shaped": "W-shaped",
@@ -230,6 +232,10 @@ def _work_rows_sql(
 def _simple_sql(
     contract: MetricContract, calculation: SimpleCalculation, grain: str, schema: str
 ) -> sql.Composed:
+    if grain in _WHOLE_MONTHS:
+        # Months and quarters are whole months: a roll-up of the fact gives the same sums.
+        rolled = rollup_answering(calculation, contract.dimension_columns.values())
+        calculation = rolled or calculation
     time_column = sql.Identifier(calculation.time_column)
     truncated = sql.SQL("date_trunc({}, {})").format(sql.Literal(grain), time_column)
     model = sql.Identifier(schema, calculation.model)

@@ -324,7 +324,7 @@ def test_monthly_rollups_sum_the_facts_by_month(world):
         assert len(won) == 2 * 6, table
         for month, _model, credit, amount in won:
             expected = d("1100.00") if month == "2026-01-01" else d("10000.00")
-            assert (month in ("2026-01-01", "2026-02-01"), credit, round(amount, 2)) == (
+            assert (month in ("2026-01-01", "2026-02-01"), round(credit, 12), round(amount, 2)) == (
                 True,
                 1,
                 expected,

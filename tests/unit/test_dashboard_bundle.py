@@ -17,11 +17,13 @@ from revenue_os.dashboards.bundle import (
     PASSWORD_MASK,
     build_bundle,
     bundle_files,
+    template_names_in,
 )
-from revenue_os.dashboards.datasets import D3_FORMATS, contract_metrics, rolled_up
+from revenue_os.dashboards.datasets import D3_FORMATS, contract_metrics
 from revenue_os.dashboards.specs import DashboardSpecError, load_specs
 from revenue_os.metrics import load_contracts
 from revenue_os.metrics.contract import SimpleCalculation
+from revenue_os.metrics.rollups import rolled_up
 from revenue_os.paths import DASHBOARDS_DIR
 
 SECRET = "s3cret-Pa55word"
@@ -443,3 +445,33 @@ def test_the_rollups_carry_the_fact_contracts_that_sum(contracts):
         revenue = metrics[rollup]["attributed_revenue"]
         assert revenue.per_column == {"attribution_model": "w_shaped"}
         assert revenue.time_column == "month_start"
+
+
+def test_a_written_out_chart_asks_only_for_the_columns_its_template_shows(files):
+    chart = _charts(files)["marketing-roi/roas_by_campaign"]
+    query = json.loads(chart["query_context"])["queries"][0]
+    assert query["columns"] == chart["params"]["all_columns"]
+    assert set(query["columns"]) == {
+        "value",  # the order
+        "period_label",
+        "dimension_label",
+        "display_value",
+        "display_change",
+        "change_arrow",
+        "change_color",
+        "display_trailing",
+        "sparkline",
+        "status_label",
+        "status_color",
+    }
+    # Every name a template shows is a column its chart asks for, so a typo shows here, not
+    # as a blank cell on the dashboard.
+    helpers = {"data", "each", "if", "else", "index", "lookup", "division", "multiplication"}
+    helpers |= {"difference", "sprintf", "formatNumber"}
+    for key, chart in _charts(files).items():
+        if chart["viz_type"] != "handlebars":
+            continue
+        columns = json.loads(chart["query_context"])["queries"][0]["columns"]
+        template = chart["params"]["handlebarsTemplate"]
+        names = template_names_in(template) - helpers
+        assert names and names <= set(columns), (key, names - set(columns))

@@ -142,7 +142,6 @@ def test_the_roas_tile_shows_the_kpi_of_the_latest_complete_month(files, admin, 
     assert tile["display_value"] == f"{value.quantize(Decimal('0.01'), ROUND_HALF_UP)}x"
     change = ((value - prior) * 100 / abs(prior)).quantize(Decimal("0.1"), ROUND_HALF_UP)
     assert tile["display_change"] == f"{'+' if change > 0 else '-'}{abs(change)} %"
-    assert tile["status"] == status
     assert (
         tile["status_label"]
         == {"green": "On track", "yellow": "At risk", "red": "Off track"}[status]
@@ -189,6 +188,10 @@ def test_no_chart_shows_only_zeros_or_nothing_and_no_legend_shows_a_key(files, a
             and not isinstance(value, bool)
             and column not in (params.get("x_axis"), "period_start")
         ]
+        if params["viz_type"] == "handlebars":
+            # Written-out rows carry their figures as text ("$1.2M", "+4.0 %", "3.80x").
+            numbers += [value for row in data for value in row.values() if isinstance(value, str)]
+            numbers = [value for value in numbers if re.search(r"[1-9]", str(value))]
         if title not in MAY_BE_EMPTY and not any(numbers):
             blank.append(title)
         query = json.loads(ours(files, "charts")[uuid_]["query_context"])["queries"][0]

@@ -3,7 +3,7 @@
 1. build: seeds and staging/intermediate models into `staging` (internal, never published),
    the mart models into `mart_build`, a schema nobody reads;
 2. audit: every model's grain is unique, the facts are not empty, attribution gives each
-   conversion exactly 1 per model; more checks (the data-quality gate) plug in through
+   conversion exactly 1 per model, each monthly roll-up sums to its fact; more checks (the data-quality gate) plug in through
    `extra_audits`;
 3. publish: in one transaction `mart` becomes `mart_previous` and `mart_build` becomes `mart`,
    so a reader sees the old mart or the new one, never a half-built or failed one; the

@@ -30,10 +30,25 @@ fx as (
     select * from int_fx_rates_daily
 ),
 
+touchpoints as (
+    select * from int_touchpoints
+),
+
+channels as (
+    select * from dim_channel
+),
+
+-- Only what the sourcing and influence rules read: the path of a touch through three CTEs
+-- below is millions of rows wide otherwise.
 touches as (
-    select touchpoints.*, channels.is_marketing
-    from int_touchpoints as touchpoints
-    join dim_channel as channels using (channel)
+    select
+        touchpoints.account_key,
+        touchpoints.touched_at,
+        touchpoints.touch_id,
+        touchpoints.channel,
+        channels.is_marketing
+    from touchpoints
+    join channels using (channel)
 ),
 
 resolved as (
@@ -53,16 +68,35 @@ resolved as (
     left join contact_people on contact_people.source_contact_id = contact_merges.contact_id
 ),
 
-first_touch as (
-    select distinct on (resolved.opportunity_id)
-        resolved.opportunity_id,
+-- The first touch before an opportunity's creation is its account's first touch, when that
+-- came before the creation (the earliest of all is the earliest of any earlier subset): one
+-- pass over the touches instead of every opportunity joined to all its account's touches.
+account_first_touch_at as (
+    select account_key, min(touched_at) as touched_at
+    from touches
+    group by account_key
+),
+
+account_first_touch as (
+    select distinct on (touches.account_key)
+        touches.account_key,
+        touches.touched_at,
         touches.channel,
         touches.is_marketing
+    from touches
+    join account_first_touch_at using (account_key, touched_at)
+    order by touches.account_key, touches.touch_id
+),
+
+first_touch as (
+    select
+        resolved.opportunity_id,
+        account_first_touch.channel,
+        account_first_touch.is_marketing
     from resolved
-    join touches
-        on touches.account_key = resolved.account_key
-        and touches.touched_at <= resolved.created_at
-    order by resolved.opportunity_id, touches.touched_at, touches.touch_id
+    join account_first_touch
+        on account_first_touch.account_key = resolved.account_key
+        and account_first_touch.touched_at <= resolved.created_at
 ),
 
 influence as (

@@ -336,6 +336,15 @@ def test_monthly_rollups_sum_the_facts_by_month(world):
         " AND attribution_model = 'w_shaped' AND conversion_type = 'won_opportunity'",
     )
     assert touches == 5
+    # New business created: O1 (10,000 USD), O2 (1,000 EUR at 1.10) and O5 (500 USD) in
+    # January, O6 (7,000 USD) in February; O3 was deleted, O4 is a renewal.
+    created = rows(
+        world,
+        "SELECT month_start::text, sum(opportunities)::int, sum(amount_usd)"
+        " FROM mart.fct_opportunities_created_monthly WHERE opportunity_type = 'new_business'"
+        " GROUP BY 1 ORDER BY 1",
+    )
+    assert created == [("2026-01-01", 3, d("11600.00")), ("2026-02-01", 1, d("7000.00"))]
 
 
 def test_bookings_targets_grow_last_years_bookings_by_the_plan(world):

@@ -236,6 +236,17 @@ _MODELS: dict[str, dict[str, str]] = {
         for column, kind in _CAMPAIGN_ATTRIBUTION_MONTHLY.items()
         if column != "campaign_key"
     },
+    "fct_opportunities_created_monthly": {
+        "month_start": _DATE,
+        "opportunity_type": _TEXT,
+        "sourced_channel": _TEXT,
+        "is_marketing_sourced": _BOOLEAN,
+        "is_marketing_influenced": _BOOLEAN,
+        "segment": _TEXT,
+        "region": _TEXT,
+        "opportunities": _INTEGER,
+        "amount_usd": _NUMERIC,
+    },
     "fct_bookings_targets": {
         "quarter_start": _DATE,
         "segment": _TEXT,
@@ -278,6 +289,7 @@ ROLLUPS: Final = MappingProxyType(
         "fct_ad_spend_monthly": ("fct_ad_spend_daily", "date_day"),
         "fct_attribution_monthly": ("fct_attribution", "conversion_date"),
         "fct_campaign_attribution_monthly": ("fct_attribution", "conversion_date"),
+        "fct_opportunities_created_monthly": ("fct_opportunities", "created_date"),
     }
 )
 """roll-up → (fact, the fact's date column it buckets into `month_start`).

@@ -1,0 +1,27 @@
+-- Opportunities and their amounts summed by creation month, type, sourced channel, marketing
+-- flags, segment and region: fct_opportunities rolled up to what the pipeline-created charts
+-- group by. Sums only, so pipeline created (all, marketing-sourced, marketing-influenced) is
+-- the same on it as on fct_opportunities for whole months; counts of deals, win rates and
+-- cycle times stay on the fact.
+-- grain: month_start, opportunity_type, sourced_channel, is_marketing_sourced, is_marketing_influenced, segment, region
+
+with opportunities as (
+    select * from fct_opportunities
+),
+
+monthly as (
+    select
+        date_trunc('month', created_date)::date as month_start,
+        opportunity_type,
+        sourced_channel,
+        is_marketing_sourced,
+        is_marketing_influenced,
+        segment,
+        region,
+        count(*)::integer as opportunities,
+        sum(amount_usd) as amount_usd
+    from opportunities
+    group by 1, 2, 3, 4, 5, 6, 7
+)
+
+select * from monthly

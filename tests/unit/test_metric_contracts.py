@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 import yaml
 
 from revenue_os.metrics import METRICS_DIR, MetricContractError, load_contracts
+from revenue_os.metrics.kpi_layer import _simple_sql
 from revenue_os.metrics.mart_catalogue import MART_MODELS
 
 REQUIRED_KPIS = [
@@ -226,3 +228,29 @@ def test_kpi_without_thresholds_and_unknown_field(tmp_path):
     problems = _problems(folder)
     assert "metrics/nrr.yaml: thresholds: required for tier kpi" in problems
     assert "metrics/grr.yaml: colour: unknown field (not part of a metric contract)" in problems
+
+
+# --- the KPI layer's source per grain -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("metric", "grain", "reads"),
+    [
+        ("total_revenue", "month", "fct_revenue_monthly"),
+        ("total_revenue", "quarter", "fct_revenue_monthly"),
+        ("total_revenue", "week", "fct_revenue_lines"),  # weeks need days
+        ("paid_spend", "month", "fct_ad_spend_monthly"),
+        # broken out by campaign: only the campaign roll-up keeps the column
+        ("attributed_revenue", "month", "fct_campaign_attribution_monthly"),
+        ("pipeline_created", "quarter", "fct_opportunities_created_monthly"),
+        ("opportunities_created", "month", "fct_opportunities"),  # a count of fact rows
+        ("leads", "month", "fct_funnel"),  # no roll-up
+    ],
+)
+def test_the_kpi_layer_reads_a_rollup_only_where_it_gives_the_same_sums(
+    contracts, metric, grain, reads
+):
+    contract = contracts[metric]
+    statement = _simple_sql(contract, contract.calculation, grain, "mart").as_string(None)
+    tables = set(re.findall(r'"mart"\."([a-z_]+)"', statement))
+    assert tables == {reads}

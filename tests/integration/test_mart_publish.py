@@ -8,6 +8,7 @@ import dataclasses
 import psycopg
 import pytest
 
+from revenue_os.metrics.mart_catalogue import MART_MODELS
 from revenue_os.transform import build
 from revenue_os.transform.models import ModelError, discover
 from revenue_os.warehouse.migrations import migrate
@@ -117,6 +118,40 @@ def test_a_failed_audit_publishes_nothing(published_world):
     assert failed == [
         ("credit_sums_to_one", "fct_attribution"),
         ("unique_grain", "fct_touchpoints"),
+    ]
+
+
+def test_a_rollup_that_loses_rows_or_miscounts_them_fails_the_audit(published_world):
+    conn, _ = published_world
+    before = mart_checksums(conn)
+    models = discover()
+    revenue = models["fct_revenue_monthly"].sql
+    models["fct_revenue_monthly"] = dataclasses.replace(
+        models["fct_revenue_monthly"],
+        # drops the roll-up rows of L1-1 and L3-1 (January 2025) and L4-1 (January 2026)
+        sql=f"with original as ({revenue}) select * from original where revenue_usd > 1000",
+    )
+    spend = models["fct_ad_spend_monthly"].sql
+    columns = ", ".join(MART_MODELS["fct_ad_spend_monthly"]).replace(
+        "campaign_days", "campaign_days * 2 AS campaign_days"
+    )
+    models["fct_ad_spend_monthly"] = dataclasses.replace(
+        models["fct_ad_spend_monthly"],
+        sql=f"with original as ({spend}) select {columns} from original",
+    )
+    with pytest.raises(build.AuditFailed) as failure:
+        build.build_all(conn, echo=lambda _: None, models=models)
+    message = str(failure.value)
+    assert "2 months where the rows or quantity, revenue_usd" in message
+    assert "3 months where the rows or impressions" in message  # December to February
+    assert mart_checksums(conn) == before
+    failed = conn.execute(
+        "SELECT audit, subject FROM ops.mart_audits a JOIN ops.mart_builds b USING (build_id)"
+        " WHERE b.status = 'audit_failed' AND NOT passed ORDER BY 1, 2"
+    ).fetchall()
+    assert failed == [
+        ("sums_to_fact", "fct_ad_spend_monthly"),
+        ("sums_to_fact", "fct_revenue_monthly"),
     ]
 
 

@@ -285,18 +285,24 @@ target). A month-end snapshot covers its whole day, hence the extra day. Models 
 
 ROLLUPS: Final = MappingProxyType(
     {
-        "fct_revenue_monthly": ("fct_revenue_lines", "invoice_date"),
-        "fct_ad_spend_monthly": ("fct_ad_spend_daily", "date_day"),
-        "fct_attribution_monthly": ("fct_attribution", "conversion_date"),
-        "fct_campaign_attribution_monthly": ("fct_attribution", "conversion_date"),
-        "fct_opportunities_created_monthly": ("fct_opportunities", "created_date"),
+        "fct_revenue_monthly": ("fct_revenue_lines", "invoice_date", "invoice_lines"),
+        "fct_ad_spend_monthly": ("fct_ad_spend_daily", "date_day", "campaign_days"),
+        "fct_attribution_monthly": ("fct_attribution", "conversion_date", "credited_touches"),
+        "fct_campaign_attribution_monthly": (
+            "fct_attribution",
+            "conversion_date",
+            "credited_touches",
+        ),
+        "fct_opportunities_created_monthly": ("fct_opportunities", "created_date", "opportunities"),
     }
 )
-"""roll-up → (fact, the fact's date column it buckets into `month_start`).
+"""roll-up → (fact, the fact's date column it buckets into `month_start`, the roll-up's column
+counting the fact rows it sums).
 
 A roll-up keeps the fact's measures under the same names, summed, so a contract on the fact
 whose aggregates are sums over kept columns is also a metric of the roll-up (the dashboards'
-datasets derive it), and the audits check that both give the same totals.
+datasets and the KPI layer derive it), and the audits check that both give the same totals
+and that the roll-up counts every fact row.
 """
 ROLLUP_TIME_COLUMN: Final = "month_start"
 

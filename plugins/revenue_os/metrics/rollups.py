@@ -28,7 +28,7 @@ def rolled_up(calculation: SimpleCalculation, rollup: str) -> SimpleCalculation 
     columns, filtered on kept columns, adds up to the same number; a count, an average or a
     distinct count over the fact's rows does not.
     """
-    fact, fact_time_column = ROLLUPS[rollup]
+    fact, fact_time_column, _ = ROLLUPS[rollup]
     if calculation.model != fact or calculation.time_column != fact_time_column:
         return None
     tokens = tokenize(calculation.expression)

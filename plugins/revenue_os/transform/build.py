@@ -418,13 +418,14 @@ _MEASURE_TYPES = frozenset({"numeric", "integer", "bigint"})
 
 
 def _rollup_audits(conn: psycopg.Connection, models: dict[str, Model]) -> list[AuditResult]:
-    """Each monthly roll-up sums to its fact: every shared measure, month by month.
+    """Each monthly roll-up sums to its fact: every shared measure, and the count of fact rows
+    it rolls up, month by month.
 
     The dashboards read the roll-ups while the KPI layer reads the facts; a roll-up that lost
     or doubled rows would show a different revenue than the scorecard beside it.
     """
     results = []
-    for rollup, (fact, time_column) in ROLLUPS.items():
+    for rollup, (fact, time_column, row_count) in ROLLUPS.items():
         if rollup not in models or fact not in models:
             continue
         measures = [
@@ -437,17 +438,21 @@ def _rollup_audits(conn: psycopg.Connection, models: dict[str, Model]) -> list[A
             sql.SQL("sum({0}) AS {0}").format(sql.Identifier(c)) for c in measures
         )
         differs = sql.SQL(" OR ").join(
-            sql.SQL("f.{0} IS DISTINCT FROM r.{0}").format(sql.Identifier(c)) for c in measures
+            sql.SQL("f.{0} IS DISTINCT FROM r.{0}").format(sql.Identifier(c))
+            for c in [*measures, "fact_rows"]
         )
         months_off = conn.execute(
             sql.SQL(
                 "SELECT count(*) FROM"
-                " (SELECT {month} AS month_start, {sums} FROM {fact} GROUP BY 1) AS f"
-                " FULL JOIN (SELECT month_start, {sums} FROM {rollup} GROUP BY 1) AS r"
+                " (SELECT {month} AS month_start, {sums}, count(*) AS fact_rows"
+                " FROM {fact} GROUP BY 1) AS f"
+                " FULL JOIN (SELECT month_start, {sums}, sum({row_count}) AS fact_rows"
+                " FROM {rollup} GROUP BY 1) AS r"
                 " USING (month_start) WHERE {differs}"
             ).format(
                 month=month,
                 sums=sums,
+                row_count=sql.Identifier(row_count),
                 fact=sql.Identifier(BUILD_SCHEMA, fact),
                 rollup=sql.Identifier(BUILD_SCHEMA, rollup),
                 differs=differs,
@@ -458,7 +463,7 @@ def _rollup_audits(conn: psycopg.Connection, models: dict[str, Model]) -> list[A
                 "sums_to_fact",
                 rollup,
                 months_off == 0,
-                f"{months_off} months where {', '.join(measures)} differ from {fact}",
+                f"{months_off} months where the rows or {', '.join(measures)} differ from {fact}",
                 "0",
             )
         )

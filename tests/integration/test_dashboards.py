@@ -189,9 +189,16 @@ def test_no_chart_shows_only_zeros_or_nothing_and_no_legend_shows_a_key(files, a
             and column not in (params.get("x_axis"), "period_start")
         ]
         if params["viz_type"] == "handlebars":
-            # Written-out rows carry their figures as text ("$1.2M", "+4.0 %", "3.80x").
-            numbers += [value for row in data for value in row.values() if isinstance(value, str)]
-            numbers = [value for value in numbers if re.search(r"[1-9]", str(value))]
+            # Written-out rows carry their figures as text ("$1.2M", "+4.0 %", "3.80x"); a
+            # period label ("September 2026") has digits whatever the figures, so only the
+            # display_ columns count where a template has them.
+            shown = [c for c in (data[0] if data else {}) if c.startswith("display_")]
+            numbers += [
+                row[c]
+                for row in data
+                for c in (shown or row)
+                if isinstance(row[c], str) and re.search(r"[1-9]", row[c])
+            ]
         if title not in MAY_BE_EMPTY and not any(numbers):
             blank.append(title)
         query = json.loads(ours(files, "charts")[uuid_]["query_context"])["queries"][0]

@@ -34,7 +34,6 @@ from revenue_os.metrics.mart_catalogue import (
     AS_OF_COLUMNS,
     DATE_TYPES,
     MART_MODELS,
-    ROLLUP_TIME_COLUMN,
     ROLLUPS,
 )
 from revenue_os.metrics.rollups import rolled_up
@@ -334,7 +333,7 @@ def contract_metrics(
         per_column: Mapping[str, str],
         predicate: str | None = None,
     ) -> None:
-        if not set(per_column) <= set(MART_MODELS.get(model, per_column)):
+        if not set(per_column) <= set(MART_MODELS[model]):
             return  # a default filter on a column the roll-up does not keep
         by_model.setdefault(model, {})[contract.name] = DatasetMetric(
             name=contract.name,
@@ -446,8 +445,6 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
         calculated = label_columns(columns)
         if model in AS_OF_COLUMNS or model in ROLLUPS:
             calculated.update({f"{date}_state": period_state_sql(date) for date in dates})
-        if model in ROLLUPS:
-            as_of = ROLLUP_TIME_COLUMN
         datasets[model] = Dataset(
             name=model,
             columns=dict(columns),

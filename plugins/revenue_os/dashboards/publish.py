@@ -136,6 +136,7 @@ def _warm_dashboards(client: SupersetClient, dashboards: list[dict]) -> dict[int
     next open (an executive's first, after a refresh) is answered from the cache; return the
     errors by chart id."""
     warm_ups: list[tuple[int | None, Callable[[], str | None]]] = []
+    options: set[tuple[int, str]] = set()  # a filter's option list is one query everywhere
     for dashboard in dashboards:
         for chart in client.dashboard_charts(dashboard["id"]):
             warm_ups.append(
@@ -148,9 +149,8 @@ def _warm_dashboards(client: SupersetClient, dashboards: list[dict]) -> dict[int
             for target in native_filter.get("targets", []):
                 column = (target.get("column") or {}).get("name")
                 if target.get("datasetId") and column:
-                    warm_ups.append(
-                        (None, partial(client.warm_filter_options, target["datasetId"], column))
-                    )
+                    options.add((target["datasetId"], column))
+    warm_ups += [(None, partial(client.warm_filter_options, *option)) for option in options]
     errors: dict[int, str] = {}
     with ThreadPoolExecutor(max_workers=WARM_UP_REQUESTS) as pool:
         outcomes = pool.map(lambda warm_up: warm_up[1](), warm_ups)

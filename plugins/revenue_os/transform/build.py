@@ -3,8 +3,8 @@
 1. build: seeds and staging/intermediate models into `staging` (internal, never published),
    the mart models into `mart_build`, a schema nobody reads;
 2. audit: every model's grain is unique, the facts are not empty, attribution gives each
-   conversion exactly 1 per model, each monthly roll-up sums to its fact; more checks (the data-quality gate) plug in through
-   `extra_audits`;
+   conversion exactly 1 per model, each monthly roll-up sums to its fact; more checks (the
+   data-quality gate) plug in through `extra_audits`;
 3. publish: in one transaction `mart` becomes `mart_previous` and `mart_build` becomes `mart`,
    so a reader sees the old mart or the new one, never a half-built or failed one; the
    previous version stays for `rollback`.
@@ -155,23 +155,17 @@ class BroughtForward:
 
 
 def build_model(
-    conn: psycopg.Connection,
-    model: Model,
-    *,
-    full: bool = False,
-    notes: dict[str, str] | None = None,
-) -> int:
+    conn: psycopg.Connection, model: Model, *, full: bool = False
+) -> tuple[int, str | None]:
     """(Re)create one model's table from its SELECT, or bring an incremental one forward;
-    return its row count. `notes` receives, by model, what an incremental build did."""
+    return its row count and, for an incremental model, what its build did."""
+    note = None
     if model.incremental is not None and not full:
         forward = _bring_forward(conn, model)
         if forward is not None:
             rows, done = forward
-            if notes is not None:
-                notes[model.name] = done.note()
-            return rows
-        if notes is not None:
-            notes[model.name] = "rebuilt whole (first build, new SQL or table missing)"
+            return rows, done.note()
+        note = "rebuilt whole (first build, new SQL or table missing)"
     table = sql.Identifier(_schema_of(model), model.name)
     # Staging is rebuilt from raw every time and never read by anyone else: unlogged tables
     # skip the write-ahead log. Published tables are logged (they must survive a crash), and
@@ -192,7 +186,7 @@ def build_model(
         rows = created.rowcount  # CREATE TABLE AS reports the rows it wrote
         if model.incremental:
             _save_state(conn, model, batches, rows)
-        return rows
+        return rows, note
 
 
 def _sql_digest(model: Model) -> str:
@@ -318,15 +312,13 @@ def build_layer(
     ordered = build_order(models, layer)
     for index, model in enumerate(ordered, start=1):
         started = time.perf_counter()
-        notes: dict[str, str] = {}
-        rows = build_model(conn, model, full=full, notes=notes)
+        rows, note = build_model(conn, model, full=full)
         seconds = time.perf_counter() - started
         result.rows[model.name], result.seconds[model.name] = rows, seconds
         _record_model(conn, build_id, model.name, layer, rows, seconds)
         echo(
             f"[{index}/{len(ordered)}] {_schema_of(model)}.{model.name}: "
-            f"{rows:,} rows in {seconds:.1f} s"
-            + (f" ({notes[model.name]})" if model.name in notes else "")
+            f"{rows:,} rows in {seconds:.1f} s" + (f" ({note})" if note else "")
         )
     return result
 
@@ -417,56 +409,68 @@ def _attribution_audits(conn: psycopg.Connection) -> list[AuditResult]:
 _MEASURE_TYPES = frozenset({"numeric", "integer", "bigint"})
 
 
+def _sums(columns: list[str]) -> sql.Composed:
+    return sql.SQL(", ").join(sql.SQL("sum({0}) AS {0}").format(sql.Identifier(c)) for c in columns)
+
+
 def _rollup_audits(conn: psycopg.Connection, models: dict[str, Model]) -> list[AuditResult]:
     """Each monthly roll-up sums to its fact: every shared measure, and the count of fact rows
     it rolls up, month by month.
 
-    The dashboards read the roll-ups while the KPI layer reads the facts; a roll-up that lost
-    or doubled rows would show a different revenue than the scorecard beside it.
+    Monthly charts and the KPI layer's months read the roll-ups, its weeks read the facts; a
+    roll-up that lost or doubled rows would show a different revenue than the weekly view. Each fact is
+    summed by month once, however many roll-ups it has.
     """
-    results = []
+    by_fact: dict[tuple[str, str], list[tuple[str, str, list[str]]]] = {}
     for rollup, (fact, time_column, row_count) in ROLLUPS.items():
-        if rollup not in models or fact not in models:
-            continue
-        measures = [
-            column
-            for column, kind in MART_MODELS[rollup].items()
-            if kind in _MEASURE_TYPES and column in MART_MODELS[fact]
-        ]
-        month = sql.SQL("date_trunc('month', {})::date").format(sql.Identifier(time_column))
-        sums = sql.SQL(", ").join(
-            sql.SQL("sum({0}) AS {0}").format(sql.Identifier(c)) for c in measures
-        )
-        differs = sql.SQL(" OR ").join(
-            sql.SQL("f.{0} IS DISTINCT FROM r.{0}").format(sql.Identifier(c))
-            for c in [*measures, "fact_rows"]
-        )
-        months_off = conn.execute(
+        if rollup in models and fact in models:
+            measures = [
+                column
+                for column, kind in MART_MODELS[rollup].items()
+                if kind in _MEASURE_TYPES and column in MART_MODELS[fact]
+            ]
+            by_fact.setdefault((fact, time_column), []).append((rollup, row_count, measures))
+    results = []
+    for (fact, time_column), rollups in by_fact.items():
+        measured = list(dict.fromkeys(c for _, _, measures in rollups for c in measures))
+        months_off = sql.SQL(", ").join(
             sql.SQL(
-                "SELECT count(*) FROM"
-                " (SELECT {month} AS month_start, {sums}, count(*) AS fact_rows"
-                " FROM {fact} GROUP BY 1) AS f"
-                " FULL JOIN (SELECT month_start, {sums}, sum({row_count}) AS fact_rows"
-                " FROM {rollup} GROUP BY 1) AS r"
-                " USING (month_start) WHERE {differs}"
+                "(SELECT count(*) FROM fact_months AS f FULL JOIN"
+                " (SELECT month_start, {sums}, sum({row_count}) AS fact_rows FROM {rollup}"
+                " GROUP BY 1) AS r USING (month_start) WHERE {differs})"
             ).format(
-                month=month,
-                sums=sums,
+                sums=_sums(measures),
                 row_count=sql.Identifier(row_count),
-                fact=sql.Identifier(BUILD_SCHEMA, fact),
                 rollup=sql.Identifier(BUILD_SCHEMA, rollup),
-                differs=differs,
+                differs=sql.SQL(" OR ").join(
+                    sql.SQL("f.{0} IS DISTINCT FROM r.{0}").format(sql.Identifier(c))
+                    for c in [*measures, "fact_rows"]
+                ),
             )
-        ).fetchone()[0]
-        results.append(
-            AuditResult(
-                "sums_to_fact",
-                rollup,
-                months_off == 0,
-                f"{months_off} months where the rows or {', '.join(measures)} differ from {fact}",
-                "0",
-            )
+            for rollup, row_count, measures in rollups
         )
+        counts = conn.execute(
+            sql.SQL(
+                "WITH fact_months AS MATERIALIZED (SELECT date_trunc('month', {time})::date"
+                " AS month_start, {sums}, count(*) AS fact_rows FROM {fact} GROUP BY 1)"
+                " SELECT {months_off}"
+            ).format(
+                time=sql.Identifier(time_column),
+                sums=_sums(measured),
+                fact=sql.Identifier(BUILD_SCHEMA, fact),
+                months_off=months_off,
+            )
+        ).fetchone()
+        for (rollup, _, measures), off in zip(rollups, counts, strict=True):
+            results.append(
+                AuditResult(
+                    "sums_to_fact",
+                    rollup,
+                    off == 0,
+                    f"{off} months where the rows or {', '.join(measures)} differ from {fact}",
+                    "0",
+                )
+            )
     return results
 
 

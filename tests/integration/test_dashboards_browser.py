@@ -46,6 +46,29 @@ def chart_texts(page) -> dict[str, str]:
     return texts
 
 
+def scorecards_cut_off(page, spec: dict) -> list[str]:
+    """Titles of the one-row-per-KPI scorecards whose rows do not all fit in their frame."""
+    scorecards = {
+        chart["title"]
+        for row in spec["rows"]
+        for chart in row["charts"]
+        if chart["viz"] == "kpi_table" and chart["kpi"].get("dimension", "overall") == "overall"
+    }
+    holders = page.locator(".dashboard-component-chart-holder")
+    cut = []
+    for index in range(holders.count()):
+        holder = holders.nth(index)
+        title = holder.inner_text().partition("\n")[0].strip()
+        scrolls = holder.evaluate(
+            "h => [...h.querySelectorAll('*')].some(e => {"
+            " const y = getComputedStyle(e).overflowY;"
+            " return (y === 'auto' || y === 'scroll') && e.scrollHeight > e.clientHeight + 2; })"
+        )
+        if title in scorecards and scrolls:
+            cut.append(title)
+    return cut
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
@@ -61,7 +84,7 @@ def browser():
 @pytest.fixture(scope="module")
 def executive_session(stack, browser):
     """A browser logged in as the executive (the session cookie lives in the context)."""
-    context = browser.new_context(viewport={"width": 1600, "height": 1200})
+    context = browser.new_context(viewport={"width": 1440, "height": 900})  # a laptop
     page = context.new_page()
     page.goto(f"{stack.profile.superset_url}/login/")
     page.fill("[data-test=username-input]", "executive")
@@ -134,6 +157,7 @@ def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec
         # screenshot resizes the window (the grid redraws for the new size).
         every_chart_drawn()
         texts = chart_texts(page)
+        cut_off = scorecards_cut_off(page, spec)
         shots = state_file("screenshots")
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / f"{spec['slug']}.png"), full_page=True)
@@ -154,6 +178,7 @@ def test_dashboard_renders_every_chart_without_error(stack, executive_page, spec
         if chart.get("may_be_empty")
     }
     assert set(texts) == titles
+    assert cut_off == []  # every KPI of a scorecard in view, none scrolled below its fold
     assert {t for t, body in texts.items() if EMPTY_STATE in body} <= may_be_empty
     assert {t: body for t, body in texts.items() if "N/A" in body} == {}
     # A chart the browser refused to run (the Content-Security-Policy) shows the refusal as text.

@@ -258,6 +258,21 @@ def minified_template(name: str) -> str:
     return "".join(line.strip() for line in text.splitlines())
 
 
+# Superset's grid counts heights in 8-pixel units. A scorecard row is two lines high once a
+# laptop's width wraps its KPI's name; the title and the table's header take the rest.
+_SCORECARD_HEADER_UNITS = 14
+_SCORECARD_ROW_UNITS = 8
+
+
+def layout_height(chart: ChartSpec) -> int:
+    """The chart's height on the grid: its spec's, or, for a scorecard of one row per KPI, as
+    many rows as it lists KPIs, so no KPI hides below the chart's fold."""
+    if chart.viz == "kpi_table" and chart.kpi is not None and chart.kpi.dimension == "overall":
+        rows = len(chart.kpi.metrics)
+        return max(chart.height, _SCORECARD_HEADER_UNITS + _SCORECARD_ROW_UNITS * rows)
+    return chart.height
+
+
 def template_names_in(text: str) -> set[str]:
     """Every name a Handlebars template mentions inside `{{ }}`: the columns its chart needs.
 
@@ -606,7 +621,7 @@ def position(spec: DashboardSpec) -> dict[str, Any]:
                     "uuid": chart_uuid(spec, chart),
                     "sliceName": chart.title,
                     "width": chart.width,
-                    "height": chart.height,
+                    "height": layout_height(chart),
                 },
             }
         layout[row_id] = {

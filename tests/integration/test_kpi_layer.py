@@ -72,7 +72,7 @@ from psycopg.rows import dict_row
 from revenue_os.metrics import load_contracts
 from revenue_os.metrics.kpi_layer import build_kpi_tables
 from revenue_os.metrics.mart_catalogue import MART_MODELS, ROLLUPS, create_table_sql
-from revenue_os.transform.models import discover
+from revenue_os.transform.models import build_order, discover
 from tests.integration.conftest import ScratchDatabases
 
 SCHEMA = "public"
@@ -216,7 +216,8 @@ def create_hand_made_mart(conn: psycopg.Connection, schema: str) -> None:
         # facts above by their own model SQL, as a build makes them.
         cursor.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         models = discover()
-        for rollup in ROLLUPS:
+        # In build order: the attribution roll-up is summed from the campaign one.
+        for rollup in [model.name for model in build_order(models) if model.name in ROLLUPS]:
             columns = sql.SQL(", ").join(map(sql.Identifier, MART_MODELS[rollup]))
             cursor.execute(
                 sql.SQL("INSERT INTO {} ({}) SELECT {} FROM ({}) AS built").format(
@@ -360,6 +361,36 @@ def test_roas_per_attribution_model_with_spend_counted_once(kpi_mart):
     assert kpi(conn, "paid_spend", MAR)["value"] == 7500
     social = kpi(conn, "roas", MAR, dimension="channel", value="paid_social")
     assert social["value"] == pytest.approx(9000 / 4000)
+
+
+def test_campaigns_are_broken_out_by_month_only_and_the_channels_at_every_grain(kpi_mart):
+    conn, _ = kpi_mart
+    grains = dict(
+        conn.execute(
+            "SELECT dimension_name, array_agg(DISTINCT period_grain ORDER BY period_grain) "
+            "FROM kpi_values WHERE metric_name = 'roas' AND dimension_name IN "
+            "('campaign', 'channel') GROUP BY 1"
+        ).fetchall()
+    )
+    assert grains == {"campaign": ["month"], "channel": ["month", "quarter", "week"]}
+    # The quarter's ROAS by channel is still the campaigns' sums (spend in Q1: Jan-Mar).
+    social = kpi(conn, "roas", JAN, grain="quarter", dimension="channel", value="paid_social")
+    q1_spend = conn.execute(
+        "SELECT sum(value) FROM kpi_values WHERE metric_name = 'paid_spend' AND period_grain = "
+        "'month' AND dimension_name = 'channel' AND dimension_value = 'paid_social' "
+        "AND period_start BETWEEN %s AND %s",
+        (JAN, MAR),
+    ).fetchone()[0]
+    assert social["value"] * float(q1_spend) == pytest.approx(
+        kpi(
+            conn,
+            "paid_attributed_revenue",
+            JAN,
+            grain="quarter",
+            dimension="channel",
+            value="paid_social",
+        )["value"]
+    )
 
 
 def test_status_colours_follow_the_contract_thresholds(kpi_mart):

@@ -237,6 +237,23 @@ def test_a_good_spec_loads(tmp_path, contracts):
     assert list(load_specs(_write(tmp_path, GOOD_CHART), contracts)) == ["test"]
 
 
+def test_a_kpi_chart_by_a_dimension_not_broken_out_at_its_grain_is_refused(tmp_path, contracts):
+    chart = {
+        "key": "weekly_roas",
+        "title": "ROAS by campaign, latest complete week",
+        "viz": "kpi_table",
+        "dataset": "kpi_scorecard",
+        "kpi": {"metrics": ["roas"], "grain": "week", "dimension": "campaign"},
+    }
+    error = _refusal(_write(tmp_path, chart), contracts)
+    assert (
+        "dashboards/test.yaml: rows.0.charts.0.kpi.dimension: 'roas' breaks 'campaign' out only"
+        " by month (its dimension_grains)"
+    ) in str(error)
+    monthly = {**chart, "kpi": {**chart["kpi"], "grain": "month"}}
+    assert list(load_specs(_write(tmp_path, monthly), contracts)) == ["test"]
+
+
 def test_attributed_revenue_summed_across_models_is_refused(tmp_path, contracts):
     chart = {
         **GOOD_CHART,

@@ -182,6 +182,58 @@ def test_dimension_on_neither_side_of_a_ratio(tmp_path):
     )
 
 
+def test_campaigns_are_broken_out_by_month_only(contracts):
+    leads = contracts["leads"]
+    by_grain = {
+        grain: _simple_sql(leads, leads.calculation, grain, "mart").as_string(None)
+        for grain in leads.grain
+    }
+    assert '"acquisition_campaign_key"' in by_grain["month"]
+    assert '"acquisition_campaign_key"' not in by_grain["week"]
+    assert '"acquisition_campaign_key"' not in by_grain["quarter"]
+    assert '"acquisition_channel"' in by_grain["week"]  # the other dimensions stay
+    assert contracts["roas"].dimensions_at("week") == ["attribution_model", "channel"]
+
+
+def test_dimension_grains_outside_the_metric_are_named(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "leads", lambda data: data.update(dimension_grains={"platform": ["month"]}))
+    _edit(folder, "won_deals", lambda data: data.update(dimension_grains={"segment": ["day"]}))
+    problems = _problems(folder)
+    assert "metrics/leads.yaml: dimension_grains.platform: not a dimension of this metric" in (
+        problems
+    )
+    assert any(p.startswith("metrics/won_deals.yaml: dimension_grains.segment") for p in problems)
+
+
+def test_a_ratio_cannot_break_out_by_week_what_an_input_has_by_month(tmp_path):
+    # Weekly ROAS by campaign over spend without campaigns by week would divide each
+    # campaign's revenue by every campaign's spend.
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "roas", lambda data: data.pop("dimension_grains"))
+    _edit(folder, "paid_attributed_revenue", lambda data: data.pop("dimension_grains"))
+    assert (
+        "metrics/roas.yaml: dimension_grains.campaign: broken out by week here, but "
+        "'paid_spend' (an input) breaks it out only by month"
+    ) in _problems(folder)
+
+
+def test_a_defaulted_dimension_is_broken_out_at_every_grain(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(
+        folder,
+        "paid_attributed_revenue",
+        lambda data: data["dimension_grains"].update(attribution_model=["month"]),
+    )
+    assert any(
+        p.startswith(
+            "metrics/paid_attributed_revenue.yaml: dimension_grains.attribution_model: a "
+            "dimension with a default filter"
+        )
+        for p in _problems(folder)
+    )
+
+
 def test_overlapping_and_gapped_thresholds(tmp_path):
     folder = _copy_shipped(tmp_path)
     _edit(folder, "win_rate", lambda data: data["thresholds"].update(yellow=">= 18 and <= 25"))
@@ -242,6 +294,8 @@ def test_kpi_without_thresholds_and_unknown_field(tmp_path):
         ("paid_spend", "month", "fct_ad_spend_monthly"),
         # broken out by campaign: only the campaign roll-up keeps the column
         ("attributed_revenue", "month", "fct_campaign_attribution_monthly"),
+        # by quarter campaigns are not broken out: the roll-up ten times smaller answers
+        ("attributed_revenue", "quarter", "fct_attribution_monthly"),
         ("pipeline_created", "quarter", "fct_opportunities_created_monthly"),
         ("opportunities_created", "month", "fct_opportunities"),  # a count of fact rows
         ("leads", "month", "fct_funnel"),  # no roll-up

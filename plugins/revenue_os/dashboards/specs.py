@@ -332,6 +332,14 @@ def _chart_problems(
                         f"kpi.dimension: {chart.kpi.dimension!r} is not a dimension of "
                         f"{metric_name!r}"
                     )
+                elif chart.kpi.dimension != "overall" and chart.kpi.dimension not in (
+                    contract.dimensions_at(chart.kpi.grain)
+                ):
+                    problems.append(
+                        f"kpi.dimension: {metric_name!r} breaks {chart.kpi.dimension!r} out "
+                        f"only by {', '.join(contract.dimension_grains[chart.kpi.dimension])} "
+                        "(its dimension_grains)"
+                    )
         selection = chart.kpi
         if selection is not None and chart.metrics:  # aggregated: one value per group
             grouped_by = {chart.x_axis, *chart.series}

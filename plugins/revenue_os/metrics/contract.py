@@ -131,6 +131,10 @@ class MetricContract(_Strict):
     # A simple metric maps each dimension to a column of its model; a derived metric lists
     # names only (its inputs hold the columns), read here as a mapping to None.
     dimensions: dict[Dimension, Text | None] = Field(default_factory=dict)
+    # A dimension broken out at fewer grains than the metric has (campaigns by month only):
+    # each slice is a row of kpi_values at every grain it is computed at, so a dimension of
+    # thousands of values at a grain nobody reads costs the build most of its rows.
+    dimension_grains: dict[Dimension, list[Grain]] = Field(default_factory=dict)
     source_of_truth: Text
     inclusions: list[Text]
     exclusions: list[Text]
@@ -193,6 +197,14 @@ class MetricContract(_Strict):
             problems.append(
                 "dimensions: a derived metric lists dimension names; its inputs hold the columns"
             )
+        for dimension, grains in self.dimension_grains.items():
+            if dimension not in self.dimensions:
+                problems.append(f"dimension_grains.{dimension}: not a dimension of this metric")
+            elsewhere = [grain for grain in grains if grain not in self.grain]
+            if elsewhere or not grains or len(set(grains)) != len(grains):
+                problems.append(
+                    f"dimension_grains.{dimension}: list some of grain {self.grain}, each once"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -200,6 +212,19 @@ class MetricContract(_Strict):
     @property
     def dimension_names(self) -> list[str]:
         return list(self.dimensions)
+
+    def dimensions_at(self, grain: str) -> list[str]:
+        """The dimensions broken out at `grain`: all of them unless dimension_grains says."""
+        return [
+            name
+            for name in self.dimensions
+            if name not in self.dimension_grains or grain in self.dimension_grains[name]
+        ]
+
+    def dimension_columns_at(self, grain: str) -> dict[str, str]:
+        """dimension → column at `grain`, for a simple metric (empty for a derived one)."""
+        kept = self.dimensions_at(grain)
+        return {name: column for name, column in self.dimension_columns.items() if name in kept}
 
     @property
     def dimension_columns(self) -> dict[str, str]:

@@ -179,9 +179,15 @@ def _link(name: str, contracts: Mapping[str, MetricContract]) -> str:
 def _dimensions(contract: MetricContract) -> str:
     if not contract.dimensions:
         return "-"
-    if isinstance(contract.calculation, SimpleCalculation):
-        return ", ".join(f"{name} (`{column}`)" for name, column in contract.dimensions.items())
-    return ", ".join(contract.dimension_names)
+    simple = isinstance(contract.calculation, SimpleCalculation)
+
+    def described(name: str, column: str | None) -> str:
+        notes = [f"`{column}`"] if simple else []
+        if name in contract.dimension_grains:
+            notes.append(f"by {' and '.join(contract.dimension_grains[name])} only")
+        return f"{name} ({', '.join(notes)})" if notes else name
+
+    return ", ".join(described(name, column) for name, column in contract.dimensions.items())
 
 
 def _cell(text: str) -> str:

@@ -234,7 +234,7 @@ def _simple_sql(
 ) -> sql.Composed:
     if grain in _WHOLE_MONTHS:
         # Months and quarters are whole months: a roll-up of the fact gives the same sums.
-        rolled = rollup_answering(calculation, contract.dimension_columns.values())
+        rolled = rollup_answering(calculation, contract.dimension_columns_at(grain).values())
         calculation = rolled or calculation
     time_column = sql.Identifier(calculation.time_column)
     truncated = sql.SQL("date_trunc({}, {})").format(sql.Literal(grain), time_column)
@@ -248,6 +248,7 @@ def _simple_sql(
     periods = _grouped_sql(
         contract,
         calculation,
+        grain,
         sql.SQL("({})::date").format(truncated),
         sql.SQL("FROM {} {}").format(model, where),
     )
@@ -268,6 +269,7 @@ def _simple_sql(
     windows = _grouped_sql(
         contract,
         calculation,
+        grain,
         shifted,
         sql.SQL("FROM {} CROSS JOIN generate_series(0, {}) AS shift {}").format(
             model, sql.Literal(TRAILING_PERIODS[grain] - 1), where
@@ -283,6 +285,7 @@ def _simple_sql(
 def _grouped_sql(
     contract: MetricContract,
     calculation: SimpleCalculation,
+    grain: str,
     period: sql.Composable,
     source: sql.Composable,
 ) -> sql.Composed:
@@ -291,7 +294,7 @@ def _grouped_sql(
     A dimension with a default filter (ROAS's attribution model) is grouped in every set, and
     the rows that do not break it out keep only its default value; one scan serves all.
     """
-    columns = contract.dimension_columns
+    columns = contract.dimension_columns_at(grain)
     defaulted = {columns[name]: value for name, value in calculation.default_filters.items()}
     ordered = list(dict.fromkeys(columns.values()))
     value = sql.SQL("({})::numeric").format(sql.SQL(calculation.expression))
@@ -368,9 +371,9 @@ def _inputs_joined(
     An input without the dimension (spend has no attribution model) contributes its total for
     the period to every value of it.
     """
-    outputs = [OVERALL, *contract.dimension_names]
+    outputs = [OVERALL, *contract.dimensions_at(grain)]
     carried_by = [
-        [name for name in outputs if name == OVERALL or name in upstream.dimensions]
+        [name for name in outputs if name == OVERALL or name in upstream.dimensions_at(grain)]
         for upstream in inputs
     ]
     key_selects = []
@@ -392,10 +395,10 @@ def _inputs_joined(
         (carrier, other, name)
         for carrier in inputs
         if _zero_when_absent(carrier)
-        for name in contract.dimension_names
-        if name in carrier.dimensions
+        for name in contract.dimensions_at(grain)
+        if name in carrier.dimensions_at(grain)
         for other in inputs
-        if other is not carrier and name not in other.dimensions
+        if other is not carrier and name not in other.dimensions_at(grain)
     ]
     for carrier, other, name in broadcasts:
         key_selects.append(
@@ -524,7 +527,7 @@ def _growth_sql(
         step=step,
         window=window,
         of=sql.Literal(calculation.of),
-        outputs=sql.SQL(", ").join(map(sql.Literal, [OVERALL, *contract.dimension_names])),
+        outputs=sql.SQL(", ").join(map(sql.Literal, [OVERALL, *contract.dimensions_at(grain)])),
     )
 
 
@@ -883,8 +886,8 @@ def _build_campaign_recommendations(
         )
     model_label = _MODEL_LABELS.get(default_model, default_model.replace("_", " "))
     spend_calculation = spend.calculation
-    campaign_column = spend.dimension_columns.get("campaign")
-    channel_column = spend.dimension_columns.get("channel")
+    campaign_column = spend.dimension_columns_at("month").get("campaign")
+    channel_column = spend.dimension_columns_at("month").get("channel")
     if campaign_column is None:
         return 0
     # Campaigns that spent in the last complete month (a paused campaign needs no advice);

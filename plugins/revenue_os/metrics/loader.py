@@ -196,6 +196,18 @@ def _cross_problems(
                 problems.append(
                     f"grain: {grain!r} is not a grain of {upstream.name!r}, an input of this metric"
                 )
+            # An input without a dimension gives every slice its total (spend has no
+            # attribution model); one that has the dimension but not at this grain would give
+            # each campaign all campaigns' spend.
+            for dimension in contract.dimensions_at(grain):
+                if dimension in upstream.dimensions and dimension not in upstream.dimensions_at(
+                    grain
+                ):
+                    problems.append(
+                        f"dimension_grains.{dimension}: broken out by {grain} here, but "
+                        f"{upstream.name!r} (an input) breaks it out only by "
+                        f"{', '.join(upstream.dimension_grains[dimension])}"
+                    )
     return problems
 
 
@@ -242,6 +254,12 @@ def _simple_problems(contract: MetricContract, calculation: SimpleCalculation) -
         if dimension not in contract.dimensions:
             problems.append(
                 f"calculation.default_filters.{dimension}: not a dimension of this metric"
+            )
+        elif dimension in contract.dimension_grains:
+            # The default value is what every other slice is computed at, at every grain.
+            problems.append(
+                f"dimension_grains.{dimension}: a dimension with a default filter is broken "
+                "out at every grain of the metric"
             )
     return problems
 

@@ -247,6 +247,36 @@ def test_bind_mounted_host_paths_exist(rendered: dict[str, Any]) -> None:
                 assert Path(volume["source"]).exists(), f"{name}: {volume['source']} is missing"
 
 
+def test_what_runs_in_a_container_keeps_lf_line_endings_on_every_checkout(
+    rendered: dict[str, Any],
+) -> None:
+    """A Windows clone with core.autocrlf turns LF into CRLF unless .gitattributes says eol=lf;
+    a CRLF script stops at `set -o pipefail\r` and Postgres never turns healthy."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: the attributes apply to clones")
+    shipped = {
+        str(path.relative_to(ROOT))
+        for path in [*ROOT.glob("docker/**/*"), ROOT / ".ci" / "run", ROOT / "Makefile"]
+        if path.is_file()
+    }
+    for svc in rendered["services"].values():
+        for volume in svc.get("volumes", []):
+            source = Path(volume.get("source", ""))
+            if volume["type"] == "bind" and source.is_relative_to(ROOT):
+                files = source.rglob("*") if source.is_dir() else [source]
+                shipped |= {str(f.relative_to(ROOT)) for f in files if f.is_file()}
+    result = subprocess.run(
+        ["git", "check-attr", "eol", "--", *sorted(shipped)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    endings = dict(line.rsplit(": eol: ", 1) for line in result.stdout.splitlines())
+    assert {"docker/postgres/init-databases.sh", ".ci/run"} <= set(endings)
+    assert {path: eol for path, eol in endings.items() if eol != "lf"} == {}
+
+
 def test_published_ports_bind_to_loopback_only(rendered: dict[str, Any]) -> None:
     for name, svc in rendered["services"].items():
         for port in svc.get("ports", []):

@@ -46,6 +46,9 @@ def _flag(name: str, default: bool) -> bool:
 # platform team puts in front, which then terminates TLS: set SUPERSET_SESSION_COOKIE_SECURE
 # there, so the session cookie never travels in clear.
 SESSION_COOKIE_SECURE = _flag("SUPERSET_SESSION_COOKIE_SECURE", False)
+# Behind that proxy, trust its X-Forwarded-For/-Proto/-Host: redirects (the login's) and
+# generated links then use the proxy's https address, not the container's http one.
+ENABLE_PROXY_FIX = _flag("SUPERSET_ENABLE_PROXY_FIX", False)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 WTF_CSRF_ENABLED = True

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -365,8 +366,84 @@ def test_env_example_holds_only_commented_placeholders() -> None:
             assert index > 0 and lines[index - 1].startswith("#"), f"{name} has no comment"
 
 
+def optional_settings() -> dict[str, str]:
+    """The settings docker-compose.yml reads as ${NAME:-default}: name -> default."""
+    return {
+        m.group(1): m.group(2)[2:]
+        for m in VAR_REF.finditer(COMPOSE_FILE.read_text())
+        if m.group(2).startswith(":-")
+    }
+
+
+def test_every_optional_setting_is_shown_in_env_example_with_its_default() -> None:
+    settings = optional_settings()
+    assert {"AIRFLOW_PUBLIC_URL", "SUPERSET_PUBLIC_URL", "SUPERSET_ENABLE_PROXY_FIX"} <= set(
+        settings
+    )
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    for name, default in settings.items():
+        assert not SECRET_KEY_NAME.search(name), f"{name} looks secret: make it required"
+        assert f"# {name}={default}" in lines, f".env.example: add `# {name}={default}`"
+
+
+def test_public_addresses_and_proxy_settings_reach_every_container_that_uses_them(
+    compose: Runner, tmp_path: Path
+) -> None:
+    """Behind a reverse proxy, mail links, Airflow's redirects and Superset's cookies and
+    headers follow the proxy's addresses: one setting in .env reaches every container."""
+    env_file = tmp_path / "proxy.env"
+    env_file.write_text(
+        ENV_EXAMPLE.read_text()
+        + "AIRFLOW_PUBLIC_URL=https://airflow.example.com\n"
+        + "SUPERSET_PUBLIC_URL=https://bi.example.com\n"
+        + "SUPERSET_SESSION_COOKIE_SECURE=true\nSUPERSET_ENABLE_PROXY_FIX=true\n"
+    )
+    result = compose("config", "--format", "json", env_file=env_file)
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    alerting = [n for n in services if n.startswith("airflow-")] + ["scheduler-watch"]
+    for name in alerting:
+        environment = services[name]["environment"]
+        assert environment["AIRFLOW__API__BASE_URL"] == "https://airflow.example.com", name
+        assert environment["REVENUE_OS_SUPERSET_URL"] == "https://bi.example.com", name
+    for name in ("superset", "superset-init"):
+        environment = services[name]["environment"]
+        assert environment["SUPERSET_SESSION_COOKIE_SECURE"] == "true", name
+        assert environment["SUPERSET_ENABLE_PROXY_FIX"] == "true", name
+        assert environment["SUPERSET_TALISMAN_ENABLED"] == "true", name
+
+
+def test_superset_config_reads_the_proxy_settings(tmp_path: Path) -> None:
+    config = ROOT / "superset" / "superset_config.py"
+    script = (
+        "import runpy, sys; c = runpy.run_path(sys.argv[1]); "
+        "print(c['ENABLE_PROXY_FIX'], c['SESSION_COOKIE_SECURE'], c['TALISMAN_ENABLED'])"
+    )
+    base = {"PATH": os.environ["PATH"], "SUPERSET_SECRET_KEY": "x", "SUPERSET_METADATA_DB_URI": "x"}
+
+    def read(**env: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-c", script, str(config)],
+            env={**base, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    assert read() == "False False True"
+    assert (
+        read(
+            SUPERSET_ENABLE_PROXY_FIX="true",
+            SUPERSET_SESSION_COOKIE_SECURE="true",
+            SUPERSET_TALISMAN_ENABLED="false",
+        )
+        == "True True False"
+    )
+
+
 def test_variables_match_env_example_both_ways() -> None:
     used = {m.group(1) for m in VAR_REF.finditer(COMPOSE_FILE.read_text())}
+    used -= set(optional_settings())
     declared = set(read_env_example())
     assert used - declared == set(), "used by docker-compose.yml but not in .env.example"
     assert declared - used == set(), "in .env.example but unused by docker-compose.yml"
@@ -376,6 +453,8 @@ def test_secrets_are_required_references_never_literals(raw: dict[str, Any]) -> 
     text = COMPOSE_FILE.read_text()
     for match in VAR_REF.finditer(text):
         name, modifier = match.groups()
+        if name in optional_settings():
+            continue  # a setting with a default, not a secret (checked above)
         assert modifier == f":?set {name} in .env", (
             f"${{{name}{modifier}}}: use :?set {name} in .env"
         )
@@ -635,3 +714,32 @@ def test_postgres_gets_the_passwords_of_every_warehouse_role(rendered: dict[str,
     environment = rendered["services"]["postgres"]["environment"]
     for name in BOOTSTRAP_PASSWORDS:
         assert environment[name] == read_env_example()[name], name
+
+
+def test_superset_serves_with_the_local_stacks_gunicorn_settings(rendered: dict[str, Any]) -> None:
+    """gunicorn's defaults (a 30 s timeout, request lines of 4 KB) answer slow charts and long
+    explore URLs with errors: compose runs Superset as the local stack does."""
+    from revenue_os.runtime.superset_services import GUNICORN_SETTINGS
+
+    command = rendered["services"]["superset"]["command"]
+    assert command[0] == "gunicorn" and command[-1] == "superset.app:create_app()"
+    flags = command[1:-1]
+    bind = flags.index("--bind")
+    assert flags[bind + 1] == "0.0.0.0:8088"
+    assert tuple(flags[:bind] + flags[bind + 2 :]) == GUNICORN_SETTINGS
+    settings = dict(zip(GUNICORN_SETTINGS[::2], GUNICORN_SETTINGS[1::2], strict=True))
+    assert settings["--timeout"] == "120" and settings["--limit-request-line"] == "0"
+
+
+def test_the_airflow_image_build_ends_with_a_dependency_check() -> None:
+    """The project's lock is installed over the providers of the official image; a moved
+    shared dependency must fail the build, not a task at import time."""
+    steps = [
+        line.split(maxsplit=1)
+        for line in (ROOT / "docker" / "airflow" / "Dockerfile").read_text().splitlines()
+        if line and not line.startswith((" ", "#"))
+    ]
+    runs = [i for i, (instruction, *_) in enumerate(steps) if instruction == "RUN"]
+    installs = [i for i in runs if "pip install" in steps[i][1]]
+    (check,) = [i for i in runs if steps[i][1].strip() in {"uv pip check", "pip check"}]
+    assert check > max(installs)

@@ -180,18 +180,31 @@ def initialise(
     return True
 
 
+# How Superset's web server runs, here and in docker-compose.yml (a test holds them equal):
+# two workers of four threads; 120 s for a slow chart query instead of gunicorn's 30; and, as
+# Superset's own run-server script sets, no limit on the request line and header sizes, which
+# long explore URLs (a chart's whole form data) exceed.
+GUNICORN_SETTINGS = (
+    "--workers",
+    "2",
+    "--worker-class",
+    "gthread",
+    "--threads",
+    "4",
+    "--timeout",
+    "120",
+    "--limit-request-line",
+    "0",
+    "--limit-request-field_size",
+    "0",
+)
+
+
 def services(profile: Profile) -> list[Service]:
     gunicorn = str(VENV_DIR / "bin" / "gunicorn")
     argv = [
         gunicorn,
-        "--workers",
-        "2",
-        "--worker-class",
-        "gthread",
-        "--threads",
-        "4",
-        "--timeout",
-        "120",
+        *GUNICORN_SETTINGS,
         "--bind",
         f"127.0.0.1:{profile.superset_port}",
         # Without it gunicorn writes a control socket under ~/.gunicorn.

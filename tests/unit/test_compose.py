@@ -743,3 +743,20 @@ def test_the_airflow_image_build_ends_with_a_dependency_check() -> None:
     installs = [i for i in runs if "pip install" in steps[i][1]]
     (check,) = [i for i in runs if steps[i][1].strip() in {"uv pip check", "pip check"}]
     assert check > max(installs)
+
+
+def test_each_image_of_ours_is_built_by_one_service(rendered: dict[str, Any]) -> None:
+    """`docker compose up --build` builds a service's image once per service that carries a
+    build section: five Airflow builds and two Superset builds of the same images."""
+    builders: dict[str, list[str]] = {}
+    users: dict[str, list[str]] = {}
+    for name, svc in rendered["services"].items():
+        users.setdefault(svc["image"], []).append(name)
+        if "build" in svc:
+            builders.setdefault(svc["image"], []).append(name)
+    assert builders == {
+        "revenue-os/airflow:local": ["airflow-init"],
+        "revenue-os/superset:local": ["superset-init"],
+    }
+    assert len(users["revenue-os/airflow:local"]) >= 7  # five Airflow, the watch, the mock APIs
+    assert users["revenue-os/superset:local"] == ["superset", "superset-init"]

@@ -760,3 +760,29 @@ def test_each_image_of_ours_is_built_by_one_service(rendered: dict[str, Any]) ->
     }
     assert len(users["revenue-os/airflow:local"]) >= 7  # five Airflow, the watch, the mock APIs
     assert users["revenue-os/superset:local"] == ["superset", "superset-init"]
+
+
+def test_the_guide_unpauses_the_refresh_before_anything_triggers_it() -> None:
+    """A run of a paused DAG waits forever, and unpausing starts the schedule's run anyway:
+    the guide's first step is the unpause, and it never triggers a second run."""
+    guide = (ROOT / "docs" / "deployment-compose.md").read_text()
+    commands = re.findall(r"airflow dags (unpause|trigger|pause) (\w+)", guide)
+    assert commands[0] == ("unpause", "revenue_refresh"), commands
+    assert ("trigger", "revenue_refresh") not in commands
+
+
+def test_the_guides_port_table_is_what_compose_publishes(rendered: dict[str, Any]) -> None:
+    guide = (ROOT / "docs" / "deployment-compose.md").read_text()
+    section = guide.split("## Services and ports", 1)[1].split("\n## ", 1)[0]
+    documented = {}
+    for row in re.findall(r"^\| ([a-z-]+) \|.*\| ([^|]+) \|$", section, re.MULTILINE):
+        service, port = row
+        if service in {"service", "---"}:  # the header and its rule
+            continue
+        ports = re.findall(r"127\.0\.0\.1:(\d+)", port)
+        documented[service] = ports
+    published = {
+        name: [str(p["published"]) for p in svc.get("ports", [])]
+        for name, svc in rendered["services"].items()
+    }
+    assert documented == published

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+VENDORS_FILE = ROOT / "docker-compose.vendors.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 
 # A ${VAR} reference; `$${...}` is compose's escape for a literal `$` and is not one.
@@ -78,13 +79,19 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> Runner:
         "DOCKER_CONFIG": str(home / "docker"),
     }
 
-    def run(*args: str, file: Path = COMPOSE_FILE, env_file: Path = ENV_EXAMPLE):
+    def run(
+        *args: str,
+        file: Path = COMPOSE_FILE,
+        env_file: Path = ENV_EXAMPLE,
+        override: Path | None = None,
+    ):
         argv = [
             str(binary),
             "--project-directory",
             str(ROOT),
             "-f",
             str(file),
+            *(["-f", str(override)] if override else []),
             "--env-file",
             str(env_file),
             *args,
@@ -786,3 +793,60 @@ def test_the_guides_port_table_is_what_compose_publishes(rendered: dict[str, Any
         for name, svc in rendered["services"].items()
     }
     assert documented == published
+
+
+# --- the real vendors instead of the mock ones ----------------------------------------------
+
+
+def vendor_connections() -> dict[str, str]:
+    """The commented examples of .env.example's real-vendors section: name -> value."""
+    found = re.findall(r"^# ([A-Z_]+_CONNECTION)=(.+)$", ENV_EXAMPLE.read_text(), re.MULTILINE)
+    return dict(found)
+
+
+def test_real_vendors_replace_the_mock_and_every_airflow_container_gets_them(
+    compose: Runner, tmp_path: Path
+) -> None:
+    """The switch to real vendors works: compose starts without the mock APIs (nothing may
+    wait on them) and every Airflow container reads the five connections from .env."""
+    examples = vendor_connections()
+    assert set(examples) == {
+        f"{vendor}_CONNECTION"
+        for vendor in ("HUBSPOT", "SALESFORCE", "GOOGLE_ADS", "LINKEDIN_ADS", "NETSUITE")
+    }
+    for value in examples.values():
+        json.loads(value)  # each example is a connection Airflow can read
+    env_file = tmp_path / "vendors.env"
+    env_file.write_text(
+        ENV_EXAMPLE.read_text() + "".join(f"{k}={v}\n" for k, v in examples.items())
+    )
+    result = compose("config", "--format", "json", env_file=env_file, override=VENDORS_FILE)
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert "mock-apis" not in services
+    for name, svc in services.items():
+        waits_for_mock = (svc.get("depends_on") or {}).get("mock-apis")
+        assert waits_for_mock is None or waits_for_mock["required"] is False, name
+        if name.startswith("airflow-"):
+            environment = svc["environment"]
+            for vendor in ("HUBSPOT", "SALESFORCE", "GOOGLE_ADS", "LINKEDIN_ADS", "NETSUITE"):
+                assert environment[f"AIRFLOW_CONN_{vendor}"] == examples[f"{vendor}_CONNECTION"], (
+                    name
+                )
+    # The base file alone still runs the mock, and the scheduler waits for it to be healthy.
+    base = json.loads(compose("config", "--format", "json").stdout)["services"]
+    assert base["airflow-scheduler"]["depends_on"]["mock-apis"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize("name", sorted(vendor_connections()))
+def test_a_missing_vendor_connection_stops_compose_naming_it(
+    compose: Runner, tmp_path: Path, name: str
+) -> None:
+    env_file = tmp_path / "vendors.env"
+    env_file.write_text(
+        ENV_EXAMPLE.read_text()
+        + "".join(f"{k}={v}\n" for k, v in vendor_connections().items() if k != name)
+    )
+    result = compose("config", "--quiet", env_file=env_file, override=VENDORS_FILE)
+    assert result.returncode != 0
+    assert f"set {name} in .env" in result.stderr

@@ -8,7 +8,9 @@
 set -euo pipefail
 
 for name in AIRFLOW_ADMIN_PASSWORD AIRFLOW__CORE__FERNET_KEY AIRFLOW__API_AUTH__JWT_SECRET \
-            AIRFLOW__API__SECRET_KEY AIRFLOW__DATABASE__SQL_ALCHEMY_CONN AIRFLOW_CONN_WAREHOUSE; do
+            AIRFLOW__API__SECRET_KEY AIRFLOW__DATABASE__SQL_ALCHEMY_CONN \
+            AIRFLOW_CONN_WAREHOUSE_OWNER AIRFLOW_CONN_WAREHOUSE_LOADER \
+            AIRFLOW_CONN_WAREHOUSE_BUILDER AIRFLOW_CONN_MART_READER; do
     value="${!name:-}"
     if [[ -z "${value}" ]]; then
         echo "airflow-init: ${name} is not set" >&2

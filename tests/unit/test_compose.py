@@ -850,3 +850,22 @@ def test_a_missing_vendor_connection_stops_compose_naming_it(
     result = compose("config", "--quiet", env_file=env_file, override=VENDORS_FILE)
     assert result.returncode != 0
     assert f"set {name} in .env" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("service", "script"),
+    [
+        ("airflow-init", "docker/airflow/airflow-init.sh"),
+        ("superset-init", "docker/superset/superset-init.sh"),
+        ("postgres", "docker/postgres/init-databases.sh"),
+    ],
+)
+def test_every_variable_an_init_script_requires_reaches_its_container(
+    rendered: dict[str, Any], service: str, script: str
+) -> None:
+    """An init script refuses to run without each variable of its check loop: one the
+    container never receives (a connection renamed in the compose file) stops the stack."""
+    text = (ROOT / script).read_text().replace("\\\n", " ")
+    (names,) = re.findall(r"^for name in ([A-Z_ ]+); do$", text, re.MULTILINE)
+    environment = rendered["services"][service]["environment"]
+    assert [n for n in names.split() if n not in environment] == []

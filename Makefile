@@ -25,11 +25,14 @@ demo: venv ## install what is missing, start Postgres, Airflow and Superset, run
 
 CHROMIUM := /usr/bin/chromium
 
-test: venv lint $(CHROMIUM) ## lint, then every test (unit, then integration against a stack of its own)
+test: venv lint $(CHROMIUM) ## lint, then every test (compose on a private engine, unit, integration)
 	REVENUE_OS_PROFILE=test $(VENV)/bin/python -m pytest
 
 test-unit: venv ## run only the fast tests that need no running service
 	$(VENV)/bin/python -m pytest -m unit
+
+test-compose: venv ## docker-compose.yml up for real on a private Docker Engine, one refresh, down (root)
+	$(VENV)/bin/python -m pytest -m compose -s
 
 down: ## stop exactly what `make demo` started
 	@if [ -x $(VENV)/bin/revenue-os ]; then $(VENV)/bin/revenue-os down; else echo "nothing installed, nothing to stop"; fi

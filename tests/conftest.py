@@ -23,7 +23,7 @@ os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
 def pytest_collection_modifyitems(config, items):
     for item in items:
         folder = Path(str(item.fspath)).parent.name
-        if folder in ("unit", "integration"):
+        if folder in ("unit", "integration", "compose"):
             item.add_marker(getattr(pytest.mark, folder))
     # Tests that stop the shared stack run after every other test.
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)

@@ -37,6 +37,40 @@ DATA_CACHE_CONFIG = {
 }
 RATELIMIT_STORAGE_URI = "memory://"
 
+# Scaled out (docker-compose.scale-out.yml), Superset runs on several hosts: the caches, the
+# async results and Celery's broker then live in Redis, which every web worker and host
+# shares, instead of in one host's folder.
+_REDIS_URL = os.environ.get("SUPERSET_REDIS_URL")
+if _REDIS_URL:
+    CACHE_CONFIG = {
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_URL": _REDIS_URL,
+        "CACHE_KEY_PREFIX": "superset_metadata_",
+        "CACHE_DEFAULT_TIMEOUT": 300,
+    }
+    DATA_CACHE_CONFIG = {
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_URL": _REDIS_URL,
+        "CACHE_KEY_PREFIX": "superset_data_",
+        "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
+    }
+    FILTER_STATE_CACHE_CONFIG = {**DATA_CACHE_CONFIG, "CACHE_KEY_PREFIX": "superset_filter_"}
+    EXPLORE_FORM_DATA_CACHE_CONFIG = {**DATA_CACHE_CONFIG, "CACHE_KEY_PREFIX": "superset_explore_"}
+    RATELIMIT_STORAGE_URI = _REDIS_URL
+
+    class CeleryConfig:
+        broker_url = _REDIS_URL
+        result_backend = _REDIS_URL
+        imports = ("superset.sql_lab", "superset.tasks.scheduler")
+        worker_prefetch_multiplier = 1
+        task_acks_late = False
+
+    CELERY_CONFIG = CeleryConfig
+    from cachelib.redis import RedisCache as _RedisCache
+    from redis import Redis as _Redis
+
+    RESULTS_BACKEND = _RedisCache(_Redis.from_url(_REDIS_URL), key_prefix="superset_results_")
+
 
 def _flag(name: str, default: bool) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}

@@ -3,7 +3,8 @@
 #   1. refuse to start with secrets that are still .env.example placeholders,
 #   2. migrate the Airflow metadata database,
 #   3. write the SimpleAuthManager passwords file {"admin": "<AIRFLOW_ADMIN_PASSWORD>"} onto the
-#      volume shared with the other Airflow containers.
+#      volume shared with the other Airflow containers; with the FAB auth manager
+#      (docker-compose.fab-auth.yml) create or reset the user admin in its tables instead.
 # It runs on every `docker compose up`, so a changed AIRFLOW_ADMIN_PASSWORD takes effect then.
 set -euo pipefail
 
@@ -26,6 +27,33 @@ airflow db migrate
 
 # Caps concurrent extract tasks (revenue_os.orchestration.defaults.SOURCE_POOL).
 airflow pools set source_apis 3 "Caps concurrent extract tasks, so vendor rate limits are not hit by our own fan-out"
+
+if [[ "${AIRFLOW__CORE__AUTH_MANAGER:-}" == *FabAuthManager ]]; then
+    # docker-compose.fab-auth.yml: users and roles in the metadata database. The user admin
+    # gets the role Admin and AIRFLOW_ADMIN_PASSWORD, created or reset through FAB's Python API.
+    airflow fab-db migrate
+    python - <<'PY'
+import os
+
+from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder
+
+with get_application_builder() as appbuilder:
+    security = appbuilder.sm
+    admin = security.find_role("Admin")
+    user = security.find_user(username="admin")
+    password = os.environ["AIRFLOW_ADMIN_PASSWORD"]
+    if user is None:
+        security.add_user("admin", "Revenue OS", "Admin", "admin@revenue-os.invalid", admin, password)
+        print("airflow-init: created the user 'admin' with the role Admin")
+    else:
+        security.reset_password(user.id, password)
+        if admin not in user.roles:
+            user.roles.append(admin)
+            security.update_user(user)
+        print("airflow-init: reset the password of the user 'admin'")
+PY
+    exit 0
+fi
 
 python - <<'PY'
 import json

@@ -16,6 +16,7 @@ the project relies on in its image (tests/compose/standins/*.Dockerfile say what
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.metadata
 import os
 import re
@@ -45,6 +46,7 @@ ROOTFS_PACKAGES = (
     "python3-venv",
     "postgresql-15",
     "postgresql-client-15",
+    "redis-server",
 )
 
 DEBIAN_CLI = "/usr/bin/docker"
@@ -76,12 +78,15 @@ def _base_image_tags() -> dict[str, str]:
     compose = (ROOT / "docker-compose.yml").read_text()
     postgres = re.search(r"^\s+image: (postgres:\S+)", compose, re.M)
     mailpit = re.search(r"^\s+image: (axllent/mailpit:\S+)", compose, re.M)
-    assert airflow and superset and postgres and mailpit
+    scale_out = (ROOT / "docker-compose.scale-out.yml").read_text()
+    redis = re.search(r"^\s+image: (redis:\S+)", scale_out, re.M)
+    assert airflow and superset and postgres and mailpit and redis
     return {
         airflow.group(1): "airflow.Dockerfile",
         superset.group(1): "superset.Dockerfile",
         postgres.group(1): "postgres.Dockerfile",
         mailpit.group(1): "mailpit.Dockerfile",
+        redis.group(1): "redis.Dockerfile",
     }
 
 
@@ -276,8 +281,11 @@ def restore_rules(tool: str, saved: str) -> None:
 
 def build_standins(engine: Engine, echo: Echo) -> None:
     """The root file system (once, cached under .local), the base, and the four stand-ins."""
-    if not engine.has_image(ROOTFS_IMAGE):
-        rootfs = STATE / "rootfs.tar"
+    packages = ",".join(ROOTFS_PACKAGES)
+    rootfs_image = f"{ROOTFS_IMAGE}-{hashlib.sha256(packages.encode()).hexdigest()[:12]}"
+    if not engine.has_image(rootfs_image):
+        # Named for its package list: a stand-in needing one more package makes a new one.
+        rootfs = STATE / f"rootfs-{rootfs_image.rsplit('-', 1)[1]}.tar"
         if not rootfs.is_file():
             target = STATE / "rootfs"
             shutil.rmtree(target, ignore_errors=True)
@@ -286,7 +294,7 @@ def build_standins(engine: Engine, echo: Echo) -> None:
                 [
                     "debootstrap",
                     "--variant=minbase",
-                    f"--include={','.join(ROOTFS_PACKAGES)}",
+                    f"--include={packages}",
                     "bookworm",
                     str(target),
                     _debian_mirror(),
@@ -295,7 +303,8 @@ def build_standins(engine: Engine, echo: Echo) -> None:
             _run(["tar", "-C", str(target), "-cf", str(rootfs), "."])
             shutil.rmtree(target, ignore_errors=True)
         with rootfs.open("rb") as tar:
-            engine.docker("import", "-", ROOTFS_IMAGE, stdin=tar, text=False)
+            engine.docker("import", "-", rootfs_image, stdin=tar, text=False)
+        engine.docker("tag", rootfs_image, ROOTFS_IMAGE)
     context = STATE / "standins"
     shutil.rmtree(context, ignore_errors=True)
     shutil.copytree(STANDINS, context)

@@ -14,7 +14,6 @@ environment), Docker Hub's digests, or a Docker Engine other than Debian's 20.10
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import secrets
@@ -68,15 +67,31 @@ def generated_env(path: Path) -> dict[str, str]:
     return values
 
 
+# The compose files each variant runs: the base file alone, and the base file scaled out.
+VARIANTS = {
+    # The simple auth manager's one admin, the LocalExecutor.
+    "single-host": ("docker-compose.yml",),
+    # Celery workers, Superset on Redis, and the FAB auth manager's users and roles.
+    "scale-out": (
+        "docker-compose.yml",
+        "docker-compose.scale-out.yml",
+        "docker-compose.fab-auth.yml",
+    ),
+}
+
+
 @dataclass
 class ComposeStack:
     engine: Engine
+    variant: str
     env_file: Path
     values: dict[str, str]
     settled: dict[str, dict] = field(default_factory=dict)
 
     def compose(self, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-        argv = [self.engine.cli, "compose", "-p", PROJECT, "--env-file", str(self.env_file), *args]
+        files = [arg for name in VARIANTS[self.variant] for arg in ("-f", str(ROOT / name))]
+        argv = [self.engine.cli, "compose", "-p", PROJECT, "--env-file", str(self.env_file)]
+        argv += [*files, *args]
         result = subprocess.run(
             argv, cwd=ROOT, env=self.engine.env, capture_output=True, text=True, **kwargs
         )
@@ -88,45 +103,55 @@ class ComposeStack:
         return result
 
     def services(self) -> dict[str, dict]:
+        """Every container by name (a service with replicas has several), with its service."""
         listed = self.compose("ps", "--all", "--format", "json").stdout
         rows = [json.loads(line) for line in listed.splitlines() if line.strip()]
         if len(rows) == 1 and isinstance(rows[0], list):
             rows = rows[0]
-        return {row["Service"]: row for row in rows}
+        return {row["Name"]: row for row in rows}
 
 
 def wait_healthy(stack: ComposeStack, timeout: float = 900) -> dict[str, dict]:
     deadline = time.monotonic() + timeout
     last = ""
-    restarts: dict[str, int] = {}
     while True:
         services = stack.services()
-        for name, row in services.items():
-            if row["State"] == "restarting":
-                restarts[name] = restarts.get(name, 0) + 1
-                if restarts[name] >= 3:  # a crash loop: say why now, not at the timeout
-                    tail = stack.compose("logs", "--no-color", "--tail", "40", name).stdout
-                    raise EngineError(f"{name} keeps restarting:\n{tail}")
+        restarts = stack.engine.docker(
+            "inspect", "--format", "{{.Name}} {{.RestartCount}}", *services
+        ).stdout.split()
+        for name, count in zip(restarts[::2], restarts[1::2], strict=True):
+            if int(count) >= 2:  # a crash loop: say why now, not at the timeout
+                service = services[name.lstrip("/")]["Service"]
+                tail = stack.compose("logs", "--no-color", "--tail", "40", service).stdout
+                raise EngineError(f"{name} keeps restarting:\n{tail}")
         pending = {
             name: row.get("Health") or row["State"]
             for name, row in services.items()
             if not (
-                (name in ONE_SHOT_JOBS and row["State"] == "exited" and row["ExitCode"] == 0)
+                (
+                    row["Service"] in ONE_SHOT_JOBS
+                    and row["State"] == "exited"
+                    and not row["ExitCode"]
+                )
                 or row.get("Health") == "healthy"
             )
         }
-        failed = [n for n in ONE_SHOT_JOBS if services.get(n, {}).get("ExitCode") not in (0, None)]
+        failed = [
+            n for n, row in services.items() if row["Service"] in ONE_SHOT_JOBS and row["ExitCode"]
+        ]
         if failed or not pending or time.monotonic() > deadline:
             return services
-        summary = ", ".join(f"{n}: {s}" for n, s in sorted(pending.items()))
+        summary = ", ".join(
+            f"{n.removeprefix(PROJECT + '-')}: {s}" for n, s in sorted(pending.items())
+        )
         if summary != last:
             echo(f"waiting for {summary}")
             last = summary
         time.sleep(5)
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[ComposeStack]:
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
     if os.geteuid() != 0:
         pytest.skip("a private Docker Engine needs root (bridge, iptables): run as root")
     busy = []
@@ -146,44 +171,53 @@ def stack() -> Iterator[ComposeStack]:
 
     # A CI timeout sends SIGTERM: take the stack, the engine and its iptables rules down.
     previous = signal.signal(signal.SIGTERM, interrupted)
-    with contextlib.ExitStack() as cleanup:
-        cleanup.callback(signal.signal, signal.SIGTERM, previous)
-        engine = cleanup.enter_context(private_engine(echo))
-        build_standins(engine, echo)
-        env_file = STATE / "compose.env"
-        stack = ComposeStack(engine, env_file, generated_env(env_file))
-        logs = STATE / "compose.log"
-        try:
-            # Containers and volumes of a run killed before its `down` (the data root stays).
-            stack.compose("down", "--volumes", "--remove-orphans", check=False)
-            started = time.monotonic()
-            built = stack.compose("build")
-            echo(f"project images built in {time.monotonic() - started:.0f} s")
-            (STATE / "build.log").write_text(built.stdout + built.stderr)
-            started = time.monotonic()
-            stack.compose("up", "--detach")
-            services = wait_healthy(stack)
-            echo(f"services settled {time.monotonic() - started:.0f} s after `up`")
-            stack.settled = services
-            yield stack
-        finally:
-            logs.write_text(stack.compose("logs", "--no-color", check=False).stdout)
-            echo(f"service logs in {logs}")
-            stack.compose("down", "--volumes", "--remove-orphans", check=False)
+    try:
+        with private_engine(echo) as running:
+            build_standins(running, echo)
+            yield running
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def stack(engine: Engine, request: pytest.FixtureRequest) -> Iterator[ComposeStack]:
+    variant = request.param
+    env_file = STATE / "compose.env"
+    stack = ComposeStack(engine, variant, env_file, generated_env(env_file))
+    logs = STATE / f"compose-{variant}.log"
+    try:
+        # Containers and volumes of a run killed before its `down` (the data root stays).
+        stack.compose("down", "--volumes", "--remove-orphans", check=False)
+        started = time.monotonic()
+        built = stack.compose("build")
+        echo(f"{variant}: project images built in {time.monotonic() - started:.0f} s")
+        (STATE / "build.log").write_text(built.stdout + built.stderr)
+        started = time.monotonic()
+        stack.compose("up", "--detach")
+        stack.settled = wait_healthy(stack)
+        echo(f"{variant}: services settled {time.monotonic() - started:.0f} s after `up`")
+        yield stack
+    finally:
+        logs.write_text(stack.compose("logs", "--no-color", check=False).stdout)
+        echo(f"{variant}: service logs in {logs}")
+        stack.compose("down", "--volumes", "--remove-orphans", check=False)
 
 
 def test_every_service_turns_healthy_and_the_init_jobs_succeed(stack: ComposeStack) -> None:
-    services = stack.settled
+    containers = stack.settled
     expected = set(stack.compose("config", "--services").stdout.split())
-    assert set(services) == expected
+    assert {row["Service"] for row in containers.values()} == expected
     states = {
-        name: (row["State"], row.get("Health"), row["ExitCode"]) for name, row in services.items()
+        name: (row["State"], row.get("Health"), row["ExitCode"]) for name, row in containers.items()
     }
-    for name, (state, health, code) in states.items():
-        if name in ONE_SHOT_JOBS:
-            assert (state, code) == ("exited", 0), f"{name}: {states[name]}"
+    for name, row in containers.items():
+        if row["Service"] in ONE_SHOT_JOBS:
+            assert states[name][::2] == ("exited", 0), f"{name}: {states[name]}"
         else:
-            assert (state, health) == ("running", "healthy"), f"{name}: {states[name]}"
+            assert states[name][:2] == ("running", "healthy"), f"{name}: {states[name]}"
+    if stack.variant == "scale-out":
+        workers = [row for row in containers.values() if row["Service"] == "airflow-worker"]
+        assert len(workers) == 2
 
 
 def test_unpausing_the_refresh_runs_it_and_publishes_the_mart_and_dashboards(
@@ -214,8 +248,8 @@ def test_unpausing_the_refresh_runs_it_and_publishes_the_mart_and_dashboards(
         echo(f"refresh {finished['state']} in {time.monotonic() - started:.0f} s")
         failed = sorted(t["task_id"] for t in tasks if t["state"] != "success")
         assert (finished["state"], failed) == ("success", [])
-        workers = {t.get("hostname") for t in tasks}
-        echo(f"tasks ran on {sorted(workers)}")
+        hosts = {t.get("hostname") for t in tasks}
+        echo(f"{stack.variant}: tasks ran on {sorted(hosts)}")
     finally:
         airflow.close()
 
@@ -238,3 +272,23 @@ def test_unpausing_the_refresh_runs_it_and_publishes_the_mart_and_dashboards(
         charts = superset.charts()
     assert set(dashboards) >= DASHBOARD_SLUGS
     assert len(charts) >= 40
+
+    if stack.variant == "scale-out":
+        # The loads fan out over both workers; the dashboards' warm-up filled Redis.
+        # A container's host name is the first 12 characters of its id.
+        workers = {
+            row["ID"][:12] for row in stack.settled.values() if row["Service"] == "airflow-worker"
+        }
+        extract_hosts = {t.get("hostname") for t in tasks if t["task_id"].startswith("load_")}
+        assert len(extract_hosts) >= 2 and extract_hosts <= workers, (extract_hosts, workers)
+        cached = stack.compose("exec", "-T", "redis", "redis-cli", "-n", "1", "dbsize").stdout
+        assert int(cached.strip()) > 0
+        # The FAB auth manager logged the admin in above, with its roles in place.
+        airflow = AirflowClient(
+            "http://127.0.0.1:8080", "admin", stack.values["AIRFLOW_ADMIN_PASSWORD"]
+        )
+        try:
+            roles = airflow.request("GET", "/auth/fab/v1/roles").json()["roles"]
+        finally:
+            airflow.close()
+        assert {"Admin", "Op", "User", "Viewer"} <= {role["name"] for role in roles}

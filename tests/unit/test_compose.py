@@ -869,3 +869,98 @@ def test_every_variable_an_init_script_requires_reaches_its_container(
     (names,) = re.findall(r"^for name in ([A-Z_ ]+); do$", text, re.MULTILINE)
     environment = rendered["services"][service]["environment"]
     assert [n for n in names.split() if n not in environment] == []
+
+
+# --- the scale-out profile --------------------------------------------------------------------
+
+SCALE_OUT_FILE = ROOT / "docker-compose.scale-out.yml"
+
+
+@pytest.fixture(scope="session")
+def scaled_out(compose: Runner) -> dict[str, Any]:
+    result = compose("config", "--format", "json", override=SCALE_OUT_FILE)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_scaled_out_airflow_runs_every_task_on_celery_workers(scaled_out: dict[str, Any]) -> None:
+    services = scaled_out["services"]
+    airflow = [n for n in services if n.startswith("airflow-")]
+    assert "airflow-worker" in airflow
+    for name in airflow:
+        environment = services[name]["environment"]
+        assert environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert environment["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0", name
+        # The same connections and secrets as the base file's Airflow containers.
+        assert (
+            environment["AIRFLOW_CONN_HUBSPOT"]
+            == (services["airflow-scheduler"]["environment"]["AIRFLOW_CONN_HUBSPOT"])
+        )
+    worker = services["airflow-worker"]
+    assert worker["command"] == ["celery", "worker"]
+    assert worker["deploy"]["replicas"] >= 2
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert services["airflow-scheduler"]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_scaled_out_superset_shares_its_caches_in_redis(scaled_out: dict[str, Any]) -> None:
+    services = scaled_out["services"]
+    for name in ("superset", "superset-init", "superset-worker"):
+        assert services[name]["environment"]["SUPERSET_REDIS_URL"] == "redis://redis:6379/1"
+    assert services["superset-worker"]["command"][:3] == [
+        "celery",
+        "--app",
+        "superset.tasks.celery_app:app",
+    ]
+    assert "ports" not in services["superset-worker"] or not services["superset-worker"]["ports"]
+
+
+def test_scaled_out_services_keep_the_base_files_rules(scaled_out: dict[str, Any]) -> None:
+    """Hardened, health-checked, loopback-only; Flower only when asked for."""
+    services = scaled_out["services"]
+    assert "flower" not in services  # its profile is off by default
+    for name, svc in services.items():
+        assert svc.get("cap_drop") == ["ALL"], name
+        assert "no-new-privileges:true" in svc.get("security_opt", []), name
+        assert svc.get("healthcheck") or name in {"airflow-init", "superset-init"}, name
+        for port in svc.get("ports", []):
+            assert port.get("host_ip") == "127.0.0.1", name
+    assert services["redis"]["read_only"] is True and services["redis"]["user"] == "redis"
+
+
+def test_the_celery_executor_of_the_scale_out_profile_loads() -> None:
+    """The scheduler of the scale-out profile loads this executor at start; a Celery release
+    that drops what the provider imports stops it in a crash loop (Celery 5.7 did)."""
+    from airflow.executors.executor_constants import CELERY_EXECUTOR
+    from airflow.executors.executor_loader import ExecutorLoader
+    from airflow.executors.executor_utils import ExecutorName
+
+    module_path = ExecutorLoader.executors[CELERY_EXECUTOR]
+    executor, _ = ExecutorLoader.import_executor_cls(ExecutorName(module_path, CELERY_EXECUTOR))
+    assert executor.__name__ == "CeleryExecutor"
+
+
+# --- the production login ---------------------------------------------------------------------
+
+FAB_AUTH_FILE = ROOT / "docker-compose.fab-auth.yml"
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+
+
+def test_the_fab_login_reaches_every_airflow_service(compose: Runner) -> None:
+    result = compose("config", "--format", "json", override=FAB_AUTH_FILE)
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    airflow = [n for n in services if n.startswith("airflow-")]
+    assert len(airflow) == 5
+    for name in airflow:
+        assert services[name]["environment"]["AIRFLOW__CORE__AUTH_MANAGER"] == FAB_AUTH_MANAGER
+
+
+def test_the_fab_auth_manager_loads_and_airflow_init_creates_its_admin() -> None:
+    from airflow.providers.fab.auth_manager.fab_auth_manager import FabAuthManager
+
+    assert f"{FabAuthManager.__module__}.{FabAuthManager.__name__}" == FAB_AUTH_MANAGER
+    init = (ROOT / "docker" / "airflow" / "airflow-init.sh").read_text()
+    fab_branch = init.split("*FabAuthManager ]]; then", 1)[1].split("\nfi\n", 1)[0]
+    assert "airflow fab-db migrate" in fab_branch
+    assert 'os.environ["AIRFLOW_ADMIN_PASSWORD"]' in fab_branch  # never on a command line

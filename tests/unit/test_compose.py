@@ -925,6 +925,7 @@ def test_scaled_out_services_keep_the_base_files_rules(scaled_out: dict[str, Any
         assert svc.get("healthcheck") or name in {"airflow-init", "superset-init"}, name
         for port in svc.get("ports", []):
             assert port.get("host_ip") == "127.0.0.1", name
+        assert LOCAL_IMAGE.match(svc["image"]) or is_pinned(svc["image"]), name
     assert services["redis"]["read_only"] is True and services["redis"]["user"] == "redis"
 
 

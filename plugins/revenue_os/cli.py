@@ -4,7 +4,8 @@ revenue-os demo      install what is missing, start everything, run one refresh
 revenue-os status    which services run, their memory, the latest refresh runs
 revenue-os refresh   trigger the refresh DAG through the scheduler and wait for it
 revenue-os down      stop exactly what `demo` started
-revenue-os mart      build, audit and publish the mart by hand; roll it back; its builds
+revenue-os mart      build, audit and publish the mart by hand; roll it back; its builds;
+                     docs: write the model reference in docs/mart.md (--check: verify)
 revenue-os decisions record, list and close decisions taken on KPI breaches
 revenue-os pack      build the monthly reporting pack (HTML e-mail + PDF) of a closed month
                      from its frozen KPI snapshot; --send e-mails it
@@ -145,9 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="build: run the SQL models (sql/models) aside, audit them and swap them in "
         "as the published mart, as the refresh DAG does (needs the profile's Postgres running). "
         "rollback: put the previously published mart back. builds: the latest builds with "
-        "their status and audits that failed.",
+        "their status and audits that failed. docs: write the model reference in docs/mart.md "
+        "from the models' properties files (sql/models/*/_*__models.yml); no Postgres needed.",
     )
-    mart.add_argument("action", choices=["build", "rollback", "builds"])
+    mart.add_argument("action", choices=["build", "rollback", "builds", "docs"])
+    mart.add_argument(
+        "--check",
+        action="store_true",
+        help="docs: exit 1 if docs/mart.md is out of date with the properties files, write nothing",
+    )
     mart.add_argument(
         "--no-publish",
         action="store_true",
@@ -731,6 +738,29 @@ def _pack(stack, args) -> int:
     return 0 if result.delivery.sent or not args.send else 1
 
 
+def _mart_docs(check: bool) -> int:
+    from revenue_os.transform.model_docs import MART_DOC, reference_is_current, write_reference
+    from revenue_os.transform.properties import PropertiesError
+
+    try:
+        if check:
+            if reference_is_current():
+                print(f"{MART_DOC.name} is up to date with the models' properties")
+                return 0
+            print(
+                f"revenue-os mart docs: {MART_DOC} is out of date with sql/models/*/_*__models.yml;"
+                " run `revenue-os mart docs` and commit the result",
+                file=sys.stderr,
+            )
+            return 1
+        changed = write_reference()
+    except (PropertiesError, ValueError) as error:
+        print(f"revenue-os mart docs: {error}", file=sys.stderr)
+        return 1
+    print(f"{MART_DOC}: {'written' if changed else 'already up to date'}")
+    return 0
+
+
 def _mart(stack, args) -> int:
     import psycopg
 
@@ -782,6 +812,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "glossary":
         # Contracts and docs only: no profile, no stack.
         return _glossary(args.check, args.output)
+    if args.command == "mart" and args.action == "docs":
+        return _mart_docs(args.check)
     try:
         profile = load_profile(args.profile)
     except ProfileError as error:

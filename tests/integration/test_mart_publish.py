@@ -121,6 +121,37 @@ def test_a_failed_audit_publishes_nothing(published_world):
     ]
 
 
+def test_a_table_that_differs_from_its_declared_columns_fails_the_audit(published_world):
+    """The properties files are what the contracts, the dashboards and docs/mart.md read: a
+    model whose SQL adds, drops or retypes a column is stopped before it is published."""
+    conn, _ = published_world
+    before = mart_checksums(conn)
+    models = discover()
+    models["dim_channel"] = dataclasses.replace(
+        models["dim_channel"],
+        sql=f"with original as ({models['dim_channel'].sql}) select *, 1 as extra from original",
+    )
+    models["dim_date"] = dataclasses.replace(
+        models["dim_date"],
+        sql=f"with original as ({models['dim_date'].sql}) select date_day, week_start,"
+        " month_start, quarter_start, year::text as year from original",
+    )
+    with pytest.raises(build.AuditFailed) as failure:
+        build.build_all(conn, echo=lambda _: None, models=models)
+    message = str(failure.value)
+    assert "declared_columns" in message
+    assert "measured extra not declared, expected the 6 columns of marts/_marts__models.yml" in (
+        " ".join(message.split())
+    )
+    assert "is_weekend missing; year is text, declared integer" in message
+    assert mart_checksums(conn) == before
+    failed = conn.execute(
+        "SELECT audit, subject FROM ops.mart_audits a JOIN ops.mart_builds b USING (build_id)"
+        " WHERE b.status = 'audit_failed' AND NOT passed ORDER BY 1, 2"
+    ).fetchall()
+    assert failed == [("declared_columns", "dim_channel"), ("declared_columns", "dim_date")]
+
+
 def test_a_rollup_that_loses_rows_or_miscounts_them_fails_the_audit(published_world):
     conn, _ = published_world
     before = mart_checksums(conn)

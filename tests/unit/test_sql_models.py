@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from revenue_os.paths import MODELS_DIR, PROJECT_ROOT
 from revenue_os.transform.models import ModelError, build_order, discover, load_settings
@@ -44,11 +45,6 @@ def test_staging_reads_only_raw_and_seeds(models):
             assert "raw." in model.sql
 
 
-def test_published_models_are_the_ones_documented(models):
-    documented = set(re.findall(r"^\*\*((?:dim|fct)_[a-z_]+)\*\*", MART_DOC.read_text(), re.M))
-    assert documented == {m.name for m in models.values() if m.published}
-
-
 def test_settings_are_rendered_into_the_sql(models):
     settings = load_settings()
     assert (
@@ -57,9 +53,26 @@ def test_settings_are_rendered_into_the_sql(models):
     assert "{{" not in "".join(m.sql for m in models.values())
 
 
-def _write(folder: Path, layer: str, name: str, body: str) -> None:
+def _declare(folder: Path, layer: str, name: str, **meta) -> None:
+    """Add a model to the layer's properties file in `folder`."""
+    path = folder / layer / f"_{layer}__models.yml"
+    document = yaml.safe_load(path.read_text()) if path.exists() else {"version": 2, "models": []}
+    document["models"] = [m for m in document["models"] if m["name"] != name]
+    document["models"].append(
+        {
+            "name": name,
+            "description": "A test model.",
+            "meta": {"grain": ["id"], **meta},
+            "columns": [{"name": "id", "data_type": "integer", "description": "The id."}],
+        }
+    )
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def _write(folder: Path, layer: str, name: str, body: str, **meta) -> None:
     (folder / layer).mkdir(parents=True, exist_ok=True)
-    (folder / layer / f"{name}.sql").write_text(f"-- test model\n-- grain: id\n{body}\n")
+    (folder / layer / f"{name}.sql").write_text(f"-- test model\n{body}\n")
+    _declare(folder, layer, name, **meta)
 
 
 def test_a_cycle_is_named(tmp_path):
@@ -78,15 +91,66 @@ def test_a_model_reading_a_later_layer_is_refused(tmp_path):
         discover(tmp_path, tmp_path, settings={})
 
 
-def test_a_model_in_the_wrong_folder_or_without_a_grain_is_refused(tmp_path):
+def test_a_model_in_the_wrong_folder_is_refused(tmp_path):
     _write(tmp_path, "staging", "fct_a", "select 1 as id")
     with pytest.raises(ModelError, match=r"fct_a\.sql: a marts model belongs in sql/models/marts/"):
         discover(tmp_path, tmp_path, settings={})
-    other = tmp_path / "other"
-    (other / "marts").mkdir(parents=True)
-    (other / "marts" / "fct_a.sql").write_text("select 1 as id\n")
-    with pytest.raises(ModelError, match="must state the grain"):
-        discover(other, other, settings={})
+
+
+def test_a_model_without_properties_or_properties_without_a_model_is_refused(tmp_path):
+    _write(tmp_path, "marts", "fct_a", "select 1 as id")
+    (tmp_path / "marts" / "fct_b.sql").write_text("select 1 as id\n")
+    with pytest.raises(ModelError, match=r"fct_b\.sql: declare the model in _marts__models\.yml"):
+        discover(tmp_path, tmp_path, settings={})
+    (tmp_path / "marts" / "fct_b.sql").unlink()
+    _declare(tmp_path, "marts", "fct_c")
+    with pytest.raises(ModelError, match=r"_marts__models\.yml: fct_c has no model file"):
+        discover(tmp_path, tmp_path, settings={})
+
+
+def test_a_grain_in_the_header_is_refused_as_a_second_home(tmp_path):
+    _write(tmp_path, "marts", "fct_a", "-- grain: id\nselect 1 as id")
+    with pytest.raises(ModelError, match=r"fct_a\.sql: the grain and the incremental key are"):
+        discover(tmp_path, tmp_path, settings={})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"grain": ["missing"]}, r"fct_a: grain column missing is not a declared column"),
+        ({"columns": [{"name": "id", "data_type": "varchar", "description": "x"}]}, "data_type"),
+        ({"columns": [{"name": "id", "data_type": "integer"}]}, "description"),
+        ({"owner": "me"}, "owner"),
+        (
+            {"rollup_of": {"model": "fct_a", "time_column": "id", "row_count": "rows"}},
+            r"fct_a: a roll-up needs the column month_start; a roll-up needs the column rows",
+        ),
+    ],
+)
+def test_a_wrong_property_names_the_file_the_model_and_the_key(tmp_path, change, message):
+    _write(tmp_path, "marts", "fct_a", "select 1 as id")
+    path = tmp_path / "marts" / "_marts__models.yml"
+    document = yaml.safe_load(path.read_text())
+    model = document["models"][0]
+    for key, value in change.items():
+        if key in ("grain", "rollup_of"):
+            model["meta"][key] = value
+        else:
+            model[key] = value
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(ModelError, match=r"_marts__models\.yml: (.|\n)*" + message):
+        discover(tmp_path, tmp_path, settings={})
+
+
+def test_a_table_no_model_or_seed_provides_is_named(tmp_path):
+    _write(
+        tmp_path,
+        "marts",
+        "fct_a",
+        "with fct_b as (select 1 as id) select id from fct_b join fct_c using (id)",
+    )
+    with pytest.raises(ModelError, match=r"fct_a\.sql: reads fct_c, which is no model"):
+        discover(tmp_path, tmp_path, settings={})
 
 
 def test_unknown_setting_and_missing_seed_are_named(tmp_path):
@@ -127,47 +191,42 @@ def test_the_incremental_staging_models_are_the_large_row_wise_ones(models):
     )
 
 
-def _write_incremental(folder: Path, layer: str, name: str, line: str, body: str) -> None:
-    (folder / layer).mkdir(parents=True, exist_ok=True)
-    (folder / layer / f"{name}.sql").write_text(f"-- grain: id\n{line}\n{body}\n")
-
-
 @pytest.mark.parametrize(
-    ("layer", "name", "line", "body", "message"),
+    ("layer", "name", "incremental", "body", "message"),
     [
         (
             "staging",
             "stg_a",
-            "-- incremental: id = raw.a.source_id",
+            {"key": "id", "raw_table": "a", "raw_key": "source_id"},
             "select source_id as id from raw.a join raw.b using (source_id)",
             r"stg_a\.sql: an incremental model reads one raw table, raw\.a; it reads raw\.a, raw\.b",
         ),
         (
             "staging",
             "stg_a",
-            "-- incremental: other_id = raw.a.source_id",
+            {"key": "other_id", "raw_table": "a", "raw_key": "source_id"},
             "select source_id as id from raw.a",
-            r"stg_a\.sql: the incremental key other_id must be the grain \(id\)",
+            r"stg_a: the incremental key other_id must be the grain \(id\)",
         ),
         (
             "marts",
             "fct_a",
-            "-- incremental: id = raw.a.source_id",
+            {"key": "id", "raw_table": "a", "raw_key": "source_id"},
             "select source_id as id from raw.a",
-            r"fct_a\.sql: only a staging model can be built incrementally",
+            r"fct_a: only a staging model can be built incrementally",
         ),
         (
             "staging",
             "stg_a",
-            "-- incremental: id from raw.a",
+            {"key": "id", "raw_table": "a"},
             "select source_id as id from raw.a",
-            r"stg_a\.sql: write the incremental line as `-- incremental: <key> = raw",
+            r"stg_a: meta.incremental.raw_key: Field required",
         ),
     ],
 )
-def test_a_wrong_incremental_line_names_the_file_and_the_fix(
-    tmp_path, layer, name, line, body, message
+def test_a_wrong_incremental_declaration_names_the_model_and_the_fix(
+    tmp_path, layer, name, incremental, body, message
 ):
-    _write_incremental(tmp_path, layer, name, line, body)
+    _write(tmp_path, layer, name, body, incremental=incremental)
     with pytest.raises(ModelError, match=message):
         discover(tmp_path, tmp_path, settings={})

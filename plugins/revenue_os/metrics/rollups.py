@@ -58,7 +58,8 @@ def rollup_answering(
     """The calculation on the first roll-up that gives its number and keeps `columns` (the
     dimensions it is broken out by), or None when only the fact can answer it."""
     needed = set(columns)
-    for rollup in ROLLUPS:
+    # The narrowest first: the fewer columns a roll-up keeps, the fewer rows it has.
+    for rollup in sorted(ROLLUPS, key=lambda name: (len(MART_MODELS[name]), name)):
         variant = rolled_up(calculation, rollup)
         if variant is not None and needed <= set(MART_MODELS[rollup]):
             return variant

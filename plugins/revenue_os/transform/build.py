@@ -340,6 +340,10 @@ def build_kpis(
     return counts
 
 
+# Postgres' names for the types the properties files spell the short way.
+_BUILT_TYPES = {"timestamp with time zone": "timestamptz"}
+
+
 def _grain_audit(conn: psycopg.Connection, model: Model) -> AuditResult:
     table = sql.Identifier(_schema_of(model), model.name)
     key = sql.SQL(", ").join(sql.Identifier(c) for c in model.grain)
@@ -355,6 +359,44 @@ def _grain_audit(conn: psycopg.Connection, model: Model) -> AuditResult:
         f"{duplicates} duplicated keys",
         f"0 on ({', '.join(model.grain)})",
     )
+
+
+def _column_audits(conn: psycopg.Connection, models: dict[str, Model]) -> list[AuditResult]:
+    """Every built table has exactly the columns its properties declare, with their types, so
+    the mart catalogue the contracts and dashboards are checked against is what was built."""
+    built: dict[str, dict[str, str]] = {}
+    for table, column, kind in conn.execute(
+        "SELECT c.relname, a.attname, format_type(a.atttypid, NULL) FROM pg_attribute AS a"
+        " JOIN pg_class AS c ON c.oid = a.attrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname IN (%s, %s) AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped"
+        " ORDER BY c.relname, a.attnum",
+        (STAGING_SCHEMA, BUILD_SCHEMA),
+    ):
+        built.setdefault(table, {})[column] = _BUILT_TYPES.get(kind, kind)
+    results = []
+    for model in build_order(models):
+        if model.properties is None:
+            continue
+        declared = model.properties.column_types
+        actual = built.get(model.name, {})
+        problems = [f"{c} missing" for c in declared if c not in actual]
+        problems += [f"{c} not declared" for c in actual if c not in declared]
+        problems += [
+            f"{c} is {actual[c]}, declared {kind}"
+            for c, kind in declared.items()
+            if c in actual and actual[c] != kind
+        ]
+        results.append(
+            AuditResult(
+                "declared_columns",
+                model.name,
+                not problems,
+                "; ".join(problems) or f"{len(actual)} columns as declared",
+                f"the {len(declared)} columns of {model.path.parent.name}/"
+                f"_{model.path.parent.name}__models.yml",
+            )
+        )
+    return results
 
 
 def _not_empty_audits(conn: psycopg.Connection, build_id: uuid.UUID) -> list[AuditResult]:
@@ -485,6 +527,7 @@ def audit(
     models = discover() if models is None else models
     results: list[AuditResult] = []
     results.extend(_grain_audit(conn, model) for model in build_order(models))
+    results.extend(_column_audits(conn, models))
     results.extend(_not_empty_audits(conn, build_id))
     if "fct_attribution" in models:
         results.extend(_attribution_audits(conn))

@@ -2,12 +2,11 @@
 
 A model is one SELECT in one file named for its layer (`stg_`, `int_`, `dim_`, `fct_`). It
 names the models and seeds it reads without a schema; the builder puts the build's schemas on
-the search path, so the same file builds aside and is published unchanged. Its header comment
-says what it holds and its grain (`-- grain: a, b`), which the audit checks.
-
-A staging model that is a row-wise function of one raw table may say so
-(`-- incremental: <its key> = raw.<table>.<raw key>`): the build then brings its table
-forward by the raw rows written since, instead of rebuilding it (transform/build.py).
+the search path, so the same file builds aside and is published unchanged. What a model reads
+is parsed from its SQL (every table it selects from that is not one of its own CTEs), so the
+build order follows the SQL and nothing else. Its properties (description, grain, columns, and
+whether it is brought forward incrementally or rolls up a fact) are declared beside it in the
+layer's `_<layer>__models.yml` (transform/properties.py).
 """
 
 from __future__ import annotations
@@ -17,9 +16,18 @@ from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
+import sqlglot
 import yaml
+from sqlglot import exp
 
 from revenue_os.paths import MODEL_SETTINGS, MODELS_DIR, SEEDS_DIR
+from revenue_os.transform.properties import (
+    Incremental,
+    ModelProperties,
+    PropertiesError,
+    load_properties,
+    properties_path,
+)
 
 LAYERS: dict[str, str] = {
     "stg_": "staging",
@@ -28,28 +36,15 @@ LAYERS: dict[str, str] = {
     "fct_": "marts",
 }
 LAYER_ORDER = ("staging", "intermediate", "marts")
-_REFERENCE = re.compile(r"\b((?:stg|int|dim|fct|seed)_[a-z0-9_]+)\b")
 _SETTING = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 _SAFE_SETTING = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_INCREMENTAL = re.compile(
-    r"^--\s*incremental:\s*([a-z_][a-z0-9_]*)\s*=\s*raw\.([a-z0-9_]+)\.([a-z_][a-z0-9_]*)\s*$",
-    re.MULTILINE,
-)
-_RAW_TABLE = re.compile(r"\braw\.([a-z0-9_]+)\b")
+# Kept in the properties file, one home: a header line would be a second.
+_HEADER_PROPERTY = re.compile(r"^--\s*(grain|incremental)\s*:", re.MULTILINE)
+RAW_SCHEMA = "raw"
 
 
 class ModelError(ValueError):
     """A model, seed or setting that cannot be built; the message names the file to fix."""
-
-
-@dataclass(frozen=True)
-class Incremental:
-    """A staging model's rows keyed by `key`, each from the row of raw.`raw_table` whose
-    `raw_key` has the same value."""
-
-    key: str
-    raw_table: str
-    raw_key: str
 
 
 @dataclass(frozen=True)
@@ -61,6 +56,7 @@ class Model:
     grain: tuple[str, ...]
     depends_on: frozenset[str] = field(default_factory=frozenset)
     incremental: Incremental | None = None
+    properties: ModelProperties | None = None
 
     @property
     def published(self) -> bool:
@@ -105,6 +101,28 @@ def seed_names(seeds_dir: Path = SEEDS_DIR) -> list[str]:
     return sorted(f"seed_{p.stem}" for p in seeds_dir.glob("*.csv"))
 
 
+def read_tables(body: str, path: Path) -> tuple[set[str], set[str]]:
+    """(the models and seeds, the raw tables) a model's SQL selects from, parsed from it."""
+    try:
+        tree = sqlglot.parse_one(body, read="postgres")
+    except sqlglot.errors.ParseError as error:
+        raise ModelError(f"{path}: the SQL does not parse: {error}") from None
+    own = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    unqualified: set[str] = set()
+    raw: set[str] = set()
+    for table in tree.find_all(exp.Table):
+        if table.db == RAW_SCHEMA:
+            raw.add(table.name)
+        elif table.db:
+            raise ModelError(
+                f"{path}: reads {table.db}.{table.name}; a model reads raw.<table>, other "
+                "models and seeds, never a schema of the build"
+            )
+        elif table.name not in own:
+            unqualified.add(table.name)
+    return unqualified, raw
+
+
 def discover(
     models_dir: Path = MODELS_DIR,
     seeds_dir: Path = SEEDS_DIR,
@@ -116,6 +134,10 @@ def discover(
     names = {p.stem for p in paths}
     if len(names) != len(paths):
         raise ModelError(f"{models_dir}: two model files share a name")
+    try:
+        properties = load_properties(models_dir)
+    except PropertiesError as error:
+        raise ModelError(str(error)) from None
     seeds = set(seed_names(seeds_dir))
     models: dict[str, Model] = {}
     for path in paths:
@@ -123,21 +145,46 @@ def discover(
         layer = _layer_of(name, path)
         if path.parent.name != layer:
             raise ModelError(f"{path}: a {layer} model belongs in sql/models/{layer}/")
+        declared = properties.get(name)
+        if declared is None:
+            raise ModelError(
+                f"{path}: declare the model in {properties_path(models_dir, layer).name} "
+                "(description, grain, columns)"
+            )
         text = path.read_text()
-        grain_line = re.search(r"^--\s*grain:\s*(.+)$", text, re.MULTILINE)
-        if not grain_line:
-            raise ModelError(f"{path}: the header must state the grain (-- grain: col, col)")
-        grain = tuple(c.strip() for c in grain_line.group(1).split(","))
+        if _HEADER_PROPERTY.search(text):
+            raise ModelError(
+                f"{path}: the grain and the incremental key are declared in "
+                f"{properties_path(models_dir, layer).name}; remove the header line"
+            )
         body = render(_strip_comments(text), settings, path)
-        # Only words naming a model file count as references: a column may share a prefix.
-        references = set(_REFERENCE.findall(body)) - {name}
-        missing_seeds = sorted(r for r in references if r.startswith("seed_") and r not in seeds)
+        tables, raw_tables = read_tables(body, path)
+        tables.discard(name)
+        unknown = sorted(t for t in tables if t not in names and t not in seeds)
+        missing_seeds = [t for t in unknown if t.startswith("seed_")]
         if missing_seeds:
             raise ModelError(f"{path}: reads {', '.join(missing_seeds)}, not in sql/seeds/")
-        depends = frozenset(r for r in references if r in names)
-        incremental = _incremental_of(text, body, layer, grain, path)
+        if unknown:
+            raise ModelError(
+                f"{path}: reads {', '.join(unknown)}, which is no model in sql/models/ and no "
+                "seed; a raw table is named raw.<table>"
+            )
+        depends = frozenset(t for t in tables if t in names)
+        incremental = declared.meta.incremental
+        if incremental is not None and raw_tables != {incremental.raw_table}:
+            raise ModelError(
+                f"{path}: an incremental model reads one raw table, raw.{incremental.raw_table};"
+                f" it reads {', '.join(sorted(f'raw.{t}' for t in raw_tables)) or 'none'}"
+            )
         models[name] = Model(
-            name, layer, path, body.strip().rstrip(";"), grain, depends, incremental
+            name,
+            layer,
+            path,
+            body.strip().rstrip(";"),
+            declared.grain,
+            depends,
+            incremental,
+            declared,
         )
     for model in models.values():
         layer_rank = LAYER_ORDER.index(model.layer)
@@ -149,34 +196,6 @@ def discover(
                 )
     build_order(models)
     return models
-
-
-def _incremental_of(
-    text: str, body: str, layer: str, grain: tuple[str, ...], path: Path
-) -> Incremental | None:
-    """The model's `-- incremental:` line, checked against what the model reads and its grain."""
-    lines = _INCREMENTAL.findall(text)
-    if not lines:
-        if re.search(r"^--\s*incremental\b", text, re.MULTILINE):
-            raise ModelError(
-                f"{path}: write the incremental line as `-- incremental: <key> = "
-                "raw.<table>.<raw key>`"
-            )
-        return None
-    key, raw_table, raw_key = lines[0]
-    if layer != "staging":
-        raise ModelError(f"{path}: only a staging model can be built incrementally")
-    read = set(_RAW_TABLE.findall(body))
-    if read != {raw_table}:
-        raise ModelError(
-            f"{path}: an incremental model reads one raw table, raw.{raw_table}; it reads "
-            f"{', '.join(sorted(f'raw.{t}' for t in read)) or 'none'}"
-        )
-    if grain != (key,):
-        raise ModelError(
-            f"{path}: the incremental key {key} must be the grain ({', '.join(grain)})"
-        )
-    return Incremental(key, raw_table, raw_key)
 
 
 def build_order(models: dict[str, Model], layer: str | None = None) -> list[Model]:

@@ -1,6 +1,5 @@
 -- Every Salesforce account id ever seen, mapped to the live account it now belongs to:
 -- itself, or the survivor of a merge (followed through up to three merges in a row).
--- grain: any_account_id
 
 with merges as (
     select * from stg_salesforce__account_merges

@@ -1,6 +1,5 @@
 -- One row per company: every live Salesforce account plus the ERP customers no account
 -- matches (web-shop orders), with segment and region.
--- grain: account_key
 
 with salesforce_accounts as (
     select * from stg_salesforce__accounts

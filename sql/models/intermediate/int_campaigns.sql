@@ -2,7 +2,6 @@
 -- slug of its name (how the three systems and UTM tags meet). The channel comes from the
 -- Salesforce campaign type, else from the ad platform and the campaign's naming convention
 -- ("US | Search | ...", "US | Display | ...").
--- grain: campaign_key
 
 with salesforce_campaigns as (
     select * from stg_salesforce__campaigns

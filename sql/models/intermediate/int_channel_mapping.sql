@@ -1,6 +1,5 @@
 -- The governed channel mapping (sql/seeds/channel_mapping.csv) with values normalised the
 -- way they are looked up: trimmed and lower-cased, '*' matching any value.
--- grain: source_system, source_value, medium_value
 
 select
     mapping.source_system,

@@ -1,5 +1,4 @@
 -- Every Salesforce contact id ever seen, mapped to the live contact it now is.
--- grain: any_contact_id
 
 with merges as (
     select * from stg_salesforce__contact_merges

@@ -2,7 +2,6 @@
 -- Id, resolved through merges), else through its e-mail domain matching exactly one
 -- account's website domain; web-shop customers matching neither are accounts of their own
 -- ('ns-' keys).
--- grain: customer_id
 
 with customers as (
     select * from stg_netsuite__customers

@@ -1,6 +1,5 @@
 -- USD per unit of each currency for every day: the ERP's rate of that day, else the latest
 -- rate before it (weekends, holidays), else the earliest known rate. USD is 1.
--- grain: currency_code, date_day
 
 with rates as (
     select * from stg_netsuite__currency_rates

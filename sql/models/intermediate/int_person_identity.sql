@@ -5,7 +5,6 @@
 --   2. a Salesforce contact is the HubSpot person whose salesforcecontactid points at it
 --      (through merges), else the HubSpot person with the same normalised e-mail;
 --   3. a Salesforce contact matching no HubSpot record is a person of its own.
--- grain: source_system, source_contact_id
 
 with hubspot_contacts as (
     select * from stg_hubspot__contacts

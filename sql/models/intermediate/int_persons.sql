@@ -1,7 +1,6 @@
 -- One row per person (see int_person_identity): the earliest HubSpot record's details,
 -- lifecycle dates as the earliest of the person's records, the account through the linked
 -- Salesforce contact, else through the e-mail domain, and the original source as a channel.
--- grain: person_id
 
 with identity as (
     select * from int_person_identity

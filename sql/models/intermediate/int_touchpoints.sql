@@ -4,7 +4,6 @@
 -- medium alone); an untagged form takes the person's original source; values no rule knows
 -- become 'other' and are flagged, never dropped. The campaign is the UTM campaign's slug
 -- when a known campaign has it.
--- grain: touch_id
 
 with events as (
     select * from stg_hubspot__events

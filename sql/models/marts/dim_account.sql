@@ -1,6 +1,5 @@
 -- One row per company across CRM and ERP, with how it was acquired (the sourced channel of
 -- its first new-business opportunity; web-shop customers came direct).
--- grain: account_key
 
 with accounts as (
     select * from int_accounts

@@ -1,5 +1,4 @@
 -- Marketing campaigns across Salesforce and the ad platforms, keyed by name slug.
--- grain: campaign_key
 
 select
     campaign_key,

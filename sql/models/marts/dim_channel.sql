@@ -1,5 +1,4 @@
 -- The governed channel taxonomy (sql/seeds/channel_taxonomy.csv).
--- grain: channel
 
 select
     channel,

@@ -1,5 +1,4 @@
 -- The calendar: one row per day from the earliest source day to a year after the latest.
--- grain: date_day
 
 with bounds as (
     select

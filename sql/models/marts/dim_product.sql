@@ -1,6 +1,5 @@
 -- The product catalogue from NetSuite items, with the governed product family
 -- (sql/seeds/product_families.csv; stocked items not listed there count as hardware).
--- grain: product_id
 
 with items as (
     select * from stg_netsuite__items

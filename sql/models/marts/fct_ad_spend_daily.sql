@@ -1,6 +1,5 @@
 -- Ad spend per platform campaign and day, in USD at the day's ERP rate (Google's EU account
 -- bills in EUR), with the campaign and channel it belongs to.
--- grain: date_day, platform, platform_campaign_id
 
 with google_days as (
     select * from stg_google_ads__campaign_days

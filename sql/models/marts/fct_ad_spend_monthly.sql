@@ -1,7 +1,6 @@
 -- Ad spend, impressions and clicks summed by month, platform, campaign and channel: the
 -- campaign days rolled up to what the spend charts group by. Sums only, so paid spend is the
 -- same on it as on fct_ad_spend_daily for whole months.
--- grain: month_start, platform, platform_campaign_id
 
 with campaign_days as (
     select * from fct_ad_spend_daily

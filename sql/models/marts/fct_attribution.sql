@@ -14,7 +14,6 @@
 --   time_decay                2^(-days before conversion / {{ attribution_half_life_days }}),
 --                             normalised per conversion.
 -- A conversion with no touch in its window gets one row with no touch, channel 'other'.
--- grain: conversion_id, attribution_model, touch_id
 
 with opportunities as (
     select * from fct_opportunities where opportunity_type = 'new_business'

@@ -2,7 +2,6 @@
 -- type, channel, segment and region: the campaign roll-up without the campaign, what the
 -- attribution charts by channel group by (about 60 times fewer rows than fct_attribution).
 -- Sums only, so attributed revenue is the same on it as on fct_attribution for whole months.
--- grain: month_start, attribution_model, conversion_type, channel, segment, region
 
 with campaign_months as (
     select * from fct_campaign_attribution_monthly

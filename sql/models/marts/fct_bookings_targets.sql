@@ -2,7 +2,6 @@
 -- new-business and expansion bookings a year before, grown by the plan
 -- ({{ planned_bookings_growth_pct }} %). A stand-in until a sales plan is loaded: its
 -- confidence is low and the pipeline_coverage contract says so.
--- grain: quarter_start, segment
 
 with bookings as (
     select

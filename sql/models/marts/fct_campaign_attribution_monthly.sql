@@ -2,7 +2,6 @@
 -- type, campaign, channel, segment and region: what the campaign attribution charts group by.
 -- Touches without a campaign stay in, under a null campaign, so every sum over this table is
 -- the fact's (fct_attribution_monthly is the same without the campaign, 10 times smaller).
--- grain: month_start, attribution_model, conversion_type, campaign_key, channel, segment, region
 
 with campaign_attribution as (
     select * from fct_attribution

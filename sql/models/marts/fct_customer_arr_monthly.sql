@@ -2,7 +2,6 @@
 -- × 12) beside the same account's ARR twelve months before: the inputs of NRR and GRR. A
 -- month appears while the account has ARR now or had it a year ago, up to the last invoiced
 -- month, so churned accounts stay in the cohort with 0.
--- grain: month_start, account_key
 
 with revenue as (
     select * from fct_revenue_lines where product_family = 'subscription' and account_key is not null

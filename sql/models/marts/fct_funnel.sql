@@ -3,7 +3,6 @@
 -- and won from the earlier of HubSpot's date and the CRM (an opportunity or a won
 -- new-business deal with the person as primary contact). Acquisition channel: the first
 -- touch's channel, else HubSpot's original source.
--- grain: person_id
 
 with persons as (
     select * from int_persons

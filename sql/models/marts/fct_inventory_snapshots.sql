@@ -1,5 +1,4 @@
 -- Month-end stock of each stocked product, valued at its average cost (else unit cost).
--- grain: snapshot_date, product_id
 
 with snapshots as (
     select * from stg_netsuite__inventory_snapshots

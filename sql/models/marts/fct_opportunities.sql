@@ -4,7 +4,6 @@
 --              it was created) is in a marketing channel; sourced_channel is that channel;
 --   influenced any marketing touch at the account from the look-back before creation up to
 --              the close (or now, while open).
--- grain: opportunity_id
 
 with opportunities as (
     select * from stg_salesforce__opportunities

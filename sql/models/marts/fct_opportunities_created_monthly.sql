@@ -3,7 +3,6 @@
 -- group by. Sums only, so pipeline created (all, marketing-sourced, marketing-influenced) is
 -- the same on it as on fct_opportunities for whole months; counts of deals, win rates and
 -- cycle times stay on the fact.
--- grain: month_start, opportunity_type, sourced_channel, is_marketing_sourced, is_marketing_influenced, segment, region
 
 with opportunities as (
     select * from fct_opportunities

@@ -1,6 +1,5 @@
 -- How long each opportunity spent in each stage: one row per stage entered (from the stage
 -- history), left when the next stage was entered; the current stage is still open.
--- grain: opportunity_id, stage_name, entered_at
 
 with history as (
     select * from stg_salesforce__opportunity_history

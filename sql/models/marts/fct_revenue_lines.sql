@@ -1,7 +1,6 @@
 -- Recognised revenue per NetSuite invoice line, in USD at the rate the ERP booked, with
 -- cost of goods and margin. COGS is the ERP's cost estimate (already USD), else quantity ×
 -- the item's unit cost. Channel: the account's acquisition channel.
--- grain: invoice_line_id
 
 with lines as (
     select * from stg_netsuite__invoice_lines

@@ -2,7 +2,6 @@
 -- segment and region: the revenue lines rolled up to what the revenue charts group by, so a
 -- chart reads thousands of rows instead of every invoice line. Sums only, so every additive
 -- revenue contract gives the same number on it as on fct_revenue_lines for whole months.
--- grain: month_start, product_family, channel, segment, region
 
 with revenue_lines as (
     select * from fct_revenue_lines

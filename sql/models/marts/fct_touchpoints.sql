@@ -1,5 +1,4 @@
 -- Marketing touches of known people (see int_touchpoints for the rules).
--- grain: touch_id
 
 select
     touch_id,

@@ -2,7 +2,6 @@
 -- stg_google_ads__campaigns (the source serves it as it is now, not as it was on the day).
 -- Cost is in the account's currency (micros); the mart converts it. Metrics default to zero
 -- when omitted.
--- grain: customer_id, campaign_id, date_day
 
 select
     customer_id,

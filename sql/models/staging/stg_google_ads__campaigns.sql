@@ -1,7 +1,6 @@
 -- Google Ads campaigns per customer account, with their current name, status and the slug of
 -- the name that joins them to Salesforce campaigns and UTM values. The day rows carry ids
 -- only: a campaign's name lives here, once.
--- grain: customer_id, campaign_id
 
 select
     customer_id,

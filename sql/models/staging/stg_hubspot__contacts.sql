@@ -1,7 +1,5 @@
 -- HubSpot contacts, one row per live contact: archived contacts removed, e-mail normalised,
 -- lifecycle dates typed. HubSpot sends every property as a string (or null when unset).
--- grain: contact_id
--- incremental: contact_id = raw.hubspot__contacts.source_id
 
 with source as (
     select source_id, record -> 'properties' as p

@@ -1,8 +1,6 @@
 -- HubSpot web and e-mail events of contacts, one row per event. UTM values are kept as
 -- typed; the channel mapping (int_channel_mapping) reads them normalised, and the campaign's
 -- slug joins it to the campaigns of the other systems.
--- grain: event_id
--- incremental: event_id = raw.hubspot__events.event_id
 
 with source as (
     select event_id, record

@@ -1,5 +1,4 @@
 -- LinkedIn campaign metrics per day, cost in the ad account's currency.
--- grain: campaign_urn, date_day
 
 select
     campaign_urn,

@@ -1,6 +1,5 @@
 -- LinkedIn campaigns, one row per campaign, keyed by the URN the analytics rows carry, with
 -- the slug of the name that joins them to Salesforce campaigns and UTM values.
--- grain: campaign_urn
 
 select
     'urn:li:sponsoredCampaign:' || campaign_id as campaign_urn,

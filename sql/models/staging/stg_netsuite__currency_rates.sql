@@ -1,6 +1,5 @@
 -- The ERP's daily exchange rates: USD per unit of each transaction currency, one row per
 -- currency and effective date (the newest record wins if a day was entered twice).
--- grain: currency_code, effective_date
 
 select distinct on (upper(record ->> 'transactioncurrency'), to_date(record ->> 'effectivedate', 'MM/DD/YYYY'))
     upper(record ->> 'transactioncurrency') as currency_code,

@@ -1,6 +1,5 @@
 -- NetSuite customers, one row per customer. externalid is the Salesforce Account Id (it may
 -- name an account merged away since); web-shop customers have none.
--- grain: customer_id
 
 select
     source_id as customer_id,

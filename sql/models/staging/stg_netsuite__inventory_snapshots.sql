@@ -1,5 +1,4 @@
 -- Month-end inventory of stocked items, one row per item and snapshot; cost in USD.
--- grain: snapshot_id
 
 select
     source_id as snapshot_id,

@@ -1,8 +1,6 @@
 -- NetSuite invoice lines, one row per line. SuiteQL books sales as negative netamount in the
 -- transaction currency: revenue is its negation. exchangerate is the rate the ERP booked
 -- (transaction currency to USD); costestimate is already in USD.
--- grain: invoice_line_id
--- incremental: invoice_line_id = raw.netsuite__invoice_lines.source_id
 
 select
     source_id as invoice_line_id,

@@ -1,5 +1,4 @@
 -- NetSuite items (the product catalogue), one row per item; cost and price in USD.
--- grain: item_id
 
 select
     source_id as item_id,

@@ -1,7 +1,6 @@
 -- Accounts merged away in Salesforce: the loser is deleted and points at the surviving
 -- record. Other systems (NetSuite's externalid, old opportunities) may still carry the
 -- loser's id, so every account id is resolved through this map.
--- grain: merged_account_id
 
 select
     record ->> 'Id' as merged_account_id,

@@ -1,6 +1,5 @@
 -- Salesforce accounts, one row per live account: deleted and merged-away accounts removed
 -- (their ids live on in stg_salesforce__account_merges), website reduced to a domain.
--- grain: account_id
 
 with source as (
     select record

@@ -1,6 +1,5 @@
 -- Salesforce campaigns, one row per live campaign, with the slug that joins them to the
 -- ad platforms' campaign names and to UTM campaign values.
--- grain: campaign_id
 
 select
     record ->> 'Id' as campaign_id,

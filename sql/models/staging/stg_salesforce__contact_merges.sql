@@ -1,6 +1,5 @@
 -- Contacts merged away in Salesforce (deleted, pointing at the survivor). HubSpot's
 -- salesforcecontactid may still name the loser.
--- grain: merged_contact_id
 
 select
     record ->> 'Id' as merged_contact_id,

@@ -1,7 +1,5 @@
 -- Salesforce contacts, one row per live contact: deleted and merged-away contacts removed,
 -- e-mail trimmed and lower-cased (sales types them by hand; empty means none).
--- grain: contact_id
--- incremental: contact_id = raw.salesforce__contacts.source_id
 
 with source as (
     select record

@@ -1,8 +1,6 @@
 -- Salesforce opportunities, one row per live opportunity: deleted (junk) opportunities
--- removed, type and stage normalised. Amounts stay in the opportunity's currency here; the
--- mart converts them through the FX table.
--- grain: opportunity_id
--- incremental: opportunity_id = raw.salesforce__opportunities.source_id
+-- removed, the type normalised (the stage stays as sent). Amounts stay in the opportunity's
+-- currency here; the mart converts them through the FX table.
 
 with source as (
     select record

@@ -1,6 +1,4 @@
 -- Stage changes of opportunities, one row per history record (live records only).
--- grain: history_id
--- incremental: history_id = raw.salesforce__opportunity_history.source_id
 
 select
     record ->> 'Id' as history_id,

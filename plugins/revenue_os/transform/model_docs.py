@@ -1,0 +1,113 @@
+"""The model reference in docs/mart.md, written from the models' properties files.
+
+The section between the markers is generated (`revenue-os mart docs`; `--check` verifies it),
+so what a reader is told a table holds is what the build audits; the rest of the page (the
+layers, how the sources' mess is resolved) is written by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from revenue_os.paths import MODELS_DIR, PROJECT_ROOT
+from revenue_os.transform.properties import ModelProperties, load_properties
+
+MART_DOC = PROJECT_ROOT / "docs" / "mart.md"
+BEGIN = (
+    "<!-- The model reference below is generated from sql/models/*/_*__models.yml by"
+    " `revenue-os mart docs`: edit those files, not this section. -->"
+)
+END = "<!-- End of the generated model reference. -->"
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _codes(names: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def _published(name: str, model: ModelProperties) -> list[str]:
+    lines = [f"### {name}", "", " ".join(model.description.split()), ""]
+    facts = [f"Grain: {_codes(model.grain)}."]
+    rollup = model.meta.rollup_of
+    if rollup is not None:
+        facts.append(
+            f"Sums `{rollup.model}` by the month of `{rollup.time_column}` (`month_start`);"
+            f" `{rollup.row_count}` counts the rows it sums."
+        )
+    lines += [" ".join(facts), "", "| column | type | description |", "| --- | --- | --- |"]
+    lines += [
+        f"| `{column.name}` | {column.data_type} | {_cell(column.description)} |"
+        for column in model.columns
+    ]
+    return [*lines, ""]
+
+
+def _internal(properties: Mapping[str, ModelProperties], prefix: str) -> list[str]:
+    lines = ["| model | grain | what it holds |", "| --- | --- | --- |"]
+    for name, model in sorted(properties.items()):
+        if name.startswith(prefix):
+            brought = " Brought forward by new raw rows." if model.meta.incremental else ""
+            lines.append(
+                f"| `{name}` | {_codes(model.grain)} | {_cell(model.description)}{brought} |"
+            )
+    return [*lines, ""]
+
+
+def render_reference(properties: Mapping[str, ModelProperties]) -> str:
+    """The generated section: every published model with its columns, then the internal ones."""
+    dimensions = sorted(n for n in properties if n.startswith("dim_"))
+    facts = sorted(
+        n for n in properties if n.startswith("fct_") and properties[n].meta.rollup_of is None
+    )
+    rollups = sorted(n for n in properties if properties[n].meta.rollup_of is not None)
+    lines = [BEGIN, "", "## Dimensions", ""]
+    for name in dimensions:
+        lines += _published(name, properties[name])
+    lines += ["## Facts", ""]
+    for name in facts:
+        lines += _published(name, properties[name])
+    lines += ["## Monthly roll-ups", ""]
+    for name in rollups:
+        lines += _published(name, properties[name])
+    lines += [
+        "## Internal models (schema `staging`)",
+        "",
+        "Their columns are declared in `sql/models/staging/_staging__models.yml` and"
+        " `sql/models/intermediate/_intermediate__models.yml`.",
+        "",
+        "### Staging",
+        "",
+        *_internal(properties, "stg_"),
+        "### Intermediate",
+        "",
+        *_internal(properties, "int_"),
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def with_reference(page: str, reference: str, path: Path = MART_DOC) -> str:
+    """The page with its generated section replaced by `reference`."""
+    start, end = page.find(BEGIN), page.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"{path}: the markers of the generated model reference are missing")
+    return page[:start] + reference + page[end + len(END) :]
+
+
+def write_reference(path: Path = MART_DOC, models_dir: Path = MODELS_DIR) -> bool:
+    """Rewrite the page's generated section; True when it changed."""
+    page = path.read_text()
+    updated = with_reference(page, render_reference(load_properties(models_dir)), path)
+    if updated == page:
+        return False
+    path.write_text(updated)
+    return True
+
+
+def reference_is_current(path: Path = MART_DOC, models_dir: Path = MODELS_DIR) -> bool:
+    page = path.read_text()
+    return with_reference(page, render_reference(load_properties(models_dir)), path) == page

@@ -1,0 +1,187 @@
+"""Each SQL model's properties, declared once beside it: `sql/models/<layer>/_<layer>__models.yml`.
+
+The files are in dbt's properties format (`version: 2`, `models:` with a description and
+columns, each column with its `data_type` and description); what dbt has no key for sits under
+`meta`:
+
+- `grain`: the columns that identify a row (the build's audit checks they are unique);
+- `incremental` (staging only): the model is a row-wise function of one raw table, keyed like
+  it, and is brought forward by the raw rows loaded since its last build instead of rebuilt;
+- `rollup_of` (marts only): the model sums its fact by month, so a contract on the fact is a
+  metric of the roll-up too and the audit checks that both give the same totals.
+
+From these come the mart catalogue the metric contracts are checked against, the column audit
+of every build (each table has exactly the declared columns and types), the grain audits and
+the model reference in docs/mart.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from revenue_os.paths import MODELS_DIR
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$")]
+# The Postgres types the models publish: dates are UTC days, money is numeric in US dollars.
+DATA_TYPES = ("text", "numeric", "integer", "bigint", "boolean", "date", "timestamptz")
+DataType = Literal["text", "numeric", "integer", "bigint", "boolean", "date", "timestamptz"]
+LAYER_FOLDERS = ("staging", "intermediate", "marts")
+
+
+class PropertiesError(ValueError):
+    """A properties file that does not describe its models; the message names the file."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(_Strict):
+    name: Identifier
+    data_type: DataType
+    description: str = Field(min_length=1)
+
+
+class Incremental(_Strict):
+    """The model's rows keyed by `key`, each from the row of raw.`raw_table` whose `raw_key`
+    has the same value."""
+
+    key: Identifier
+    raw_table: Identifier
+    raw_key: Identifier
+
+
+class Rollup(_Strict):
+    """The fact a monthly roll-up sums, the fact's date it buckets into `month_start`, and the
+    roll-up's column counting the fact rows it sums."""
+
+    model: Identifier
+    time_column: Identifier
+    row_count: Identifier
+
+
+class Meta(_Strict):
+    grain: tuple[Identifier, ...] = Field(min_length=1)
+    incremental: Incremental | None = None
+    rollup_of: Rollup | None = None
+
+
+class ModelProperties(_Strict):
+    name: Identifier
+    description: str = Field(min_length=1)
+    meta: Meta
+    columns: tuple[Column, ...] = Field(min_length=1)
+
+    @property
+    def grain(self) -> tuple[str, ...]:
+        return self.meta.grain
+
+    @property
+    def column_types(self) -> dict[str, str]:
+        return {column.name: column.data_type for column in self.columns}
+
+
+def properties_path(models_dir: Path, layer: str) -> Path:
+    return models_dir / layer / f"_{layer}__models.yml"
+
+
+def _problems(model: ModelProperties, layer: str) -> list[str]:
+    names = [column.name for column in model.columns]
+    problems = [
+        f"column {name} is declared twice" for name in sorted(set(names)) if names.count(name) > 1
+    ]
+    declared = set(names)
+    problems += [
+        f"grain column {c} is not a declared column" for c in model.grain if c not in declared
+    ]
+    if model.meta.incremental is not None:
+        if layer != "staging":
+            problems.append("only a staging model can be built incrementally")
+        elif model.grain != (model.meta.incremental.key,):
+            problems.append(
+                f"the incremental key {model.meta.incremental.key} must be the grain "
+                f"({', '.join(model.grain)})"
+            )
+    if model.meta.rollup_of is not None:
+        if layer != "marts":
+            problems.append("only a mart model can be a roll-up")
+        for column in ("month_start", model.meta.rollup_of.row_count):
+            if column not in declared:
+                problems.append(f"a roll-up needs the column {column}")
+    return problems
+
+
+def _errors(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or 'the file'}: {item['msg']}"
+        for item in error.errors()
+    )
+
+
+def _load_file(path: Path, layer: str) -> dict[str, ModelProperties]:
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise PropertiesError(f"{path}: not YAML: {error}") from None
+    if not isinstance(document, dict) or document.get("version") != 2:
+        raise PropertiesError(f"{path}: start with `version: 2` (dbt's properties format)")
+    if set(document) != {"version", "models"} or not isinstance(document["models"], list):
+        raise PropertiesError(f"{path}: holds `version: 2` and a list of `models:`, nothing else")
+    found: dict[str, ModelProperties] = {}
+    for index, entry in enumerate(document["models"]):
+        name = entry.get("name", f"models.{index}") if isinstance(entry, dict) else index
+        try:
+            model = ModelProperties.model_validate(entry)
+        except ValidationError as error:
+            raise PropertiesError(f"{path}: {name}: {_errors(error)}") from None
+        if model.name in found:
+            raise PropertiesError(f"{path}: {model.name} is declared twice")
+        problems = _problems(model, layer)
+        if problems:
+            raise PropertiesError(f"{path}: {model.name}: {'; '.join(problems)}")
+        found[model.name] = model
+    return found
+
+
+def load_properties(
+    models_dir: Path = MODELS_DIR, layers: tuple[str, ...] = LAYER_FOLDERS
+) -> dict[str, ModelProperties]:
+    """Every model's properties, from the properties file of each layer folder, by name."""
+    properties: dict[str, ModelProperties] = {}
+    for layer in layers:
+        path = properties_path(models_dir, layer)
+        if not path.exists():
+            if any((models_dir / layer).glob("*.sql")):
+                raise PropertiesError(f"{path} is missing: declare the {layer} models there")
+            continue
+        for name, model in _load_file(path, layer).items():
+            sql_file = models_dir / layer / f"{name}.sql"
+            if not sql_file.exists():
+                raise PropertiesError(f"{path}: {name} has no model file {layer}/{name}.sql")
+            properties[name] = model
+    for name, model in properties.items():
+        rollup = model.meta.rollup_of
+        if rollup is None:
+            continue
+        fact = properties.get(rollup.model)
+        if fact is None or rollup.time_column not in fact.column_types:
+            raise PropertiesError(
+                f"{properties_path(models_dir, 'marts')}: {name}: rollup_of names "
+                f"{rollup.model}.{rollup.time_column}, which is not a declared mart column"
+            )
+    return properties
+
+
+def published_columns(models_dir: Path = MODELS_DIR) -> MappingProxyType:
+    """mart model → its columns and their types, in the declared order."""
+    return MappingProxyType(
+        {
+            name: MappingProxyType(model.column_types)
+            for name, model in load_properties(models_dir, ("marts",)).items()
+        }
+    )

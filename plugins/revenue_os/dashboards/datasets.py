@@ -38,7 +38,7 @@ from revenue_os.metrics.mart_catalogue import (
 )
 from revenue_os.metrics.rollups import rolled_up
 from revenue_os.metrics.scorecard import CALENDAR_COLUMNS, SCORECARD_COLUMNS
-from revenue_os.metrics.sql_text import AGGREGATE_FUNCTIONS, tokenize
+from revenue_os.metrics.sql_text import aggregate_call_ends
 
 SCHEMA = "mart"
 
@@ -265,25 +265,7 @@ def filtered(expression: str, predicate: str | None) -> str:
     """
     if not predicate:
         return expression
-    tokens = tokenize(expression)
-    ends: list[int] = []
-    for index, token in enumerate(tokens):
-        if not (
-            token.kind == "word"
-            and token.text.lower() in AGGREGATE_FUNCTIONS
-            and index + 1 < len(tokens)
-            and tokens[index + 1].text == "("
-        ):
-            continue
-        depth = 0
-        for closing in tokens[index + 1 :]:
-            if closing.text == "(":
-                depth += 1
-            elif closing.text == ")":
-                depth -= 1
-                if depth == 0:
-                    ends.append(closing.position + 1)
-                    break
+    ends = aggregate_call_ends(expression)
     text = expression
     for end in sorted(ends, reverse=True):
         text = f"{text[:end]} FILTER (WHERE {predicate}){text[end:]}"

@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from revenue_os.metrics.contract import SimpleCalculation
 from revenue_os.metrics.mart_catalogue import MART_MODELS, ROLLUP_TIME_COLUMN, ROLLUPS
 from revenue_os.metrics.sql_text import (
-    AGGREGATE_FUNCTIONS,
     SqlTextError,
+    aggregate_calls,
     check_aggregate,
     check_predicate,
-    tokenize,
 )
 
 
@@ -31,15 +30,7 @@ def rolled_up(calculation: SimpleCalculation, rollup: str) -> SimpleCalculation 
     fact, fact_time_column, _ = ROLLUPS[rollup]
     if calculation.model != fact or calculation.time_column != fact_time_column:
         return None
-    tokens = tokenize(calculation.expression)
-    calls = {
-        token.text.lower()
-        for index, token in enumerate(tokens)
-        if token.kind == "word"
-        and token.text.lower() in AGGREGATE_FUNCTIONS
-        and index + 1 < len(tokens)
-        and tokens[index + 1].text == "("
-    }
+    calls = aggregate_calls(calculation.expression)
     if calls != {"sum"}:
         return None
     columns = frozenset(MART_MODELS[rollup])

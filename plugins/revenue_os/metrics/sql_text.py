@@ -1,135 +1,171 @@
-"""A small reader of the SQL fragments contracts carry (aggregates, filters, formulas).
+"""The SQL fragments contracts carry (aggregates, filters, formulas), checked on their parse tree.
 
-Contracts hold reviewed SQL so that the KPI layer never keeps a second copy of a formula. The
-reader does not parse SQL; it makes sure a fragment only names columns of its model, calls a
-short list of functions and holds nothing that could end or extend a statement, which is what
-review needs to trust it when it is spliced into the generated queries.
+Contracts hold reviewed SQL so that the KPI layer never keeps a second copy of a formula. Each
+fragment is parsed by sqlglot as Postgres reads it, and every node of the tree must be one
+this module allows: the model's columns, literals, comparisons and boolean logic, arithmetic,
+CASE, and a short list of functions. A fragment that parses as more than one statement, or
+carries a comment, a sub-query, a cast or any other function, is refused; so is one with
+characters Postgres and the parser could read differently (a backslash, a dollar quote, a
+double quote). That is what review needs to trust a fragment spliced into generated queries.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
 
 AGGREGATE_FUNCTIONS = frozenset({"sum", "count", "avg", "min", "max"})
 ADDITIVE_AGGREGATES = frozenset({"sum", "count"})
-SCALAR_FUNCTIONS = frozenset({"coalesce", "nullif", "greatest", "least", "abs", "round"})
-KEYWORDS = frozenset(
-    {
-        "and",
-        "or",
-        "not",
-        "in",
-        "is",
-        "null",
-        "true",
-        "false",
-        "distinct",
-        "case",
-        "when",
-        "then",
-        "else",
-        "end",
-        "between",
-        "like",
-        "ilike",
-    }
-)
-
-_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-  | (?P<string>'(?:[^']|'')*')
-  | (?P<number>\d+(?:\.\d+)?)
-  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<reference>\{[a-z][a-z0-9_]*\})
-  | (?P<operator><=|>=|<>|!=|[-+*/()<>=,])
-    """,
-    re.VERBOSE,
+_AGGREGATES: dict[type[exp.Expression], str] = {
+    exp.Sum: "sum",
+    exp.Count: "count",
+    exp.Avg: "avg",
+    exp.Min: "min",
+    exp.Max: "max",
+}
+_SCALARS: dict[type[exp.Expression], str] = {
+    exp.Coalesce: "coalesce",
+    exp.Nullif: "nullif",
+    exp.Greatest: "greatest",
+    exp.Least: "least",
+    exp.Abs: "abs",
+    exp.Round: "round",
+}
+SCALAR_FUNCTIONS = frozenset(_SCALARS.values())
+# Logic, comparison, arithmetic and the parts of the allowed constructs.
+_SYNTAX: tuple[type[exp.Expression], ...] = (
+    exp.Identifier,
+    exp.Literal,
+    exp.Boolean,
+    exp.Null,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.Is,
+    exp.In,
+    exp.Between,
+    exp.Like,
+    exp.ILike,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.Neg,
+    exp.Paren,
+    exp.Case,
+    exp.If,
+    exp.Distinct,
 )
 METRIC_REFERENCE = re.compile(r"\{([a-z][a-z0-9_]*)\}")
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str
-    text: str
-    position: int
+# A metric reference in a formula is read as a column with this prefix.
+_REFERENCE_PREFIX = "metric_reference__"
+# Read differently by Postgres and by a parser (escapes, dollar quotes, quoted identifiers):
+# never needed by a contract, so refused before parsing.
+_AMBIGUOUS = re.compile(r"[\\$\";]|--|/\*")
 
 
 class SqlTextError(ValueError):
     """A fragment the reader refuses; the message says what and where."""
 
 
-def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    position = 0
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None:
-            raise SqlTextError(f"unexpected {text[position]!r} at character {position + 1}")
-        kind = match.lastgroup or ""
-        if kind != "space":
-            tokens.append(Token(kind, match.group(), position))
-        position = match.end()
-    return tokens
+def parse(text: str, *, formula: bool = False) -> exp.Expression:
+    """The fragment's tree, one expression; metric references become prefixed columns."""
+    found = _AMBIGUOUS.search(text)
+    if found:
+        raise SqlTextError(f"{found.group()!r} at character {found.start() + 1} is not allowed")
+    if formula:
+        text = METRIC_REFERENCE.sub(lambda match: _REFERENCE_PREFIX + match.group(1), text)
+    elif METRIC_REFERENCE.search(text):
+        raise SqlTextError(
+            f"{METRIC_REFERENCE.search(text).group()} is a metric reference, allowed only in "
+            "formulas"
+        )
+    try:
+        statements = sqlglot.parse(text, read="postgres")
+    except (ParseError, TokenError) as error:
+        raise SqlTextError(f"does not parse: {_first_line(error)}") from None
+    if len(statements) != 1 or statements[0] is None:
+        raise SqlTextError("must be one expression")
+    return statements[0]
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _nodes(tree: exp.Expression) -> Iterator[exp.Expression]:
+    yield from tree.walk()
 
 
 def _check(
-    text: str, columns: frozenset[str] | None, *, allow_aggregates: bool, allow_references: bool
-) -> list[Token]:
+    text: str, columns: frozenset[str] | None, *, allow_aggregates: bool, formula: bool = False
+) -> exp.Expression:
     """Every problem of one fragment, raised together so the author fixes them in one pass."""
-    tokens = tokenize(text)
+    tree = parse(text, formula=formula)
     problems: list[str] = []
-    depth = 0
-    for index, token in enumerate(tokens):
-        following = tokens[index + 1].text if index + 1 < len(tokens) else ""
-        if token.kind == "operator" and token.text == "(":
-            depth += 1
-        elif token.kind == "operator" and token.text == ")":
-            depth -= 1
-            if depth < 0:
-                problems.append(f"unbalanced ')' at character {token.position + 1}")
-                depth = 0
-        elif token.kind == "reference" and not allow_references:
-            problems.append(f"{token.text} is a metric reference, allowed only in formulas")
-        elif token.kind == "string" and columns is None:
-            problems.append(f"string literal {token.text} is not allowed in a formula")
-        elif token.kind == "word":
-            word = token.text.lower()
-            if word in KEYWORDS:
-                continue
-            if following == "(":
-                if word in AGGREGATE_FUNCTIONS and not allow_aggregates:
-                    problems.append(f"aggregate {word}() is not allowed here")
-                elif word not in AGGREGATE_FUNCTIONS | SCALAR_FUNCTIONS:
-                    problems.append(f"unknown function {token.text}()")
-            elif columns is None:
-                problems.append(f"{token.text!r} is not a metric reference in braces")
-            elif token.text not in columns:
-                problems.append(f"unknown column {token.text!r}")
-    if depth:
-        problems.append("unbalanced '('")
+    for node in _nodes(tree):
+        if node.comments:
+            problems.append("comments are not allowed")
+        if isinstance(node, exp.Column):
+            name = node.name
+            if node.table:
+                problems.append(f"{node.sql()!r}: name columns without a table")
+            elif formula:
+                if not name.startswith(_REFERENCE_PREFIX):
+                    problems.append(f"{name!r} is not a metric reference in braces")
+            elif columns is not None and name not in columns:
+                problems.append(f"unknown column {name!r}")
+        elif type(node) in _AGGREGATES:
+            if not allow_aggregates:
+                problems.append(f"aggregate {_AGGREGATES[type(node)]}() is not allowed here")
+        elif isinstance(node, exp.Star):
+            if not isinstance(node.parent, exp.Count):
+                problems.append("* is allowed only in count(*)")
+        elif isinstance(node, exp.Literal) and node.is_string and formula:
+            problems.append(f"string literal {node.sql()} is not allowed in a formula")
+        elif type(node) in _SCALARS or isinstance(node, _SYNTAX):
+            continue
+        elif isinstance(node, exp.Anonymous):
+            problems.append(f"unknown function {node.name}()")
+        elif isinstance(node, exp.Func):
+            problems.append(f"unknown function {node.sql_name().lower()}()")
+        else:
+            problems.append(f"{node.sql()!r} is not allowed ({type(node).__name__})")
     if problems:
-        raise SqlTextError("; ".join(problems))
-    return tokens
+        raise SqlTextError("; ".join(dict.fromkeys(problems)))
+    return tree
+
+
+def aggregate_calls(text: str) -> set[str]:
+    """The aggregate functions a (checked) fragment calls, e.g. {'sum'}."""
+    return {_AGGREGATES[type(node)] for node in _nodes(parse(text)) if type(node) in _AGGREGATES}
 
 
 def check_aggregate(text: str, columns: frozenset[str]) -> None:
     """An aggregate expression over the model's columns, e.g. `count(distinct person_id)`."""
-    tokens = _check(text, columns, allow_aggregates=True, allow_references=False)
-    if not any(_is_call(tokens, i, AGGREGATE_FUNCTIONS) for i in range(len(tokens))):
+    _check(text, columns, allow_aggregates=True)
+    if not aggregate_calls(text):
         raise SqlTextError("must aggregate its rows (sum, count, avg, min or max)")
 
 
 def check_predicate(text: str, columns: frozenset[str]) -> None:
     """A row filter over the model's columns, e.g. `is_won and opportunity_type = 'x'`."""
-    _check(text, columns, allow_aggregates=False, allow_references=False)
+    _check(text, columns, allow_aggregates=False)
 
 
 def check_formula(text: str) -> list[str]:
     """A formula over other metrics in braces; returns the metrics it names, in order."""
-    _check(text, None, allow_aggregates=False, allow_references=True)
+    _check(text, None, allow_aggregates=False, formula=True)
     names = METRIC_REFERENCE.findall(text)
     if not names:
         raise SqlTextError("names no metric: write other metrics in braces, e.g. {win_rate}")
@@ -143,13 +179,10 @@ def is_additive(text: str) -> bool:
     counted in two months is one person over the quarter). The KPI layer sums periods for
     additive metrics and re-aggregates the rows of the whole window for the others.
     """
-    tokens = tokenize(text)
-    for index, token in enumerate(tokens):
-        if token.kind == "word" and token.text.lower() == "distinct":
-            return False
-        if _is_call(tokens, index, AGGREGATE_FUNCTIONS - ADDITIVE_AGGREGATES):
-            return False
-    return True
+    tree = parse(text)
+    if any(isinstance(node, exp.Distinct) for node in _nodes(tree)):
+        return False
+    return aggregate_calls(text) <= ADDITIVE_AGGREGATES
 
 
 def is_volume(text: str) -> bool:
@@ -158,18 +191,32 @@ def is_volume(text: str) -> bool:
     A slice of a volume (one channel's MQLs, one region's revenue) is a part of the total, so
     a threshold set for the total says nothing about it; averages and ratios hold per slice.
     """
-    tokens = tokenize(text)
-    return not any(
-        _is_call(tokens, index, AGGREGATE_FUNCTIONS - ADDITIVE_AGGREGATES)
-        for index in range(len(tokens))
-    )
+    return aggregate_calls(text) <= ADDITIVE_AGGREGATES
 
 
-def _is_call(tokens: list[Token], index: int, names: frozenset[str]) -> bool:
-    token = tokens[index]
-    return (
-        token.kind == "word"
-        and token.text.lower() in names
-        and index + 1 < len(tokens)
-        and tokens[index + 1].text == "("
-    )
+def aggregate_call_ends(text: str) -> list[int]:
+    """Where each aggregate call of a checked fragment ends (the index after its `)`).
+
+    Read from the Postgres tokenizer's tokens, so positions are those of the original text
+    and a parenthesis inside a string literal is never counted.
+    """
+    tokens = sqlglot.Dialect.get_or_raise("postgres").tokenize(text)
+    ends: list[int] = []
+    for index, token in enumerate(tokens):
+        is_call = (
+            token.text.lower() in AGGREGATE_FUNCTIONS
+            and index + 1 < len(tokens)
+            and tokens[index + 1].token_type == sqlglot.TokenType.L_PAREN
+        )
+        if not is_call:
+            continue
+        depth = 0
+        for closing in tokens[index + 1 :]:
+            if closing.token_type == sqlglot.TokenType.L_PAREN:
+                depth += 1
+            elif closing.token_type == sqlglot.TokenType.R_PAREN:
+                depth -= 1
+                if depth == 0:
+                    ends.append(closing.end + 1)
+                    break
+    return ends

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from revenue_os.metrics.sql_text import is_volume
 from revenue_os.metrics.thresholds import STATUSES, Condition, coverage_problems, parse_condition
 
 Grain = Literal["week", "month", "quarter"]
@@ -149,8 +150,6 @@ class MetricContract(_Strict):
     @property
     def is_volume(self) -> bool:
         """A sum or count: its thresholds judge the total, never one slice of it."""
-        from revenue_os.metrics.sql_text import is_volume
-
         return isinstance(self.calculation, SimpleCalculation) and is_volume(
             self.calculation.expression
         )

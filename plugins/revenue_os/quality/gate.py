@@ -21,6 +21,7 @@ import yaml
 from psycopg.conninfo import conninfo_to_dict
 
 from revenue_os.paths import SODA_CONTRACTS_DIR
+from revenue_os.transform.audits import AuditResult
 
 # Soda phones home by default; offline that costs seconds per run and prints an error.
 os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
@@ -191,7 +192,6 @@ def record(
 def quality_audit(uri: str, build_id: uuid.UUID | None) -> Callable:
     """An audit for revenue_os.transform.build.audit: the mart contracts on the built schema,
     recorded in ops.quality_results; tier 1 failures fail the audit, tier 2 only warn."""
-    from revenue_os.transform.build import AuditResult
 
     def run(conn: psycopg.Connection, schema: str) -> list[AuditResult]:
         # raw and staging keep their own schemas; the mart's contracts read the built one.

@@ -27,10 +27,14 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from revenue_os.metrics.kpi_layer import build_kpi_tables
 from revenue_os.metrics.mart_catalogue import MART_MODELS, ROLLUPS
 from revenue_os.metrics.scorecard import stamp_as_of
 from revenue_os.paths import SEEDS_DIR
+from revenue_os.quality.gate import quality_audit
+from revenue_os.quality.health import write_data_health
 from revenue_os.raw.objects import RAW_OBJECTS
+from revenue_os.transform.audits import Audit, AuditFailed, AuditResult
 from revenue_os.transform.models import Model, ModelError, build_order, discover
 from revenue_os.warehouse.connection import LOADER_ROLE, READER_ROLE
 
@@ -45,29 +49,6 @@ MART_READING_ROLES = (READER_ROLE, LOADER_ROLE)
 CREDIT_TOLERANCE = 1e-9
 # first, last, linear, U, W and time decay (sql/models/marts/fct_attribution.sql)
 ATTRIBUTION_MODELS = 6
-
-
-# An audit reads the built schema and says what it measured; the data-quality gate adds its
-# checks to audit() through `extra_audits` without the build knowing what they are.
-Audit = Callable[[psycopg.Connection, str], list["AuditResult"]]
-
-
-class AuditFailed(RuntimeError):
-    """The built mart failed an audit: nothing was published."""
-
-
-@dataclass
-class AuditResult:
-    audit: str
-    subject: str
-    passed: bool
-    measured: str
-    expected: str
-    warning: bool = False  # passed, but recorded as a known issue (a tier 2 quality check)
-
-    def line(self) -> str:
-        mark = "WARN" if self.passed and self.warning else ("ok  " if self.passed else "FAIL")
-        return f"{mark} {self.audit:<22} {self.subject:<34} measured {self.measured}, expected {self.expected}"
 
 
 @dataclass
@@ -328,8 +309,6 @@ def build_kpis(
 ) -> dict[str, int]:
     """Compile the metric contracts into the built mart's KPI tables (kpi_values,
     campaign_recommendations): one definition per metric, no second copy of its SQL."""
-    from revenue_os.metrics.kpi_layer import build_kpi_tables
-
     started = time.perf_counter()
     counts = build_kpi_tables(conn, BUILD_SCHEMA)
     seconds = time.perf_counter() - started
@@ -548,8 +527,6 @@ def audit(
     for r in results:
         if not r.passed or r.warning:
             echo(r.line())
-    from revenue_os.quality.health import write_data_health
-
     echo(f"audit: {len(results) - len(failed)} of {len(results)} passed")
     if failed:
         _finish(conn, build_id, "audit_failed", "; ".join(r.line() for r in failed))
@@ -703,8 +680,6 @@ def build_all(
         raise
     extra: list[Audit] = []
     if quality_uri:
-        from revenue_os.quality.gate import quality_audit
-
         extra.append(quality_audit(quality_uri, build_id))
     audit(conn, build_id, models, echo, extra_audits=extra)
     if publish_after:

@@ -23,7 +23,7 @@ from psycopg import sql
 
 from revenue_os.metrics import load_contracts
 from revenue_os.metrics.formatting import format_value
-from revenue_os.metrics.kpi_layer import KPI_VALUES_COLUMNS
+from revenue_os.metrics.kpi_tables import table_definition
 from revenue_os.notifications import mailbox
 from revenue_os.notifications.freshness import check_freshness
 from revenue_os.notifications.kpi_alerts import alert_kpi_owners
@@ -229,7 +229,9 @@ def test_a_mart_never_published_is_stale_and_nothing_is_sent_unconfigured(
 
 
 def _kpi_world(conn) -> None:
-    conn.execute(sql.SQL("CREATE TABLE mart.kpi_values ({})").format(KPI_VALUES_COLUMNS))
+    conn.execute(
+        sql.SQL("CREATE TABLE mart.kpi_values ({})").format(table_definition("kpi_values"))
+    )
 
 
 def _kpi(

@@ -54,7 +54,7 @@ from PIL import Image
 from psycopg import sql
 
 from revenue_os.metrics import load_contracts
-from revenue_os.metrics.kpi_layer import KPI_VALUES_COLUMNS
+from revenue_os.metrics.kpi_tables import table_definition
 from revenue_os.operations.decisions import add_decision, close_decision
 from revenue_os.reporting import PackError, build_pack, freeze_month, gather_pack
 from revenue_os.reporting.formatting import STATUS_RGB
@@ -229,7 +229,7 @@ SHOWN = {
 
 def _build_mart(conn: psycopg.Connection) -> None:
     kpi_values = sql.Identifier("mart", "kpi_values")
-    conn.execute(sql.SQL("CREATE TABLE {} ({})").format(kpi_values, KPI_VALUES_COLUMNS))
+    conn.execute(sql.SQL("CREATE TABLE {} ({})").format(kpi_values, table_definition("kpi_values")))
     with conn.cursor() as cursor:
         cursor.executemany(
             sql.SQL("INSERT INTO {} VALUES ({})").format(

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from revenue_os.metrics import load_contracts
-from revenue_os.metrics.kpi_layer import RecommendationSettings, _CampaignFigures, recommend
+from revenue_os.metrics.recommendations import RecommendationSettings, _CampaignFigures, recommend
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +74,43 @@ def test_a_campaign_started_in_the_windows_last_two_months_is_too_young_to_judge
     assert recommend(old, contracts["roas"], contracts["cost_per_mql"], settings, "W")[0] == (
         "reduce"
     )
+
+
+def test_the_settings_are_read_from_their_file(contracts):
+    settings = RecommendationSettings.load(contracts=contracts)
+    assert settings == RecommendationSettings(
+        minimum_spend_usd=Decimal(3000),
+        roas_metric="roas",
+        spend_metric="paid_spend",
+        attributed_metric="paid_attributed_revenue",
+        cost_per_mql_metric="cost_per_mql",
+        mql_metric="mqls",
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda text: text.replace("roas: roas", "roas: return_on_spend"),
+            r"metrics\.roas: 'return_on_spend' is no contract in metrics/",
+        ),
+        (
+            lambda text: text.replace("minimum_spend_usd: 3000", "minimum_spend_usd: lots"),
+            "minimum_spend_usd: a number of dollars, 0 or more",
+        ),
+        (
+            lambda text: text.replace("  mqls: mqls\n", ""),
+            "metrics: name attributed_revenue, cost_per_mql, mqls, roas, spend",
+        ),
+    ],
+)
+def test_a_wrong_setting_names_the_file_and_the_fix(tmp_path, contracts, edit, message):
+    from revenue_os.metrics.recommendations import SETTINGS_FILE, RecommendationSettingsError
+
+    path = tmp_path / SETTINGS_FILE.name
+    path.write_text(edit(SETTINGS_FILE.read_text()))
+    with pytest.raises(
+        RecommendationSettingsError, match=f"campaign_recommendations.yml: .*{message}"
+    ):
+        RecommendationSettings.load(path, contracts)

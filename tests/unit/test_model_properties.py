@@ -103,3 +103,33 @@ def test_a_page_without_the_markers_is_refused_by_name(tmp_path):
     page.write_text("# The governed mart\n")
     with pytest.raises(ValueError, match=r"mart\.md: the markers of the generated model reference"):
         write_reference(page)
+
+
+def test_the_frozen_kpi_snapshots_keep_the_types_of_the_kpi_values_they_copy():
+    """ops.kpi_snapshots (a migration, so written once in SQL) copies rows of kpi_values: each
+    column it shares with the declared kpi_values has the same type."""
+    import sqlglot
+    from sqlglot import exp
+
+    from revenue_os.metrics.kpi_tables import column_types
+    from revenue_os.paths import PROJECT_ROOT
+
+    migration = PROJECT_ROOT / "sql" / "migrations" / "0009_ops_alerts_and_snapshots.sql"
+    tables = {
+        statement.this.this.name: statement.this
+        for statement in sqlglot.parse(migration.read_text(), read="postgres")
+        if isinstance(statement, exp.Create) and statement.kind == "TABLE"
+    }
+    # sqlglot spells numeric as decimal: compare its type names, not its spelling.
+    spelled = {"decimal": "numeric"}
+    snapshot = {
+        column.name: spelled.get(
+            column.args["kind"].sql("postgres").lower(), column.args["kind"].sql("postgres").lower()
+        )
+        for column in tables["kpi_snapshots"].expressions
+        if isinstance(column, exp.ColumnDef)
+    }
+    declared = column_types("kpi_values")
+    shared = set(snapshot) & set(declared)
+    assert len(shared) >= 20
+    assert {name: snapshot[name] for name in shared} == {name: declared[name] for name in shared}

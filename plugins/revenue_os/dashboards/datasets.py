@@ -11,19 +11,13 @@ grouping a chart asks for.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from psycopg import sql
 
 from revenue_os.metrics.contract import MetricContract, RatioCalculation, SimpleCalculation
-from revenue_os.metrics.kpi_layer import (
-    _CAMPAIGN_TYPES,
-    CAMPAIGN_COLUMNS,
-    KPI_VALUES_COLUMNS,
-    RecommendationSettings,
-)
+from revenue_os.metrics.kpi_tables import column_types
 from revenue_os.metrics.labels import (
     CHANNEL,
     dimension_labels,
@@ -36,8 +30,8 @@ from revenue_os.metrics.mart_catalogue import (
     MART_MODELS,
     ROLLUPS,
 )
+from revenue_os.metrics.recommendations import RecommendationSettings
 from revenue_os.metrics.rollups import rolled_up
-from revenue_os.metrics.scorecard import CALENDAR_COLUMNS, SCORECARD_COLUMNS
 from revenue_os.metrics.sql_text import aggregate_call_ends
 
 SCHEMA = "mart"
@@ -371,19 +365,8 @@ def contract_metrics(
     return by_model
 
 
-def _columns_of_ddl(ddl: str) -> dict[str, str]:
-    columns: dict[str, str] = {}
-    for line in ddl.splitlines():
-        match = re.match(r"\s*([a-z_][a-z0-9_]*)\s+([a-z]+)", line)
-        if match and match.group(1) != "primary":
-            columns[match.group(1)] = match.group(2)
-    return columns
-
-
-KPI_VALUES_TYPES: Mapping[str, str] = _columns_of_ddl(KPI_VALUES_COLUMNS.as_string(None))
-CAMPAIGN_TYPES: Mapping[str, str] = {
-    name: kind.split()[0] for name, kind in zip(CAMPAIGN_COLUMNS, _CAMPAIGN_TYPES, strict=True)
-}
+KPI_VALUES_TYPES: Mapping[str, str] = column_types("kpi_values")
+CAMPAIGN_TYPES: Mapping[str, str] = column_types("campaign_recommendations")
 
 _KPI_METRICS = {
     "value": ("Value", "the metric's value for the row's period and dimension value"),
@@ -403,11 +386,6 @@ def _kpi_metrics() -> dict[str, DatasetMetric]:
         )
         for name, (label, text) in _KPI_METRICS.items()
     }
-
-
-def _text_types(columns: Mapping[str, str]) -> dict[str, str]:
-    """Column → type from a table definition's `name: "type constraints"` mapping."""
-    return {name: kind.split()[0] for name, kind in columns.items()}
 
 
 KPI_PERIOD_STATE_SQL = (
@@ -452,7 +430,7 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
     )
     datasets["kpi_scorecard"] = Dataset(
         name="kpi_scorecard",
-        columns=_text_types(SCORECARD_COLUMNS),
+        columns=column_types("kpi_scorecard"),
         main_dttm_col="period_start",
         metrics=_kpi_metrics(),
         description="each metric's row for the period it is reported on, written out for "
@@ -460,13 +438,13 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
     )
     datasets["reporting_calendar"] = Dataset(
         name="reporting_calendar",
-        columns=_text_types(CALENDAR_COLUMNS),
+        columns=column_types("reporting_calendar"),
         main_dttm_col=None,
         metrics={},
         description="how far the data runs, the latest complete and closed periods, and "
         "when the mart was published",
     )
-    settings = RecommendationSettings()
+    settings = RecommendationSettings.load()
     formats = {
         "spend": settings.spend_metric,
         "attributed_revenue": settings.attributed_metric,

@@ -28,6 +28,7 @@ from psycopg import sql
 
 from revenue_os.metrics.contract import MetricContract
 from revenue_os.metrics.formatting import period_label
+from revenue_os.metrics.kpi_tables import column_types, create_kpi_table
 from revenue_os.metrics.labels import dimension_value_label_sql
 from revenue_os.metrics.periods import (
     PERIOD_STEP,
@@ -52,62 +53,8 @@ STATUS_COLORS = {
 """The status colours every surface uses (tiles, scorecards, packs, alerts)."""
 
 
-CALENDAR_COLUMNS = {
-    "period_grain": "text NOT NULL PRIMARY KEY",
-    "business_day": "date",
-    "data_through": "date",
-    "data_through_label": "text",
-    "current_period": "date",
-    "current_label": "text",
-    "latest_complete_period": "date",
-    "latest_complete_label": "text",
-    "latest_final_period": "date",
-    "latest_final_label": "text",
-    "reporting_close_days": "integer NOT NULL",
-    "built_at": "timestamptz NOT NULL DEFAULT now()",
-    "published_at": "timestamptz",
-    "published_label": "text",
-    "as_of_text": "text",
-}
-
-SCORECARD_COLUMNS = {
-    "metric_name": "text NOT NULL",
-    "label": "text NOT NULL",
-    "area": "text NOT NULL",
-    "tier": "text NOT NULL",
-    "period_grain": "text NOT NULL",
-    "period_start": "date NOT NULL",
-    "period_label": "text NOT NULL",
-    "reported_as": "text NOT NULL",  # complete | final | current
-    "dimension_name": "text NOT NULL",
-    "dimension_value": "text NOT NULL",
-    "dimension_label": "text NOT NULL",
-    "value": "numeric",
-    "display_value": "text",
-    "prior_value": "numeric",
-    "prior_label": "text",
-    "display_prior": "text",
-    "change": "numeric",
-    "display_change": "text",
-    "change_arrow": "text",
-    "change_color": "text",
-    "last_year_value": "numeric",
-    "display_last_year": "text",
-    "trailing_value": "numeric",
-    "trailing_label": "text",
-    "display_trailing": "text",
-    "status": "text",
-    "status_label": "text NOT NULL",
-    "status_color": "text NOT NULL",
-    "is_final": "boolean NOT NULL",
-    "provisional_note": "text",
-    "sparkline": "text",
-    "kpi_owner": "text NOT NULL",
-    "format": "text NOT NULL",
-    "direction": "text NOT NULL",
-    "threshold_red": "text",
-    "action": "text",
-}
+CALENDAR_COLUMNS = column_types("reporting_calendar")
+SCORECARD_COLUMNS = column_types("kpi_scorecard")
 
 
 def period_label_sql(grain: sql.Composable, start: sql.Composable) -> sql.Composed:
@@ -167,25 +114,6 @@ def _reported_period(
     return "complete", latest_complete(grain, business_day)
 
 
-def create_table(
-    cursor: psycopg.Cursor,
-    table: sql.Identifier,
-    columns: Mapping[str, str],
-    primary_key: Sequence[str] = (),
-) -> None:
-    """(Re)create `table` with `columns` (name → type and constraints)."""
-    definitions = [
-        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
-        for name, kind in columns.items()
-    ]
-    if primary_key:
-        definitions.append(
-            sql.SQL("PRIMARY KEY ({})").format(sql.SQL(", ").join(map(sql.Identifier, primary_key)))
-        )
-    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
-    cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(table, sql.SQL(", ").join(definitions)))
-
-
 def insert_rows(
     cursor: psycopg.Cursor,
     table: sql.Identifier,
@@ -230,8 +158,7 @@ def status_color_sql(status: sql.Composable) -> sql.Composed:
 def _build_calendar(
     cursor: psycopg.Cursor, schema: str, business_day: date | None, close_days: int
 ) -> int:
-    table = sql.Identifier(schema, "reporting_calendar")
-    create_table(cursor, table, CALENDAR_COLUMNS)
+    table = create_kpi_table(cursor, schema, "reporting_calendar")
     rows = []
     for grain in PERIOD_STEP:
         if business_day is None:
@@ -259,6 +186,7 @@ def _build_calendar(
     # The columns up to the close; the stamps after it are the build's and the publish's.
     columns = list(CALENDAR_COLUMNS)[: list(CALENDAR_COLUMNS).index("reporting_close_days") + 1]
     insert_rows(cursor, table, columns, rows)
+    cursor.execute(sql.SQL("UPDATE {} SET built_at = now()").format(table))
     stamp_as_of(cursor, schema, published=False)
     return len(rows)
 
@@ -432,8 +360,7 @@ def build_calendar_and_scorecard(
     """(Re)create `reporting_calendar` and `kpi_scorecard` in `schema`; their row counts."""
     close_days = REPORTING_CLOSE_DAYS if close_days is None else close_days
     calendar_rows = _build_calendar(cursor, schema, business_day, close_days)
-    scorecard = sql.Identifier(schema, "kpi_scorecard")
-    create_table(cursor, scorecard, SCORECARD_COLUMNS)
+    scorecard = create_kpi_table(cursor, schema, "kpi_scorecard")
     if business_day is not None and contracts:
         # kpi_values was written moments ago: without statistics the planner nests loops
         # over 100k rows (40 s instead of 1 s at the demo's scale).

@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from revenue_os.metrics.kpi_layer import build_kpi_tables
+from revenue_os.metrics.kpi_tables import KPI_TABLES, KPI_TABLES_FILE
 from revenue_os.metrics.mart_catalogue import MART_MODELS, ROLLUPS
 from revenue_os.metrics.scorecard import stamp_as_of
 from revenue_os.paths import SEEDS_DIR
@@ -352,12 +353,21 @@ def _column_audits(conn: psycopg.Connection, models: dict[str, Model]) -> list[A
         (STAGING_SCHEMA, BUILD_SCHEMA),
     ):
         built.setdefault(table, {})[column] = _BUILT_TYPES.get(kind, kind)
+    declared_in = {
+        model.name: (
+            model.properties,
+            f"{model.path.parent.name}/_{model.path.parent.name}__models.yml",
+        )
+        for model in build_order(models)
+        if model.properties is not None
+    }
+    declared_in |= {
+        name: (properties, KPI_TABLES_FILE.name) for name, properties in KPI_TABLES.items()
+    }
     results = []
-    for model in build_order(models):
-        if model.properties is None:
-            continue
-        declared = model.properties.column_types
-        actual = built.get(model.name, {})
+    for name, (properties, source) in declared_in.items():
+        declared = properties.column_types
+        actual = built.get(name, {})
         problems = [f"{c} missing" for c in declared if c not in actual]
         problems += [f"{c} not declared" for c in actual if c not in declared]
         problems += [
@@ -368,11 +378,10 @@ def _column_audits(conn: psycopg.Connection, models: dict[str, Model]) -> list[A
         results.append(
             AuditResult(
                 "declared_columns",
-                model.name,
+                name,
                 not problems,
                 "; ".join(problems) or f"{len(actual)} columns as declared",
-                f"the {len(declared)} columns of {model.path.parent.name}/"
-                f"_{model.path.parent.name}__models.yml",
+                f"the {len(declared)} columns of {source}",
             )
         )
     return results

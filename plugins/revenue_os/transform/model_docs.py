@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from revenue_os.metrics.kpi_tables import KPI_TABLES
 from revenue_os.paths import MODELS_DIR, PROJECT_ROOT
 from revenue_os.transform.properties import ModelProperties, load_properties
 
@@ -57,8 +58,12 @@ def _internal(properties: Mapping[str, ModelProperties], prefix: str) -> list[st
     return [*lines, ""]
 
 
-def render_reference(properties: Mapping[str, ModelProperties]) -> str:
-    """The generated section: every published model with its columns, then the internal ones."""
+def render_reference(
+    properties: Mapping[str, ModelProperties],
+    kpi_tables: Mapping[str, ModelProperties] = KPI_TABLES,
+) -> str:
+    """The generated section: every published model with its columns, the KPI tables, then
+    the internal models."""
     dimensions = sorted(n for n in properties if n.startswith("dim_"))
     facts = sorted(
         n for n in properties if n.startswith("fct_") and properties[n].meta.rollup_of is None
@@ -73,6 +78,17 @@ def render_reference(properties: Mapping[str, ModelProperties]) -> str:
     lines += ["## Monthly roll-ups", ""]
     for name in rollups:
         lines += _published(name, properties[name])
+    lines += [
+        "## KPI tables",
+        "",
+        "Compiled from the metric contracts in `metrics/` at every build, after the facts"
+        " (`revenue_os.metrics.kpi_layer`; the metrics' rules in"
+        " [metrics/README.md](../metrics/README.md)), and created from their declaration in"
+        " `metrics/kpi_tables.yml`.",
+        "",
+    ]
+    for name in kpi_tables:
+        lines += _published(name, kpi_tables[name])
     lines += [
         "## Internal models (schema `staging`)",
         "",

@@ -41,10 +41,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Constraint(_Strict):
+    type: Literal["not_null"]
+
+
 class Column(_Strict):
     name: Identifier
     data_type: DataType
+    constraints: tuple[Constraint, ...] = ()
     description: str = Field(min_length=1)
+
+    @property
+    def not_null(self) -> bool:
+        return any(constraint.type == "not_null" for constraint in self.constraints)
 
 
 class Incremental(_Strict):
@@ -175,6 +184,13 @@ def load_properties(
                 f"{rollup.model}.{rollup.time_column}, which is not a declared mart column"
             )
     return properties
+
+
+def load_table_properties(path: Path) -> dict[str, ModelProperties]:
+    """Tables built by code rather than a SQL model (the KPI tables), in the same format."""
+    if not path.exists():
+        raise PropertiesError(f"{path} is missing")
+    return _load_file(path, "kpis")
 
 
 def published_columns(models_dir: Path = MODELS_DIR) -> MappingProxyType:

@@ -1,0 +1,544 @@
+"""The KPI compiler: each metric contract as the SQL that computes it into `kpi_values`.
+
+Each simple metric is one scan of its model per grain, with GROUPING SETS over its
+dimensions (a monthly roll-up of the fact for months and quarters, where it gives the same
+sums); derived metrics (ratio, growth, formula) are computed from the stored values of their
+inputs in the work table `kpi_work`, aggregated to the same period and dimension first and
+divided after, so a join can never fan out (spend is never multiplied by attribution rows).
+`kpi_values_sql` then adds each value's contract, prior period, change, status and
+completeness. The statements are composed with `psycopg.sql`; no value is formatted in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+
+from psycopg import sql
+
+from revenue_os.metrics.as_of import contract_models_as_of
+from revenue_os.metrics.contract import (
+    FormulaCalculation,
+    GrowthCalculation,
+    MetricContract,
+    RatioCalculation,
+    SimpleCalculation,
+)
+from revenue_os.metrics.loader import inputs_of, models_behind
+from revenue_os.metrics.mart_catalogue import AS_OF_COLUMNS
+from revenue_os.metrics.periods import (
+    FORWARD_PERIODS,
+    PERIOD_STEP,
+    REPORTING_CLOSE_DAYS,
+    TRAILING_PERIODS,
+    period_start,
+    shift,
+    trailing_basis,
+)
+from revenue_os.metrics.rollups import rollup_answering
+from revenue_os.metrics.sql_text import is_additive
+from revenue_os.metrics.thresholds import STATUSES, Condition
+
+OVERALL = "overall"
+ALL = "all"
+UNKNOWN = "unknown"  # the dimension value of rows whose column is null
+_WHOLE_MONTHS = frozenset({"month", "quarter"})
+_TRAILING_SPAN = {"week": "21 days", "month": "2 months", "quarter": "9 months"}
+
+
+INSERT_WORK = sql.SQL(
+    "INSERT INTO kpi_work (metric_name, period_grain, period_start, dimension_name, "
+    "dimension_value, value, trailing_value) "
+)
+
+
+# --- simple metrics: one grouped scan of the model per grain ---------------------------------
+
+
+def work_rows_sql(
+    contract: MetricContract, grain: str, schema: str, contracts: Mapping[str, MetricContract]
+) -> sql.Composed:
+    calculation = contract.calculation
+    if isinstance(calculation, SimpleCalculation):
+        return simple_sql(contract, calculation, grain, schema)
+    if isinstance(calculation, RatioCalculation):
+        return _ratio_sql(contract, calculation, grain, contracts)
+    if isinstance(calculation, GrowthCalculation):
+        return _growth_sql(contract, calculation, grain)
+    assert isinstance(calculation, FormulaCalculation)
+    return _formula_sql(contract, calculation, grain, contracts)
+
+
+def simple_sql(
+    contract: MetricContract, calculation: SimpleCalculation, grain: str, schema: str
+) -> sql.Composed:
+    if grain in _WHOLE_MONTHS:
+        # Months and quarters are whole months: a roll-up of the fact gives the same sums.
+        rolled = rollup_answering(calculation, contract.dimension_columns_at(grain).values())
+        calculation = rolled or calculation
+    time_column = sql.Identifier(calculation.time_column)
+    truncated = sql.SQL("date_trunc({}, {})").format(sql.Literal(grain), time_column)
+    model = sql.Identifier(schema, calculation.model)
+    where = sql.SQL("WHERE {} IS NOT NULL{}").format(
+        time_column,
+        sql.SQL(" AND ({})").format(sql.SQL(calculation.filter))
+        if calculation.filter
+        else sql.SQL(""),
+    )
+    periods = _grouped_sql(
+        contract,
+        calculation,
+        grain,
+        sql.SQL("({})::date").format(truncated),
+        sql.SQL("FROM {} {}").format(model, where),
+    )
+    names = sql.SQL("{}, {}").format(sql.Literal(contract.name), sql.Literal(grain))
+    if is_additive(calculation.expression):
+        # Sums and counts over a window are the sums of their periods.
+        return INSERT_WORK + sql.SQL(
+            "WITH periods AS ({periods}) SELECT {names}, period_start, dimension_name, "
+            "dimension_value, value, sum(value) OVER (PARTITION BY dimension_name, "
+            "dimension_value ORDER BY period_start RANGE BETWEEN interval {span} PRECEDING "
+            "AND CURRENT ROW) FROM periods"
+        ).format(periods=periods, names=names, span=sql.Literal(_TRAILING_SPAN[grain]))
+    # Averages and distinct counts are re-aggregated over the window's rows: each row is
+    # counted in the window of its own period and of the periods after it.
+    shifted = sql.SQL("({} + shift * interval {})::date").format(
+        truncated, sql.Literal(PERIOD_STEP[grain])
+    )
+    windows = _grouped_sql(
+        contract,
+        calculation,
+        grain,
+        shifted,
+        sql.SQL("FROM {} CROSS JOIN generate_series(0, {}) AS shift {}").format(
+            model, sql.Literal(TRAILING_PERIODS[grain] - 1), where
+        ),
+    )
+    return INSERT_WORK + sql.SQL(
+        "WITH periods AS ({periods}), windows AS ({windows}) SELECT {names}, p.period_start, "
+        "p.dimension_name, p.dimension_value, p.value, w.value FROM periods AS p LEFT JOIN "
+        "windows AS w USING (period_start, dimension_name, dimension_value)"
+    ).format(periods=periods, windows=windows, names=names)
+
+
+def _grouped_sql(
+    contract: MetricContract,
+    calculation: SimpleCalculation,
+    grain: str,
+    period: sql.Composable,
+    source: sql.Composable,
+) -> sql.Composed:
+    """(period_start, dimension_name, dimension_value, value) for the total and each dimension.
+
+    A dimension with a default filter (ROAS's attribution model) is grouped in every set, and
+    the rows that do not break it out keep only its default value; one scan serves all.
+    """
+    columns = contract.dimension_columns_at(grain)
+    defaulted = {columns[name]: value for name, value in calculation.default_filters.items()}
+    ordered = list(dict.fromkeys(columns.values()))
+    value = sql.SQL("({})::numeric").format(sql.SQL(calculation.expression))
+    outputs: list[tuple[str, str | None, frozenset[str]]] = [(OVERALL, None, frozenset(defaulted))]
+    outputs += [(name, column, frozenset(defaulted) | {column}) for name, column in columns.items()]
+    if not ordered:
+        aggregated = sql.SQL(
+            "SELECT {period} AS period_start, 0 AS grouping_mask, {value} AS value {source} GROUP BY 1"
+        ).format(period=period, value=value, source=source)
+    else:
+        sets = list(dict.fromkeys(grouped for _, _, grouped in outputs))
+        aggregated = sql.SQL(
+            "SELECT {period} AS period_start, GROUPING({columns}) AS grouping_mask, {selected}, "
+            "{value} AS value {source} GROUP BY {period}, GROUPING SETS ({sets})"
+        ).format(
+            period=period,
+            columns=sql.SQL(", ").join(map(sql.Identifier, ordered)),
+            selected=sql.SQL(", ").join(
+                sql.SQL("{} AS {}").format(sql.Identifier(column), sql.Identifier(f"d_{column}"))
+                for column in ordered
+            ),
+            value=value,
+            source=source,
+            sets=sql.SQL(", ").join(
+                sql.SQL("({})").format(
+                    sql.SQL(", ").join(
+                        sql.Identifier(column) for column in ordered if column in grouped
+                    )
+                )
+                for grouped in sets
+            ),
+        )
+    selects = []
+    for name, column, grouped in outputs:
+        mask = sum(
+            1 << (len(ordered) - 1 - index)
+            for index, candidate in enumerate(ordered)
+            if candidate not in grouped
+        )
+        conditions = [sql.SQL("grouping_mask = {}").format(sql.Literal(mask))]
+        conditions += [
+            sql.SQL("{} = {}").format(sql.Identifier(f"d_{other}"), sql.Literal(default))
+            for other, default in defaulted.items()
+            if other != column
+        ]
+        dimension_value = (
+            sql.Literal(ALL)
+            if column is None
+            else sql.SQL("coalesce({}::text, {})").format(
+                sql.Identifier(f"d_{column}"), sql.Literal(UNKNOWN)
+            )
+        )
+        selects.append(
+            sql.SQL(
+                "SELECT period_start, {} AS dimension_name, {} AS dimension_value, value FROM aggregated WHERE {}"
+            ).format(sql.Literal(name), dimension_value, sql.SQL(" AND ").join(conditions))
+        )
+    return sql.SQL("WITH aggregated AS ({}) {}").format(
+        aggregated, sql.SQL(" UNION ALL ").join(selects)
+    )
+
+
+# --- derived metrics: computed from the stored values of their inputs ------------------------
+
+
+def _inputs_joined(
+    contract: MetricContract,
+    grain: str,
+    inputs: list[MetricContract],
+) -> tuple[sql.Composed, list[sql.Identifier]]:
+    """FROM clause joining each input to the keys of the metric, broadcasting where needed.
+
+    The keys are the (period, dimension, value) rows any input carrying that dimension has.
+    An input without the dimension (spend has no attribution model) contributes its total for
+    the period to every value of it.
+    """
+    outputs = [OVERALL, *contract.dimensions_at(grain)]
+    carried_by = [
+        [name for name in outputs if name == OVERALL or name in upstream.dimensions_at(grain)]
+        for upstream in inputs
+    ]
+    key_selects = []
+    for upstream, carried in zip(inputs, carried_by, strict=True):
+        key_selects.append(
+            sql.SQL(
+                "SELECT period_start, dimension_name, dimension_value FROM kpi_work "
+                "WHERE metric_name = {} AND period_grain = {} AND dimension_name IN ({})"
+            ).format(
+                sql.Literal(upstream.name),
+                sql.Literal(grain),
+                sql.SQL(", ").join(map(sql.Literal, carried)),
+            )
+        )
+    # A broadcast dimension's values come from the input that carries it; where that input
+    # is a sum with no rows in a period (no paid touch credited by last touch in February),
+    # the other input's periods still get every value, so the ratio reads 0, not nothing.
+    broadcasts = [
+        (carrier, other, name)
+        for carrier in inputs
+        if _zero_when_absent(carrier)
+        for name in contract.dimensions_at(grain)
+        if name in carrier.dimensions_at(grain)
+        for other in inputs
+        if other is not carrier and name not in other.dimensions_at(grain)
+    ]
+    for carrier, other, name in broadcasts:
+        key_selects.append(
+            sql.SQL(
+                "SELECT periods.period_start, dimension_values.dimension_name, "
+                "dimension_values.dimension_value FROM (SELECT DISTINCT period_start "
+                "FROM kpi_work WHERE metric_name = {other} AND period_grain = {grain} "
+                "AND dimension_name = {overall}) AS periods CROSS JOIN (SELECT DISTINCT "
+                "dimension_name, dimension_value FROM kpi_work WHERE metric_name = "
+                "{carrier} AND period_grain = {grain} AND dimension_name = {name}) AS "
+                "dimension_values"
+            ).format(
+                other=sql.Literal(other.name),
+                carrier=sql.Literal(carrier.name),
+                grain=sql.Literal(grain),
+                overall=sql.Literal(OVERALL),
+                name=sql.Literal(name),
+            )
+        )
+    joins = []
+    aliases = []
+    for index, (upstream, carried) in enumerate(zip(inputs, carried_by, strict=True)):
+        alias = sql.Identifier(f"input_{index}")
+        aliases.append(alias)
+        joins.append(
+            sql.SQL(
+                " LEFT JOIN kpi_work AS {alias} ON {alias}.metric_name = {name} AND "
+                "{alias}.period_grain = {grain} AND {alias}.period_start = keys.period_start AND "
+                "{alias}.dimension_name = CASE WHEN keys.dimension_name IN ({carried}) THEN "
+                "keys.dimension_name ELSE {overall} END AND {alias}.dimension_value = CASE WHEN "
+                "keys.dimension_name IN ({carried}) THEN keys.dimension_value ELSE {all} END"
+            ).format(
+                alias=alias,
+                name=sql.Literal(upstream.name),
+                grain=sql.Literal(grain),
+                carried=sql.SQL(", ").join(map(sql.Literal, carried)),
+                overall=sql.Literal(OVERALL),
+                all=sql.Literal(ALL),
+            )
+        )
+    source = sql.SQL("FROM ({}) AS keys").format(sql.SQL(" UNION ").join(key_selects))
+    return source + sql.Composed(joins), aliases
+
+
+def _zero_when_absent(contract: MetricContract) -> bool:
+    """A period without rows is 0 for sums and counts; for anything else it is unknown."""
+    calculation = contract.calculation
+    return isinstance(calculation, SimpleCalculation) and is_additive(calculation.expression)
+
+
+def _input_value(alias: sql.Identifier, column: str, upstream: MetricContract) -> sql.Composed:
+    reference = sql.SQL("{}.{}").format(alias, sql.Identifier(column))
+    if _zero_when_absent(upstream):
+        return sql.SQL("coalesce({}, 0)").format(reference)
+    return sql.SQL("{}").format(reference)
+
+
+def _per_period(
+    value: sql.Composed, upstream: MetricContract, column: str, grain: str
+) -> sql.Composed:
+    """A sum's trailing value as the window's average per period, so that a formula's trailing
+    value is the same kind of number as its period value (a rate per day stays a rate per day,
+    not three months of it)."""
+    if column != "trailing_value" or not _zero_when_absent(upstream):
+        return value
+    return sql.SQL("({} / {})").format(value, sql.Literal(TRAILING_PERIODS[grain]))
+
+
+def _ratio_sql(
+    contract: MetricContract,
+    calculation: RatioCalculation,
+    grain: str,
+    contracts: Mapping[str, MetricContract],
+) -> sql.Composed:
+    numerator = contracts[calculation.numerator]
+    denominator = contracts[calculation.denominator]
+    inputs = list({numerator.name: numerator, denominator.name: denominator}.values())
+    source, aliases = _inputs_joined(contract, grain, inputs)
+    alias_of = {upstream.name: alias for upstream, alias in zip(inputs, aliases, strict=True)}
+
+    def divided(column: str) -> sql.Composed:
+        return sql.SQL("{} * {} / nullif({}, 0)").format(
+            _input_value(alias_of[numerator.name], column, numerator),
+            sql.Literal(Decimal(str(calculation.multiplier))),
+            _input_value(alias_of[denominator.name], column, denominator),
+        )
+
+    return INSERT_WORK + sql.SQL(
+        "SELECT {}, {}, keys.period_start, keys.dimension_name, keys.dimension_value, {}, {} {}"
+    ).format(
+        sql.Literal(contract.name),
+        sql.Literal(grain),
+        divided("value"),
+        divided("trailing_value"),
+        source,
+    )
+
+
+def _growth_sql(
+    contract: MetricContract, calculation: GrowthCalculation, grain: str
+) -> sql.Composed:
+    """Period over period; the trailing value compares the trailing window with the one before."""
+    step = sql.Literal(PERIOD_STEP[grain])
+    window = sql.Literal(TRAILING_PERIODS[grain])
+    same_row = (
+        "{alias}.metric_name = present.metric_name AND {alias}.period_grain = present.period_grain "
+        "AND {alias}.dimension_name = present.dimension_name AND "
+        "{alias}.dimension_value = present.dimension_value"
+    )
+    return INSERT_WORK + sql.SQL(
+        "SELECT {name}, {grain}, present.period_start, present.dimension_name, "
+        "present.dimension_value, "
+        "(present.value - prior.value) * 100 / nullif(prior.value, 0), "
+        "(present.trailing_value - prior_window.trailing_value) * 100 "
+        "/ nullif(prior_window.trailing_value, 0) "
+        "FROM kpi_work AS present "
+        "LEFT JOIN kpi_work AS prior ON " + same_row.format(alias="prior") + " AND "
+        "prior.period_start = (present.period_start - interval {step})::date "
+        "LEFT JOIN kpi_work AS prior_window ON " + same_row.format(alias="prior_window") + " AND "
+        "prior_window.period_start = (present.period_start - {window} * interval {step})::date "
+        "WHERE present.metric_name = {of} AND present.period_grain = {grain} "
+        "AND present.dimension_name IN ({outputs})"
+    ).format(
+        name=sql.Literal(contract.name),
+        grain=sql.Literal(grain),
+        step=step,
+        window=window,
+        of=sql.Literal(calculation.of),
+        outputs=sql.SQL(", ").join(map(sql.Literal, [OVERALL, *contract.dimensions_at(grain)])),
+    )
+
+
+def _formula_sql(
+    contract: MetricContract,
+    calculation: FormulaCalculation,
+    grain: str,
+    contracts: Mapping[str, MetricContract],
+) -> sql.Composed:
+    inputs = [contracts[name] for name in inputs_of(contract)]
+    source, aliases = _inputs_joined(contract, grain, inputs)
+
+    def evaluated(column: str) -> sql.Composed:
+        # The formula's {metric} references are psycopg placeholders by design.
+        return sql.SQL(calculation.expression).format(
+            **{
+                upstream.name: _per_period(
+                    _input_value(alias, column, upstream), upstream, column, grain
+                )
+                for upstream, alias in zip(inputs, aliases, strict=True)
+            }
+        )
+
+    return INSERT_WORK + sql.SQL(
+        "SELECT {}, {}, keys.period_start, keys.dimension_name, keys.dimension_value, "
+        "({})::numeric, ({})::numeric {}"
+    ).format(
+        sql.Literal(contract.name),
+        sql.Literal(grain),
+        evaluated("value"),
+        evaluated("trailing_value"),
+        source,
+    )
+
+
+# --- kpi_values: the stored values with their contract, prior period and status -----------
+
+
+def complete_sql(
+    contract: MetricContract,
+    grain: str,
+    contracts: Mapping[str, MetricContract],
+    as_of: Mapping[str, date | None],
+    business_day: date | None,
+    days_after: int = 0,
+) -> sql.Composable:
+    """A period is complete when it ended on or before the business day (and every model
+    behind the metric has data); final when `days_after` more days (the contract's
+    final_after_days) have passed too."""
+    if not any(model in AS_OF_COLUMNS for model in models_behind(contract, contracts)):
+        return sql.SQL("true")  # plans and reference data are never incomplete
+    if contract_models_as_of(contract, contracts, as_of) is None or business_day is None:
+        return sql.SQL("false")
+    return sql.SQL("(w.period_start + interval {} + interval {}) <= {}").format(
+        sql.Literal(PERIOD_STEP[grain]),
+        sql.Literal(f"{days_after} days"),
+        sql.Literal(business_day),
+    )
+
+
+def _condition_sql(condition: Condition, value: sql.Composable) -> sql.Composed:
+    return sql.SQL(" AND ").join(
+        sql.SQL("{} {} {}").format(
+            value, sql.SQL(comparison.operator), sql.Literal(Decimal(str(comparison.number)))
+        )
+        for comparison in condition.comparisons
+    )
+
+
+def _status_sql(contract: MetricContract, grain: str, finality: sql.Composable) -> sql.Composable:
+    """Status is judged on the contract's threshold period only; other grains have none. A
+    volume's thresholds judge its total only: each slice of revenue is below the company's
+    target, which says nothing about the slice.
+
+    Nothing is judged before it can be: a cohort that is still converting (a contract final
+    later than the reporting close) until it is final, and a slice (a campaign, a channel)
+    until it has a full trailing window of history, so a campaign that started last week is
+    not red at 0.00x.
+    """
+    thresholds = contract.thresholds
+    if thresholds is None or thresholds.period != grain:
+        return sql.SQL("NULL::text")
+    conditions = thresholds.conditions()
+    status = sql.SQL("CASE {} END").format(
+        sql.SQL(" ").join(
+            sql.SQL("WHEN {} THEN {}").format(
+                _condition_sql(conditions[status], sql.SQL("w.value")), sql.Literal(status)
+            )
+            for status in STATUSES
+        )
+    )
+    unjudged = [
+        sql.SQL(
+            "(w.dimension_name <> {} AND w.period_start < w.first_period + {} * interval {})"
+        ).format(
+            sql.Literal(OVERALL),
+            sql.Literal(TRAILING_PERIODS[grain] - 1),
+            sql.Literal(PERIOD_STEP[grain]),
+        )
+    ]
+    if contract.is_volume:
+        unjudged.append(sql.SQL("w.dimension_name <> {}").format(sql.Literal(OVERALL)))
+    if contract.refresh_sla.final_after_days > REPORTING_CLOSE_DAYS:
+        unjudged.append(sql.SQL("NOT ({})").format(finality))
+    return sql.SQL("CASE WHEN {} THEN NULL ELSE {} END").format(
+        sql.SQL(" OR ").join(unjudged), status
+    )
+
+
+def _forward_sql(contract: MetricContract, grain: str, business_day: date | None) -> sql.Composable:
+    """The periods a forward-looking KPI keeps: the one in progress and the next."""
+    if not contract.is_forward_looking:
+        return sql.SQL("")
+    if business_day is None:
+        return sql.SQL(" AND false")
+    current = period_start(grain, business_day)
+    return sql.SQL(" AND w.period_start >= {} AND w.period_start < {}").format(
+        sql.Literal(current), sql.Literal(shift(grain, current, FORWARD_PERIODS))
+    )
+
+
+def kpi_values_sql(
+    contract: MetricContract,
+    grain: str,
+    table: sql.Identifier,
+    completeness: sql.Composable,
+    finality: sql.Composable,
+    business_day: date | None,
+) -> sql.Composed:
+    thresholds = contract.thresholds
+    action = contract.action_on_breach
+    forward = contract.is_forward_looking
+    return sql.SQL(
+        "INSERT INTO {table} SELECT w.metric_name, {label}, {tier}, {area}, w.period_grain, "
+        "w.period_start, {complete}, {final}, w.dimension_name, w.dimension_value, w.value, "
+        "{prior}, ({prior_delta}) * 100 / nullif(abs({prior}), 0), "
+        "{trailing}, {format}, {direction}, {status}, {green}, {yellow}, {red}, "
+        "{owner}, {steward}, {confidence}, {action_type}, {action}, {basis} "
+        "FROM (SELECT *, min(period_start) OVER (PARTITION BY dimension_name, dimension_value) "
+        "AS first_period FROM kpi_work WHERE metric_name = {name} AND period_grain = {grain}) "
+        "AS w LEFT JOIN kpi_work AS prior ON prior.metric_name = w.metric_name "
+        "AND prior.period_grain = w.period_grain AND prior.dimension_name = w.dimension_name "
+        "AND prior.dimension_value = w.dimension_value "
+        "AND prior.period_start = (w.period_start - interval {step})::date "
+        "WHERE true{forward}"
+    ).format(
+        table=table,
+        label=sql.Literal(contract.label),
+        tier=sql.Literal(contract.tier),
+        area=sql.Literal(contract.area),
+        complete=completeness,
+        final=finality,
+        format=sql.Literal(contract.format),
+        direction=sql.Literal(contract.direction),
+        status=_status_sql(contract, grain, finality),
+        green=sql.Literal(thresholds.green if thresholds else None),
+        yellow=sql.Literal(thresholds.yellow if thresholds else None),
+        red=sql.Literal(thresholds.red if thresholds else None),
+        owner=sql.Literal(contract.owner.kpi_owner),
+        steward=sql.Literal(contract.owner.steward),
+        confidence=sql.Literal(contract.confidence.level),
+        action_type=sql.Literal(action.type if action else None),
+        action=sql.Literal(action.action if action else None),
+        step=sql.Literal(PERIOD_STEP[grain]),
+        name=sql.Literal(contract.name),
+        grain=sql.Literal(grain),
+        basis=sql.Literal(None if forward else trailing_basis(contract)),
+        forward=_forward_sql(contract, grain, business_day),
+        # A forward-looking KPI's earlier periods are over: no prior and no trailing window.
+        prior=sql.SQL("NULL::numeric" if forward else "prior.value"),
+        prior_delta=sql.SQL("NULL::numeric" if forward else "w.value - prior.value"),
+        trailing=sql.SQL("NULL::numeric" if forward else "w.trailing_value"),
+    )

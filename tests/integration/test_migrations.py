@@ -60,3 +60,41 @@ def test_needs_autocommit(stack):
     uri = stack.warehouse_uri("revenue_os")
     with psycopg.connect(uri) as conn, pytest.raises(MigrationError, match="autocommit"):
         migrate(conn, [])
+
+
+def test_a_source_added_to_the_registry_gets_its_raw_table_without_a_migration(scratch, stack):
+    """A new stream (here a Salesforce object the registry does not have) is loadable as soon
+    as the warehouse is migrated, by the loader's login, through the schema's default
+    privileges, like the streams the migration files created."""
+    from revenue_os.raw.loader import load_pages
+    from revenue_os.raw.objects import RAW_OBJECTS, _salesforce
+    from revenue_os.warehouse.connection import LOADER_ROLE
+    from revenue_os.warehouse.migrations import ensure_raw_tables
+
+    migrate(scratch)
+    assert ensure_raw_tables(scratch) == []  # every registered stream has its table
+    tasks = _salesforce("salesforce.tasks", "salesforce__tasks", "Task")
+    assert ensure_raw_tables(scratch, [*RAW_OBJECTS.values(), tasks]) == ["salesforce__tasks"]
+    columns = scratch.execute(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = 'raw' AND table_name = 'salesforce__tasks' ORDER BY ordinal_position"
+    ).fetchall()
+    assert [name for name, _ in columns] == [
+        "source_id",
+        "source_updated_at",
+        "is_deleted",
+        "record",
+        "batch_id",
+        "extracted_at",
+    ]
+    database = scratch.info.dbname
+    loader_uri = stack.warehouse_uri(LOADER_ROLE).rsplit("/", 1)[0] + f"/{database}"
+    with psycopg.connect(loader_uri, autocommit=True) as loader:
+        record = {
+            "Id": "00T1",
+            "SystemModstamp": "2026-11-30T10:00:00.000+0000",
+            "IsDeleted": False,
+        }
+        result = load_pages(loader, tasks, [[record]])
+        assert (result.extracted, result.inserted) == (1, 1)
+    assert scratch.execute("SELECT source_id FROM raw.salesforce__tasks").fetchall() == [("00T1",)]

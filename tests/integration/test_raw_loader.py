@@ -249,6 +249,8 @@ def test_an_unknown_extra_key_column_type_is_rejected_by_postgres(scratch):
         updated_at=lambda r: None,
         mode="replace_window",
         window_column="metric_date",
+        endpoint="campaign_days",
+        replication="day_window",
     )
     with pytest.raises(psycopg.errors.InvalidDatetimeFormat):
         load_pages(scratch, broken, [[{"x": 1}]], window=Window(date(2026, 1, 1), date(2026, 1, 1)))

@@ -42,7 +42,27 @@ LINKEDIN_FIELDS = (
 LINKEDIN_WINDOW_DAYS = 31
 
 
-class GoogleAdsConnector(Connector):
+class _AdPlatform(Connector):
+    """Campaigns are a small list read whole; their daily report is read by days."""
+
+    def reference(self, endpoint: str) -> Iterator[list[dict]]:
+        if endpoint != "campaigns":
+            raise KeyError(f"{self.source} has no reference object {endpoint!r}")
+        return self.campaigns()
+
+    def day_window(self, endpoint: str, start: date, end: date) -> Iterator[list[dict]]:
+        if endpoint != "campaign_days":
+            raise KeyError(f"{self.source} has no daily report {endpoint!r}")
+        return self.campaign_days(start, end)
+
+    def campaigns(self) -> Iterator[list[dict]]:
+        raise NotImplementedError
+
+    def campaign_days(self, start: date, end: date) -> Iterator[list[dict]]:
+        raise NotImplementedError
+
+
+class GoogleAdsConnector(_AdPlatform):
     source = "google_ads"
 
     def __init__(self, connection: SourceConnection, **client_options):
@@ -91,7 +111,7 @@ class GoogleAdsConnector(Connector):
                 yield batch.get("results", [])
 
 
-class LinkedInAdsConnector(Connector):
+class LinkedInAdsConnector(_AdPlatform):
     source = "linkedin_ads"
 
     def vendor_headers(self, connection: SourceConnection) -> dict[str, str]:

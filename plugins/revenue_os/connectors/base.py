@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -67,8 +68,22 @@ def epoch_ms(moment: datetime) -> str:
     return str(int(utc(moment).timestamp() * 1000))
 
 
+@dataclass(frozen=True)
+class ChangedRead:
+    """The pages of an object's changed records, and the change times they cover:
+    [read_from, read_to), read_from None when everything was read."""
+
+    pages: Iterable[list[dict]]
+    read_from: datetime | None
+    read_to: datetime
+
+
 class Connector:
-    """A vendor connector: a VendorClient with the vendor's bearer token and headers."""
+    """A vendor connector: a VendorClient with the vendor's bearer token and headers.
+
+    Each source object is read by its replication (revenue_os.raw.objects): a connector
+    implements the ones its objects use, for the object's `endpoint`.
+    """
 
     source: str
 
@@ -84,6 +99,24 @@ class Connector:
     def vendor_headers(self, connection: SourceConnection) -> dict[str, str]:
         """Headers the vendor requires besides the bearer token."""
         return {}
+
+    def changed(
+        self, endpoint: str, since: datetime, until: datetime, *, everything: bool, backfill: bool
+    ) -> ChangedRead:
+        """Records changed in [since, until) (everything: all of them), deletions included."""
+        raise NotImplementedError(f"{self.source} reads no object by change time")
+
+    def occurred(self, endpoint: str, since: datetime, until: datetime) -> Iterable[list[dict]]:
+        """Immutable records (events) that occurred in [since, until)."""
+        raise NotImplementedError(f"{self.source} reads no object by occurrence time")
+
+    def reference(self, endpoint: str) -> Iterable[list[dict]]:
+        """A small object read whole every time (it has no change time)."""
+        raise NotImplementedError(f"{self.source} reads no reference object")
+
+    def day_window(self, endpoint: str, start: date, end: date) -> Iterable[list[dict]]:
+        """Daily rows of the days [start, end], as the vendor reports them now."""
+        raise NotImplementedError(f"{self.source} reads no daily report")
 
     def close(self) -> None:
         self.client.close()

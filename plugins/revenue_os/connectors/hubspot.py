@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import datetime
 
-from revenue_os.connectors.base import Connector, epoch_ms, parse_iso
+from revenue_os.connectors.base import ChangedRead, Connector, epoch_ms, parse_iso
 from revenue_os.connectors.http import SourceError
 
 CONTACT_PROPERTIES = (
@@ -39,6 +40,23 @@ EVENTS_PAGE = 1000
 
 class HubSpotConnector(Connector):
     source = "hubspot"
+
+    def changed(
+        self, endpoint: str, since: datetime, until: datetime, *, everything: bool, backfill: bool
+    ) -> ChangedRead:
+        """Contacts: the list endpoint for everything; else the search by lastmodifieddate,
+        plus the archived list (search never returns archived records)."""
+        if endpoint != "contacts":
+            raise KeyError(f"hubspot reads no {endpoint!r} by change time")
+        if everything:
+            return ChangedRead(self.all_contacts(), None, until)
+        changed = self.contacts_modified_since(since, until if backfill else None)
+        return ChangedRead(itertools.chain(changed, self.archived_contacts()), since, until)
+
+    def occurred(self, endpoint: str, since: datetime, until: datetime) -> Iterator[list[dict]]:
+        if endpoint != "events":
+            raise KeyError(f"hubspot reads no {endpoint!r} by occurrence time")
+        return self.events(since, until)
 
     def all_contacts(self) -> Iterator[list[dict]]:
         """Every contact, live and archived, through the list endpoint (no result cap)."""

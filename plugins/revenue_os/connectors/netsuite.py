@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from revenue_os.connectors.base import Connector, SourceConnection, utc
+from revenue_os.connectors.base import ChangedRead, Connector, SourceConnection, utc
 from revenue_os.connectors.http import SourceError
 
 PAGE = 1000
@@ -98,6 +98,15 @@ class NetSuiteConnector(Connector):
     def vendor_headers(self, connection: SourceConnection) -> dict[str, str]:
         # SuiteQL over REST refuses queries without it.
         return {"Prefer": "transient"}
+
+    def changed(
+        self, endpoint: str, since: datetime, until: datetime, *, everything: bool, backfill: bool
+    ) -> ChangedRead:
+        """Rows of the table `endpoint` by lastmodifieddate, always in a date range (a whole
+        table can pass SuiteQL's cap; a range can be split): through the end of `until`'s day,
+        from the history start when reading everything."""
+        to = until + timedelta(days=1)
+        return ChangedRead(self.rows(endpoint, modified_from=since, modified_to=to), since, to)
 
     def rows(
         self,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from revenue_os.connectors.base import Connector, SourceConnection, utc
+from revenue_os.connectors.base import ChangedRead, Connector, SourceConnection, utc
 
 API = "/services/data/v60.0"
 BATCH_SIZE = 2000
@@ -99,6 +99,17 @@ class SalesforceConnector(Connector):
         # records time out (and lets tests page through small orgs).
         batch_size = int(connection.extra.get("batch_size", BATCH_SIZE))
         return {"Sforce-Query-Options": f"batchSize={batch_size}"}
+
+    def changed(
+        self, endpoint: str, since: datetime, until: datetime, *, everything: bool, backfill: bool
+    ) -> ChangedRead:
+        """Records of the sObject `endpoint` by SystemModstamp (queryAll: deletions too)."""
+        if everything:
+            return ChangedRead(self.records(endpoint), None, until)
+        before = until if backfill else None
+        return ChangedRead(
+            self.records(endpoint, modified_after=since, modified_before=before), since, until
+        )
 
     def records(
         self,

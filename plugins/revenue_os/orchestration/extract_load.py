@@ -13,7 +13,6 @@ malformed is loaded as soon as the source serves it well, without a full refresh
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 from collections.abc import Iterable
@@ -49,22 +48,6 @@ ADS_RESTATEMENT_DAYS = 30
 # A restatement older than that is caught by re-reading the whole history once a week: raw
 # then equals a full pull again, at the cost of one full ad pull (small: a row per campaign-day).
 ADS_WHOLE_HISTORY_EVERY = timedelta(days=7)
-# Events can arrive after later ones were already delivered; re-read a short tail.
-EVENTS_LOOKBACK = timedelta(days=3)
-SALESFORCE_OBJECTS = {
-    "salesforce.accounts": "Account",
-    "salesforce.contacts": "Contact",
-    "salesforce.opportunities": "Opportunity",
-    "salesforce.opportunity_history": "OpportunityHistory",
-    "salesforce.campaigns": "Campaign",
-}
-NETSUITE_TABLES = {
-    "netsuite.customers": "customer",
-    "netsuite.items": "item",
-    "netsuite.invoice_lines": "invoiceline",
-    "netsuite.inventory_snapshots": "inventorysnapshot",
-    "netsuite.currency_rates": "currencyrate",
-}
 
 
 def history_start() -> date:
@@ -187,39 +170,25 @@ def plan(
     if reread_from is not None and reread_from < since:
         since = reread_from
     everything = request.mode == "full" or (request.mode == "incremental" and watermark is None)
-    if object_name == "hubspot.contacts":
-        if everything:
-            return Extraction(connector.all_contacts(), ReadRange(None, until))
-        before = until if request.mode == "backfill" else None
-        changed = connector.contacts_modified_since(since, before)
-        return Extraction(
-            itertools.chain(changed, connector.archived_contacts()), ReadRange(since, until)
+    stream = RAW_OBJECTS[object_name]
+    if stream.replication == "changed":
+        changed = connector.changed(
+            stream.endpoint,
+            since,
+            until,
+            everything=everything,
+            backfill=request.mode == "backfill",
         )
-    if object_name == "hubspot.events":
+        return Extraction(changed.pages, ReadRange(changed.read_from, changed.read_to))
+    if stream.replication == "occurred":
         if request.mode == "incremental" and watermark is not None:
-            since = min(since, watermark) - EVENTS_LOOKBACK
-        return Extraction(connector.events(since, until), ReadRange(since, until))
-    if object_name in SALESFORCE_OBJECTS:
-        sobject = SALESFORCE_OBJECTS[object_name]
-        if everything:
-            return Extraction(connector.records(sobject), ReadRange(None, until))
-        before = until if request.mode == "backfill" else None
+            since = min(since, watermark) - stream.lookback
         return Extraction(
-            connector.records(sobject, modified_after=since, modified_before=before),
-            ReadRange(since, until),
+            connector.occurred(stream.endpoint, since, until), ReadRange(since, until)
         )
-    if object_name in NETSUITE_TABLES:
-        return Extraction(
-            connector.rows(
-                NETSUITE_TABLES[object_name],
-                modified_from=since,
-                modified_to=until + timedelta(days=1),
-            ),
-            ReadRange(since, until + timedelta(days=1)),
-        )
-    if object_name in ("google_ads.campaigns", "linkedin_ads.campaigns"):
-        return Extraction(connector.campaigns(), ReadRange(None, until))
-    if object_name in ("google_ads.campaign_days", "linkedin_ads.campaign_days"):
+    if stream.replication == "reference":
+        return Extraction(connector.reference(stream.endpoint), ReadRange(None, until))
+    if stream.replication == "day_window":
         # The watermark becomes the newest day delivered (the loader keeps the later of it
         # and the stored one, so a backfill never moves it back).
         restatement_days = int(
@@ -231,9 +200,11 @@ def plan(
         if reread_from is not None and reread_from.date() < window.start:
             window = Window(max(history_start(), reread_from.date()), window.end)
         return Extraction(
-            connector.campaign_days(window.start, window.end), ReadRange.of_window(window), window
+            connector.day_window(stream.endpoint, window.start, window.end),
+            ReadRange.of_window(window),
+            window,
         )
-    raise KeyError(f"no extraction plan for {object_name}")
+    raise KeyError(f"{object_name}: no extraction plan for replication {stream.replication!r}")
 
 
 def extract_load(

@@ -40,6 +40,7 @@ class KeyColumn:
 
     name: str
     extract: Callable[[dict], Any]
+    data_type: Literal["text", "date"] = "text"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,24 @@ class RawObject:
     # Replace a date window (ads restate recent days) or only upsert (CRM-style objects).
     mode: Literal["upsert", "replace_window"] = "upsert"
     window_column: str | None = None
+    # How the extract planner reads it: the vendor's name for the object, and how its changes
+    # are found (changed: by modification time, deletions included; occurred: immutable
+    # events by occurrence time, re-reading `lookback` for late arrivals; reference: a small
+    # list read whole; day_window: a daily report, its recent days restated).
+    endpoint: str = ""
+    replication: Literal["changed", "occurred", "reference", "day_window"] = "changed"
+    lookback: timedelta = timedelta(0)
+
+    def __post_init__(self) -> None:
+        if (self.replication == "day_window") != (self.mode == "replace_window"):
+            raise ValueError(
+                f"{self.name}: a daily report (replication day_window) is loaded by replacing "
+                "its window (mode replace_window), and only a daily report is"
+            )
+        if self.mode == "replace_window" and not self.window_column:
+            raise ValueError(f"{self.name}: mode replace_window needs a window_column")
+        if not self.endpoint:
+            raise ValueError(f"{self.name}: name the vendor's endpoint (object, table) it reads")
 
     @property
     def key_names(self) -> list[str]:

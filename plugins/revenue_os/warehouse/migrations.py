@@ -3,19 +3,24 @@
 Each file `NNNN_description.sql` is applied once, in its own transaction, and recorded with a
 checksum in ops.schema_migrations. A file edited after it was applied is an error, not a silent
 skip: migrations are history, so a change needs a new file. A session-level advisory lock
-serialises concurrent runners (two DAG runs, or a DAG run and the CLI).
+serialises concurrent runners (two DAG runs, or a DAG run and the CLI). After the files, a
+source stream of the registry (revenue_os.raw.objects) whose raw table does not exist yet gets
+it, so adding a source needs no migration file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
 from revenue_os.paths import MIGRATIONS_DIR
+from revenue_os.raw.loader import RawObject
+from revenue_os.raw.objects import RAW_OBJECTS, raw_table_ddl
 
 FILE_PATTERN = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 # An arbitrary constant that names "warehouse migrations" among advisory locks.
@@ -109,6 +114,34 @@ def migrate(conn: psycopg.Connection, migrations: list[Migration] | None = None)
             except psycopg.Error as error:
                 raise MigrationError(f"{migration.path} failed: {error}") from error
             applied.append(migration)
+        ensure_raw_tables(conn)
         return applied
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+
+
+def ensure_raw_tables(
+    conn: psycopg.Connection, streams: Iterable[RawObject] | None = None
+) -> list[str]:
+    """Create the raw table of each registered stream that has none; the tables created.
+
+    Runs as the owner, so the schema's default privileges give the loader and the builder
+    their rights on the new table as on the others (migration 0013).
+    """
+    streams = RAW_OBJECTS.values() if streams is None else streams
+    created: list[str] = []
+    if conn.execute("SELECT to_regnamespace('raw')").fetchone()[0] is None:
+        return created  # a database the project's migrations have not shaped
+    for stream in streams:
+        exists = conn.execute("SELECT to_regclass(%s)", (f"raw.{stream.table}",)).fetchone()[0]
+        if exists is not None:
+            continue
+        try:
+            with conn.transaction():
+                conn.execute(raw_table_ddl(stream))
+        except psycopg.Error as error:
+            raise MigrationError(
+                f"raw.{stream.table} ({stream.name}) could not be created: {error}"
+            ) from error
+        created.append(stream.table)
+    return created

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from revenue_os.runtime.postgres_cluster import LocalPostgres, ensure_server_installed
-from revenue_os.runtime.profile import load_profile
-from revenue_os.runtime.secret_store import load_or_create_secrets
+from revenue_os_stack.postgres_cluster import LocalPostgres, ensure_server_installed
+from revenue_os_stack.profile import load_profile
+from revenue_os_stack.secret_store import load_or_create_secrets
 
 
 def bench_postgres() -> tuple[LocalPostgres, dict[str, str]]:

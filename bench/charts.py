@@ -26,9 +26,9 @@ import time
 import httpx
 import psycopg
 
-from revenue_os.runtime.profile import load_profile
-from revenue_os.runtime.stack import Stack
 from revenue_os.warehouse.connection import READER_ROLE
+from revenue_os_stack.profile import load_profile
+from revenue_os_stack.stack import Stack
 
 DASHBOARDS = ("executive-performance", "marketing-roi", "pipeline-retention", "data-health")
 

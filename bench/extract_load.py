@@ -31,9 +31,9 @@ from bench_postgres import bench_postgres, recreate_database
 
 from revenue_os.orchestration.extract_load import Request, extract_load
 from revenue_os.raw.objects import RAW_OBJECTS
-from revenue_os.runtime.mock_api_services import mock_source_connections
 from revenue_os.warehouse.connection import connect
 from revenue_os.warehouse.migrations import migrate
+from revenue_os_stack.mock_api_services import mock_source_connections
 
 SCRATCH_DB = "bench_extract_load"
 TOKEN = "bench-token"

@@ -55,10 +55,10 @@ from psycopg.types.json import Jsonb
 
 from revenue_os.connectors.hubspot import CONTACT_PROPERTIES, EVENTS_PAGE, LIST_PAGE
 from revenue_os.orchestration.extract_load import Request, extract_load, history_start
-from revenue_os.runtime.mock_api_services import mock_source_connections
-from revenue_os.runtime.postgres_cluster import LocalPostgres
 from revenue_os.warehouse.connection import connect
 from revenue_os.warehouse.migrations import migrate
+from revenue_os_stack.mock_api_services import mock_source_connections
+from revenue_os_stack.postgres_cluster import LocalPostgres
 
 REPO = Path(__file__).resolve().parent.parent
 DLT_VENV = REPO / ".local" / "bench-dlt-venv"

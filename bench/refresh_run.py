@@ -22,8 +22,8 @@ import argparse
 from datetime import datetime
 from functools import cache
 
-from revenue_os.runtime.profile import load_profile
-from revenue_os.runtime.stack import Stack
+from revenue_os_stack.profile import load_profile
+from revenue_os_stack.stack import Stack
 
 DAG_ID = "revenue_refresh"
 

@@ -49,7 +49,7 @@ def refresh_seconds(output: str) -> float:
 
 def wipe_bench_state() -> None:
     subprocess.run([*CLI, "down"], cwd=ROOT, capture_output=True, check=False)
-    from revenue_os.runtime.profile import load_profile
+    from revenue_os_stack.profile import load_profile
 
     profile = load_profile("bench")
     shutil.rmtree(profile.postgres_dir.parent, ignore_errors=True)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Airflow reads its configuration at import: give unit tests a home of their own (under the
 # ignored .local/) with no example DAGs, so they never touch an operator's ~/airflow. The
-# stack's own processes get their full environment from revenue_os.runtime and ignore these.
+# stack's own processes get their full environment from revenue_os_stack and ignore these.
 UNIT_AIRFLOW_HOME = ROOT / ".local" / "unit-tests" / "airflow"
 UNIT_AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("AIRFLOW_HOME", str(UNIT_AIRFLOW_HOME))

@@ -32,7 +32,7 @@ from revenue_os.dashboards.specs import load_specs
 from revenue_os.dashboards.superset_client import SupersetClient
 from revenue_os.metrics import load_contracts
 from revenue_os.paths import DASHBOARDS_DIR
-from revenue_os.runtime.airflow_services import AirflowClient
+from revenue_os_stack.airflow_services import AirflowClient
 from tests.compose.engine import (
     ROOT,
     STATE,

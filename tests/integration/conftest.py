@@ -16,13 +16,13 @@ import psycopg
 import pytest
 
 from revenue_os.paths import PROJECT_ROOT
-from revenue_os.runtime import airflow_services
-from revenue_os.runtime.postgres_cluster import LocalPostgres, find_server_bin_dir
-from revenue_os.runtime.profile import load_profile
-from revenue_os.runtime.service_user import ServiceUser, service_user
-from revenue_os.runtime.stack import Stack
 from revenue_os.warehouse.connection import BUILDER_ROLE, LOADER_ROLE, OWNER_ROLE
 from revenue_os.warehouse.migrations import migrate
+from revenue_os_stack import airflow_services
+from revenue_os_stack.postgres_cluster import LocalPostgres, find_server_bin_dir
+from revenue_os_stack.profile import load_profile
+from revenue_os_stack.service_user import ServiceUser, service_user
+from revenue_os_stack.stack import Stack
 
 DEMO_TIMEOUT_S = 30 * 60  # a fresh machine installs the Postgres server and both venvs
 

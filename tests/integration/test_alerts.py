@@ -28,9 +28,9 @@ from revenue_os.notifications import mailbox
 from revenue_os.notifications.freshness import check_freshness
 from revenue_os.notifications.kpi_alerts import alert_kpi_owners
 from revenue_os.notifications.settings import AlertSettings
-from revenue_os.runtime.stack import REFRESH_DAG_ID
 from revenue_os.warehouse.connection import LOADER_ROLE, OWNER_ROLE
 from revenue_os.warehouse.migrations import migrate
+from revenue_os_stack.stack import REFRESH_DAG_ID
 from tests.integration.conftest import airflow_dags_test
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from revenue_os.mock_apis.config import VENDORS, FaultOptions, MockConfig
-from revenue_os.mock_apis.server import BackgroundMockServer
 from revenue_os.orchestration.extract_load import Request
 from revenue_os.transform import build
 from revenue_os.transform.models import discover
 from revenue_os.warehouse.migrations import migrate
+from revenue_os_mock_apis.config import VENDORS, FaultOptions, MockConfig
+from revenue_os_mock_apis.server import BackgroundMockServer
 from tests.integration.conftest import ScratchDatabases
 from tests.integration.test_mart_publish import mart_checksums
 from tests.integration.test_sources import ADMIN, TOKEN, load_all

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from revenue_os.runtime.stack import REFRESH_DAG_ID
+from revenue_os_stack.stack import REFRESH_DAG_ID
 from tests.integration.conftest import run_make_demo
 
 MEMORY_BUDGET_MIB = 4096

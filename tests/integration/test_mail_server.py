@@ -27,8 +27,8 @@ from revenue_os.notifications.mailbox import (
     list_messages,
     read_message,
 )
-from revenue_os.runtime.profile import load_profile
-from revenue_os.runtime.secret_store import SECRET_GENERATORS
+from revenue_os_stack.profile import load_profile
+from revenue_os_stack.secret_store import SECRET_GENERATORS
 
 CLI = str(Path(sys.executable).parent / "revenue-os")
 SENDER = "revenue-os@revenue-os.example"
@@ -204,7 +204,7 @@ def test_airflow_smtp_hook_delivers_through_the_stacks_connection(server, tmp_pa
     """The stack's AIRFLOW_CONN_SMTP_DEFAULT makes the provider speak plain SMTP, no login."""
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-    from revenue_os.runtime.airflow_services import airflow_env
+    from revenue_os_stack.airflow_services import airflow_env
 
     profile = dataclasses.replace(load_profile("test"), mail_port=server.port)
     env = airflow_env(profile, dict.fromkeys(SECRET_GENERATORS, "unused"))

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from revenue_os.paths import PROJECT_ROOT
-from revenue_os.runtime.profile import load_profile
-from revenue_os.runtime.stack import Stack
+from revenue_os_stack.profile import load_profile
+from revenue_os_stack.stack import Stack
 
 
 def test_demo_refuses_a_taken_postgres_port(stack):

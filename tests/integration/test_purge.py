@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from revenue_os.runtime.postgres_cluster import LocalPostgres, ensure_server_installed
-from revenue_os.runtime.profile import load_profile
-from revenue_os.runtime.stack import Stack
+from revenue_os_stack.postgres_cluster import LocalPostgres, ensure_server_installed
+from revenue_os_stack.profile import load_profile
+from revenue_os_stack.stack import Stack
 
 
 def test_purge_stops_and_deletes_one_profile(stack):

@@ -7,8 +7,8 @@ from datetime import datetime
 import httpx
 
 from revenue_os.raw.objects import RAW_OBJECTS
-from revenue_os.runtime.stack import REFRESH_DAG_ID
 from revenue_os.warehouse.migrations import discover
+from revenue_os_stack.stack import REFRESH_DAG_ID
 from tests.integration.conftest import airflow_dags_test, demo_run_id
 
 
@@ -51,7 +51,7 @@ def test_make_demo_runs_exactly_one_refresh(first_demo, stack, airflow_client, w
 
 
 def test_the_watchdog_and_the_monthly_pack_are_scheduled_after_the_first_publish(airflow_client):
-    from revenue_os.runtime.stack import OPERATIONS_DAG_IDS
+    from revenue_os_stack.stack import OPERATIONS_DAG_IDS
 
     assert {dag_id: airflow_client.dag(dag_id)["is_paused"] for dag_id in OPERATIONS_DAG_IDS} == {
         "freshness_watchdog": False,

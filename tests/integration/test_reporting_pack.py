@@ -59,10 +59,10 @@ from revenue_os.operations.decisions import add_decision, close_decision
 from revenue_os.reporting import PackError, build_pack, freeze_month, gather_pack
 from revenue_os.reporting.formatting import STATUS_RGB
 from revenue_os.reporting.snapshot import SNAPSHOT_COLUMNS
-from revenue_os.runtime.postgres_cluster import LocalPostgres, ensure_server_installed
-from revenue_os.runtime.profile import Profile, load_profile
-from revenue_os.runtime.secret_store import SECRET_GENERATORS
 from revenue_os.warehouse.migrations import migrate
+from revenue_os_stack.postgres_cluster import LocalPostgres, ensure_server_installed
+from revenue_os_stack.profile import Profile, load_profile
+from revenue_os_stack.secret_store import SECRET_GENERATORS
 
 OCTOBER = date(2026, 10, 1)
 TODAY = date(2026, 11, 15)

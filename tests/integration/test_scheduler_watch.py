@@ -1,7 +1,7 @@
 """A stopped scheduler is noticed from outside Airflow, on the real stack.
 
 The test profile's scheduler watch (the `scheduler-watch` service `make demo` started) alerts
-after 20 s down and polls every 3 s (revenue_os.runtime.scheduler_watch_service), so the
+after 20 s down and polls every 3 s (revenue_os_stack.scheduler_watch_service), so the
 outage below lasts about a minute. The scheduler is started again whatever happens, with the
 very configuration `make demo` gave it, so later tests find the stack as it was.
 """
@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 from revenue_os.notifications import mailbox
 from revenue_os.paths import PROJECT_ROOT
-from revenue_os.runtime import scheduler_watch_service
-from revenue_os.runtime.airflow_services import LOCAL_MAIL_SETTINGS
-from revenue_os.runtime.processes import wait_until
-from revenue_os.runtime.service_user import service_user
-from revenue_os.runtime.stack import OPERATIONS_DAG_IDS, REFRESH_DAG_ID
+from revenue_os_stack import scheduler_watch_service
+from revenue_os_stack.airflow_services import LOCAL_MAIL_SETTINGS
+from revenue_os_stack.processes import wait_until
+from revenue_os_stack.service_user import service_user
+from revenue_os_stack.stack import OPERATIONS_DAG_IDS, REFRESH_DAG_ID
 
 ONCALL = LOCAL_MAIL_SETTINGS["REVENUE_OS_ONCALL_EMAILS"]
 ALERT = "[Revenue OS] Airflow scheduler down: no heartbeat for "

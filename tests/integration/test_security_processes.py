@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from revenue_os.runtime.airflow_services import run_airflow
-from revenue_os.runtime.service_user import (
+from revenue_os_stack.airflow_services import run_airflow
+from revenue_os_stack.service_user import (
     SERVICE_USER,
     hand_over,
     service_user,

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from revenue_os.runtime.stack import REFRESH_DAG_ID
+from revenue_os_stack.stack import REFRESH_DAG_ID
 
 
 def test_airflow_health_reports_every_component_healthy(airflow_client):

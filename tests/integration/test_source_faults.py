@@ -12,9 +12,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from revenue_os.mock_apis.config import VENDORS, FaultOptions, MockConfig
-from revenue_os.mock_apis.server import BackgroundMockServer
 from revenue_os.raw.objects import RAW_OBJECTS
+from revenue_os_mock_apis.config import VENDORS, FaultOptions, MockConfig
+from revenue_os_mock_apis.server import BackgroundMockServer
 from tests.integration.test_sources import ADMIN, TOKEN, load_all, mock_now, table_digests
 
 WINDOW_OBJECTS = ("google_ads.campaign_days", "linkedin_ads.campaign_days")

@@ -18,11 +18,11 @@ from revenue_os.connectors import hubspot, netsuite
 from revenue_os.connectors.ads import LINKEDIN_WINDOW_DAYS
 from revenue_os.connectors.base import SourceConnection
 from revenue_os.connectors.http import RetryPolicy, SourceAuthError
-from revenue_os.mock_apis.config import VENDORS, FaultOptions, MockConfig
-from revenue_os.mock_apis.server import BackgroundMockServer
 from revenue_os.orchestration.extract_load import Request, extract_load, history_start
 from revenue_os.raw.objects import RAW_OBJECTS
-from revenue_os.runtime.mock_api_services import mock_source_connections
+from revenue_os_mock_apis.config import VENDORS, FaultOptions, MockConfig
+from revenue_os_mock_apis.server import BackgroundMockServer
+from revenue_os_stack.mock_api_services import mock_source_connections
 
 TOKEN = "source-token"
 ADMIN = "admin-token"

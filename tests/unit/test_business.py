@@ -14,17 +14,17 @@ from datetime import date
 import numpy as np
 import pytest
 
-from revenue_os.mock_apis.business import BusinessView, generate_business
-from revenue_os.mock_apis.business.core import DAY_MS, NEVER, date_to_ms
-from revenue_os.mock_apis.business.marketing import (
+from revenue_os_mock_apis.business import BusinessView, generate_business
+from revenue_os_mock_apis.business.core import DAY_MS, NEVER, date_to_ms
+from revenue_os_mock_apis.business.marketing import (
     KIND_BRAND,
     KIND_DISPLAY,
     KIND_LINKEDIN,
     KIND_NONBRAND,
 )
-from revenue_os.mock_apis.business.people import CHANNELS, STAGE_SQL
-from revenue_os.mock_apis.business.touches import AD_CLICK
-from revenue_os.mock_apis.business.view import diff_views
+from revenue_os_mock_apis.business.people import CHANNELS, STAGE_SQL
+from revenue_os_mock_apis.business.touches import AD_CLICK
+from revenue_os_mock_apis.business.view import diff_views
 
 AS_OF = date(2026, 11, 1)
 # Targets at scale 1 (the brief): contacts, touches, opportunities, invoice lines, ad rows.

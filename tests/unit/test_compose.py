@@ -514,7 +514,7 @@ def test_the_scheduler_watch_alerts_like_airflow_without_airflows_secrets(
 
 
 def test_a_dead_task_is_failed_as_soon_as_on_the_local_stack(rendered: dict[str, Any]) -> None:
-    from revenue_os.runtime.airflow_services import TASK_HEARTBEAT_TIMEOUT_S
+    from revenue_os_stack.airflow_services import TASK_HEARTBEAT_TIMEOUT_S
 
     for name, svc in rendered["services"].items():
         if name.startswith("airflow-"):
@@ -629,14 +629,20 @@ def test_every_image_is_pinned_to_a_full_version(rendered: dict[str, Any]) -> No
     dockerfiles = sorted((ROOT / "docker").glob("*/Dockerfile"))
     assert dockerfiles
     for dockerfile in dockerfiles:
-        bases = [
-            line.split()[1]
+        froms = [
+            line.split()
             for line in dockerfile.read_text().splitlines()
             if line.upper().startswith("FROM ")
         ]
-        assert bases, dockerfile
-        for base in bases:
-            assert is_pinned(base), f"{dockerfile.relative_to(ROOT)}: FROM {base} floats"
+        assert froms, dockerfile
+        stages: set[str] = set()  # a later stage may start from an earlier one, by name
+        for words in froms:
+            base = words[1]
+            assert base in stages or is_pinned(base), (
+                f"{dockerfile.relative_to(ROOT)}: FROM {base} floats"
+            )
+            if len(words) == 4 and words[2].upper() == "AS":
+                stages.add(words[3])
 
 
 def test_no_secret_on_a_command_line_of_the_shell_scripts() -> None:
@@ -696,7 +702,7 @@ def test_the_mock_apis_admin_token_reaches_the_mock_apis_only(rendered: dict[str
 
 
 def test_postgres_gets_the_passwords_of_every_warehouse_role(rendered: dict[str, Any]) -> None:
-    from revenue_os.runtime.postgres_cluster import BOOTSTRAP_PASSWORDS
+    from revenue_os_stack.postgres_cluster import BOOTSTRAP_PASSWORDS
 
     environment = rendered["services"]["postgres"]["environment"]
     for name in BOOTSTRAP_PASSWORDS:
@@ -706,7 +712,7 @@ def test_postgres_gets_the_passwords_of_every_warehouse_role(rendered: dict[str,
 def test_superset_serves_with_the_local_stacks_gunicorn_settings(rendered: dict[str, Any]) -> None:
     """gunicorn's defaults (a 30 s timeout, request lines of 4 KB) answer slow charts and long
     explore URLs with errors: compose runs Superset as the local stack does."""
-    from revenue_os.runtime.superset_services import GUNICORN_SETTINGS
+    from revenue_os_stack.superset_services import GUNICORN_SETTINGS
 
     command = rendered["services"]["superset"]["command"]
     assert command[0] == "gunicorn" and command[-1] == "superset.app:create_app()"
@@ -743,9 +749,11 @@ def test_each_image_of_ours_is_built_by_one_service(rendered: dict[str, Any]) ->
             builders.setdefault(svc["image"], []).append(name)
     assert builders == {
         "revenue-os/airflow:local": ["airflow-init"],
+        "revenue-os/mock-apis:local": ["mock-apis"],
         "revenue-os/superset:local": ["superset-init"],
     }
-    assert len(users["revenue-os/airflow:local"]) >= 7  # five Airflow, the watch, the mock APIs
+    assert len(users["revenue-os/airflow:local"]) >= 6  # five Airflow and the watch
+    assert users["revenue-os/mock-apis:local"] == ["mock-apis"]
     assert users["revenue-os/superset:local"] == ["superset", "superset-init"]
 
 

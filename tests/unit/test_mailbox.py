@@ -21,11 +21,11 @@ from revenue_os.notifications.mailbox import (
     read_message,
     subject_slug,
 )
-from revenue_os.runtime import mail_server
-from revenue_os.runtime.airflow_services import airflow_env
-from revenue_os.runtime.processes import Service
-from revenue_os.runtime.profile import DEFAULT_PORTS, load_profile
-from revenue_os.runtime.secret_store import SECRET_GENERATORS
+from revenue_os_stack import mail_server
+from revenue_os_stack.airflow_services import airflow_env
+from revenue_os_stack.processes import Service
+from revenue_os_stack.profile import DEFAULT_PORTS, load_profile
+from revenue_os_stack.secret_store import SECRET_GENERATORS
 
 PDF = b"%PDF-1.4\n\x00\x01\xfe\xff binary\n%%EOF\n"
 
@@ -211,7 +211,7 @@ def test_airflow_gets_plain_smtp_to_the_local_server_and_the_alert_settings():
 
 
 def test_the_demo_summary_says_where_mail_is_read(capsys):
-    from revenue_os.cli import _print_demo_summary
+    from revenue_os.cli.stack_commands import _print_demo_summary
 
     profile = load_profile("test")
     stack = SimpleNamespace(profile=profile, secrets=dict.fromkeys(SECRET_GENERATORS, "pw"))

@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from revenue_os.mock_apis import google_ads, linkedin_ads
-from revenue_os.mock_apis.config import VENDORS, FaultOptions, MockConfig
-from revenue_os.mock_apis.linkedin_ads import parse_restli
-from revenue_os.mock_apis.server import BackgroundMockServer, main
+from revenue_os_mock_apis import google_ads, linkedin_ads
+from revenue_os_mock_apis.config import VENDORS, FaultOptions, MockConfig
+from revenue_os_mock_apis.linkedin_ads import parse_restli
+from revenue_os_mock_apis.server import BackgroundMockServer, main
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKENS = {vendor: f"token-{vendor}" for vendor in VENDORS}
@@ -1019,7 +1019,7 @@ def test_server_process_serves_with_tokens_from_a_file(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "revenue_os.mock_apis.server",
+        "revenue_os_mock_apis.server",
         "--port",
         "0",
         "--scale",

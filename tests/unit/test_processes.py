@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from revenue_os.runtime.processes import Service, ServiceDied, port_in_use, wait_until
+from revenue_os_stack.processes import Service, ServiceDied, port_in_use, wait_until
 
 # A parent that starts a child in its own process group, then both sleep.
 PARENT_WITH_CHILD = (

@@ -7,8 +7,8 @@ import stat
 import pytest
 
 from revenue_os.paths import PROJECT_ROOT
-from revenue_os.runtime.profile import DEFAULT_PORTS, ProfileError, load_profile
-from revenue_os.runtime.secret_store import (
+from revenue_os_stack.profile import DEFAULT_PORTS, ProfileError, load_profile
+from revenue_os_stack.secret_store import (
     SECRET_GENERATORS,
     SecretsFileError,
     load_or_create_secrets,

@@ -30,12 +30,12 @@ from revenue_os.notifications.scheduler_watch import (
     status_line,
 )
 from revenue_os.notifications.settings import AlertSettings
-from revenue_os.runtime import scheduler_watch_service
-from revenue_os.runtime.airflow_services import TASK_HEARTBEAT_TIMEOUT_S, airflow_env
-from revenue_os.runtime.mail_server import MailStore, smtp_connection_uri
-from revenue_os.runtime.profile import load_profile
-from revenue_os.runtime.secret_store import SECRET_GENERATORS
-from revenue_os.runtime.stack import Stack
+from revenue_os_stack import scheduler_watch_service
+from revenue_os_stack.airflow_services import TASK_HEARTBEAT_TIMEOUT_S, airflow_env
+from revenue_os_stack.mail_server import MailStore, smtp_connection_uri
+from revenue_os_stack.profile import load_profile
+from revenue_os_stack.secret_store import SECRET_GENERATORS
+from revenue_os_stack.stack import Stack
 from tests.unit.scripted_server import ScriptedServer
 
 ONCALL = "oncall@watch.example"

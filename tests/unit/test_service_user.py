@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from revenue_os.runtime.service_user import ServiceUser, made_from, service_user
+from revenue_os_stack.service_user import ServiceUser, made_from, service_user
 
 
 def _venv(tmp_path: Path, home: str) -> Path:

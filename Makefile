@@ -15,7 +15,7 @@ VENV := .venv
 VENV_PYTHON := $(if $(wildcard /usr/bin/python3.11),/usr/bin/python3.11,python3.11)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help demo test test-unit down status refresh lint lock venv clean
+.PHONY: help demo test test-unit test-warehouse test-compose down status refresh lint lock venv clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ test: venv lint $(CHROMIUM) ## lint, then every test (compose on a private engin
 
 test-unit: venv ## run only the fast tests that need no running service
 	$(VENV)/bin/python -m pytest -m unit
+
+test-warehouse: venv ## run only the integration tests that need Postgres alone (no Airflow, no Superset)
+	REVENUE_OS_PROFILE=test $(VENV)/bin/python -m pytest -m warehouse
 
 test-compose: venv ## docker-compose.yml up for real on a private Docker Engine, one refresh, down (root)
 	$(VENV)/bin/python -m pytest -m compose -s

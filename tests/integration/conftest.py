@@ -1,7 +1,17 @@
-"""The integration stack: `make demo` on the test profile, once per session, stopped at the end.
+"""Two tiers of integration tests on the test profile.
 
-Bringing the stack up through the very command an operator runs is itself the first test of
-`make demo`; its output is kept in .local/test/demo-*.log for the reader of a failed run.
+- **Warehouse tier** (marker `warehouse`, `make test-warehouse`): tests that need only
+  Postgres (the raw loader, the mart's known answers, the KPI layer, the quality gate, the
+  decision log, migrations, the extract-load against the mock APIs) get the profile's
+  Postgres alone, with the project's roles, and work in scratch databases.
+- **Stack tier**: tests that need Airflow, Superset or the mail server get the whole stack,
+  brought up by `make demo` once per session and stopped at the end. Bringing it up through
+  the very command an operator runs is itself the first test of `make demo`; its output is
+  kept in .local/test/demo-*.log for the reader of a failed run.
+
+The warehouse tier runs first, and while it runs `make demo` brings the stack up in the
+background (it finds Postgres running and keeps it), so the stack's start-up is not waited
+for twice.
 """
 
 from __future__ import annotations
@@ -9,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,10 +30,11 @@ from revenue_os.paths import PROJECT_ROOT
 from revenue_os.warehouse.connection import BUILDER_ROLE, LOADER_ROLE, OWNER_ROLE
 from revenue_os.warehouse.migrations import migrate
 from revenue_os_stack import airflow_services
-from revenue_os_stack.postgres_cluster import LocalPostgres, find_server_bin_dir
+from revenue_os_stack.postgres_cluster import LocalPostgres, ensure_server_installed
 from revenue_os_stack.profile import load_profile
+from revenue_os_stack.secret_store import load_or_create_secrets
 from revenue_os_stack.service_user import ServiceUser, service_user
-from revenue_os_stack.stack import Stack
+from revenue_os_stack.stack import WAREHOUSE_PASSWORDS, Stack
 
 DEMO_TIMEOUT_S = 30 * 60  # a fresh machine installs the Postgres server and both venvs
 
@@ -53,9 +65,89 @@ def demo_run_id(demo: subprocess.CompletedProcess) -> str:
     return found.group(1)
 
 
+STACK_FIXTURES = frozenset({"stack", "first_demo"})
+
+
+def needs_stack(item: pytest.Item) -> bool:
+    return bool(STACK_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the integration tests that need only Postgres, and run them before the others."""
+    here = Path(__file__).parent
+    integration = [i for i in items if here in Path(str(i.path)).parents]
+    for item in integration:
+        if not needs_stack(item):
+            item.add_marker(pytest.mark.warehouse)
+    ordered = sorted(integration, key=needs_stack)  # stable: the file order within each tier
+    slots = iter(ordered)
+    items[:] = [next(slots) if here in Path(str(i.path)).parents else i for i in items]
+    config.stash[_NEEDS_STACK] = any(needs_stack(i) for i in integration)
+
+
+_NEEDS_STACK = pytest.StashKey[bool]()
+
+
+class _BackgroundDemo:
+    """`make demo` started once, possibly while the warehouse tier runs; joined when needed."""
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.result: subprocess.CompletedProcess | None = None
+
+    def start(self) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="make-demo", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        self.result = run_make_demo("demo-first.log")
+
+    def wait(self) -> subprocess.CompletedProcess:
+        self.start()
+        assert self.thread is not None
+        self.thread.join()
+        assert self.result is not None
+        return self.result
+
+
+_DEMO = _BackgroundDemo()
+
+
+class WarehouseServer:
+    """The test profile's Postgres alone, with the project's roles and databases: what a test
+    that needs only the warehouse starts (no Airflow, no Superset). `warehouse_uri` and
+    `profile` as on the Stack, whose cluster it is."""
+
+    def __init__(self) -> None:
+        self.profile = load_profile("test")
+        self.secrets = load_or_create_secrets(self.profile.secrets_file)
+        self.pg = LocalPostgres(self.profile, ensure_server_installed(lambda *_: None))
+
+    def start(self) -> None:
+        self.pg.init()
+        self.pg.start()
+        self.pg.bootstrap_roles(self.secrets)
+
+    def warehouse_uri(self, role: str) -> str:
+        password = self.secrets[WAREHOUSE_PASSWORDS[role]]
+        return f"postgresql://{role}:{password}@127.0.0.1:{self.profile.postgres_port}/warehouse"
+
+
+@pytest.fixture(scope="session")
+def warehouse_server(request) -> WarehouseServer:
+    server = WarehouseServer()
+    server.start()
+    if request.config.stash.get(_NEEDS_STACK, False):
+        _DEMO.start()  # the stack comes up while the warehouse tier runs
+    yield server
+    if _DEMO.thread is None:
+        server.pg.stop()  # the stack tier's `down` stops it otherwise
+
+
 @pytest.fixture(scope="session")
 def first_demo() -> subprocess.CompletedProcess:
-    result = run_make_demo("demo-first.log")
+    result = _DEMO.wait()
     yield result
     Stack(load_profile("test")).down(echo=lambda *_: None)
 
@@ -105,11 +197,12 @@ def airflow_client(stack):
 
 
 class ScratchDatabases:
-    """Empty databases owned by revenue_os, each dropped by drop_all()."""
+    """Empty databases owned by revenue_os, each dropped by drop_all(); on the warehouse
+    server or the stack's cluster (the same one)."""
 
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.pg = LocalPostgres(stack.profile, find_server_bin_dir())
+    def __init__(self, server: WarehouseServer | Stack) -> None:
+        self.stack = server
+        self.pg = LocalPostgres(server.profile, ensure_server_installed(lambda *_: None))
         self.created: list[str] = []
 
     def create(self, name: str) -> psycopg.Connection:
@@ -127,21 +220,21 @@ class ScratchDatabases:
 
 
 @pytest.fixture
-def scratch_database(stack):
+def scratch_database(warehouse_server):
     """A factory: an empty database owned by revenue_os, dropped when the test ends."""
-    databases = ScratchDatabases(stack)
+    databases = ScratchDatabases(warehouse_server)
     yield databases.create
     databases.drop_all()
 
 
 @pytest.fixture
-def warehouses(stack, scratch_database):
+def warehouses(warehouse_server, scratch_database):
     """A factory of fresh warehouse-shaped databases (every migration applied, no data)."""
 
     def create(name: str) -> str:
         with scratch_database(name) as conn:
             migrate(conn)
-        return stack.warehouse_uri("revenue_os").rsplit("/", 1)[0] + f"/{name}"
+        return warehouse_server.warehouse_uri("revenue_os").rsplit("/", 1)[0] + f"/{name}"
 
     return create
 

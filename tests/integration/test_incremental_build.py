@@ -43,8 +43,8 @@ def mock():
 
 
 @pytest.fixture
-def warehouse(stack):
-    databases = ScratchDatabases(stack)
+def warehouse(warehouse_server):
+    databases = ScratchDatabases(warehouse_server)
     conn = databases.create("incremental_build")
     migrate(conn)
     yield conn, databases.uri("incremental_build")

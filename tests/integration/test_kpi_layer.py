@@ -228,9 +228,9 @@ def create_hand_made_mart(conn: psycopg.Connection, schema: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def kpi_mart(stack):
+def kpi_mart(warehouse_server):
     """The hand-made mart with its KPI tables built, once: the tests only read it."""
-    databases = ScratchDatabases(stack)
+    databases = ScratchDatabases(warehouse_server)
     conn = databases.create("kpi_known_answers")
     create_hand_made_mart(conn, SCHEMA)
     counts = build_kpi_tables(conn, SCHEMA, load_contracts())

@@ -16,8 +16,8 @@ from tests.integration.mart_world import load_world
 
 
 @pytest.fixture(scope="module")
-def world(stack):
-    databases = ScratchDatabases(stack)
+def world(warehouse_server):
+    databases = ScratchDatabases(warehouse_server)
     conn = databases.create("mart_known_answers")
     migrate(conn)
     load_world(conn)

@@ -56,8 +56,8 @@ def _compared_columns(conn, schema: str, table: str) -> psycopg.sql.Composed:
 
 
 @pytest.fixture
-def published_world(stack):
-    databases = ScratchDatabases(stack)
+def published_world(warehouse_server):
+    databases = ScratchDatabases(warehouse_server)
     conn = databases.create("mart_publish")
     migrate(conn)
     load_world(conn)

@@ -56,13 +56,15 @@ def test_edited_migration_is_refused(scratch):
     assert scratch.execute("SELECT to_regclass('public.c')").fetchone()[0] is None
 
 
-def test_needs_autocommit(stack):
-    uri = stack.warehouse_uri("revenue_os")
+def test_needs_autocommit(warehouse_server):
+    uri = warehouse_server.warehouse_uri("revenue_os")
     with psycopg.connect(uri) as conn, pytest.raises(MigrationError, match="autocommit"):
         migrate(conn, [])
 
 
-def test_a_source_added_to_the_registry_gets_its_raw_table_without_a_migration(scratch, stack):
+def test_a_source_added_to_the_registry_gets_its_raw_table_without_a_migration(
+    scratch, warehouse_server
+):
     """A new stream (here a Salesforce object the registry does not have) is loadable as soon
     as the warehouse is migrated, by the loader's login, through the schema's default
     privileges, like the streams the migration files created."""
@@ -88,7 +90,7 @@ def test_a_source_added_to_the_registry_gets_its_raw_table_without_a_migration(s
         "extracted_at",
     ]
     database = scratch.info.dbname
-    loader_uri = stack.warehouse_uri(LOADER_ROLE).rsplit("/", 1)[0] + f"/{database}"
+    loader_uri = warehouse_server.warehouse_uri(LOADER_ROLE).rsplit("/", 1)[0] + f"/{database}"
     with psycopg.connect(loader_uri, autocommit=True) as loader:
         record = {
             "Id": "00T1",

@@ -20,8 +20,8 @@ DATABASE = "quality_gate"
 
 
 @pytest.fixture(scope="module")
-def world(stack):
-    databases = ScratchDatabases(stack)
+def world(warehouse_server):
+    databases = ScratchDatabases(warehouse_server)
     conn = databases.create(DATABASE)
     migrate(conn)
     load_world(conn)

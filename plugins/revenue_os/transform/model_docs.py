@@ -64,31 +64,33 @@ def render_reference(
 ) -> str:
     """The generated section: every published model with its columns, the KPI tables, then
     the internal models."""
-    dimensions = sorted(n for n in properties if n.startswith("dim_"))
-    facts = sorted(
-        n for n in properties if n.startswith("fct_") and properties[n].meta.rollup_of is None
-    )
     rollups = sorted(n for n in properties if properties[n].meta.rollup_of is not None)
-    lines = [BEGIN, "", "## Dimensions", ""]
-    for name in dimensions:
-        lines += _published(name, properties[name])
-    lines += ["## Facts", ""]
-    for name in facts:
-        lines += _published(name, properties[name])
-    lines += ["## Monthly roll-ups", ""]
-    for name in rollups:
-        lines += _published(name, properties[name])
-    lines += [
-        "## KPI tables",
-        "",
-        "Compiled from the metric contracts in `metrics/` at every build, after the facts"
-        " (`revenue_os.metrics.kpi_layer`; the metrics' rules in"
-        " [metrics/README.md](../metrics/README.md)), and created from their declaration in"
-        " `metrics/kpi_tables.yml`.",
-        "",
+    published = [
+        ("Dimensions", "", {n: properties[n] for n in sorted(properties) if n.startswith("dim_")}),
+        (
+            "Facts",
+            "",
+            {
+                n: properties[n]
+                for n in sorted(properties)
+                if n.startswith("fct_") and n not in rollups
+            },
+        ),
+        ("Monthly roll-ups", "", {n: properties[n] for n in rollups}),
+        (
+            "KPI tables",
+            "Compiled from the metric contracts in `metrics/` at every build, after the facts"
+            " (`revenue_os.metrics.kpi_layer`; the metrics' rules in"
+            " [metrics/README.md](../metrics/README.md)), and created from their declaration in"
+            " `metrics/kpi_tables.yml`.",
+            dict(kpi_tables),
+        ),
     ]
-    for name in kpi_tables:
-        lines += _published(name, kpi_tables[name])
+    lines = [BEGIN, ""]
+    for heading, introduction, tables in published:
+        lines += [f"## {heading}", ""] + ([introduction, ""] if introduction else [])
+        for name, table in tables.items():
+            lines += _published(name, table)
     lines += [
         "## Internal models (schema `staging`)",
         "",

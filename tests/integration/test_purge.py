@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import socket
+
 from revenue_os_stack.postgres_cluster import LocalPostgres, ensure_server_installed
 from revenue_os_stack.profile import load_profile
 from revenue_os_stack.stack import Stack
 
 
-def test_purge_stops_and_deletes_one_profile(stack):
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_purge_stops_and_deletes_one_profile(stack, monkeypatch):
+    # The bench profile's fixed port lies in the kernel's ephemeral range, where a client
+    # connection of the suite may hold it for a moment: a port free now keeps this test about
+    # purge.
+    monkeypatch.setenv("REVENUE_OS_POSTGRES_PORT", str(_free_port()))
     bench = Stack(load_profile("bench"))
     pg = LocalPostgres(bench.profile, ensure_server_installed(print))
     pg.init()

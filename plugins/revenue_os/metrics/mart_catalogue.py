@@ -13,9 +13,14 @@ from typing import Final
 
 from psycopg import sql
 
-from revenue_os.transform.properties import load_properties, published_columns
+from revenue_os.transform.properties import load_properties
 
-MART_MODELS: Final = published_columns()
+# Read once: the catalogue and the roll-ups come from the same file.
+_MARTS = load_properties(layers=("marts",))
+
+MART_MODELS: Final = MappingProxyType(
+    {name: MappingProxyType(model.column_types) for name, model in _MARTS.items()}
+)
 """model name → (column name → Postgres type), as sql/models/marts/_marts__models.yml declares."""
 
 DATE_TYPES: Final = frozenset({"date", "timestamptz"})
@@ -49,7 +54,7 @@ ROLLUPS: Final = MappingProxyType(
             model.meta.rollup_of.time_column,
             model.meta.rollup_of.row_count,
         )
-        for name, model in load_properties(layers=("marts",)).items()
+        for name, model in _MARTS.items()
         if model.meta.rollup_of is not None
     }
 )

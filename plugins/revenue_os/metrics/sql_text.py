@@ -153,8 +153,8 @@ def aggregate_calls(text: str) -> set[str]:
 
 def check_aggregate(text: str, columns: frozenset[str]) -> None:
     """An aggregate expression over the model's columns, e.g. `count(distinct person_id)`."""
-    _check(text, columns, allow_aggregates=True)
-    if not aggregate_calls(text):
+    tree = _check(text, columns, allow_aggregates=True)
+    if not any(type(node) in _AGGREGATES for node in _nodes(tree)):
         raise SqlTextError("must aggregate its rows (sum, count, avg, min or max)")
 
 

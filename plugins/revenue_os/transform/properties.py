@@ -18,7 +18,6 @@ the model reference in docs/mart.md.
 from __future__ import annotations
 
 from pathlib import Path
-from types import MappingProxyType
 from typing import Annotated, Literal
 
 import yaml
@@ -191,13 +190,3 @@ def load_table_properties(path: Path) -> dict[str, ModelProperties]:
     if not path.exists():
         raise PropertiesError(f"{path} is missing")
     return _load_file(path, "kpis")
-
-
-def published_columns(models_dir: Path = MODELS_DIR) -> MappingProxyType:
-    """mart model → its columns and their types, in the declared order."""
-    return MappingProxyType(
-        {
-            name: MappingProxyType(model.column_types)
-            for name, model in load_properties(models_dir, ("marts",)).items()
-        }
-    )

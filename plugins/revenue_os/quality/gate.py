@@ -1,8 +1,9 @@
 """Soda Core v4 contracts as the mart's publish gate.
 
-Contracts live in soda/contracts/<layer>/<dataset>.yml and name their dataset as
-`warehouse/${var.database}/${var.schema}/<table>`, so one file checks the build schema before the
-swap and the published schema after. Every check has a tier in its attributes: tier 1 blocks
+Each model's simple checks come from the `data_tests` of its properties
+(quality/model_checks.py); the rest live in soda/contracts/<layer>/<dataset>.yml. Contracts
+name their dataset as `warehouse/${var.database}/${var.schema}/<table>`, so one contract
+checks the build schema before the swap and the published schema after. Every check has a tier in its attributes: tier 1 blocks
 the publish, tier 2 publishes and is recorded as a known issue. The data source is built from
 the warehouse connection the build already uses: no second copy of the credentials.
 """
@@ -21,6 +22,7 @@ import yaml
 from psycopg.conninfo import conninfo_to_dict
 
 from revenue_os.paths import SODA_CONTRACTS_DIR
+from revenue_os.quality.model_checks import ComposedContract, contracts
 from revenue_os.transform.audits import AuditResult
 
 # Soda phones home by default; offline that costs seconds per run and prints an error.
@@ -85,9 +87,9 @@ def _threshold_text(check) -> str | None:
     return " and ".join(parts) or None
 
 
-def _default_schema(path: Path) -> str:
+def _default_schema(contract: ComposedContract) -> str:
     """The schema a contract reads when none is passed: its `schema` variable's default."""
-    return yaml.safe_load(path.read_text())["variables"]["schema"]["default"]
+    return yaml.safe_load(contract.text)["variables"]["schema"]["default"]
 
 
 def _examples(conn: psycopg.Connection, check, schema: str) -> list:
@@ -113,12 +115,15 @@ def verify(
     from soda_core.common.yaml import ContractYamlSource, DataSourceYamlSource
     from soda_core.contracts.contract_verification import ContractVerificationSession
 
-    paths = sorted((contracts_dir / layer).glob("*.yml"))
-    if not paths:
+    composed = contracts(layer, contracts_dir)
+    if not composed:
         return []
     params = conninfo_to_dict(uri)
     session = ContractVerificationSession.execute(
-        contract_yaml_sources=[ContractYamlSource.from_file_path(str(p)) for p in paths],
+        contract_yaml_sources=[
+            ContractYamlSource.from_str(contract.text, file_path=contract.source)
+            for contract in composed
+        ],
         data_source_yaml_sources=[DataSourceYamlSource.from_str(_data_source_yaml(params))],
         variables={
             "database": params.get("dbname", ""),
@@ -126,8 +131,8 @@ def verify(
         },
     )
     results: list[QualityResult] = []
-    for verification, path in zip(session.contract_verification_results, paths, strict=True):
-        dataset = path.stem
+    for verification, contract in zip(session.contract_verification_results, composed, strict=True):
+        dataset = contract.dataset
         if verification.has_errors and not verification.check_results:
             results.append(
                 QualityResult(
@@ -159,7 +164,7 @@ def verify(
                 threshold=_threshold_text(check),
             )
             if outcome != "passed":
-                result.examples = _examples(conn, check, schema or _default_schema(path))
+                result.examples = _examples(conn, check, schema or _default_schema(contract))
             results.append(result)
     return results
 

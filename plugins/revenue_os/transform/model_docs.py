@@ -12,7 +12,7 @@ from pathlib import Path
 
 from revenue_os.metrics.kpi_tables import KPI_TABLES
 from revenue_os.paths import MODELS_DIR, PROJECT_ROOT
-from revenue_os.transform.properties import ModelProperties, load_properties
+from revenue_os.transform.properties import Column, ModelProperties, load_properties
 
 MART_DOC = PROJECT_ROOT / "docs" / "mart.md"
 BEGIN = (
@@ -30,6 +30,27 @@ def _codes(names: tuple[str, ...] | list[str]) -> str:
     return ", ".join(f"`{name}`" for name in names)
 
 
+def _tests_said(column: Column) -> str:
+    """The column's data tests as a reader says them (each blocks the publish)."""
+    said = {
+        "not_null": lambda test: "present",
+        "unique": lambda test: "unique",
+        "accepted_values": lambda test: f"one of {', '.join(test.values or ())}",
+        "relationships": lambda test: f"found in `{test.referenced_model}`",
+        "dbt_utils.accepted_range": lambda test: f"at least {test.min_value:g}",
+    }
+    return ", ".join(said[test.kind](test) for test in column.data_tests)
+
+
+def _checked(column: Column) -> str:
+    return f" Checked: {_tests_said(column)}." if column.data_tests else ""
+
+
+def _model_checked(model: ModelProperties) -> str:
+    tested = [f"`{c.name}` {_tests_said(c)}" for c in model.columns if c.data_tests]
+    return f" Checked: {'; '.join(tested)}." if tested else ""
+
+
 def _published(name: str, model: ModelProperties) -> list[str]:
     lines = [f"### {name}", "", " ".join(model.description.split()), ""]
     facts = [f"Grain: {_codes(model.grain)}."]
@@ -41,7 +62,7 @@ def _published(name: str, model: ModelProperties) -> list[str]:
         )
     lines += [" ".join(facts), "", "| column | type | description |", "| --- | --- | --- |"]
     lines += [
-        f"| `{column.name}` | {column.data_type} | {_cell(column.description)} |"
+        f"| `{column.name}` | {column.data_type} | {_cell(column.description)}{_checked(column)} |"
         for column in model.columns
     ]
     return [*lines, ""]
@@ -53,7 +74,8 @@ def _internal(properties: Mapping[str, ModelProperties], prefix: str) -> list[st
         if name.startswith(prefix):
             brought = " Brought forward by new raw rows." if model.meta.incremental else ""
             lines.append(
-                f"| `{name}` | {_codes(model.grain)} | {_cell(model.description)}{brought} |"
+                f"| `{name}` | {_codes(model.grain)} |"
+                f" {_cell(model.description)}{brought}{_model_checked(model)} |"
             )
     return [*lines, ""]
 
@@ -86,7 +108,13 @@ def render_reference(
             dict(kpi_tables),
         ),
     ]
-    lines = [BEGIN, ""]
+    lines = [
+        BEGIN,
+        "",
+        "A column's *Checked* list is its data tests: each runs in the quality gate as a tier 1"
+        " check, so a build that fails one is not published.",
+        "",
+    ]
     for heading, introduction, tables in published:
         lines += [f"## {heading}", ""] + ([introduction, ""] if introduction else [])
         for name, table in tables.items():

@@ -10,18 +10,31 @@ columns, each column with its `data_type` and description); what dbt has no key 
 - `rollup_of` (marts only): the model sums its fact by month, so a contract on the fact is a
   metric of the roll-up too and the audit checks that both give the same totals.
 
+A column's `data_tests` are dbt's generic tests (`not_null`, `unique`, `accepted_values`,
+`relationships`) and dbt_utils' `accepted_range`; the quality gate runs them as Soda checks
+that block the publish (quality/model_checks.py), beside the checks written in soda/.
+
 From these come the mart catalogue the metric contracts are checked against, the column audit
-of every build (each table has exactly the declared columns and types), the grain audits and
-the model reference in docs/mart.md.
+of every build (each table has exactly the declared columns and types), the grain audits, the
+simple data-quality checks and the model reference in docs/mart.md.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from revenue_os.paths import MODELS_DIR
 
@@ -44,11 +57,78 @@ class Constraint(_Strict):
     type: Literal["not_null"]
 
 
+_REF = re.compile(r"^ref\('([a-z_][a-z0-9_]*)'\)$")
+# Each test kind and the arguments it takes (dbt's names).
+_TEST_ARGUMENTS = {
+    "not_null": set(),
+    "unique": set(),
+    "accepted_values": {"values"},
+    "relationships": {"to", "field"},
+    "dbt_utils.accepted_range": {"min_value"},
+}
+
+
+class DataTest(_Strict):
+    """One of dbt's generic tests on a column, as written in dbt: `not_null`, `unique`,
+    `accepted_values: {values: [...]}`, `relationships: {to: ref('model'), field: column}`,
+    `dbt_utils.accepted_range: {min_value: 0}`."""
+
+    kind: Literal[
+        "not_null", "unique", "accepted_values", "relationships", "dbt_utils.accepted_range"
+    ]
+    values: tuple[str, ...] | None = None
+    to: str | None = None
+    field: Identifier | None = None
+    min_value: int | float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_dbt(cls, written):
+        if isinstance(written, str):
+            return {"kind": written}
+        if isinstance(written, dict) and len(written) == 1 and "kind" not in written:
+            ((kind, arguments),) = written.items()
+            return {"kind": kind, **(arguments or {})}
+        return written
+
+    @model_validator(mode="after")
+    def _arguments(self):
+        given = {
+            name
+            for name in ("values", "to", "field", "min_value")
+            if getattr(self, name) is not None
+        }
+        wanted = _TEST_ARGUMENTS[self.kind]
+        if given != wanted:
+            raise ValueError(
+                f"{self.kind} takes {', '.join(sorted(wanted)) or 'no arguments'}"
+                f" (given: {', '.join(sorted(given)) or 'none'})"
+            )
+        if self.to is not None and not _REF.match(self.to):
+            raise ValueError(f"relationships `to` is written ref('model'), not {self.to!r}")
+        return self
+
+    @property
+    def referenced_model(self) -> str | None:
+        match = _REF.match(self.to or "")
+        return match.group(1) if match else None
+
+
 class Column(_Strict):
     name: Identifier
     data_type: DataType
     constraints: tuple[Constraint, ...] = ()
+    data_tests: tuple[DataTest, ...] = ()
     description: str = Field(min_length=1)
+
+    @field_validator("data_tests")
+    @classmethod
+    def _one_of_each(cls, tests: tuple[DataTest, ...]) -> tuple[DataTest, ...]:
+        kinds = [test.kind for test in tests]
+        twice = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} declared twice")
+        return tests
 
     @property
     def not_null(self) -> bool:
@@ -161,6 +241,7 @@ def load_properties(
 ) -> dict[str, ModelProperties]:
     """Every model's properties, from the properties file of each layer folder, by name."""
     properties: dict[str, ModelProperties] = {}
+    layer_of: dict[str, str] = {}
     for layer in layers:
         path = properties_path(models_dir, layer)
         if not path.exists():
@@ -172,6 +253,16 @@ def load_properties(
             if not sql_file.exists():
                 raise PropertiesError(f"{path}: {name} has no model file {layer}/{name}.sql")
             properties[name] = model
+            layer_of[name] = layer
+    for name, model in properties.items():
+        for column in model.columns:
+            for test in column.data_tests:
+                problem = _relationship_problem(test, layer_of[name], properties, layer_of)
+                if problem:
+                    raise PropertiesError(
+                        f"{properties_path(models_dir, layer_of[name])}: {name}.{column.name}:"
+                        f" {problem}"
+                    )
     for name, model in properties.items():
         rollup = model.meta.rollup_of
         if rollup is None:
@@ -183,6 +274,29 @@ def load_properties(
                 f"{rollup.model}.{rollup.time_column}, which is not a declared mart column"
             )
     return properties
+
+
+def _relationship_problem(
+    test: DataTest,
+    layer: str,
+    properties: dict[str, ModelProperties],
+    layer_of: dict[str, str],
+) -> str | None:
+    """Why a `relationships` test cannot run, if it cannot: the gate checks a model in the
+    schema it is built in, so the model referred to must be built there too."""
+    target = test.referenced_model
+    if target is None:
+        return None
+    if target not in properties:
+        return f"relationships refers to {target}, which is not a declared model"
+    if test.field not in properties[target].column_types:
+        return f"relationships refers to {target}.{test.field}, which is not a declared column"
+    if (layer == "marts") != (layer_of[target] == "marts"):
+        return (
+            f"relationships refers to {target}, built in another schema than this model;"
+            " refer to a model of the same schema"
+        )
+    return None
 
 
 def load_table_properties(path: Path) -> dict[str, ModelProperties]:

@@ -230,3 +230,59 @@ def test_a_wrong_incremental_declaration_names_the_model_and_the_fix(
     _write(tmp_path, layer, name, body, incremental=incremental)
     with pytest.raises(ModelError, match=message):
         discover(tmp_path, tmp_path, settings={})
+
+
+def test_the_touches_are_brought_forward_by_person_following_four_inputs(models):
+    from revenue_os.transform.changes import columns_read
+
+    partitioned = {m.name: m.partitions for m in models.values() if m.partitions}
+    assert set(partitioned) == {"int_touchpoints"}
+    touches = partitioned["int_touchpoints"]
+    assert touches.key == "person_id"
+    assert touches.changes_from["stg_hubspot__events"] == {"event_id": "touch_id"}
+    # What each followed model must record of its changes, and nothing for the others.
+    assert columns_read(models) == {
+        "stg_hubspot__events": {"event_id"},
+        "int_person_identity": {"person_id"},
+        "int_persons": {"person_id"},
+        "int_campaigns": {"campaign_key"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("layer", "name", "partitions", "message"),
+    [
+        (
+            "marts",
+            "fct_a",
+            {"key": "id", "changes_from": {"int_b": {"id": "id"}}},
+            r"fct_a: only an intermediate model is brought forward by partitions",
+        ),
+        (
+            "intermediate",
+            "int_a",
+            {"key": "person_id", "changes_from": {"int_b": {"id": "id"}}},
+            r"int_a: the partition key person_id is not a declared column",
+        ),
+        (
+            "intermediate",
+            "int_a",
+            {"key": "id", "changes_from": {"int_b": {"event_id": "id"}}},
+            r"int_a: changes_from names int_b\.event_id, which is not a declared column",
+        ),
+        (
+            "intermediate",
+            "int_a",
+            {"key": "id", "changes_from": {"int_c": {"id": "id"}}},
+            r"int_a\.sql: the partitions' changes_from names int_c, which the model does not read",
+        ),
+    ],
+)
+def test_a_wrong_partitions_declaration_names_the_model_and_the_fix(
+    tmp_path, layer, name, partitions, message
+):
+    _write(tmp_path, "intermediate", "int_b", "select 1 as id")
+    _write(tmp_path, "intermediate", "int_c", "select 1 as id")
+    _write(tmp_path, layer, name, "select id from int_b", partitions=partitions)
+    with pytest.raises(ModelError, match=message):
+        discover(tmp_path, tmp_path, settings={})

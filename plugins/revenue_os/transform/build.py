@@ -35,6 +35,7 @@ from revenue_os.paths import SEEDS_DIR
 from revenue_os.quality.gate import quality_audit
 from revenue_os.quality.health import write_data_health
 from revenue_os.raw.objects import RAW_OBJECTS
+from revenue_os.transform import changes
 from revenue_os.transform.audits import Audit, AuditFailed, AuditResult
 from revenue_os.transform.models import Model, ModelError, build_order, discover
 from revenue_os.warehouse.connection import LOADER_ROLE, READER_ROLE
@@ -137,26 +138,45 @@ class BroughtForward:
 
 
 def build_model(
-    conn: psycopg.Connection, model: Model, *, full: bool = False
+    conn: psycopg.Connection,
+    model: Model,
+    *,
+    full: bool = False,
+    read_by_partitions: set[str] | None = None,
 ) -> tuple[int, str | None]:
-    """(Re)create one model's table from its SELECT, or bring an incremental one forward;
-    return its row count and, for an incremental model, what its build did."""
+    """(Re)create one model's table from its SELECT, or bring an incremental or partitioned
+    one forward; return its row count and, for those, what its build did.
+    `read_by_partitions`: the columns whose changes partitioned models read from this one."""
+    readers = read_by_partitions or set()
     note = None
     if model.incremental is not None and not full:
-        forward = _bring_forward(conn, model)
+        forward = _bring_forward(conn, model, readers)
         if forward is not None:
             rows, done = forward
             return rows, done.note()
         note = "rebuilt whole (first build, new SQL or table missing)"
-    table = sql.Identifier(_schema_of(model), model.name)
+    if model.partitions is not None and not full:
+        with conn.transaction():
+            replaced = changes.bring_forward(
+                conn, STAGING_SCHEMA, model, _sql_digest(model), readers
+            )
+        if replaced is not None:
+            rows, done = replaced
+            return rows, done.note()
+        note = "rebuilt whole (first build, new SQL, or an input rebuilt or changed unfollowed)"
+    schema = _schema_of(model)
+    table = sql.Identifier(schema, model.name)
     # Staging is rebuilt from raw every time and never read by anyone else: unlogged tables
     # skip the write-ahead log. Published tables are logged (they must survive a crash), and
     # so are incremental ones, which a crash must not empty behind their recorded state.
-    unlogged = sql.SQL("" if model.published or model.incremental else "UNLOGGED ")
+    kept_state = model.incremental or model.partitions
+    unlogged = sql.SQL("" if model.published or kept_state else "UNLOGGED ")
     with conn.transaction():
         # The batches first, the rows second: a load that commits in between is applied
         # again next time (idempotent), never skipped.
         batches = _batches(conn, model) if model.incremental else []
+        latest = changes.latest_change(conn) if model.partitions else 0
+        set_aside = bool(readers) and not full and changes.set_aside(conn, schema, model.name)
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(table))
         try:
             created = conn.execute(
@@ -168,6 +188,14 @@ def build_model(
         rows = created.rowcount  # CREATE TABLE AS reports the rows it wrote
         if model.incremental:
             _save_state(conn, model, batches, rows)
+        if model.partitions:
+            changes.check_partition_key(conn, schema, model)
+            digests = changes.input_digests(conn, schema, model)
+            changes.save_state(conn, model.name, _sql_digest(model), rows, latest, digests)
+        if readers and full:
+            changes.record_everything(conn, model.name)
+        elif readers:
+            changes.record_rebuild(conn, schema, model, readers, set_aside)
         return rows, note
 
 
@@ -205,11 +233,9 @@ def _save_state(conn: psycopg.Connection, model: Model, batches: list, rows: int
     )
 
 
-# An incremental model rewritten in place is re-analysed once this share of it changed.
-REANALYSE_SHARE = 0.1
-
-
-def _bring_forward(conn: psycopg.Connection, model: Model) -> tuple[int, BroughtForward] | None:
+def _bring_forward(
+    conn: psycopg.Connection, model: Model, readers: set[str]
+) -> tuple[int, BroughtForward] | None:
     """Apply to an incremental model's table the raw rows written since it was built: each
     changed raw row's old staging row out, its new one (unless deleted) in. None when the
     table must be rebuilt instead: never built, its SQL changed, or its table is gone."""
@@ -234,6 +260,18 @@ def _bring_forward(conn: psycopg.Connection, model: Model) -> tuple[int, Brought
         # Literal ids (our own uuids) keep the model's SQL free of placeholders.
         batch_array = "'{" + ",".join(str(uuid.UUID(str(b))) for b in new) + "}'::uuid[]"
         raw = sql.Identifier("raw", increment.raw_table)
+        replaced = sql.SQL(
+            "SELECT * FROM {table} WHERE {key} IN "
+            "(SELECT {raw_key} FROM {raw} WHERE batch_id = ANY({batches}))"
+        ).format(
+            table=table,
+            key=sql.Identifier(increment.key),
+            raw_key=sql.Identifier(increment.raw_key),
+            raw=raw,
+            batches=sql.SQL(batch_array),
+        )
+        if readers:  # the rows' values before, then after
+            changes.record_values(conn, model.name, readers, replaced)
         deleted = conn.execute(
             sql.SQL(
                 "DELETE FROM {table} WHERE {key} IN "
@@ -257,9 +295,11 @@ def _bring_forward(conn: psycopg.Connection, model: Model) -> tuple[int, Brought
             ).rowcount
         except psycopg.Error as error:
             raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
+        if readers:
+            changes.record_values(conn, model.name, readers, replaced)
         rows = rows - deleted + inserted
         _save_state(conn, model, [*state[1], *new], rows)
-        if deleted + inserted > REANALYSE_SHARE * max(rows, 1):
+        if deleted + inserted > changes.REANALYSE_SHARE * max(rows, 1):
             conn.execute(sql.SQL("ANALYZE {}").format(table))
         return rows, BroughtForward(len(new), deleted, inserted)
 
@@ -292,9 +332,12 @@ def build_layer(
         for name, count in load_seeds(conn).items():
             echo(f"seed   {STAGING_SCHEMA}.{name}: {count} rows")
     ordered = build_order(models, layer)
+    read_by_partitions = changes.columns_read(models)
     for index, model in enumerate(ordered, start=1):
         started = time.perf_counter()
-        rows, note = build_model(conn, model, full=full)
+        rows, note = build_model(
+            conn, model, full=full, read_by_partitions=read_by_partitions.get(model.name)
+        )
         seconds = time.perf_counter() - started
         result.rows[model.name], result.seconds[model.name] = rows, seconds
         _record_model(conn, build_id, model.name, layer, rows, seconds)
@@ -302,6 +345,7 @@ def build_layer(
             f"[{index}/{len(ordered)}] {_schema_of(model)}.{model.name}: "
             f"{rows:,} rows in {seconds:.1f} s" + (f" ({note})" if note else "")
         )
+    changes.forget_applied(conn)
     return result
 
 

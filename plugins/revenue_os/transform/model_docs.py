@@ -73,6 +73,11 @@ def _internal(properties: Mapping[str, ModelProperties], prefix: str) -> list[st
     for name, model in sorted(properties.items()):
         if name.startswith(prefix):
             brought = " Brought forward by new raw rows." if model.meta.incremental else ""
+            if model.meta.partitions:
+                brought = (
+                    f" Brought forward by `{model.meta.partitions.key}`, following"
+                    f" {_codes(sorted(model.meta.partitions.changes_from))}."
+                )
             lines.append(
                 f"| `{name}` | {_codes(model.grain)} |"
                 f" {_cell(model.description)}{brought}{_model_checked(model)} |"

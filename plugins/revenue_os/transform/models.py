@@ -24,6 +24,7 @@ from revenue_os.paths import MODEL_SETTINGS, MODELS_DIR, SEEDS_DIR
 from revenue_os.transform.properties import (
     Incremental,
     ModelProperties,
+    Partitions,
     PropertiesError,
     load_properties,
     properties_path,
@@ -57,6 +58,8 @@ class Model:
     depends_on: frozenset[str] = field(default_factory=frozenset)
     incremental: Incremental | None = None
     properties: ModelProperties | None = None
+    partitions: Partitions | None = None
+    seeds: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def published(self) -> bool:
@@ -176,6 +179,13 @@ def discover(
                 f"{path}: an incremental model reads one raw table, raw.{incremental.raw_table};"
                 f" it reads {', '.join(sorted(f'raw.{t}' for t in raw_tables)) or 'none'}"
             )
+        partitions = declared.meta.partitions
+        not_read = sorted(set(partitions.changes_from) - depends) if partitions else []
+        if not_read:
+            raise ModelError(
+                f"{path}: the partitions' changes_from names {', '.join(not_read)}, which the"
+                " model does not read"
+            )
         models[name] = Model(
             name,
             layer,
@@ -185,6 +195,8 @@ def discover(
             depends,
             incremental,
             declared,
+            partitions,
+            frozenset(t for t in tables if t in seeds),
         )
     for model in models.values():
         layer_rank = LAYER_ORDER.index(model.layer)

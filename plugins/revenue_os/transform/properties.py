@@ -7,6 +7,8 @@ columns, each column with its `data_type` and description); what dbt has no key 
 - `grain`: the columns that identify a row (the build's audit checks they are unique);
 - `incremental` (staging only): the model is a row-wise function of one raw table, keyed like
   it, and is brought forward by the raw rows loaded since its last build instead of rebuilt;
+- `partitions` (intermediate only): the model is brought forward partition by partition, the
+  partitions a change of its inputs reaches (transform/changes.py);
 - `rollup_of` (marts only): the model sums its fact by month, so a contract on the fact is a
   metric of the roll-up too and the audit checks that both give the same totals.
 
@@ -144,6 +146,16 @@ class Incremental(_Strict):
     raw_key: Identifier
 
 
+class Partitions(_Strict):
+    """The model's rows replaced partition by partition: those whose `key` a change of an
+    input reaches. `changes_from` maps each input's changed column to the model's column that
+    carries it (`{event_id: touch_id}`: a changed event reaches the touch of that id); a change
+    to an input not listed there, or a rebuilt input, rebuilds the model whole."""
+
+    key: Identifier
+    changes_from: dict[Identifier, dict[Identifier, Identifier]] = Field(min_length=1)
+
+
 class Rollup(_Strict):
     """The fact a monthly roll-up sums, the fact's date it buckets into `month_start`, and the
     roll-up's column counting the fact rows it sums."""
@@ -156,6 +168,7 @@ class Rollup(_Strict):
 class Meta(_Strict):
     grain: tuple[Identifier, ...] = Field(min_length=1)
     incremental: Incremental | None = None
+    partitions: Partitions | None = None
     rollup_of: Rollup | None = None
 
 
@@ -195,6 +208,21 @@ def _problems(model: ModelProperties, layer: str) -> list[str]:
                 f"the incremental key {model.meta.incremental.key} must be the grain "
                 f"({', '.join(model.grain)})"
             )
+    partitions = model.meta.partitions
+    if partitions is not None:
+        if layer != "intermediate":
+            problems.append("only an intermediate model is brought forward by partitions (yet)")
+        problems += [
+            f"the partition key {column} is not a declared column"
+            for column in [partitions.key]
+            if column not in declared
+        ]
+        problems += [
+            f"changes_from {source}: {column} is not a declared column"
+            for source, mapping in partitions.changes_from.items()
+            for column in mapping.values()
+            if column not in declared
+        ]
     if model.meta.rollup_of is not None:
         if layer != "marts":
             problems.append("only a mart model can be a roll-up")
@@ -255,6 +283,16 @@ def load_properties(
             properties[name] = model
             layer_of[name] = layer
     for name, model in properties.items():
+        partitions = model.meta.partitions
+        for source, mapping in (partitions.changes_from if partitions else {}).items():
+            columns = properties[source].column_types if source in properties else {}
+            unknown = [c for c in mapping if c not in columns]
+            if source not in properties or unknown:
+                raise PropertiesError(
+                    f"{properties_path(models_dir, layer_of[name])}: {name}: changes_from names "
+                    f"{source}.{unknown[0] if unknown else next(iter(mapping))}, which is not a"
+                    " declared column of a model"
+                )
         for column in model.columns:
             for test in column.data_tests:
                 problem = _relationship_problem(test, layer_of[name], properties, layer_of)

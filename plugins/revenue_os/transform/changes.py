@@ -1,0 +1,348 @@
+"""Bringing a model forward by the partitions a day's changes reach, through a change log.
+
+A partitioned model (`meta.partitions` in its properties) is rebuilt from all of history only
+when it must be: first build, new SQL, `full` mode, an input rebuilt whole, or a change to an
+input whose changes it does not follow. Otherwise it replaces only the partitions (e.g. the
+persons) that its inputs' changes reach, in one transaction with its recorded state, so a
+retried build applies what is left and nothing twice.
+
+The inputs say what changed in `ops.model_changes`: the values, in the columns the partitioned
+models key on, of the rows each build added, removed or altered. An incremental staging model
+records the rows its new load batches replaced; a model rebuilt whole compares itself with
+its previous table (kept aside for the comparison, then dropped); a partitioned model records
+the rows it replaced that came out different. A model whose changes cannot be known records
+'*', which rebuilds its readers whole.
+
+A change of an input reaches the partitions holding the value in the model's column that
+carries it (`changes_from: {stg_hubspot__events: {event_id: touch_id}}`): the partitions of
+the model's current rows with those values, and of the rows its SQL now gives for them,
+found by filtering the SQL's output, which Postgres pushes down into the model's joins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from revenue_os.transform.models import Model, ModelError
+
+EVERYTHING = "*"
+PREVIOUS_SUFFIX = "__previous"
+# A model rewritten in place is re-analysed once this share of it changed.
+REANALYSE_SHARE = 0.1
+
+
+def columns_read(models: Mapping[str, Model]) -> dict[str, set[str]]:
+    """For each model a partitioned model follows: the columns whose changes are read."""
+    read: dict[str, set[str]] = {}
+    for model in models.values():
+        if model.partitions is not None:
+            for source, mapping in model.partitions.changes_from.items():
+                read.setdefault(source, set()).update(mapping)
+    return read
+
+
+def record_everything(conn: psycopg.Connection, model: str) -> None:
+    conn.execute(
+        "INSERT INTO ops.model_changes (model, column_name) VALUES (%s, %s)", (model, EVERYTHING)
+    )
+
+
+def record_values(
+    conn: psycopg.Connection, model: str, columns: set[str], rows: sql.Composable
+) -> None:
+    """The values of `columns` in `rows` (a query), as the model's changes."""
+    for column in sorted(columns):
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO ops.model_changes (model, column_name, value)"
+                " SELECT DISTINCT {model}, {name}, changed.{column}::text FROM ({rows}) AS changed"
+                " WHERE changed.{column} IS NOT NULL"
+            ).format(
+                model=sql.Literal(model),
+                name=sql.Literal(column),
+                column=sql.Identifier(column),
+                rows=rows,
+            )
+        )
+
+
+def set_aside(conn: psycopg.Connection, schema: str, name: str) -> bool:
+    """Keep a model's current table as `<name>__previous` for the comparison after its rebuild;
+    False when there is none."""
+    previous = sql.Identifier(schema, name + PREVIOUS_SUFFIX)
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(previous))
+    if conn.execute("SELECT to_regclass(%s)", (f"{schema}.{name}",)).fetchone()[0] is None:
+        return False
+    conn.execute(
+        sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+            sql.Identifier(schema, name), sql.Identifier(name + PREVIOUS_SUFFIX)
+        )
+    )
+    return True
+
+
+def _column_list(conn: psycopg.Connection, schema: str, table: str) -> list[tuple[str, str]]:
+    return conn.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        (f"{schema}.{table}",),
+    ).fetchall()
+
+
+def record_rebuild(
+    conn: psycopg.Connection,
+    schema: str,
+    model: Model,
+    columns: set[str],
+    had_previous: bool,
+) -> None:
+    """A rebuilt model's changes: its rows that differ from the previous table's row of the
+    same grain, on either side; the previous table is then dropped. Everything, when there was
+    none or its columns differ."""
+    previous = model.name + PREVIOUS_SUFFIX
+    if not had_previous or _column_list(conn, schema, model.name) != _column_list(
+        conn, schema, previous
+    ):
+        record_everything(conn, model.name)
+    else:
+        # Rows matched on the grain and compared whole: a hash join, not a sort of all columns.
+        matched = sql.SQL(" AND ").join(
+            sql.SQL("now.{c} = before.{c}").format(c=sql.Identifier(c)) for c in model.grain
+        )
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMPORARY TABLE model_difference ON COMMIT DROP AS"
+                " SELECT {now_columns}, {before_columns}"
+                " FROM {current} AS now FULL JOIN {before} AS before ON {matched}"
+                " WHERE row(now.*) IS DISTINCT FROM row(before.*)"
+            ).format(
+                now_columns=sql.SQL(", ").join(
+                    sql.SQL("now.{} AS {}").format(sql.Identifier(c), sql.Identifier(f"now_{c}"))
+                    for c in sorted(columns)
+                ),
+                before_columns=sql.SQL(", ").join(
+                    sql.SQL("before.{} AS {}").format(
+                        sql.Identifier(c), sql.Identifier(f"before_{c}")
+                    )
+                    for c in sorted(columns)
+                ),
+                current=sql.Identifier(schema, model.name),
+                before=sql.Identifier(schema, previous),
+                matched=matched,
+            )
+        )
+        for column in sorted(columns):
+            record_values(
+                conn,
+                model.name,
+                {column},
+                sql.SQL(
+                    "SELECT {now} AS {column} FROM model_difference"
+                    " UNION SELECT {before} FROM model_difference"
+                ).format(
+                    now=sql.Identifier(f"now_{column}"),
+                    before=sql.Identifier(f"before_{column}"),
+                    column=sql.Identifier(column),
+                ),
+            )
+        conn.execute("DROP TABLE model_difference")
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, previous)))
+
+
+def input_digests(conn: psycopg.Connection, schema: str, model: Model) -> dict[str, str]:
+    """A digest of each input (model or seed) whose changes the model does not follow."""
+    assert model.partitions is not None
+    unfollowed = sorted((model.depends_on | model.seeds) - set(model.partitions.changes_from))
+    digests = {}
+    for name in unfollowed:
+        digests[name] = conn.execute(
+            sql.SQL(
+                "SELECT md5(coalesce(string_agg(row_digest, ',' ORDER BY row_digest), ''))"
+                " FROM (SELECT md5(t::text) AS row_digest FROM {} AS t) AS rows"
+            ).format(sql.Identifier(schema, name))
+        ).fetchone()[0]
+    return digests
+
+
+def latest_change(conn: psycopg.Connection) -> int:
+    return conn.execute("SELECT coalesce(max(change_id), 0) FROM ops.model_changes").fetchone()[0]
+
+
+def forget_applied(conn: psycopg.Connection) -> None:
+    """Drop the changes every partitioned model has applied (a model with no state yet is
+    rebuilt whole, so it needs none)."""
+    conn.execute(
+        "DELETE FROM ops.model_changes WHERE change_id <= (SELECT coalesce(min("
+        "applied_change_id), 0) FROM ops.staging_state WHERE applied_change_id IS NOT NULL)"
+    )
+
+
+@dataclass
+class PartitionsReplaced:
+    """What bringing a partitioned model forward did."""
+
+    partitions: int
+    rows_out: int
+    rows_in: int
+
+    def note(self) -> str:
+        if not self.partitions:
+            return "up to date, no change reached it"
+        return (
+            f"brought forward: {self.partitions:,} partitions replaced, "
+            f"{self.rows_out:,} rows out, {self.rows_in:,} in"
+        )
+
+
+def _typed(values: list[str], data_type: str) -> sql.Composable:
+    return sql.SQL("{}::{}[]").format(sql.Literal(values), sql.SQL(data_type))
+
+
+def _reached_partitions(
+    conn: psycopg.Connection,
+    table: sql.Identifier,
+    model: Model,
+    column: str,
+    values: list[str],
+) -> set[str]:
+    """The partitions whose rows hold one of `values` in `column`: now, and as the model's SQL
+    gives them from today's inputs."""
+    assert model.partitions is not None and model.properties is not None
+    key = sql.Identifier(model.partitions.key)
+    chosen = _typed(values, model.properties.column_types[column])
+    found: set[str] = set()
+    for source in (table, sql.SQL("({})").format(sql.SQL(model.sql))):
+        found.update(
+            row[0]
+            for row in conn.execute(
+                sql.SQL(
+                    "SELECT DISTINCT m.{key}::text FROM {source} AS m WHERE m.{column} = ANY({chosen})"
+                ).format(key=key, source=source, column=sql.Identifier(column), chosen=chosen)
+            )
+            if row[0] is not None
+        )
+    return found
+
+
+def bring_forward(
+    conn: psycopg.Connection,
+    schema: str,
+    model: Model,
+    digest: str,
+    readers_columns: set[str],
+) -> tuple[int, PartitionsReplaced] | None:
+    """Replace the partitions of a partitioned model that its inputs' changes reach. None when
+    it must be rebuilt whole instead. `digest`: of the model's SQL, as recorded when built."""
+    partitions = model.partitions
+    assert partitions is not None and model.properties is not None
+    table = sql.Identifier(schema, model.name)
+    state = conn.execute(
+        "SELECT sql_digest, applied_change_id, input_digests, row_count FROM ops.staging_state"
+        " WHERE model = %s FOR UPDATE",
+        (model.name,),
+    ).fetchone()
+    exists = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{model.name}",)).fetchone()[0]
+    if state is None or state[0] != digest or state[1] is None or exists is None:
+        return None
+    applied, rows = state[1], state[3]
+    digests = input_digests(conn, schema, model)
+    if digests != state[2]:
+        return None
+    latest = latest_change(conn)
+    changes = conn.execute(
+        "SELECT model, column_name, array_agg(DISTINCT value) FROM ops.model_changes"
+        " WHERE model = ANY(%s) AND change_id > %s AND change_id <= %s GROUP BY 1, 2",
+        (list(partitions.changes_from), applied, latest),
+    ).fetchall()
+    if any(column == EVERYTHING for _, column, _ in changes):
+        return None
+    reached: set[str] = set()
+    for source, column, values in changes:
+        mine = partitions.changes_from[source].get(column)
+        values = [value for value in values if value is not None]
+        if mine is None or not values:
+            continue  # a column recorded for another reader
+        if mine == partitions.key:
+            reached.update(values)
+        else:
+            reached |= _reached_partitions(conn, table, model, mine, values)
+    if not reached:
+        save_state(conn, model.name, digest, rows, latest, digests)
+        return rows, PartitionsReplaced(0, 0, 0)
+    keys = _typed(sorted(reached), model.properties.column_types[partitions.key])
+    key = sql.Identifier(partitions.key)
+    conn.execute(sql.SQL("CREATE TEMPORARY TABLE rows_out (LIKE {}) ON COMMIT DROP").format(table))
+    conn.execute(sql.SQL("CREATE TEMPORARY TABLE rows_in (LIKE {}) ON COMMIT DROP").format(table))
+    removed = conn.execute(
+        sql.SQL(
+            "WITH removed AS (DELETE FROM {table} WHERE {key} = ANY({keys}) RETURNING *)"
+            " INSERT INTO rows_out SELECT * FROM removed"
+        ).format(table=table, key=key, keys=keys)
+    ).rowcount
+    try:
+        added = conn.execute(
+            sql.SQL("INSERT INTO rows_in SELECT * FROM ({}) AS m WHERE m.{} = ANY({})").format(
+                sql.SQL(model.sql), key, keys
+            )
+        ).rowcount
+    except psycopg.Error as error:
+        raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
+    conn.execute(sql.SQL("INSERT INTO {} TABLE rows_in").format(table))
+    if readers_columns:
+        record_values(
+            conn,
+            model.name,
+            readers_columns,
+            sql.SQL(
+                "(TABLE rows_in EXCEPT ALL TABLE rows_out)"
+                " UNION ALL (TABLE rows_out EXCEPT ALL TABLE rows_in)"
+            ),
+        )
+    conn.execute("DROP TABLE rows_out, rows_in")
+    rows = rows - removed + added
+    save_state(conn, model.name, digest, rows, latest, digests)
+    if removed + added > REANALYSE_SHARE * max(rows, 1):
+        conn.execute(sql.SQL("ANALYZE {}").format(table))
+    return rows, PartitionsReplaced(len(reached), removed, added)
+
+
+def save_state(
+    conn: psycopg.Connection,
+    model: str,
+    digest: str,
+    rows: int,
+    applied_change_id: int,
+    digests: dict[str, str],
+) -> None:
+    conn.execute(
+        """
+        INSERT INTO ops.staging_state (model, sql_digest, applied_batches, row_count, updated_at,
+                                       applied_change_id, input_digests)
+        VALUES (%s, %s, '{}', %s, now(), %s, %s)
+        ON CONFLICT (model) DO UPDATE SET sql_digest = excluded.sql_digest,
+            row_count = excluded.row_count, updated_at = excluded.updated_at,
+            applied_change_id = excluded.applied_change_id,
+            input_digests = excluded.input_digests
+        """,
+        (model, digest, rows, applied_change_id, json.dumps(digests)),
+    )
+
+
+def check_partition_key(conn: psycopg.Connection, schema: str, model: Model) -> None:
+    """A row without a partition key could never be replaced: refuse the model."""
+    assert model.partitions is not None
+    missing = conn.execute(
+        sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(
+            sql.Identifier(schema, model.name), sql.Identifier(model.partitions.key)
+        )
+    ).fetchone()[0]
+    if missing:
+        raise ModelError(
+            f"{model.path.name}: {missing} rows have no {model.partitions.key}, the partition key"
+            " declared in its properties; a partitioned model's every row needs one"
+        )

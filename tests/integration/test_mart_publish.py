@@ -208,12 +208,15 @@ def test_publish_keeps_the_previous_mart_and_rollback_restores_it(published_worl
 def test_the_reader_reads_the_published_mart_only(published_world):
     conn, databases = published_world
     build.build_all(conn, echo=lambda _: None)  # a second publish: mart_previous exists now
-    build.build_all(conn, echo=lambda _: None, publish_after=False)  # and mart_build too
     with psycopg.connect(databases.uri("mart_publish", "mart_reader"), autocommit=True) as reader:
         assert reader.execute("SELECT count(*) FROM mart.fct_revenue_lines").fetchone()[0] == 5
-        for schema in ("mart_previous", "mart_build", "staging", "raw"):
+        for schema in ("mart_previous", "staging", "raw"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 reader.execute(f"SELECT count(*) FROM {schema}.fct_revenue_lines")
+        # A build brings the copy one behind forward as mart_build: still not the reader's.
+        build.build_all(conn, echo=lambda _: None, publish_after=False)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            reader.execute("SELECT count(*) FROM mart_build.fct_revenue_lines")
 
 
 def test_same_input_same_mart(published_world):

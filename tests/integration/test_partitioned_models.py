@@ -29,11 +29,15 @@ def world(warehouse_server):
     databases.drop_all()
 
 
-def touches_line(conn) -> str:
+def build_lines(conn) -> dict[str, str]:
+    """Build as a refresh does; what the build said of each model, by model."""
     lines: list[str] = []
     build.build_all(conn, echo=lines.append)
-    (line,) = [line for line in lines if ".int_touchpoints:" in line]
-    return line
+    return {line.split(": ")[0].split(".")[-1]: line for line in lines if line.startswith("[")}
+
+
+def touches_line(conn) -> str:
+    return build_lines(conn)["int_touchpoints"]
 
 
 def move_event(conn, event_id: str, contact_id: str) -> None:
@@ -63,13 +67,28 @@ def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
 
     # E7, Max's newsletter click, re-sent as Jane's (contact 101).
     move_event(conn, "E7", "101")
-    line = touches_line(conn)
-    # Out: Jane's five touches and Max's two; in: Jane's six and Max's one.
-    assert line.endswith("(brought forward: 2 partitions replaced, 7 rows out, 7 in)"), line
+    lines = build_lines(conn)
+    # Out: Jane's five touches and Max's two; in: Jane's six and Max's one. The published
+    # fact, in the mart one copy behind brought forward, follows the same two persons.
+    for model in ("int_touchpoints", "fct_touchpoints"):
+        assert lines[model].endswith(
+            "(brought forward: 2 partitions replaced, 7 rows out, 7 in)"
+        ), lines[model]
     assert conn.execute(
         "SELECT person_id, count(*) FROM staging.int_touchpoints GROUP BY 1 ORDER BY 1"
     ).fetchall() == [("hs-101", 6), ("hs-103", 1)]
-    # Every applied change is forgotten once applied.
+    # The change log keeps what the mart one copy behind has not applied yet: the event (as
+    # read before and after) and the two persons whose touches changed.
+    assert conn.execute("SELECT model, value FROM ops.model_changes ORDER BY 1, 2").fetchall() == [
+        ("int_touchpoints", "hs-101"),
+        ("int_touchpoints", "hs-103"),
+        ("stg_hubspot__events", "E7"),
+        ("stg_hubspot__events", "E7"),
+    ]
+    # The next build applies them to that copy, and they are forgotten.
+    assert build_lines(conn)["fct_touchpoints"].endswith(
+        "(brought forward: 2 partitions replaced, 7 rows out, 7 in)"
+    )
     assert conn.execute("SELECT count(*) FROM ops.model_changes").fetchone() == (0,)
 
     incremental = (mart_checksums(conn, schema=build.STAGING_SCHEMA), mart_checksums(conn))
@@ -90,3 +109,50 @@ def test_an_input_whose_changes_are_unknown_rebuilds_the_model_whole(world):
     conn.execute("DROP TABLE staging.int_touchpoints")
     assert "rebuilt whole" in touches_line(conn)
     assert mart_checksums(conn, schema=build.STAGING_SCHEMA) == expected
+
+
+def test_the_build_brings_the_mart_one_copy_behind_forward(world):
+    """Blue-green: the build reuses `mart_previous`, named by its comment with the build it
+    holds, keeps its partitioned table and drops the rest; a failed build's schema is reused
+    by the next one; a full build starts from an empty schema."""
+    conn = world
+    first = build.schema_build(conn, build.PUBLISHED_SCHEMA)
+    build.build_all(conn, echo=lambda _: None)  # `mart` was the initial, empty one: fresh
+    second = build.schema_build(conn, build.PUBLISHED_SCHEMA)
+    assert build.schema_build(conn, build.PREVIOUS_SCHEMA) == first
+
+    build_id = build.start_build(conn)
+    assert build.schema_build(conn, build.BUILD_SCHEMA) == build_id
+    assert not conn.execute(
+        "SELECT 1 FROM pg_namespace WHERE nspname = %s", (build.PREVIOUS_SCHEMA,)
+    ).fetchone()
+    kept = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s", (build.BUILD_SCHEMA,)
+    ).fetchall()
+    assert kept == [("fct_touchpoints",)]
+    # Its state moved to this build; the published build's stays.
+    assert dict(
+        conn.execute("SELECT build_id, count(*) FROM ops.mart_model_state GROUP BY 1").fetchall()
+    ) == {build_id: 1, second: 1}
+    with pytest.raises(build.AuditFailed, match="no previous mart to roll back to"):
+        build.rollback(conn)
+    build.fail_build(conn, build_id, "stopped by the test")
+
+    # The next build takes up the failed one's schema.
+    retried = build.start_build(conn)
+    assert build.schema_build(conn, build.BUILD_SCHEMA) == retried
+    assert conn.execute(
+        "SELECT count(*) FROM ops.mart_model_state WHERE build_id = %s", (retried,)
+    ).fetchone() == (1,)
+    build.fail_build(conn, retried, "stopped by the test")
+
+    lines = build_lines(conn)
+    assert lines["fct_touchpoints"].endswith("(up to date, no change reached it)")
+    incremental = mart_checksums(conn)
+    assert build.schema_build(conn, build.PREVIOUS_SCHEMA) == second
+    build.rollback(conn)  # between builds the copy behind is there again
+    assert build.schema_build(conn, build.PUBLISHED_SCHEMA) == second
+
+    build.build_all(conn, echo=lambda _: None, full=True)
+    assert "rebuilt whole" in build_lines(conn)["fct_touchpoints"]  # after full, from '*'
+    assert mart_checksums(conn) == incremental

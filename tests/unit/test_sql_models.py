@@ -232,11 +232,14 @@ def test_a_wrong_incremental_declaration_names_the_model_and_the_fix(
         discover(tmp_path, tmp_path, settings={})
 
 
-def test_the_touches_are_brought_forward_by_person_following_four_inputs(models):
+def test_the_touches_are_brought_forward_by_person(models):
     from revenue_os.transform.changes import columns_read
 
     partitioned = {m.name: m.partitions for m in models.values() if m.partitions}
-    assert set(partitioned) == {"int_touchpoints"}
+    assert set(partitioned) == {"int_touchpoints", "fct_touchpoints"}
+    assert partitioned["fct_touchpoints"].changes_from == {
+        "int_touchpoints": {"person_id": "person_id"}
+    }
     touches = partitioned["int_touchpoints"]
     assert touches.key == "person_id"
     assert touches.changes_from["stg_hubspot__events"] == {"event_id": "touch_id"}
@@ -246,6 +249,7 @@ def test_the_touches_are_brought_forward_by_person_following_four_inputs(models)
         "int_person_identity": {"person_id"},
         "int_persons": {"person_id"},
         "int_campaigns": {"campaign_key"},
+        "int_touchpoints": {"person_id"},
     }
 
 
@@ -253,10 +257,10 @@ def test_the_touches_are_brought_forward_by_person_following_four_inputs(models)
     ("layer", "name", "partitions", "message"),
     [
         (
-            "marts",
-            "fct_a",
-            {"key": "id", "changes_from": {"int_b": {"id": "id"}}},
-            r"fct_a: only an intermediate model is brought forward by partitions",
+            "staging",
+            "stg_a",
+            {"key": "id", "changes_from": {"stg_b": {"id": "id"}}},
+            r"stg_a: a staging model is brought forward by its raw rows, not partitions",
         ),
         (
             "intermediate",
@@ -281,8 +285,10 @@ def test_the_touches_are_brought_forward_by_person_following_four_inputs(models)
 def test_a_wrong_partitions_declaration_names_the_model_and_the_fix(
     tmp_path, layer, name, partitions, message
 ):
+    _write(tmp_path, "staging", "stg_b", "select 1 as id")
     _write(tmp_path, "intermediate", "int_b", "select 1 as id")
     _write(tmp_path, "intermediate", "int_c", "select 1 as id")
-    _write(tmp_path, layer, name, "select id from int_b", partitions=partitions)
+    source = "stg_b" if layer == "staging" else "int_b"
+    _write(tmp_path, layer, name, f"select id from {source}", partitions=partitions)
     with pytest.raises(ModelError, match=message):
         discover(tmp_path, tmp_path, settings={})

@@ -21,7 +21,7 @@ def build_mart_layer(
     With `full`, incremental staging models are rebuilt from all of raw.
     """
     with connect(warehouse_uri(BUILDER_CONN_ID)) as conn:
-        current = uuid.UUID(build_id) if build_id else build.start_build(conn, run_id)
+        current = uuid.UUID(build_id) if build_id else build.start_build(conn, run_id, full=full)
         try:
             result = build.build_layer(conn, layer, current, full=full)
         except Exception as error:

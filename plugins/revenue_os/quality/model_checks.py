@@ -146,7 +146,8 @@ def contracts(
     written files, each joined with its model's tests, and the models with tests alone."""
     model_layers = MODEL_LAYERS.get(layer, ())
     if properties is None:
-        properties = load_properties(models_dir, model_layers) if model_layers else {}
+        every = load_properties(models_dir)
+        properties = {n: m for n, m in every.items() if _model_layer(n) in model_layers}
     written = {path.stem: path for path in sorted((contracts_dir / layer).glob("*.yml"))}
     composed: list[ComposedContract] = []
     for dataset in sorted(set(written) | set(properties)):

@@ -73,14 +73,91 @@ def _set_session(conn: psycopg.Connection) -> None:
     )
 
 
-def start_build(conn: psycopg.Connection, run_id: str | None = None) -> uuid.UUID:
-    """Open a build: a fresh, empty build schema and a row in ops.mart_builds."""
+_BUILD_COMMENT = "revenue-os build "
+
+
+def schema_build(conn: psycopg.Connection, schema: str) -> uuid.UUID | None:
+    """The build whose tables a mart schema holds, from the schema's comment (it moves with
+    the schema when a publish or a rollback renames it); None when there is none."""
+    row = conn.execute(
+        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
+        (schema,),
+    ).fetchone()
+    comment = row[0] if row else None
+    if not comment or not comment.startswith(_BUILD_COMMENT):
+        return None
+    return uuid.UUID(comment.removeprefix(_BUILD_COMMENT))
+
+
+def _exists(conn: psycopg.Connection, schema: str) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+        is not None
+    )
+
+
+def start_build(
+    conn: psycopg.Connection,
+    run_id: str | None = None,
+    *,
+    full: bool = False,
+    models: dict[str, Model] | None = None,
+) -> uuid.UUID:
+    """Open a build and a row in ops.mart_builds. The build schema is the mart one copy
+    behind, brought forward by what changed since (blue-green): a build left by a failed or
+    retried build, else `mart_previous`; its partitioned tables and their state are kept,
+    every other table dropped. With `full`, or when there is none, a fresh, empty schema."""
     build_id = uuid.uuid4()
+    models = discover() if models is None else models
     with conn.transaction():
+        base_schema = None
+        if not full:
+            base_schema = next(
+                (s for s in (BUILD_SCHEMA, PREVIOUS_SCHEMA) if schema_build(conn, s) is not None),
+                None,
+            )
+        if base_schema is None:
+            conn.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(BUILD_SCHEMA))
+            )
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(BUILD_SCHEMA)))
+        else:
+            base = schema_build(conn, base_schema)
+            if base_schema != BUILD_SCHEMA:
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(BUILD_SCHEMA))
+                )
+                conn.execute(
+                    sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+                        sql.Identifier(base_schema), sql.Identifier(BUILD_SCHEMA)
+                    )
+                )
+            kept = sorted(
+                m.name for m in models.values() if m.published and m.partitions is not None
+            )
+            for (table,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s AND NOT tablename = ANY(%s)",
+                (BUILD_SCHEMA, kept),
+            ).fetchall():
+                conn.execute(
+                    sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(
+                        sql.Identifier(BUILD_SCHEMA, table)
+                    )
+                )
+            conn.execute(
+                "UPDATE ops.mart_model_state SET build_id = %s WHERE build_id = %s",
+                (build_id, base),
+            )
         conn.execute(
-            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(BUILD_SCHEMA))
+            sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
+                sql.Identifier(BUILD_SCHEMA), sql.Literal(f"{_BUILD_COMMENT}{build_id}")
+            )
         )
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(BUILD_SCHEMA)))
+        # The states of tables no schema holds any more.
+        conn.execute(
+            "DELETE FROM ops.mart_model_state WHERE NOT build_id = ANY(%s)",
+            ([build_id, *(b for b in [schema_build(conn, PUBLISHED_SCHEMA)] if b)],),
+        )
         conn.execute(
             "INSERT INTO ops.mart_builds (build_id, run_id, started_at, status)"
             " VALUES (%s, %s, now(), 'building')",
@@ -143,11 +220,14 @@ def build_model(
     *,
     full: bool = False,
     read_by_partitions: set[str] | None = None,
+    build_id: uuid.UUID | None = None,
 ) -> tuple[int, str | None]:
     """(Re)create one model's table from its SELECT, or bring an incremental or partitioned
     one forward; return its row count and, for those, what its build did.
     `read_by_partitions`: the columns whose changes partitioned models read from this one."""
     readers = read_by_partitions or set()
+    # A mart table's state belongs to the build whose schema holds it; staging has one.
+    store = changes.StateStore(str(build_id) if model.published else None)
     note = None
     if model.incremental is not None and not full:
         forward = _bring_forward(conn, model, readers)
@@ -158,7 +238,7 @@ def build_model(
     if model.partitions is not None and not full:
         with conn.transaction():
             replaced = changes.bring_forward(
-                conn, STAGING_SCHEMA, model, _sql_digest(model), readers
+                conn, _schema_of(model), model, _sql_digest(model), readers, store
             )
         if replaced is not None:
             rows, done = replaced
@@ -191,7 +271,7 @@ def build_model(
         if model.partitions:
             changes.check_partition_key(conn, schema, model)
             digests = changes.input_digests(conn, schema, model)
-            changes.save_state(conn, model.name, _sql_digest(model), rows, latest, digests)
+            store.save(conn, model.name, _sql_digest(model), rows, latest, digests)
         if readers and full:
             changes.record_everything(conn, model.name)
         elif readers:
@@ -336,7 +416,11 @@ def build_layer(
     for index, model in enumerate(ordered, start=1):
         started = time.perf_counter()
         rows, note = build_model(
-            conn, model, full=full, read_by_partitions=read_by_partitions.get(model.name)
+            conn,
+            model,
+            full=full,
+            read_by_partitions=read_by_partitions.get(model.name),
+            build_id=build_id,
         )
         seconds = time.perf_counter() - started
         result.rows[model.name], result.seconds[model.name] = rows, seconds
@@ -684,7 +768,11 @@ def rollback(conn: psycopg.Connection) -> uuid.UUID | None:
         "SELECT 1 FROM pg_namespace WHERE nspname = %s", (PREVIOUS_SCHEMA,)
     ).fetchone()
     if not exists:
-        raise AuditFailed("there is no previous mart to roll back to")
+        raise AuditFailed(
+            "there is no previous mart to roll back to: a build brings the copy one behind"
+            " the published mart forward, so there is none during a build or after a failed"
+            " one; the next published build keeps one again"
+        )
     with conn.transaction():
         conn.execute(
             sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
@@ -717,7 +805,7 @@ def build_all(
     incremental staging models are rebuilt from all of raw instead of brought forward.
     """
     models = discover() if models is None else models
-    build_id = start_build(conn, run_id)
+    build_id = start_build(conn, run_id, full=full, models=models)
     started = datetime.now(UTC)
     result = BuildResult(build_id)
     try:

@@ -174,12 +174,72 @@ def latest_change(conn: psycopg.Connection) -> int:
 
 
 def forget_applied(conn: psycopg.Connection) -> None:
-    """Drop the changes every partitioned model has applied (a model with no state yet is
-    rebuilt whole, so it needs none)."""
+    """Drop the changes every partitioned table has applied, in staging and in each mart
+    schema (a table with no state yet is rebuilt whole, so it needs none)."""
     conn.execute(
-        "DELETE FROM ops.model_changes WHERE change_id <= (SELECT coalesce(min("
-        "applied_change_id), 0) FROM ops.staging_state WHERE applied_change_id IS NOT NULL)"
+        "DELETE FROM ops.model_changes WHERE change_id <= (SELECT coalesce(min(applied), 0)"
+        " FROM (SELECT applied_change_id AS applied FROM ops.staging_state"
+        " UNION ALL SELECT applied_change_id FROM ops.mart_model_state) AS states)"
     )
+
+
+@dataclass(frozen=True)
+class StateStore:
+    """Where a partitioned model's state is kept: `ops.staging_state` by model for the one
+    `staging` schema, `ops.mart_model_state` by build and model for the mart's schemas, whose
+    tables move between `mart_build`, `mart` and `mart_previous`."""
+
+    build_id: str | None = None  # None: the staging schema's
+
+    def load(self, conn: psycopg.Connection, model: str) -> tuple | None:
+        """(sql digest, applied change id, input digests, row count), locked; None if none."""
+        if self.build_id is None:
+            return conn.execute(
+                "SELECT sql_digest, applied_change_id, input_digests, row_count"
+                " FROM ops.staging_state WHERE model = %s FOR UPDATE",
+                (model,),
+            ).fetchone()
+        return conn.execute(
+            "SELECT sql_digest, applied_change_id, input_digests, row_count"
+            " FROM ops.mart_model_state WHERE build_id = %s AND model = %s FOR UPDATE",
+            (self.build_id, model),
+        ).fetchone()
+
+    def save(
+        self,
+        conn: psycopg.Connection,
+        model: str,
+        digest: str,
+        rows: int,
+        applied_change_id: int,
+        digests: dict[str, str],
+    ) -> None:
+        if self.build_id is None:
+            conn.execute(
+                """
+                INSERT INTO ops.staging_state (model, sql_digest, applied_batches, row_count,
+                                               updated_at, applied_change_id, input_digests)
+                VALUES (%s, %s, '{}', %s, now(), %s, %s)
+                ON CONFLICT (model) DO UPDATE SET sql_digest = excluded.sql_digest,
+                    row_count = excluded.row_count, updated_at = excluded.updated_at,
+                    applied_change_id = excluded.applied_change_id,
+                    input_digests = excluded.input_digests
+                """,
+                (model, digest, rows, applied_change_id, json.dumps(digests)),
+            )
+            return
+        conn.execute(
+            """
+            INSERT INTO ops.mart_model_state (build_id, model, sql_digest, applied_change_id,
+                                              input_digests, row_count, updated_at)
+            VALUES (%s, %s, %s, %s, %s, %s, now())
+            ON CONFLICT (build_id, model) DO UPDATE SET sql_digest = excluded.sql_digest,
+                applied_change_id = excluded.applied_change_id,
+                input_digests = excluded.input_digests, row_count = excluded.row_count,
+                updated_at = excluded.updated_at
+            """,
+            (self.build_id, model, digest, applied_change_id, json.dumps(digests), rows),
+        )
 
 
 @dataclass
@@ -235,17 +295,14 @@ def bring_forward(
     model: Model,
     digest: str,
     readers_columns: set[str],
+    store: StateStore,
 ) -> tuple[int, PartitionsReplaced] | None:
     """Replace the partitions of a partitioned model that its inputs' changes reach. None when
     it must be rebuilt whole instead. `digest`: of the model's SQL, as recorded when built."""
     partitions = model.partitions
     assert partitions is not None and model.properties is not None
     table = sql.Identifier(schema, model.name)
-    state = conn.execute(
-        "SELECT sql_digest, applied_change_id, input_digests, row_count FROM ops.staging_state"
-        " WHERE model = %s FOR UPDATE",
-        (model.name,),
-    ).fetchone()
+    state = store.load(conn, model.name)
     exists = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{model.name}",)).fetchone()[0]
     if state is None or state[0] != digest or state[1] is None or exists is None:
         return None
@@ -272,7 +329,7 @@ def bring_forward(
         else:
             reached |= _reached_partitions(conn, table, model, mine, values)
     if not reached:
-        save_state(conn, model.name, digest, rows, latest, digests)
+        store.save(conn, model.name, digest, rows, latest, digests)
         return rows, PartitionsReplaced(0, 0, 0)
     keys = _typed(sorted(reached), model.properties.column_types[partitions.key])
     key = sql.Identifier(partitions.key)
@@ -305,32 +362,10 @@ def bring_forward(
         )
     conn.execute("DROP TABLE rows_out, rows_in")
     rows = rows - removed + added
-    save_state(conn, model.name, digest, rows, latest, digests)
+    store.save(conn, model.name, digest, rows, latest, digests)
     if removed + added > REANALYSE_SHARE * max(rows, 1):
         conn.execute(sql.SQL("ANALYZE {}").format(table))
     return rows, PartitionsReplaced(len(reached), removed, added)
-
-
-def save_state(
-    conn: psycopg.Connection,
-    model: str,
-    digest: str,
-    rows: int,
-    applied_change_id: int,
-    digests: dict[str, str],
-) -> None:
-    conn.execute(
-        """
-        INSERT INTO ops.staging_state (model, sql_digest, applied_batches, row_count, updated_at,
-                                       applied_change_id, input_digests)
-        VALUES (%s, %s, '{}', %s, now(), %s, %s)
-        ON CONFLICT (model) DO UPDATE SET sql_digest = excluded.sql_digest,
-            row_count = excluded.row_count, updated_at = excluded.updated_at,
-            applied_change_id = excluded.applied_change_id,
-            input_digests = excluded.input_digests
-        """,
-        (model, digest, rows, applied_change_id, json.dumps(digests)),
-    )
 
 
 def check_partition_key(conn: psycopg.Connection, schema: str, model: Model) -> None:

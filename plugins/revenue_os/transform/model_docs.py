@@ -51,9 +51,20 @@ def _model_checked(model: ModelProperties) -> str:
     return f" Checked: {'; '.join(tested)}." if tested else ""
 
 
+def _brought_forward(model: ModelProperties) -> str:
+    partitions = model.meta.partitions
+    assert partitions is not None
+    return (
+        f"Brought forward by `{partitions.key}`, following"
+        f" {_codes(sorted(partitions.changes_from))}."
+    )
+
+
 def _published(name: str, model: ModelProperties) -> list[str]:
     lines = [f"### {name}", "", " ".join(model.description.split()), ""]
     facts = [f"Grain: {_codes(model.grain)}."]
+    if model.meta.partitions is not None:
+        facts.append(_brought_forward(model))
     rollup = model.meta.rollup_of
     if rollup is not None:
         facts.append(
@@ -74,10 +85,7 @@ def _internal(properties: Mapping[str, ModelProperties], prefix: str) -> list[st
         if name.startswith(prefix):
             brought = " Brought forward by new raw rows." if model.meta.incremental else ""
             if model.meta.partitions:
-                brought = (
-                    f" Brought forward by `{model.meta.partitions.key}`, following"
-                    f" {_codes(sorted(model.meta.partitions.changes_from))}."
-                )
+                brought = " " + _brought_forward(model)
             lines.append(
                 f"| `{name}` | {_codes(model.grain)} |"
                 f" {_cell(model.description)}{brought}{_model_checked(model)} |"

@@ -7,8 +7,8 @@ columns, each column with its `data_type` and description); what dbt has no key 
 - `grain`: the columns that identify a row (the build's audit checks they are unique);
 - `incremental` (staging only): the model is a row-wise function of one raw table, keyed like
   it, and is brought forward by the raw rows loaded since its last build instead of rebuilt;
-- `partitions` (intermediate only): the model is brought forward partition by partition, the
-  partitions a change of its inputs reaches (transform/changes.py);
+- `partitions` (intermediate and marts): the model is brought forward partition by
+  partition, the partitions a change of its inputs reaches (transform/changes.py);
 - `rollup_of` (marts only): the model sums its fact by month, so a contract on the fact is a
   metric of the roll-up too and the audit checks that both give the same totals.
 
@@ -210,8 +210,8 @@ def _problems(model: ModelProperties, layer: str) -> list[str]:
             )
     partitions = model.meta.partitions
     if partitions is not None:
-        if layer != "intermediate":
-            problems.append("only an intermediate model is brought forward by partitions (yet)")
+        if layer not in ("intermediate", "marts"):
+            problems.append("a staging model is brought forward by its raw rows, not partitions")
         problems += [
             f"the partition key {column} is not a declared column"
             for column in [partitions.key]
@@ -285,6 +285,8 @@ def load_properties(
     for name, model in properties.items():
         partitions = model.meta.partitions
         for source, mapping in (partitions.changes_from if partitions else {}).items():
+            if source not in properties and set(layers) != set(LAYER_FOLDERS):
+                continue  # in a layer not read here; the whole project's read checks it
             columns = properties[source].column_types if source in properties else {}
             unknown = [c for c in mapping if c not in columns]
             if source not in properties or unknown:

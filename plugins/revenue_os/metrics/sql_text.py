@@ -148,7 +148,11 @@ def _check(
 
 def aggregate_calls(text: str) -> set[str]:
     """The aggregate functions a (checked) fragment calls, e.g. {'sum'}."""
-    return {_AGGREGATES[type(node)] for node in _nodes(parse(text)) if type(node) in _AGGREGATES}
+    return _aggregates_in(parse(text))
+
+
+def _aggregates_in(tree: exp.Expression) -> set[str]:
+    return {_AGGREGATES[type(node)] for node in _nodes(tree) if type(node) in _AGGREGATES}
 
 
 def check_aggregate(text: str, columns: frozenset[str]) -> None:
@@ -182,7 +186,7 @@ def is_additive(text: str) -> bool:
     tree = parse(text)
     if any(isinstance(node, exp.Distinct) for node in _nodes(tree)):
         return False
-    return aggregate_calls(text) <= ADDITIVE_AGGREGATES
+    return _aggregates_in(tree) <= ADDITIVE_AGGREGATES
 
 
 def is_volume(text: str) -> bool:

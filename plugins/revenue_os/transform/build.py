@@ -339,30 +339,19 @@ def _bring_forward(
             return rows, BroughtForward(0, 0, 0)
         # Literal ids (our own uuids) keep the model's SQL free of placeholders.
         batch_array = "'{" + ",".join(str(uuid.UUID(str(b))) for b in new) + "}'::uuid[]"
-        raw = sql.Identifier("raw", increment.raw_table)
-        replaced = sql.SQL(
-            "SELECT * FROM {table} WHERE {key} IN "
-            "(SELECT {raw_key} FROM {raw} WHERE batch_id = ANY({batches}))"
+        in_new_batches = sql.SQL(
+            "{key} IN (SELECT {raw_key} FROM {raw} WHERE batch_id = ANY({batches}))"
         ).format(
-            table=table,
             key=sql.Identifier(increment.key),
             raw_key=sql.Identifier(increment.raw_key),
-            raw=raw,
+            raw=sql.Identifier("raw", increment.raw_table),
             batches=sql.SQL(batch_array),
         )
+        replaced = sql.SQL("SELECT * FROM {} WHERE {}").format(table, in_new_batches)
         if readers:  # the rows' values before, then after
             changes.record_values(conn, model.name, readers, replaced)
         deleted = conn.execute(
-            sql.SQL(
-                "DELETE FROM {table} WHERE {key} IN "
-                "(SELECT {raw_key} FROM {raw} WHERE batch_id = ANY({batches}))"
-            ).format(
-                table=table,
-                key=sql.Identifier(increment.key),
-                raw_key=sql.Identifier(increment.raw_key),
-                raw=raw,
-                batches=sql.SQL(batch_array),
-            )
+            sql.SQL("DELETE FROM {} WHERE {}").format(table, in_new_batches)
         ).rowcount
         changed_rows = (
             f"(select * from raw.{increment.raw_table} where batch_id = any({batch_array}))"

@@ -132,9 +132,11 @@ def ensure_raw_tables(
     created: list[str] = []
     if conn.execute("SELECT to_regnamespace('raw')").fetchone()[0] is None:
         return created  # a database the project's migrations have not shaped
+    present = {
+        row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'raw'")
+    }
     for stream in streams:
-        exists = conn.execute("SELECT to_regclass(%s)", (f"raw.{stream.table}",)).fetchone()[0]
-        if exists is not None:
+        if stream.table in present:
             continue
         try:
             with conn.transaction():

@@ -7,6 +7,7 @@ import logging
 import uuid
 
 from revenue_os.transform import build
+from revenue_os.transform.models import discover
 from revenue_os.warehouse.connection import BUILDER_CONN_ID, connect, warehouse_uri
 
 log = logging.getLogger(__name__)
@@ -21,9 +22,14 @@ def build_mart_layer(
     With `full`, incremental staging models are rebuilt from all of raw.
     """
     with connect(warehouse_uri(BUILDER_CONN_ID)) as conn:
-        current = uuid.UUID(build_id) if build_id else build.start_build(conn, run_id, full=full)
+        models = discover()  # once for the build's start and its layer
+        current = (
+            uuid.UUID(build_id)
+            if build_id
+            else build.start_build(conn, run_id, full=full, models=models)
+        )
         try:
-            result = build.build_layer(conn, layer, current, full=full)
+            result = build.build_layer(conn, layer, current, models, full=full)
         except Exception as error:
             build.fail_build(conn, current, f"{layer}: {error}")
             raise

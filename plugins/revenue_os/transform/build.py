@@ -89,13 +89,6 @@ def schema_build(conn: psycopg.Connection, schema: str) -> uuid.UUID | None:
     return uuid.UUID(comment.removeprefix(_BUILD_COMMENT))
 
 
-def _exists(conn: psycopg.Connection, schema: str) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-        is not None
-    )
-
-
 def start_build(
     conn: psycopg.Connection,
     run_id: str | None = None,
@@ -110,11 +103,11 @@ def start_build(
     build_id = uuid.uuid4()
     models = discover() if models is None else models
     with conn.transaction():
+        held = {s: schema_build(conn, s) for s in (BUILD_SCHEMA, PREVIOUS_SCHEMA, PUBLISHED_SCHEMA)}
         base_schema = None
         if not full:
             base_schema = next(
-                (s for s in (BUILD_SCHEMA, PREVIOUS_SCHEMA) if schema_build(conn, s) is not None),
-                None,
+                (s for s in (BUILD_SCHEMA, PREVIOUS_SCHEMA) if held[s] is not None), None
             )
         if base_schema is None:
             conn.execute(
@@ -122,7 +115,6 @@ def start_build(
             )
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(BUILD_SCHEMA)))
         else:
-            base = schema_build(conn, base_schema)
             if base_schema != BUILD_SCHEMA:
                 conn.execute(
                     sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(BUILD_SCHEMA))
@@ -146,7 +138,7 @@ def start_build(
                 )
             conn.execute(
                 "UPDATE ops.mart_model_state SET build_id = %s WHERE build_id = %s",
-                (build_id, base),
+                (build_id, held[base_schema]),
             )
         conn.execute(
             sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
@@ -156,7 +148,7 @@ def start_build(
         # The states of tables no schema holds any more.
         conn.execute(
             "DELETE FROM ops.mart_model_state WHERE NOT build_id = ANY(%s)",
-            ([build_id, *(b for b in [schema_build(conn, PUBLISHED_SCHEMA)] if b)],),
+            ([build_id, *([held[PUBLISHED_SCHEMA]] if held[PUBLISHED_SCHEMA] else [])],),
         )
         conn.execute(
             "INSERT INTO ops.mart_builds (build_id, run_id, started_at, status)"
@@ -270,7 +262,7 @@ def build_model(
             _save_state(conn, model, batches, rows)
         if model.partitions:
             changes.check_partition_key(conn, schema, model)
-            digests = changes.input_digests(conn, schema, model)
+            digests = changes.input_digests(conn, model)
             store.save(conn, model.name, _sql_digest(model), rows, latest, digests)
         if readers and full:
             changes.record_everything(conn, model.name)

@@ -154,8 +154,9 @@ def record_rebuild(
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, previous)))
 
 
-def input_digests(conn: psycopg.Connection, schema: str, model: Model) -> dict[str, str]:
-    """A digest of each input (model or seed) whose changes the model does not follow."""
+def input_digests(conn: psycopg.Connection, model: Model) -> dict[str, str]:
+    """A digest of each input (model or seed) whose changes the model does not follow, named
+    as the model's SQL names it: the build's search path finds it in its schema."""
     assert model.partitions is not None
     unfollowed = sorted((model.depends_on | model.seeds) - set(model.partitions.changes_from))
     digests = {}
@@ -164,7 +165,7 @@ def input_digests(conn: psycopg.Connection, schema: str, model: Model) -> dict[s
             sql.SQL(
                 "SELECT md5(coalesce(string_agg(row_digest, ',' ORDER BY row_digest), ''))"
                 " FROM (SELECT md5(t::text) AS row_digest FROM {} AS t) AS rows"
-            ).format(sql.Identifier(schema, name))
+            ).format(sql.Identifier(name))
         ).fetchone()[0]
     return digests
 
@@ -307,7 +308,7 @@ def bring_forward(
     if state is None or state[0] != digest or state[1] is None or exists is None:
         return None
     applied, rows = state[1], state[3]
-    digests = input_digests(conn, schema, model)
+    digests = input_digests(conn, model)
     if digests != state[2]:
         return None
     latest = latest_change(conn)

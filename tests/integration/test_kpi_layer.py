@@ -18,7 +18,7 @@ Revenue (product family: revenue / COGS / gross margin):
 Ad spend (campaign, channel: January / February / March):
   brand-search   paid_search   400 + 600 / 1000 / 2000   (and 100 on 1 April)
   linkedin-abm   paid_social   3000 / 3000 / 4000
-  display-retarget paid_display 1000 / 1000 / 1000
+  display-retarget paid_display 1000 / 1000 / 1000   (and 200 on 1 April)
   tiny-test      paid_search   0 / 0 / 500
   March total 7500; three months 5000 + 5000 + 7500 = 17500.
 
@@ -37,6 +37,10 @@ Won conversions, credited by six models (W-shaped is the default):
   ROAS in March: W-shaped 28500 / 7500 = 3.8; first touch 4.0; linear 3.2; U-shaped 3.7333;
   time decay 3.6 (spend 7500 once, whatever the six models and five touches).
   Trailing three months, W-shaped: (0 + 2000 + 28500) / 17500 = 1.7429.
+  A month without revenue still has its window: display-retarget earns nothing in April on
+  200 of spend, so April's ROAS is 0 and its trailing ROAS (2000 + 1500 + 0) /
+  (1000 + 1000 + 200) = 1.5909; linkedin-abm neither spends nor earns in April, so April has
+  no ROAS and a trailing one of 9000 / (3000 + 4000) = 1.2857; May is past the data: no row.
 
 Opportunities (new business, SMB, EMEA) and pipeline velocity, a formula of four inputs:
   O1 created 10 Jan, won 30 Jan, 1000, 20 days     O2 created 15 Jan, lost 14 Feb
@@ -102,6 +106,7 @@ AD_SPEND = [
     (date(2025, 1, 25), "display-retarget", "paid_display", "google_ads", 1000),
     (date(2025, 2, 25), "display-retarget", "paid_display", "google_ads", 1000),
     (date(2025, 3, 25), "display-retarget", "paid_display", "google_ads", 1000),
+    (date(2025, 4, 1), "display-retarget", "paid_display", "google_ads", 200),
     (date(2025, 3, 28), "tiny-test", "paid_search", "google_ads", 500),
 ]
 C1_TOUCHES = [
@@ -342,6 +347,26 @@ def test_trailing_value_is_a_ratio_of_sums(kpi_mart):
     )
     assert kpi(conn, "total_revenue", MAR)["trailing_value"] == 15000
     assert kpi(conn, "roas", MAR)["trailing_value"] == pytest.approx(30500 / 17500)
+
+
+def test_a_month_without_revenue_keeps_its_trailing_window(kpi_mart):
+    conn, _ = kpi_mart
+    display = kpi(conn, "roas", APR, dimension="campaign", value="display-retarget")
+    assert display["value"] == 0
+    assert display["trailing_value"] == pytest.approx(3500 / 2200)
+    earned = kpi(
+        conn, "paid_attributed_revenue", APR, dimension="campaign", value="display-retarget"
+    )
+    assert (earned["value"], earned["trailing_value"]) == (0, 3500)
+    linkedin = kpi(conn, "roas", APR, dimension="campaign", value="linkedin-abm")
+    assert linkedin["value"] is None
+    assert linkedin["trailing_value"] == pytest.approx(9000 / 7000)
+    spend = kpi(conn, "paid_spend", APR, dimension="campaign", value="linkedin-abm")
+    assert (spend["value"], spend["trailing_value"]) == (0, 7000)
+    assert not conn.execute(
+        "SELECT count(*) FROM kpi_values WHERE period_grain = 'month' AND period_start > %s",
+        (APR,),
+    ).fetchone()[0]
 
 
 def test_roas_per_attribution_model_with_spend_counted_once(kpi_mart):

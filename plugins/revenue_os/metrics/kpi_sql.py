@@ -95,13 +95,31 @@ def simple_sql(
     )
     names = sql.SQL("{}, {}").format(sql.Literal(contract.name), sql.Literal(grain))
     if is_additive(calculation.expression):
-        # Sums and counts over a window are the sums of their periods.
+        # Sums and counts over a window are the sums of their periods. A period without rows
+        # is 0, and it gets its row while a window still reaches back to one with data: a
+        # campaign that earned nothing this month still has its trailing three months, which a
+        # ratio's trailing value divides (without the row it read 0 on months of revenue).
         return INSERT_WORK + sql.SQL(
-            "WITH periods AS ({periods}) SELECT {names}, period_start, dimension_name, "
+            "WITH periods AS ({periods}), quiet_periods AS (SELECT (period_start + later * "
+            "interval {step})::date AS period_start, dimension_name, dimension_value "
+            "FROM periods CROSS JOIN generate_series(1, {reach}) AS later "
+            "WHERE (period_start + later * interval {step})::date <= "
+            "(SELECT max(period_start) FROM periods) "
+            "EXCEPT SELECT period_start, dimension_name, dimension_value FROM periods), "
+            "every_period AS (SELECT period_start, dimension_name, dimension_value, value "
+            "FROM periods UNION ALL SELECT period_start, dimension_name, dimension_value, "
+            "0::numeric FROM quiet_periods) "
+            "SELECT {names}, period_start, dimension_name, "
             "dimension_value, value, sum(value) OVER (PARTITION BY dimension_name, "
             "dimension_value ORDER BY period_start RANGE BETWEEN interval {span} PRECEDING "
-            "AND CURRENT ROW) FROM periods"
-        ).format(periods=periods, names=names, span=sql.Literal(_TRAILING_SPAN[grain]))
+            "AND CURRENT ROW) FROM every_period"
+        ).format(
+            periods=periods,
+            names=names,
+            step=sql.Literal(PERIOD_STEP[grain]),
+            reach=sql.Literal(TRAILING_PERIODS[grain] - 1),
+            span=sql.Literal(_TRAILING_SPAN[grain]),
+        )
     # Averages and distinct counts are re-aggregated over the window's rows: each row is
     # counted in the window of its own period and of the periods after it.
     shifted = sql.SQL("({} + shift * interval {})::date").format(

@@ -168,8 +168,13 @@ def FLASK_APP_MUTATOR(app) -> None:
     restrict_dashboard_only_logins(app)
 
 
+# Template processing lets a KPI chart of totals read the dashboard's Segment, Channel or
+# Region filter and show that slice's row of the KPI tables in place of the total (the KPI
+# datasets' Jinja, generated in revenue_os.dashboards.filter_reach; filter values are quoted
+# by Superset's where_in). Only administrators write SQL: executives have no SQL Lab.
 FEATURE_FLAGS = {
     "DASHBOARD_RBAC": True,
+    "ENABLE_TEMPLATE_PROCESSING": True,
 }
 
 # The KPI tiles, scorecards and the "data as of" banner are Handlebars charts whose markup is

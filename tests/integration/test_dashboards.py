@@ -172,6 +172,137 @@ def test_the_coverage_chart_shows_the_coverage_kpi_by_segment(files, admin, mart
     assert any(value > 0 for value in shown.values())
 
 
+def _filtered(admin, files, slug: str, key: str, chosen: dict[str, str]) -> dict:
+    """A chart's data with dashboard filters chosen, as the dashboard asks for it: the
+    filter's column and value appended to the saved query (`chosen`: column → label)."""
+    chart_uuid = files[f"charts/{slug}/{key}.yaml"]["uuid"]
+    (chart,) = [c for c in admin.charts() if c.get("uuid") == chart_uuid]
+    body = json.loads(
+        admin._http.get(f"/api/v1/chart/{chart['id']}").json()["result"]["query_context"]
+    )
+    for column, value in chosen.items():
+        body["queries"][0]["filters"].append({"col": column, "op": "IN", "val": [value]})
+    body["force"] = True
+    response = admin._http.post("/api/v1/chart/data", json=body)
+    return {"status": response.status_code, **response.json()}
+
+
+def _scorecard_row(mart_reader, metric: str, dimension: str, value: str) -> dict:
+    cursor = mart_reader.execute(
+        "SELECT display_value, period_label FROM mart.kpi_scorecard WHERE metric_name = %s"
+        " AND period_grain = 'month' AND dimension_name = %s AND dimension_value = %s",
+        (metric, dimension, value),
+    )
+    return dict(zip(("display_value", "period_label"), cursor.fetchone(), strict=True))
+
+
+def test_a_kpi_tile_shows_the_slice_a_filter_chooses(files, admin, mart_reader):
+    chosen = _filtered(
+        admin, files, "executive-performance", "revenue_headline", {"segment_label": "SMB"}
+    )
+    (part,) = chosen["result"]
+    (tile,) = part["data"]
+    expected = _scorecard_row(mart_reader, "total_revenue", "segment", "smb")
+    assert (tile["display_value"], tile["period_label"]) == (
+        expected["display_value"],
+        expected["period_label"],
+    )
+    assert tile["breakdown_note"] == "Segment: SMB"
+    assert {"column": "segment_label"} in part["applied_filters"]
+    assert part["rejected_filters"] == []
+    total = _scorecard_row(mart_reader, "total_revenue", "overall", "all")
+    assert tile["display_value"] != total["display_value"]  # a slice, not the company
+
+
+def test_a_chart_a_filter_cannot_reach_says_so(files, admin, mart_reader):
+    # ROAS is not kept by segment: the tile keeps the company's ROAS and Superset reports the
+    # filter as incompatible, which the dashboard shows on the chart.
+    chosen = _filtered(admin, files, "marketing-roi", "roas_headline", {"segment_label": "SMB"})
+    (part,) = chosen["result"]
+    (tile,) = part["data"]
+    assert (
+        tile["display_value"]
+        == _scorecard_row(mart_reader, "roas", "overall", "all")["display_value"]
+    )
+    assert [item["column"] for item in part["rejected_filters"]] == ["segment_label"]
+    # The scorecard follows the segment where a KPI is kept by it, and says where not.
+    chosen = _filtered(
+        admin, files, "executive-performance", "kpi_scorecard", {"segment_label": "SMB"}
+    )
+    rows = {row["label"]: row for row in chosen["result"][0]["data"]}
+    assert rows["Total revenue"]["breakdown_note"] == "Segment: SMB"
+    assert (
+        rows["Total revenue"]["display_value"]
+        == (_scorecard_row(mart_reader, "total_revenue", "segment", "smb")["display_value"])
+    )
+    assert rows["Return on ad spend (ROAS)"]["breakdown_note"] == (
+        "Not kept by segment: the company's total"
+    )
+
+
+def test_two_breakdowns_at_once_leave_a_kpi_total_unfiltered_and_say_so(files, admin, mart_reader):
+    chosen = _filtered(
+        admin,
+        files,
+        "executive-performance",
+        "revenue_headline",
+        {"segment_label": "SMB", "region_label": "EMEA"},
+    )
+    (part,) = chosen["result"]
+    (tile,) = part["data"]
+    # No KPI is kept by segment and region together: the company's total, said on the tile
+    # and with both filters reported as not applied.
+    assert (
+        tile["display_value"]
+        == (_scorecard_row(mart_reader, "total_revenue", "overall", "all")["display_value"])
+    )
+    assert tile["breakdown_note"] == (
+        "Not filtered: no KPI is kept by two breakdowns at once, choose one"
+    )
+    assert sorted(item["column"] for item in part["rejected_filters"]) == [
+        "region_label",
+        "segment_label",
+    ]
+
+
+def test_a_breakdown_chart_narrows_to_the_chosen_value(files, admin, mart_reader):
+    chosen = _filtered(
+        admin, files, "marketing-roi", "roas_by_channel", {"channel_label": "Paid social"}
+    )
+    (part,) = chosen["result"]
+    series = {series for _, series, _ in _long(part["data"], "period_start")}
+    assert series == {"Paid social"}
+    # Campaigns narrow by their own channel (dim_campaign): every campaign with a ROAS row
+    # of the channel with the most, and no other.
+    by_channel: dict[str, set[str]] = {}
+    for channel, label in mart_reader.execute(
+        "SELECT c.channel, s.dimension_label FROM mart.kpi_scorecard AS s JOIN"
+        " mart.dim_campaign AS c ON c.campaign_key = s.dimension_value WHERE"
+        " s.metric_name = 'roas' AND s.period_grain = 'month' AND s.dimension_name = 'campaign'"
+        " AND s.value IS NOT NULL"
+    ):
+        by_channel.setdefault(channel, set()).add(label)
+    channel = max(by_channel, key=lambda name: len(by_channel[name]))
+    chosen = _filtered(
+        admin,
+        files,
+        "marketing-roi",
+        "roas_by_campaign",
+        {"channel_label": label_of("channel", channel)},
+    )
+    campaigns = {row["dimension_label"] for row in chosen["result"][0]["data"]}
+    assert campaigns == by_channel[channel]
+    idle = next(name for name in ("paid_social", "paid_display", "email") if name not in by_channel)
+    chosen = _filtered(
+        admin,
+        files,
+        "marketing-roi",
+        "roas_by_campaign",
+        {"channel_label": label_of("channel", idle)},
+    )
+    assert chosen["result"][0]["data"] == []
+
+
 def test_no_chart_shows_only_zeros_or_nothing_and_no_legend_shows_a_key(files, admin):
     charts = {c["uuid"]: c for c in admin.charts() if c.get("uuid") in ours(files, "charts")}
     blank, keys = [], []

@@ -553,3 +553,26 @@ def test_the_scorecard_writes_each_kpi_out_in_its_unit(kpi_mart):
     assert (current["period_label"], current["reported_as"]) == ("Q2 2025", "current")
     assert (current["display_value"], current["status_label"]) == ("2.00x", "At risk")
     assert current["provisional_note"] == "in progress: moves daily until 30 Jun 2025"
+
+
+def test_a_slice_of_a_volume_says_it_is_judged_on_the_total(kpi_mart):
+    conn, _ = kpi_mart
+    with conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(
+            "SELECT dimension_value, status_label FROM kpi_scorecard WHERE metric_name = "
+            "'total_revenue' AND period_grain = 'month' AND dimension_name IN "
+            "('overall', 'product_family') ORDER BY dimension_value"
+        )
+        labels = {row["dimension_value"]: row["status_label"] for row in cursor}
+    # March: the company's $6,000 is red; its slices are parts of it, with the company's
+    # thresholds, so they are not judged (hardware sold nothing in March: its row is 0, kept
+    # while its trailing window reaches February); a ratio's slice is judged (gross margin of
+    # subscription, 4500 / 5000 = 90 %, is green on its own).
+    assert labels == {
+        "all": "Off track",
+        "hardware": "Judged on the total",
+        "services": "Judged on the total",
+        "subscription": "Judged on the total",
+    }
+    margin = kpi(conn, "gross_margin_pct", MAR, dimension="product_family", value="subscription")
+    assert (margin["value"], margin["status"]) == (90, "green")

@@ -278,30 +278,96 @@ def test_a_metric_charted_over_another_date_is_refused(tmp_path, contracts):
     assert "'won_amount' is dated by 'close_date'" in str(error)
 
 
-def test_native_filters_are_scoped_to_charts_with_the_column(files):
-    dashboard = files["dashboards/marketing-roi.yaml"]
-    ids = {
-        item["meta"]["uuid"]: item["meta"]["chartId"]
+def _reach(files, slug: str, chart_key: str, filter_name: str) -> str:
+    """What a dashboard filter does to a chart: `applied` (a column of the chart's dataset,
+    or read by the dataset's Jinja), `incompatible` (in scope, but the dataset cannot take
+    it: Superset marks it so on the chart) or `out of scope`."""
+    dashboard = files[f"dashboards/{slug}.yaml"]
+    chart = files[f"charts/{slug}/{chart_key}.yaml"]
+    chart_id = next(
+        item["meta"]["chartId"]
         for item in dashboard["position"].values()
-        if isinstance(item, dict) and item.get("type") == "CHART"
-    }
-    charts = {
-        config["uuid"]: config for path, config in files.items() if path.startswith("charts/")
-    }
-    datasets = {
-        config["uuid"]: config for path, config in files.items() if path.startswith("datasets/")
-    }
-    model = next(
-        native
-        for native in dashboard["metadata"]["native_filter_configuration"]
-        if native["name"] == "Attribution model"
+        if isinstance(item, dict) and item.get("meta", {}).get("uuid") == chart["uuid"]
     )
-    for chart_uuid, chart_id in ids.items():
-        columns = {
-            column["column_name"]
-            for column in datasets[charts[chart_uuid]["dataset_uuid"]]["columns"]
-        }
-        assert (chart_id in model["scope"]["excluded"]) == ("attribution_model" not in columns)
+    native = next(
+        item
+        for item in dashboard["metadata"]["native_filter_configuration"]
+        if item["name"] == filter_name
+    )
+    if chart_id in native["scope"]["excluded"]:
+        return "out of scope"
+    column = native["targets"][0]["column"]["name"]
+    (dataset,) = [
+        config
+        for path, config in files.items()
+        if path.startswith("datasets/") and config["uuid"] == chart["dataset_uuid"]
+    ]
+    columns = {item["column_name"] for item in dataset["columns"]}
+    if column in columns or f"filter_values('{column}', remove_filter=True)" in (
+        dataset["sql"] or ""
+    ):
+        return "applied"
+    return "incompatible"
+
+
+@pytest.mark.parametrize(
+    ("slug", "chart_key", "filter_name", "expected"),
+    [
+        # ROAS is kept by attribution model, channel and campaign: its tile follows the first
+        # two and says it cannot follow a segment.
+        ("marketing-roi", "roas_headline", "Attribution model", "applied"),
+        ("marketing-roi", "roas_headline", "Channel", "applied"),
+        ("marketing-roi", "roas_headline", "Segment", "incompatible"),
+        # CAC is kept by channel only.
+        ("marketing-roi", "cac_headline", "Channel", "applied"),
+        ("marketing-roi", "cac_headline", "Attribution model", "incompatible"),
+        # A breakdown by channel narrows to the channel; its rows are W-shaped only.
+        ("marketing-roi", "roas_by_channel", "Channel", "applied"),
+        ("marketing-roi", "roas_by_channel", "Attribution model", "incompatible"),
+        ("marketing-roi", "roas_by_channel", "Region", "incompatible"),
+        # Campaigns narrow to a channel through the campaign's own channel.
+        ("marketing-roi", "roas_by_campaign", "Channel", "applied"),
+        ("marketing-roi", "roas_by_campaign", "Segment", "incompatible"),
+        # The stage conversions are all kept by channel, segment and region.
+        ("marketing-roi", "stage_conversion", "Segment", "applied"),
+        ("marketing-roi", "stage_conversion", "Attribution model", "incompatible"),
+        # A fact with the column: an ordinary filter.
+        ("marketing-roi", "spend_by_channel", "Channel", "applied"),
+        ("marketing-roi", "spend_by_channel", "Segment", "incompatible"),
+        # The executive scorecard follows what any of its KPIs is kept by (revenue by
+        # segment; ROAS and CAC keep their totals and say so).
+        ("executive-performance", "kpi_scorecard", "Segment", "applied"),
+        ("executive-performance", "revenue_headline", "Region", "applied"),
+        ("executive-performance", "roas_headline", "Region", "incompatible"),
+        # The pipeline's channel is the one that sourced the deal.
+        ("pipeline-retention", "win_rate_headline", "Sourced channel", "applied"),
+        ("pipeline-retention", "nrr_headline", "Sourced channel", "incompatible"),
+        ("pipeline-retention", "coverage_by_segment", "Segment", "applied"),
+        # The "data as of" banner is about the data, not the business.
+        ("executive-performance", "as_of", "Segment", "out of scope"),
+    ],
+)
+def test_each_filter_reaches_the_charts_whose_data_has_its_dimension(
+    files, slug, chart_key, filter_name, expected
+):
+    assert _reach(files, slug, chart_key, filter_name) == expected
+
+
+def test_value_filters_pick_one_value_from_a_mart_table(files):
+    for path, dashboard in files.items():
+        if not path.startswith("dashboards/"):
+            continue
+        for native in dashboard["metadata"]["native_filter_configuration"]:
+            if native["filterType"] != "filter_select":
+                continue
+            assert native["controlValues"]["multiSelect"] is False, native["name"]
+            (listed,) = [
+                config
+                for name, config in files.items()
+                if name.startswith("datasets/")
+                and config["uuid"] == native["targets"][0]["datasetUuid"]
+            ]
+            assert listed["sql"] is None, (native["name"], listed["table_name"])
 
 
 def test_cli_build_writes_the_same_bundle_twice(tmp_path):
@@ -338,7 +404,7 @@ def test_kpi_tiles_are_templates_over_the_scorecard_on_one_line(files):
     # Rendered as Markdown: one line, so no indented line turns into a code block.
     assert "\n" not in template and template.startswith("{{!--")
     assert "{{display_value}}" in template and "{{status_color}}" in template
-    assert _dataset_of(files, tile)["table_name"] == "kpi_scorecard"
+    assert _dataset_of(files, tile)["table_name"].startswith("kpi_scorecard")
     query = json.loads(tile["query_context"])["queries"][0]
     assert {"col": "metric_name", "op": "==", "val": "total_revenue"} in query["filters"]
     assert "display_change" in query["columns"] and "metrics" not in query  # raw rows

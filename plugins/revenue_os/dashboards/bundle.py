@@ -27,6 +27,11 @@ from revenue_os.dashboards.datasets import (
     Dataset,
     build_datasets,
 )
+from revenue_os.dashboards.filter_reach import (
+    BREAKDOWN_NOTE,
+    filter_columns,
+    kpi_chart_dataset,
+)
 from revenue_os.dashboards.specs import (
     KPI_DATASETS,
     WRITTEN_OUT,
@@ -133,7 +138,9 @@ def _forward_looking(chart: ChartSpec, contracts: Mapping[str, MetricContract]) 
 
 
 def _filters(
-    chart: ChartSpec, contracts: Mapping[str, MetricContract] | None = None
+    chart: ChartSpec,
+    contracts: Mapping[str, MetricContract] | None = None,
+    dataset: Dataset | None = None,
 ) -> list[ChartFilter]:
     """The chart's own filters plus the rows a KPI selection means."""
     filters = list(chart.filters)
@@ -145,7 +152,9 @@ def _filters(
             else ChartFilter(column="metric_name", op="eq", value=names[0])
         )
         filters.append(ChartFilter(column="period_grain", op="eq", value=chart.kpi.grain))
-        filters.append(ChartFilter(column="dimension_name", op="eq", value=chart.kpi.dimension))
+        if dataset is None or not dataset.has(BREAKDOWN_NOTE):
+            # A dataset of totals chooses the breakdown itself: the slice a filter picks.
+            filters.append(ChartFilter(column="dimension_name", op="eq", value=chart.kpi.dimension))
         if chart.dataset == "kpi_values":
             # Complete periods with a value: a period the KPI has no value for is absent from
             # the chart, never drawn as 0.
@@ -350,7 +359,7 @@ def chart_params_and_query(
     viz_type = _VIZ_TYPES[chart.viz]
     number_format = chart_format(chart, dataset, contracts)
     d3 = D3_FORMATS[number_format] if number_format else None
-    filters = _filters(chart, contracts) + _trend_filters(chart, dataset)
+    filters = _filters(chart, contracts, dataset) + _trend_filters(chart, dataset)
     where = _contract_where(chart, dataset) if chart.viz == "table" else None
     axis = chart.x_axis or chart.time_column
     dated_axis = axis is not None and dataset.is_date(axis)
@@ -583,7 +592,7 @@ def chart_config(
         "certified_by": None,
         "certification_details": None,
         "uuid": chart_uuid(spec, chart),
-        "dataset_uuid": dataset_uuid(chart.dataset),
+        "dataset_uuid": dataset_uuid(dataset.name),
         "version": VERSION,
     }
 
@@ -642,7 +651,15 @@ def position(spec: DashboardSpec) -> dict[str, Any]:
 
 
 def native_filters(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> list[dict[str, Any]]:
-    """One native filter per spec filter, scoped to the charts whose dataset can take it."""
+    """One native filter per spec filter. `datasets`: chart key → the dataset it reads.
+
+    A value filter is scoped to every chart with business data, so that a chart whose
+    dataset cannot take it says so (Superset marks the filter incompatible on the chart)
+    instead of silently showing its unfiltered numbers; it lists the values of a mart
+    table's column (a virtual KPI dataset's rows are chosen by the filter, not listed for
+    it). One value at a time: the KPIs are kept per value, and a ratio of several segments is
+    not the sum of their ratios.
+    """
     ids = _placeholder_ids(spec)
     configuration = []
     for index, item in enumerate(spec.filters):
@@ -651,9 +668,14 @@ def native_filters(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> list
             applies = [chart for chart in spec.charts if chart.time_column]
         else:
             # The list shows labels ("Paid search"), where the dataset has them.
-            labelled = {datasets[chart.dataset].labelled(column) for chart in spec.charts}
+            labelled = {datasets[chart.key].labelled(column) for chart in spec.charts}
             column = f"{column}_label" if f"{column}_label" in labelled else column
-            applies = [chart for chart in spec.charts if datasets[chart.dataset].has(column)]
+            applies = [chart for chart in spec.charts if chart.dataset != "reporting_calendar"]
+            listed_by = [
+                chart
+                for chart in spec.charts
+                if datasets[chart.key].sql is None and datasets[chart.key].has(column)
+            ]
         excluded = sorted(ids[chart.key] for chart in spec.charts if chart not in applies)
         entry: dict[str, Any] = {
             "id": f"NATIVE_FILTER-{stable_uuid('filter', f'{spec.slug}/{index}')[:12]}",
@@ -673,7 +695,7 @@ def native_filters(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> list
                 }
             )
         else:
-            target = applies[0].dataset
+            target = datasets[listed_by[0].key].name
             entry.update(
                 {
                     "filterType": "filter_select",
@@ -681,7 +703,7 @@ def native_filters(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> list
                     "controlValues": {
                         "enableEmptyFilter": False,
                         "defaultToFirstItem": False,
-                        "multiSelect": True,
+                        "multiSelect": False,
                         "searchAllOptions": False,
                         "inverseSelection": False,
                     },
@@ -700,6 +722,7 @@ def native_filters(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> list
 
 
 def dashboard_config(spec: DashboardSpec, datasets: Mapping[str, Dataset]) -> dict[str, Any]:
+    """The dashboard file; `datasets`: chart key → the dataset the chart reads."""
     return {
         "dashboard_title": spec.title,
         "description": spec.description,
@@ -806,18 +829,34 @@ def bundle_files(
         "metadata.yaml": {"version": VERSION, "type": "assets", "timestamp": TIMESTAMP},
         DATABASE_FILE: database_config(database_uri),
     }
-    used: set[str] = set()
+    followed = filter_columns(specs.values())
+    used: dict[str, Dataset] = {}
     for name in sorted(specs):
         spec = specs[name]
+        read = chart_datasets(spec, datasets, contracts, followed)
         for chart in spec.charts:
-            used.add(chart.dataset)
+            used[read[chart.key].name] = read[chart.key]
             files[f"charts/{spec.slug}/{chart.key}.yaml"] = chart_config(
-                spec, chart, datasets[chart.dataset], contracts
+                spec, chart, read[chart.key], contracts
             )
-        files[f"dashboards/{spec.slug}.yaml"] = dashboard_config(spec, datasets)
+        files[f"dashboards/{spec.slug}.yaml"] = dashboard_config(spec, read)
     for name in sorted(used):
-        files[f"datasets/warehouse/{name}.yaml"] = dataset_config(datasets[name])
+        files[f"datasets/warehouse/{name}.yaml"] = dataset_config(used[name])
     return files
+
+
+def chart_datasets(
+    spec: DashboardSpec,
+    datasets: Mapping[str, Dataset],
+    contracts: Mapping[str, MetricContract],
+    followed: Mapping[str, str],
+) -> dict[str, Dataset]:
+    """chart key → the dataset it reads: the one its spec names, or for a KPI chart the
+    variant that follows the dashboards' filters (`filter_reach`)."""
+    return {
+        chart.key: kpi_chart_dataset(chart, datasets[chart.dataset], contracts, followed)
+        for chart in spec.charts
+    }
 
 
 def build_bundle(

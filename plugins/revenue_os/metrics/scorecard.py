@@ -237,6 +237,7 @@ def _reporting_settings(
                                 sql.Literal(f"{contract.refresh_sla.final_after_days} days")
                             ),
                             sql.Literal(_unjudged_label(contract, grain)),
+                            sql.Literal(_unjudged_label(contract, grain, sliced=True)),
                             sql.SQL("interval {}").format(sql.Literal(PERIOD_STEP[grain])),
                             sql.SQL("interval {}").format(sql.Literal(YEAR_BEFORE[grain])),
                         ]
@@ -248,7 +249,7 @@ def _reporting_settings(
 
 _SETTINGS_COLUMNS = (
     "metric_name, period_grain, period_start, reported_as, trailing_label, good_when_up, "
-    "final_after, unjudged, step, year_before"
+    "final_after, unjudged, slice_unjudged, step, year_before"
 )
 
 
@@ -328,7 +329,8 @@ def _scorecard_sql(
             sql.SQL("k.status"),
             sql.SQL(
                 "CASE WHEN NOT k.is_final AND k.value IS NOT NULL AND k.dimension_name = "
-                "'overall' AND k.tier = 'kpi' THEN 'Provisional' ELSE s.unjudged END"
+                "'overall' AND k.tier = 'kpi' THEN 'Provisional' WHEN k.dimension_name <> 'overall' "
+                "THEN s.slice_unjudged ELSE s.unjudged END"
             ),
         ),
         status_color=status_color_sql(sql.SQL("k.status")),
@@ -341,13 +343,16 @@ def _scorecard_sql(
 _ADVERBS = {"week": "weekly", "month": "monthly", "quarter": "quarterly"}
 
 
-def _unjudged_label(contract: MetricContract, grain: str) -> str:
-    """Why a row has no status, in two words."""
+def _unjudged_label(contract: MetricContract, grain: str, *, sliced: bool = False) -> str:
+    """Why a row has no status, in a few words. A volume's slice (one segment's revenue) is
+    never judged: its thresholds are the company's."""
     thresholds = contract.thresholds
     if thresholds is None:
         return "No threshold"
     if thresholds.period != grain:
         return f"Judged {_ADVERBS[thresholds.period]}"
+    if sliced and contract.is_volume:
+        return "Judged on the total"
     return "Not judged yet"
 
 

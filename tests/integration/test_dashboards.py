@@ -21,6 +21,7 @@ from revenue_os.orchestration.dashboards import BUNDLE_NAME, IMPORTED_NAME
 from tests.integration.conftest import state_file
 
 SLUGS = {"data-health", "executive-performance", "marketing-roi", "pipeline-retention"}
+CHANNEL_TABLE = "Channel performance (the date range, W-shaped attribution)"
 
 
 @pytest.fixture(scope="module")
@@ -301,6 +302,39 @@ def test_a_breakdown_chart_narrows_to_the_chosen_value(files, admin, mart_reader
         {"channel_label": label_of("channel", idle)},
     )
     assert chosen["result"][0]["data"] == []
+
+
+def test_the_channel_table_adds_up_the_kpi_layers_channel_months(files, admin, mart_reader):
+    """Marketing's channel table, one row per channel, equals the KPI layer's channel rows
+    summed over the complete and provisional months (the month in progress is left out),
+    ROAS and cost per lead as ratios of those sums."""
+    calendar = _calendar(mart_reader)
+    sums: dict[str, dict[str, Decimal]] = {}
+    for channel, metric, total in mart_reader.execute(
+        "SELECT dimension_value, metric_name, sum(value) FROM mart.kpi_values WHERE"
+        " period_grain = 'month' AND dimension_name = 'channel' AND period_start < %s"
+        " AND metric_name IN ('paid_spend', 'leads', 'paid_attributed_revenue')"
+        " GROUP BY 1, 2",
+        (calendar["current"],),
+    ):
+        sums.setdefault(label_of("channel", channel), {})[metric] = total
+    rows = {row["channel_label"]: row for row in _chart(admin, files, CHANNEL_TABLE)}
+    assert set(rows) == set(sums)
+    for channel, expected in sums.items():
+        spend = expected.get("paid_spend", Decimal(0))
+        shown = rows[channel]
+        assert round(Decimal(str(shown["paid_spend"])), 2) == round(spend, 2), channel
+        assert shown["leads"] == expected.get("leads", 0), channel
+        if spend:
+            roas = expected.get("paid_attributed_revenue", Decimal(0)) / spend
+            assert round(Decimal(str(shown["roas"])), 6) == round(roas, 6), channel
+            if expected.get("leads"):
+                assert round(Decimal(str(shown["cost_per_lead"])), 6) == round(
+                    spend / expected["leads"], 6
+                ), channel
+        else:
+            assert shown["roas"] is None, channel
+    assert sum(1 for row in rows.values() if row["paid_spend"]) >= 2  # paid channels, at least
 
 
 def test_no_chart_shows_only_zeros_or_nothing_and_no_legend_shows_a_key(files, admin):

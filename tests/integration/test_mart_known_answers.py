@@ -146,6 +146,29 @@ def test_revenue_cogs_and_margin(world):
     assert (total, round(margin / total * 100, 2)) == (d("5300.00"), d("84.43"))
 
 
+def test_revenue_and_margin_by_product(world):
+    # January 2026: L2 1500 of the Platform Subscription (margin 1350), L4 two Edge Gateways
+    # for 800 GBP = 1000 USD (margin 1000 - 2 x 200 = 600).
+    d = Decimal
+    for product, revenue, margin_pct in (
+        ("Platform Subscription", "1500", "90"),
+        ("Edge Gateway", "1000", "60"),
+    ):
+        assert kpi(world, "total_revenue", "month", "2026-01-01", "product", product) == d(revenue)
+        assert kpi(world, "gross_margin_pct", "month", "2026-01-01", "product", product) == d(
+            margin_pct
+        )
+    # The monthly roll-up keeps each product with its name and family.
+    assert rows(
+        world,
+        "SELECT product_id, product_name, product_family, sum(revenue_usd) FROM"
+        " mart.fct_revenue_monthly WHERE month_start = '2026-01-01' GROUP BY 1, 2, 3 ORDER BY 1",
+    ) == [
+        ("I1", "Platform Subscription", "subscription", d("1500.00")),
+        ("I2", "Edge Gateway", "hardware", d("1000.00")),
+    ]
+
+
 def test_net_and_gross_revenue_retention(world):
     now, before, net, gross = world.execute(
         "SELECT sum(arr_usd), sum(arr_12m_ago_usd), sum(net_retained_arr_usd),"

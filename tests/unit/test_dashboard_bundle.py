@@ -20,6 +20,7 @@ from revenue_os.dashboards.bundle import (
     template_names_in,
 )
 from revenue_os.dashboards.datasets import D3_FORMATS, contract_metrics
+from revenue_os.dashboards.filter_reach import BREAKDOWN_NOTE
 from revenue_os.dashboards.specs import DashboardSpecError, load_specs
 from revenue_os.metrics import load_contracts
 from revenue_os.metrics.contract import SimpleCalculation
@@ -134,10 +135,28 @@ def test_no_cross_fact_ratio_is_rebuilt_as_a_dataset_metric(files):
     names = {
         metric["metric_name"]
         for path, config in files.items()
-        if path.startswith("datasets/")
+        if path.startswith("datasets/") and config["table_name"] != "channel_monthly"
         for metric in config["metrics"]
     }
     assert not names & {"roas", "cac", "cost_per_mql", "pipeline_coverage"}
+
+
+def test_the_channel_table_divides_the_kpi_layers_sums(files):
+    """Over kpi_values' channel rows both sides of a ratio sit on one row per channel and
+    month, so the ratio of their sums is the contract's ratio over any range of months."""
+    (channels,) = [
+        config
+        for path, config in files.items()
+        if path.startswith("datasets/") and config["table_name"] == "channel_monthly"
+    ]
+    expressions = {metric["metric_name"]: metric["expression"] for metric in channels["metrics"]}
+    assert expressions["paid_spend"] == "sum(paid_spend)"
+    assert expressions["roas"] == (
+        "sum(paid_attributed_revenue) * 1.0 / nullif(sum(paid_spend), 0)"
+    )
+    assert expressions["cost_per_lead"] == "sum(paid_spend) * 1.0 / nullif(sum(leads), 0)"
+    assert 'FROM "mart"."kpi_values"' in channels["sql"]
+    assert "cac" not in expressions  # new customers are not kept by channel
 
 
 def test_every_chart_appears_in_its_dashboard_position(files):
@@ -557,4 +576,6 @@ def test_a_written_out_chart_asks_only_for_the_columns_its_template_shows(files)
         columns = json.loads(chart["query_context"])["queries"][0]["columns"]
         template = chart["params"]["handlebarsTemplate"]
         names = template_names_in(template) - helpers
-        assert names and names <= set(columns), (key, names - set(columns))
+        # The slice note is there only where a filter can choose a slice (filter_reach).
+        optional = {BREAKDOWN_NOTE}
+        assert names and names - optional <= set(columns), (key, names - set(columns))

@@ -32,7 +32,7 @@ from revenue_os.metrics.mart_catalogue import (
 )
 from revenue_os.metrics.recommendations import RecommendationSettings
 from revenue_os.metrics.rollups import rolled_up
-from revenue_os.metrics.sql_text import aggregate_call_ends
+from revenue_os.metrics.sql_text import aggregate_call_ends, is_additive
 
 SCHEMA = "mart"
 
@@ -133,6 +133,7 @@ COLUMN_LABELS: Mapping[str, str] = {
     "segment_label": "Segment",
     "region_label": "Region",
     "product_family_label": "Product family",
+    "product_name": "Product",
     "attribution_model_label": "Attribution model",
     "opportunity_type_label": "Opportunity type",
     "platform_label": "Ad platform",
@@ -394,6 +395,87 @@ KPI_PERIOD_STATE_SQL = (
 )
 
 
+CHANNEL_MONTHLY = "channel_monthly"
+
+
+def channel_monthly_dataset(contracts: Mapping[str, MetricContract]) -> Dataset:
+    """One row per channel and month of every sum or count the KPI layer keeps by channel,
+    read from `kpi_values` (the one home of those numbers) and laid side by side, so a table
+    shows spend, leads, cost per lead, MQLs, pipeline and ROAS of a channel on one row.
+
+    The sums are metrics summed over the chart's months; each ratio contract whose two sides
+    are among them is their ratio of sums, which holds for any range of months. A channel
+    without a row for a sum in a month has 0 of it, as in the KPI layer.
+    """
+    additive = [
+        contract
+        for contract in contracts.values()
+        if isinstance(contract.calculation, SimpleCalculation)
+        and is_additive(contract.calculation.expression)
+        and CHANNEL in contract.dimensions_at("month")
+    ]
+    names = [contract.name for contract in additive]
+    query = sql.SQL(
+        "SELECT period_start AS month_start, dimension_value AS channel, {columns} FROM {table} "
+        "WHERE period_grain = 'month' AND dimension_name = {channel} AND metric_name IN ({names}) "
+        "GROUP BY 1, 2"
+    ).format(
+        columns=sql.SQL(", ").join(
+            sql.SQL("coalesce(max(value) FILTER (WHERE metric_name = {}), 0) AS {}").format(
+                sql.Literal(name), sql.Identifier(name)
+            )
+            for name in names
+        ),
+        table=sql.Identifier(SCHEMA, "kpi_values"),
+        channel=sql.Literal(CHANNEL),
+        names=sql.SQL(", ").join(map(sql.Literal, names)),
+    )
+    metrics = {
+        contract.name: DatasetMetric(
+            name=contract.name,
+            expression=f"sum({contract.name})",
+            verbose_name=contract.label,
+            description=contract.definition,
+            format=contract.format,
+            contract=contract.name,
+            time_column="month_start",
+        )
+        for contract in additive
+    }
+    for contract in contracts.values():
+        calculation = contract.calculation
+        if (
+            isinstance(calculation, RatioCalculation)
+            and calculation.numerator in metrics
+            and calculation.denominator in metrics
+            and CHANNEL in contract.dimensions_at("month")
+        ):
+            metrics[contract.name] = DatasetMetric(
+                name=contract.name,
+                expression=f"sum({calculation.numerator}) * {_multiplier(calculation.multiplier)}"
+                f" / nullif(sum({calculation.denominator}), 0)",
+                verbose_name=contract.label,
+                description=contract.definition,
+                format=contract.format,
+                contract=contract.name,
+                time_column="month_start",
+            )
+    columns = {"month_start": "date", "channel": "text", **dict.fromkeys(names, "numeric")}
+    return Dataset(
+        name=CHANNEL_MONTHLY,
+        columns=columns,
+        main_dttm_col="month_start",
+        metrics=dict(sorted(metrics.items())),
+        sql=query.as_string(None),
+        description="each channel's month side by side: every sum and count the KPI layer "
+        "keeps by channel (mart.kpi_values), with the ratios of their sums",
+        calculated={
+            **label_columns(columns),
+            "month_start_state": period_state_sql("month_start"),
+        },
+    )
+
+
 def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset]:
     """Every dataset a spec may name: the mart tables, the KPI tables, the scorecard and the
     reporting calendar."""
@@ -436,6 +518,7 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
         description="each metric's row for the period it is reported on, written out for "
         "tiles and scorecards (value, change, status, trend)",
     )
+    datasets[CHANNEL_MONTHLY] = channel_monthly_dataset(contracts)
     datasets["reporting_calendar"] = Dataset(
         name="reporting_calendar",
         columns=column_types("reporting_calendar"),

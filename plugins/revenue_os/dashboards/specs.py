@@ -99,6 +99,9 @@ class ChartSpec(_Strict):
     # A table that is empty when all is well (checks not passed): the browser test accepts
     # it empty; every other chart must show values.
     may_be_empty: bool = False
+    # A table where a ratio does not apply to some rows (ROAS of a channel without spend):
+    # Superset writes those cells N/A, which the browser test accepts here and nowhere else.
+    not_applicable_cells: bool = False
     row_limit: Annotated[int, Field(ge=1, le=50000)] = 1000
 
 

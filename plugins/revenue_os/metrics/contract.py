@@ -20,6 +20,7 @@ Dimension = Literal[
     "channel",
     "campaign",
     "product_family",
+    "product",
     "segment",
     "region",
     "attribution_model",

@@ -27,6 +27,7 @@ priced as (
         erp_links.account_key,
         lines.item_id as product_id,
         coalesce(products.product_family, 'services') as product_family,
+        coalesce(products.product_name, 'Unknown item') as product_name,
         coalesce(accounts.acquisition_channel, 'other') as channel,
         coalesce(accounts.segment, 'smb') as segment,
         coalesce(accounts.region, 'other') as region,

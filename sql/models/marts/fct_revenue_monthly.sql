@@ -1,7 +1,8 @@
--- Revenue, cost and margin summed by invoice month, product family, acquisition channel,
--- segment and region: the revenue lines rolled up to what the revenue charts group by, so a
--- chart reads thousands of rows instead of every invoice line. Sums only, so every additive
--- revenue contract gives the same number on it as on fct_revenue_lines for whole months.
+-- Revenue, cost and margin summed by invoice month, product (with its name and family),
+-- acquisition channel, segment and region: the revenue lines rolled up to what the revenue
+-- charts group by, so a chart reads thousands of rows instead of every invoice line. Sums
+-- only, so every additive revenue contract gives the same number on it as on
+-- fct_revenue_lines for whole months.
 
 with revenue_lines as (
     select * from fct_revenue_lines
@@ -10,6 +11,8 @@ with revenue_lines as (
 monthly as (
     select
         date_trunc('month', invoice_date)::date as month_start,
+        product_id,
+        product_name,
         product_family,
         channel,
         segment,
@@ -20,7 +23,7 @@ monthly as (
         sum(cogs_usd) as cogs_usd,
         sum(gross_margin_usd) as gross_margin_usd
     from revenue_lines
-    group by 1, 2, 3, 4, 5
+    group by 1, 2, 3, 4, 5, 6, 7
 )
 
 select * from monthly

@@ -446,6 +446,18 @@ def test_kpi_values_worked_out_by_hand(world, metric, grain, period, expected):
     assert kpi(world, metric, grain, period) == round(Decimal(expected), 4)
 
 
+def test_a_ratio_of_a_sum_over_an_average_trails_per_period(world):
+    # Inventory turnover at January 2026 over November to January: hardware COGS 400 (L4,
+    # January only) a month on average 400 / 3, over the month-end stock's average (2,100 in
+    # December, 1,680 in January: 1,890): 0.0705 turns a month, like the month's 0.2381.
+    trailing = world.execute(
+        "SELECT trailing_value FROM mart.kpi_values WHERE metric_name = 'inventory_turnover'"
+        " AND period_grain = 'month' AND period_start = '2026-01-01'"
+        " AND dimension_name = 'overall'"
+    ).fetchone()[0]
+    assert round(trailing, 4) == round(Decimal(400) / 3 / 1890, 4)
+
+
 def test_roas_side_by_side_per_attribution_model(world):
     by_model = {
         model: kpi(world, "roas", "month", "2026-02-01", "attribution_model", model)

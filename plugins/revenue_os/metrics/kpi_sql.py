@@ -339,10 +339,20 @@ def _ratio_sql(
     alias_of = {upstream.name: alias for upstream, alias in zip(inputs, aliases, strict=True)}
 
     def divided(column: str) -> sql.Composed:
+        # Over the trailing window each side is a per-period figure, as in a formula: a sum
+        # over a sum is unchanged, while a sum over an average (cost of goods over average
+        # stock) stays turns per period instead of becoming the window's turns.
         return sql.SQL("{} * {} / nullif({}, 0)").format(
-            _input_value(alias_of[numerator.name], column, numerator),
+            _per_period(
+                _input_value(alias_of[numerator.name], column, numerator), numerator, column, grain
+            ),
             sql.Literal(Decimal(str(calculation.multiplier))),
-            _input_value(alias_of[denominator.name], column, denominator),
+            _per_period(
+                _input_value(alias_of[denominator.name], column, denominator),
+                denominator,
+                column,
+                grain,
+            ),
         )
 
     return INSERT_WORK + sql.SQL(

@@ -361,6 +361,21 @@ SALESFORCE_OPPORTUNITIES = [
 for _opportunity in SALESFORCE_OPPORTUNITIES:
     _opportunity.setdefault("OwnerId", "005000000000001AAA")
 
+# CRM hygiene as the reps left it (the gate's tier 2 rules; "today" is 15 February 2026, the
+# latest live opportunity): O4, the renewal, has no next step and was opened 49 days before
+# it renews; O5 was lost without a reason code; O6 sits in Commit though it closes in 2027.
+# Every open deal has a forecast category and none is past its close date.
+_HYGIENE = {
+    "O1": {"ForecastCategoryName": "Closed"},
+    "O2": {"ForecastCategoryName": "Closed"},
+    "O3": {"ForecastCategoryName": "Pipeline", "NextStep": "Qualify"},
+    "O4": {"ForecastCategoryName": "Pipeline", "NextStep": None},
+    "O5": {"ForecastCategoryName": "Omitted", "Loss_Reason__c": None},
+    "O6": {"ForecastCategoryName": "Commit", "NextStep": "Security review"},
+}
+for _opportunity in SALESFORCE_OPPORTUNITIES:
+    _opportunity.update(_HYGIENE[_opportunity["Id"]])
+
 SALESFORCE_OPPORTUNITY_HISTORY = [
     _sf(
         "H1",

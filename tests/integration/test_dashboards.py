@@ -337,6 +337,40 @@ def test_the_channel_table_adds_up_the_kpi_layers_channel_months(files, admin, m
     assert sum(1 for row in rows.values() if row["paid_spend"]) >= 2  # paid channels, at least
 
 
+def test_campaign_revenue_shows_one_attribution_model_w_shaped_unless_chosen(
+    files, admin, mart_reader
+):
+    calendar = _calendar(mart_reader)
+
+    def expected(model: str) -> dict[str, Decimal]:
+        return {
+            campaign: total
+            for campaign, total in mart_reader.execute(
+                "SELECT campaign_key, sum(attributed_amount_usd) FROM"
+                " mart.fct_campaign_attribution_monthly WHERE attribution_model = %s"
+                " AND conversion_type = 'won_opportunity' AND campaign_key IS NOT NULL"
+                " AND month_start < %s AND channel IN ('paid_search', 'paid_social',"
+                " 'paid_display') GROUP BY 1",
+                (model, calendar["current"]),
+            )
+        }
+
+    for chosen, model in (
+        ({}, "w_shaped"),
+        ({"attribution_model_label": "First touch"}, "first_touch"),
+    ):
+        response = _filtered(
+            admin, files, "marketing-roi", "attributed_revenue_by_campaign", chosen
+        )
+        (part,) = response["result"]
+        shown = {
+            row["campaign_key"]: round(Decimal(str(row["paid_attributed_revenue"])), 2)
+            for row in part["data"]
+        }
+        assert shown == {key: round(value, 2) for key, value in expected(model).items() if value}
+        assert part["rejected_filters"] == []
+
+
 def test_no_chart_shows_only_zeros_or_nothing_and_no_legend_shows_a_key(files, admin):
     charts = {c["uuid"]: c for c in admin.charts() if c.get("uuid") in ours(files, "charts")}
     blank, keys = [], []

@@ -362,6 +362,9 @@ def _reach(files, slug: str, chart_key: str, filter_name: str) -> str:
         ("pipeline-retention", "win_rate_headline", "Sourced channel", "applied"),
         ("pipeline-retention", "nrr_headline", "Sourced channel", "incompatible"),
         ("pipeline-retention", "coverage_by_segment", "Segment", "applied"),
+        # Attributed revenue by campaign shows one model, W-shaped unless the filter picks.
+        ("marketing-roi", "attributed_revenue_by_campaign", "Attribution model", "applied"),
+        ("marketing-roi", "attributed_revenue_by_campaign", "Channel", "applied"),
         # The "data as of" banner is about the data, not the business.
         ("executive-performance", "as_of", "Segment", "out of scope"),
     ],

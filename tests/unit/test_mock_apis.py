@@ -498,6 +498,44 @@ def test_salesforce_record_shape_and_filters(salesforce):
     )
 
 
+def test_salesforce_opportunities_carry_the_hygiene_fields_reps_leave_gaps_in(salesforce):
+    records, _ = soql(
+        salesforce,
+        "SELECT Id, StageName, IsClosed, ForecastCategoryName, NextStep, Loss_Reason__c"
+        " FROM Opportunity",
+        endpoint="query",
+        batch=2000,
+    )
+    default = dict(
+        zip(
+            ("Prospecting", "Qualification", "Needs Analysis", "Proposal/Price Quote"),
+            ("Pipeline", "Pipeline", "Pipeline", "Best Case"),
+            strict=True,
+        )
+    )
+    open_deals = [r for r in records if not r["IsClosed"]]
+    lost = [r for r in records if r["StageName"] == "Closed Lost"]
+    won = [r for r in records if r["StageName"] == "Closed Won"]
+    assert open_deals and lost and won
+    # Closed deals: Closed or Omitted, no next step; a reason on most losses, not all.
+    assert {r["ForecastCategoryName"] for r in won} == {"Closed"}
+    assert {r["ForecastCategoryName"] for r in lost} == {"Omitted"}
+    assert all(r["NextStep"] is None for r in won + lost)
+    assert all(r["Loss_Reason__c"] is None for r in won + open_deals)
+    reasons = [r["Loss_Reason__c"] for r in lost]
+    assert None in reasons and len([r for r in reasons if r]) > len(reasons) / 2
+    # Open deals: the stage's category, or Commit moved by hand on an early stage; a next
+    # step on most, not all.
+    moved = [
+        r
+        for r in open_deals
+        if r["StageName"] in default and r["ForecastCategoryName"] != default[r["StageName"]]
+    ]
+    assert moved and {r["ForecastCategoryName"] for r in moved} == {"Commit"}
+    steps = [r["NextStep"] for r in open_deals]
+    assert None in steps and len([step for step in steps if step]) > len(steps) / 2
+
+
 def test_salesforce_merged_records_only_through_query_all(salesforce):
     merged, _ = soql(
         salesforce, "SELECT Id, MasterRecordId, IsDeleted FROM Account WHERE IsDeleted = true"

@@ -29,6 +29,7 @@ from revenue_os.dashboards.datasets import (
 )
 from revenue_os.dashboards.filter_reach import (
     BREAKDOWN_NOTE,
+    default_choice_dataset,
     filter_columns,
     kpi_chart_dataset,
 )
@@ -142,8 +143,9 @@ def _filters(
     contracts: Mapping[str, MetricContract] | None = None,
     dataset: Dataset | None = None,
 ) -> list[ChartFilter]:
-    """The chart's own filters plus the rows a KPI selection means."""
-    filters = list(chart.filters)
+    """The chart's own filters plus the rows a KPI selection means. A `default` filter is
+    the dataset's to apply (`filter_reach.default_choice_dataset`), not the chart's."""
+    filters = [item for item in chart.filters if item.op != "default"]
     if chart.kpi is not None and chart.dataset in KPI_DATASETS:
         names = chart.kpi.metrics
         filters.append(
@@ -854,7 +856,9 @@ def chart_datasets(
     """chart key → the dataset it reads: the one its spec names, or for a KPI chart the
     variant that follows the dashboards' filters (`filter_reach`)."""
     return {
-        chart.key: kpi_chart_dataset(chart, datasets[chart.dataset], contracts, followed)
+        chart.key: default_choice_dataset(
+            chart, kpi_chart_dataset(chart, datasets[chart.dataset], contracts, followed)
+        )
         for chart in spec.charts
     }
 

@@ -158,6 +158,7 @@ COLUMN_LABELS: Mapping[str, str] = {
     "last_full_load_at": "Last full load (UTC)",
     "checked_at": "Checked at (UTC)",
     "run_id": "Refresh run",
+    "run_label": "Refresh run",
     "build_status": "Build",
     "tier": "Tier",
     "outcome": "Outcome",
@@ -167,6 +168,9 @@ COLUMN_LABELS: Mapping[str, str] = {
     "threshold": "Threshold",
     "examples": "First failing keys",
     "confidence_note": "What it means for the KPIs",
+    "owner": "Fixed by",
+    "check_label": "Check",
+    "dataset_label": "Table",
     "label": "KPI",
     "period_label": "Period",
 }

@@ -56,10 +56,12 @@ class _Strict(BaseModel):
 
 
 class ChartFilter(_Strict):
-    """A fixed filter of one chart: `column op value`."""
+    """A fixed filter of one chart: `column op value`. `default` is `column = value` unless
+    the dashboard's filter on the column chooses another value (one attribution model at a
+    time, W-shaped until the reader picks another)."""
 
     column: Text
-    op: Literal["eq", "in", "not_in", "is_true", "is_false", "not_null"]
+    op: Literal["eq", "in", "not_in", "is_true", "is_false", "not_null", "default"]
     value: str | list[str] | None = None
 
 
@@ -282,7 +284,9 @@ def _chart_problems(
             )
     for index, item in enumerate(chart.filters):
         column(f"filters.{index}.column", item.column)
-        needs_value = item.op in ("eq", "in", "not_in")
+        needs_value = item.op in ("eq", "in", "not_in", "default")
+        if item.op == "default" and not isinstance(item.value, str):
+            problems.append(f"filters.{index}.value: op default takes one value")
         if needs_value and item.value is None:
             problems.append(f"filters.{index}.value: required for op {item.op}")
         if not needs_value and item.value is not None:

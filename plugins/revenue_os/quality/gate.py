@@ -41,6 +41,12 @@ class QualityResult:
     measured: str | None
     threshold: str | None
     examples: list = field(default_factory=list)
+    owner: str | None = None  # who fixes it at the source, from the check's `owner` attribute
+    label: str | None = None  # the check in words (`Open deals without a next step`)
+
+    @property
+    def dataset_label(self) -> str:
+        return dataset_words(self.dataset)
 
     @property
     def blocks(self) -> bool:
@@ -72,6 +78,44 @@ _COMPARISONS = (
     ("must_be", "="),
     ("must_not_be", "!="),
 )
+
+
+_SODA_DEFAULT_NAMES = {"Metric meets threshold", "Metric function meets threshold"}
+_LAYER_PREFIXES = ("stg_", "int_", "fct_", "dim_")
+
+
+def _words(text: str) -> str:
+    words = text.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def check_words(check) -> str:
+    """A check as Data Health and the packs name it: its contract's `name`, else its column
+    and Soda's wording (`Opportunity id: no duplicate values`), else its qualifier in words."""
+    name = getattr(check, "name", None) or ""
+    column = getattr(check, "column_name", None)
+    qualifier = getattr(check, "qualifier", None)
+    if name and name not in _SODA_DEFAULT_NAMES and not column:
+        return name
+    if column:
+        return f"{_words(column)}: {name[:1].lower()}{name[1:]}" if name else _words(column)
+    if qualifier:
+        return _words(qualifier)
+    return name or _words(check.check_path)
+
+
+def dataset_words(dataset: str) -> str:
+    """A checked table in words: `stg_salesforce__opportunities` → `Salesforce opportunities`,
+    `fct_revenue_lines` → `Revenue lines`."""
+    from revenue_os.metrics.labels import label_of
+
+    name = dataset
+    for prefix in _LAYER_PREFIXES:
+        name = name.removeprefix(prefix)
+    source, _, entity = name.partition("__")
+    if entity:
+        return f"{label_of('source', source)} {entity.replace('_', ' ')}"
+    return _words(name)
 
 
 def _threshold_text(check) -> str | None:
@@ -162,6 +206,8 @@ def verify(
                 outcome=outcome,
                 measured=None if measured is None else str(measured),
                 threshold=_threshold_text(check),
+                owner=attributes.get("owner"),
+                label=check_words(check),
             )
             if outcome != "passed":
                 result.examples = _examples(conn, check, schema or _default_schema(contract))
@@ -177,7 +223,8 @@ def record(
             cursor.execute("DELETE FROM ops.quality_results WHERE build_id = %s", (build_id,))
         cursor.executemany(
             "INSERT INTO ops.quality_results (build_id, dataset, check_name, tier, outcome,"
-            " measured, threshold, examples) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            " measured, threshold, examples, owner, check_label, dataset_label)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
                 (
                     build_id,
@@ -188,6 +235,9 @@ def record(
                     r.measured,
                     r.threshold,
                     json.dumps(r.examples, default=str) if r.examples else None,
+                    r.owner,
+                    r.label,
+                    r.dataset_label,
                 )
                 for r in results
             ],

@@ -23,8 +23,14 @@ _RESULT_COLUMNS: dict[str, str] = {
     "measured": "text",
     "threshold": "text",
     "examples": "text",
+    "owner": "text",
     "checked_at": "timestamptz",
+    "check_label": "text",
+    "dataset_label": "text",
 }
+
+DATA_PLATFORM = "Data platform"
+"""Who fixes a check that names no owner: the team that runs the warehouse and its loads."""
 
 # The tables' columns and types, for the Superset datasets over them.
 DATA_HEALTH_TABLES: dict[str, dict[str, str]] = {
@@ -32,6 +38,7 @@ DATA_HEALTH_TABLES: dict[str, dict[str, str]] = {
         "result_id": "integer",
         "build_id": "text",
         "run_id": "text",
+        "run_label": "text",
         "build_status": "text",
         **_RESULT_COLUMNS,
         "checked_date": "date",
@@ -68,9 +75,14 @@ DATA_HEALTH_TABLES: dict[str, dict[str, str]] = {
 }
 
 _CHECKS = """
-SELECT r.result_id::integer, r.build_id::text, b.run_id, b.status AS build_status, r.dataset, r.check_name,
+SELECT r.result_id::integer, r.build_id::text, b.run_id,
+       replace(b.run_id, '__', ' · ') AS run_label, replace(b.status, '_', ' ') AS build_status,
+       r.dataset, r.check_name,
        r.tier::integer,
-       r.outcome, r.measured, r.threshold, r.examples::text AS examples, r.checked_at,
+       r.outcome, r.measured, r.threshold, r.examples::text AS examples,
+       coalesce(r.owner, {data_platform}) AS owner, r.checked_at,
+       coalesce(r.check_label, r.check_name) AS check_label,
+       coalesce(r.dataset_label, r.dataset) AS dataset_label,
        r.checked_at::date AS checked_date
 FROM ops.quality_results AS r
 LEFT JOIN ops.mart_builds AS b USING (build_id)
@@ -96,7 +108,10 @@ GROUP BY source_object, sla.hours
 
 _KNOWN_ISSUES = """
 SELECT r.dataset, r.check_name, r.tier::integer, r.outcome, r.measured, r.threshold,
-       r.examples::text AS examples, r.checked_at, coalesce(notes.note, '') AS confidence_note
+       r.examples::text AS examples, coalesce(r.owner, {data_platform}) AS owner, r.checked_at,
+       coalesce(r.check_label, r.check_name) AS check_label,
+       coalesce(r.dataset_label, r.dataset) AS dataset_label,
+       coalesce(notes.note, '') AS confidence_note
 FROM ops.quality_results AS r
 LEFT JOIN (VALUES {notes}) AS notes (dataset, note) ON notes.dataset = r.dataset
 WHERE r.build_id = (SELECT build_id FROM ops.quality_results ORDER BY checked_at DESC LIMIT 1)
@@ -116,7 +131,9 @@ WITH latest AS (
            max(checked_at) AS checked_at, count(*)::integer AS checks,
            count(*) FILTER (WHERE outcome = 'passed')::integer AS passed,
            count(*) FILTER (WHERE outcome = 'warned')::integer AS warned,
-           count(*) FILTER (WHERE outcome NOT IN ('passed', 'warned'))::integer AS failed
+           count(*) FILTER (WHERE outcome NOT IN ('passed', 'warned'))::integer AS failed,
+           count(*) FILTER (WHERE outcome NOT IN ('passed', 'warned') AND tier = 1)::integer
+               AS blocking
     FROM results
 ), freshness AS (
     SELECT count(*)::integer AS sources,
@@ -131,9 +148,13 @@ SELECT counted.build_id, counted.run_id, counted.build_status, counted.checked_a
        CASE WHEN counted.checks = 0 THEN 'No data-quality checks have run yet'
             WHEN counted.passed = counted.checks
                 THEN 'All ' || counted.checks || ' checks of the latest build passed'
+            -- A tier 2 failure is published and listed as a known issue; only tier 1 blocks.
             ELSE counted.passed || ' of ' || counted.checks || ' checks passed · '
-                 || counted.warned || ' warned · ' || counted.failed || ' failed' END
-           AS checks_headline,
+                 || counted.warned || ' warned · '
+                 || (counted.failed - counted.blocking) || ' known issues'
+                 || CASE WHEN counted.blocking > 0
+                         THEN ' · ' || counted.blocking || ' blocked the publish' ELSE '' END
+            END AS checks_headline,
        freshness.sources, freshness.fresh_sources,
        CASE WHEN freshness.sources = 0 THEN 'No source has been loaded yet'
             WHEN freshness.fresh_sources = freshness.sources
@@ -148,9 +169,10 @@ SELECT counted.build_id, counted.run_id, counted.build_status, counted.checked_a
                  || coalesce(to_char(freshness.last_full_load_at AT TIME ZONE 'UTC',
                                      'FMDD Mon YYYY HH24:MI') || ' UTC', 'never') END
            AS build_line,
-       CASE WHEN counted.failed > 0 OR freshness.fresh_sources < freshness.sources
+       CASE WHEN counted.blocking > 0 OR freshness.fresh_sources < freshness.sources
                 THEN '#d93025'
-            WHEN counted.warned > 0 THEN '#e37400' ELSE '#1e8e3e' END AS status_color
+            WHEN counted.warned > 0 OR counted.failed > 0 THEN '#e37400'
+            ELSE '#1e8e3e' END AS status_color
 FROM counted CROSS JOIN freshness
 """
 
@@ -179,12 +201,13 @@ def write_data_health(conn: psycopg.Connection, schema: str) -> None:
     """(Re)create data_health_checks, _sources, _known_issues and the one-row _summary."""
     contracts = load_contracts()
     tables = {
-        "data_health_checks": sql.SQL(_CHECKS),
+        "data_health_checks": sql.SQL(_CHECKS).format(data_platform=sql.Literal(DATA_PLATFORM)),
         "data_health_sources": sql.SQL(_SOURCES).format(
             slas=_values(sorted(freshness_slas(contracts).items()))
         ),
         "data_health_known_issues": sql.SQL(_KNOWN_ISSUES).format(
-            notes=_values(_confidence_notes(contracts) or [("", "")])
+            notes=_values(_confidence_notes(contracts) or [("", "")]),
+            data_platform=sql.Literal(DATA_PLATFORM),
         ),
     }
     tables["data_health_summary"] = sql.SQL(_SUMMARY).format(

@@ -31,6 +31,7 @@ from revenue_os.metrics.contract import AREAS, MetricContract
 from revenue_os.metrics.loader import models_behind
 from revenue_os.metrics.periods import trailing_basis
 from revenue_os.operations.decisions import list_decisions
+from revenue_os.quality.health import DATA_PLATFORM
 from revenue_os.reporting.snapshot import PackError
 
 # Attribution models are alternative credits of one total, not parts of it: a "worst model"
@@ -112,6 +113,14 @@ class KnownIssue:
     measured: str | None
     threshold: str | None
     kpis: tuple[str, ...]  # labels of the pack's KPIs computed from the dataset
+    owner: str = DATA_PLATFORM  # who fixes it at the source (the check's owner attribute)
+    check_label: str = ""  # the check and its table in words, as Data Health shows them
+    dataset_label: str = ""
+
+    @property
+    def described(self) -> str:
+        """`Salesforce opportunities: Open deals without a next step`."""
+        return f"{self.dataset_label or self.dataset}: {self.check_label or self.check_name}"
 
 
 @dataclass(frozen=True)
@@ -306,8 +315,8 @@ def _known_issues(
     if build_id is None:
         return 0, ()
     rows = conn.execute(
-        "SELECT dataset, check_name, tier, outcome, measured, threshold FROM ops.quality_results"
-        " WHERE build_id = %s",
+        "SELECT dataset, check_name, tier, outcome, measured, threshold, owner, check_label,"
+        " dataset_label FROM ops.quality_results WHERE build_id = %s",
         (build_id,),
     ).fetchall()
     behind = {
@@ -324,8 +333,21 @@ def _known_issues(
             measured=measured,
             threshold=threshold,
             kpis=tuple(label for label, models in behind.items() if dataset in models),
+            owner=owner or DATA_PLATFORM,
+            check_label=check_label or "",
+            dataset_label=dataset_label or "",
         )
-        for dataset, check_name, tier, outcome, measured, threshold in rows
+        for (
+            dataset,
+            check_name,
+            tier,
+            outcome,
+            measured,
+            threshold,
+            owner,
+            check_label,
+            dataset_label,
+        ) in rows
         if outcome != "passed"
     ]
     issues.sort(key=lambda i: (OUTCOME_ORDER.get(i.outcome, 3), i.tier, i.dataset, i.check_name))
@@ -341,9 +363,7 @@ def _confidence_notes(
     touching: dict[str, list[str]] = {}
     for issue in issues:
         for label in issue.kpis:
-            touching.setdefault(label, []).append(
-                f"{issue.dataset}: {issue.check_name} ({issue.outcome})"
-            )
+            touching.setdefault(label, []).append(f"{issue.described} ({issue.outcome})")
     notes = []
     for kpi in sorted(kpis, key=lambda k: CONFIDENCE_ORDER.get(k.confidence, 3)):
         if kpi.confidence == "high" and kpi.label not in touching:

@@ -226,7 +226,7 @@ def render_text(pack: ReportingPack, links: Sequence[tuple[str, str]] = ()) -> s
     ] or ["- No KPI is red or yellow this month."]
     lines += ["", "Known data issues"]
     lines += [
-        f"- {issue.outcome} (tier {issue.tier}) {issue.dataset}: {issue.check_name}"
+        f"- {issue.outcome} (tier {issue.tier}) {issue.described} (fixed by {issue.owner})"
         for issue in pack.known_issues
     ] or [f"- {no_issues_text(pack)}"]
     lines += summary_footnotes(pack)
@@ -455,15 +455,14 @@ def _known_issues(pdf: FPDF, pack: ReportingPack) -> None:
     if pack.known_issues:
         lines = []
         for issue in pack.known_issues:
-            text = f"{issue.outcome.replace('_', ' ')} (tier {issue.tier}) {issue.dataset}: "
-            text += issue.check_name
+            text = f"{issue.outcome.replace('_', ' ')} (tier {issue.tier}) {issue.described}"
             if issue.measured is not None:
                 text += f", measured {issue.measured}"
             if issue.threshold:
                 text += f", threshold {issue.threshold}"
             if issue.kpis:
                 text += f". Affects {', '.join(issue.kpis)}"
-            lines.append(text + ".")
+            lines.append(f"{text}. Fixed by {issue.owner}.")
         body = "\n".join(lines)
     else:
         body = no_issues_text(pack)

@@ -51,6 +51,25 @@ STAGES = (
     "Closed Lost",
 )
 WON, LOST = 5, 6
+# Salesforce's default forecast category of each stage; a rep can override it (Commit).
+FORECAST_CATEGORIES = (
+    "Pipeline",
+    "Pipeline",
+    "Pipeline",
+    "Best Case",
+    "Commit",
+    "Closed",
+    "Omitted",
+)
+NEXT_STEPS = (
+    "Send proposal",
+    "Schedule demo",
+    "Security review",
+    "Pricing call with finance",
+    "Legal redlines",
+    "Executive sponsor meeting",
+)
+LOSS_REASONS = ("Price", "Competitor", "No Decision", "Timing", "Product Fit")
 NEW_BUSINESS, RENEWAL, EXPANSION = "New Business", "Renewal", "Expansion"
 LEAD_SOURCE_BY_SOURCE = {
     "ORGANIC_SEARCH": "Web",
@@ -166,6 +185,11 @@ class Pipeline:
     opp_deleted_ms: np.ndarray
     opp_edit_ms: np.ndarray
     opp_hist_start: np.ndarray
+    # CRM hygiene as reps keep it: a next step (missing on some), a loss reason code (missing
+    # on some closed-lost deals) and a forecast category a rep moved to Commit by hand.
+    opp_next_step: np.ndarray
+    opp_loss_reason: np.ndarray
+    opp_committed_by_hand: np.ndarray
     # Stage history, grouped by opportunity and time-ordered within it
     hist_opp: np.ndarray
     hist_ms: np.ndarray
@@ -887,6 +911,18 @@ def _assemble(
     late_opps = (rng.random(n_opps) < 0.02) & (hist_start[1:] > hist_start[:-1])
     opp_created[late_opps] -= rng.integers(2 * DAY_MS, 10 * DAY_MS, late_opps.sum())
 
+    # A stream of its own, so the hygiene fields shift no other generated value.
+    hygiene = rng_for(seed, "crm-hygiene")
+    next_step = obj_array(
+        NEXT_STEPS[k] for k in hygiene.integers(0, len(NEXT_STEPS), n_opps).tolist()
+    )
+    next_step[hygiene.random(n_opps) < 0.15] = None
+    loss_reason = obj_array(
+        LOSS_REASONS[k] for k in hygiene.integers(0, len(LOSS_REASONS), n_opps).tolist()
+    )
+    loss_reason[hygiene.random(n_opps) < 0.2] = None
+    committed_by_hand = hygiene.random(n_opps) < 0.06
+
     cust = customers.columns
     acct_company = np.array(acc["company"], dtype=np.int64)
     pipeline = Pipeline(
@@ -946,6 +982,9 @@ def _assemble(
         opp_deleted_ms=opp_deleted,
         opp_edit_ms=_edits(rng, opp_visible, 2, 40.0, end),
         opp_hist_start=hist_start,
+        opp_next_step=next_step,
+        opp_loss_reason=loss_reason,
+        opp_committed_by_hand=committed_by_hand,
         hist_opp=hist_opp,
         hist_ms=hist_ms,
         hist_stage=hist_stage,

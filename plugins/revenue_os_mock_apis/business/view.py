@@ -34,7 +34,7 @@ from revenue_os_mock_apis.business.marketing import (
     KIND_LINKEDIN,
 )
 from revenue_os_mock_apis.business.people import LIFECYCLE_STAGES, SOURCES
-from revenue_os_mock_apis.business.pipeline import ITEMS, STAGES, WON
+from revenue_os_mock_apis.business.pipeline import FORECAST_CATEGORIES, ITEMS, LOST, STAGES, WON
 
 if TYPE_CHECKING:
     from revenue_os_mock_apis.business import Business
@@ -287,6 +287,16 @@ class BusinessView:
             "CloseDate": Column(Kind.DATE, np.where(has, p.hist_close_day[at], NULL_INT)),
             "IsClosed": Column(Kind.BOOL, closed),
             "IsWon": Column(Kind.BOOL, stage == WON),
+            "ForecastCategoryName": Column(
+                Kind.STR,
+                np.where(
+                    p.opp_committed_by_hand & ~closed,
+                    "Commit",
+                    np.array(FORECAST_CATEGORIES, dtype=object)[stage],
+                ),
+            ),
+            "NextStep": Column(Kind.STR, np.where(closed, None, p.opp_next_step)),
+            "Loss_Reason__c": Column(Kind.STR, np.where(stage == LOST, p.opp_loss_reason, None)),
             "Type": Column(Kind.STR, p.opp_type),
             "LeadSource": Column(Kind.STR, p.opp_lead_source),
             "CampaignId": Column(Kind.ID, campaign),

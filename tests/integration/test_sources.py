@@ -240,6 +240,44 @@ def test_after_the_source_changes_the_next_run_loads_only_the_delta(mock, admin,
     assert table_digests(uri) == table_digests(fresh)
 
 
+def test_asking_for_new_fields_reads_the_object_whole_once(mock, admin, warehouses):
+    """An installation loaded before a release asked Salesforce for more opportunity fields
+    (its stored digest is another): the next run reads every opportunity again, so the old
+    records get the new fields, then goes back to reading only what changed."""
+    uri = warehouses("sources_new_fields")
+    name = "salesforce.opportunities"
+    first = load(mock, uri, name)
+    total = counts(admin)[name]["total"]
+    assert first.extracted == total  # the first load reads everything and keeps the digest
+    with psycopg.connect(uri, autocommit=True) as conn:
+        stored = conn.execute(
+            "SELECT fields_digest FROM ops.source_state WHERE source_object = %s", (name,)
+        ).fetchone()[0]
+        assert stored is not None
+        # As loaded by a release that asked for fewer fields: no next step anywhere.
+        conn.execute("UPDATE raw.salesforce__opportunities SET record = record - 'NextStep'")
+        conn.execute(
+            "UPDATE ops.source_state SET fields_digest = 'an older release' WHERE source_object = %s",
+            (name,),
+        )
+    again = load(mock, uri, name)
+    assert (again.extracted, again.updated) == (total, total)  # read whole: every record back
+    with psycopg.connect(uri) as conn:
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM raw.salesforce__opportunities WHERE record ? 'NextStep'"
+            ).fetchone()[0]
+            == total
+        )
+        assert (
+            conn.execute(
+                "SELECT fields_digest FROM ops.source_state WHERE source_object = %s", (name,)
+            ).fetchone()[0]
+            == stored
+        )
+    assert load(mock, uri, name).extracted < total  # then incremental again
+
+
 def test_restated_ad_days_are_overwritten_not_duplicated(mock, admin, warehouses):
     uri = warehouses("sources_restated")
     ads = ("google_ads.campaign_days", "linkedin_ads.campaign_days")

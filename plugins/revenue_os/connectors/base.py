@@ -96,6 +96,11 @@ class Connector:
             self.source, connection.base_url, headers, conn_id=connection.conn_id, **client_options
         )
 
+    def fields_digest(self, endpoint: str) -> str | None:
+        """A digest of the fields the extraction asks `endpoint` for, or None when it asks for
+        whole records (then a release cannot leave older records without a field)."""
+        return None
+
     def vendor_headers(self, connection: SourceConnection) -> dict[str, str]:
         """Headers the vendor requires besides the bearer token."""
         return {}

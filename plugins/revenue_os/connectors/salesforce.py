@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -96,6 +97,9 @@ class SalesforceConnector(Connector):
     def __init__(self, connection: SourceConnection, **client_options):
         super().__init__(connection, **client_options)
         self._base_path = urlsplit(connection.base_url).path.rstrip("/")
+
+    def fields_digest(self, endpoint: str) -> str | None:
+        return hashlib.sha256(",".join(FIELDS[endpoint]).encode()).hexdigest()[:16]
 
     def vendor_headers(self, connection: SourceConnection) -> dict[str, str]:
         # Salesforce serves 200..2000 records a page; extra.batch_size lowers it where big

@@ -232,9 +232,21 @@ def extract_load(
             application_name="revenue-os",
         ) as conn:
             row = conn.execute(
-                "SELECT watermark FROM ops.source_state WHERE source_object = %s", (object_name,)
+                "SELECT watermark, fields_digest FROM ops.source_state WHERE source_object = %s",
+                (object_name,),
             ).fetchone()
             watermark = row[0] if row else None
+            fields = connector.fields_digest(obj.endpoint)
+            if (
+                request.mode == "incremental"
+                and watermark is not None
+                and fields is not None
+                and fields != row[1]
+            ):
+                # Records loaded before lack the fields asked for now, and an incremental read
+                # brings only what changed since: read the object whole, once.
+                log.info("%s: the extraction asks for new fields; reading everything", object_name)
+                request = Request(mode="full")
             quarantined = OpenQuarantine.of(conn, object_name)
             whole_through = (
                 whole_history_read_through(conn, object_name)
@@ -251,6 +263,8 @@ def extract_load(
                 mode_label=request.mode,
                 window=extraction.window,
                 read=extraction.read,
+                # Kept only by a read of everything: then every record has these fields.
+                fields_digest=fields if request.mode == "full" or watermark is None else None,
             )
     finally:
         connector.close()

@@ -79,7 +79,8 @@ SELECT r.result_id::integer, r.build_id::text, b.run_id,
        replace(b.run_id, '__', ' · ') AS run_label, replace(b.status, '_', ' ') AS build_status,
        r.dataset, r.check_name,
        r.tier::integer,
-       r.outcome, r.measured, r.threshold, r.examples::text AS examples,
+       r.outcome, r.measured, r.threshold,
+       (SELECT string_agg(example, '; ') FROM jsonb_array_elements_text(r.examples::jsonb) AS example) AS examples,
        coalesce(r.owner, {data_platform}) AS owner, r.checked_at,
        coalesce(r.check_label, r.check_name) AS check_label,
        coalesce(r.dataset_label, r.dataset) AS dataset_label,
@@ -108,7 +109,8 @@ GROUP BY source_object, sla.hours
 
 _KNOWN_ISSUES = """
 SELECT r.dataset, r.check_name, r.tier::integer, r.outcome, r.measured, r.threshold,
-       r.examples::text AS examples, coalesce(r.owner, {data_platform}) AS owner, r.checked_at,
+       (SELECT string_agg(example, '; ') FROM jsonb_array_elements_text(r.examples::jsonb) AS example) AS examples,
+       coalesce(r.owner, {data_platform}) AS owner, r.checked_at,
        coalesce(r.check_label, r.check_name) AS check_label,
        coalesce(r.dataset_label, r.dataset) AS dataset_label,
        coalesce(notes.note, '') AS confidence_note

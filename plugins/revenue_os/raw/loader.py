@@ -222,6 +222,7 @@ def load_pages(
     window: Window | None = None,
     read: ReadRange | None = None,
     extracted_at: datetime | None = None,
+    fields_digest: str | None = None,
 ) -> LoadResult:
     """Load every page into raw.<obj.table> in one transaction; return what changed.
 
@@ -230,6 +231,8 @@ def load_pages(
     `read` is the range the pages cover (default: a window's days, else everything): open
     quarantine entries inside it are released.
     Nothing is written, the state included, if extraction raises half way.
+    `fields_digest` (the fields a read of everything asked for; None otherwise) is kept with
+    the state, so a later release asking for more fields reads the object whole once.
     """
     if obj.mode == "replace_window" and window is None:
         raise ValueError(f"{obj.name} replaces a date window: pass window=")
@@ -292,14 +295,16 @@ def load_pages(
         result.watermark = new_mark
         conn.execute(
             """
-            INSERT INTO ops.source_state (source_object, watermark, last_batch_id, updated_at)
-            VALUES (%s, %s, %s, now())
+            INSERT INTO ops.source_state (source_object, watermark, last_batch_id, updated_at,
+                                          fields_digest)
+            VALUES (%s, %s, %s, now(), %s)
             ON CONFLICT (source_object) DO UPDATE SET
                 watermark = excluded.watermark,
                 last_batch_id = excluded.last_batch_id,
-                updated_at = excluded.updated_at
+                updated_at = excluded.updated_at,
+                fields_digest = coalesce(excluded.fields_digest, ops.source_state.fields_digest)
             """,
-            (obj.name, new_mark, batch_id),
+            (obj.name, new_mark, batch_id, fields_digest),
         )
         conn.execute(
             """

@@ -201,7 +201,7 @@ def column_label(column: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def _label_dimension(column: str) -> str | None:
+def label_dimension(column: str) -> str | None:
     """The dimension whose labels a key column takes (`sourced_channel` → channel)."""
     labels = dimension_labels()
     if column in labels:
@@ -223,7 +223,7 @@ def label_columns(columns: Mapping[str, str]) -> dict[str, str]:
             .as_string(None)
         )
     for name, kind in columns.items():
-        dimension = _label_dimension(name)
+        dimension = label_dimension(name)
         if kind == "text" and dimension is not None and f"{name}_label" not in columns:
             calculated[f"{name}_label"] = label_case_sql(dimension, sql.Identifier(name)).as_string(
                 None

@@ -25,11 +25,11 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from psycopg import sql
 
-from revenue_os.dashboards.datasets import SCHEMA, Dataset, column_label
+from revenue_os.dashboards.datasets import SCHEMA, Dataset, column_label, label_dimension
 from revenue_os.dashboards.specs import KPI_DATASETS, WRITTEN_OUT, ChartSpec, DashboardSpec
 from revenue_os.metrics.contract import MetricContract
 from revenue_os.metrics.kpi_sql import OVERALL
-from revenue_os.metrics.labels import CHANNEL, dimension_labels, label_case_sql
+from revenue_os.metrics.labels import CHANNEL, label_case_sql
 
 BREAKDOWN_NOTE = "breakdown_note"
 """The column of a chart of totals saying which slice a row shows ("Segment: SMB"), or that
@@ -41,12 +41,7 @@ _ROWS = sql.SQL("k")  # the KPI table's alias in every generated query
 def kpi_dimension(filter_column: str) -> str | None:
     """The KPI dimension a dashboard filter's column names: `segment`, or `channel` for a
     filter on `sourced_channel` (the pipeline's channel is the one that sourced the deal)."""
-    column = filter_column.removesuffix("_label")
-    if column in dimension_labels():
-        return column
-    if column.endswith("_channel"):
-        return CHANNEL
-    return None
+    return label_dimension(filter_column.removesuffix("_label"))
 
 
 def filter_columns(specs: Iterable[DashboardSpec]) -> dict[str, str]:

@@ -112,6 +112,7 @@ def airflow_env(profile: Profile, secrets: Mapping[str, str]) -> dict[str, str]:
 LOCAL_MAIL_SETTINGS = {
     "REVENUE_OS_ONCALL_EMAILS": "oncall@revenue-os.example",
     "REVENUE_OS_PACK_RECIPIENTS": "leadership@revenue-os.example",
+    "REVENUE_OS_PREREAD_RECIPIENTS": "revenue-meeting@revenue-os.example",
     "REVENUE_OS_ALERT_FROM": "revenue-os@revenue-os.example",
 }
 

@@ -50,7 +50,7 @@ from revenue_os_stack.service_user import (
 REFRESH_DAG_ID = "revenue_refresh"
 # DAGs that only run on their schedule: unpaused once the first refresh has published, so
 # the watchdog never reports the mart a fresh stack has not built yet as stale.
-OPERATIONS_DAG_IDS = ("freshness_watchdog", "monthly_reporting_pack")
+OPERATIONS_DAG_IDS = ("freshness_watchdog", "monthly_reporting_pack", "weekly_revenue_preread")
 # The secret that holds each warehouse login's password.
 WAREHOUSE_PASSWORDS = {
     OWNER_ROLE: "WAREHOUSE_PASSWORD",

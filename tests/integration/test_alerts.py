@@ -23,7 +23,7 @@ from psycopg import sql
 
 from revenue_os.metrics import load_contracts
 from revenue_os.metrics.formatting import format_value
-from revenue_os.metrics.kpi_tables import table_definition
+from revenue_os.metrics.kpi_tables import create_kpi_table, table_definition
 from revenue_os.notifications import mailbox
 from revenue_os.notifications.freshness import check_freshness
 from revenue_os.notifications.kpi_alerts import alert_kpi_owners
@@ -356,6 +356,80 @@ def test_a_forward_looking_kpi_is_judged_on_the_period_in_progress(stack, smtp_e
     assert [s.subject for s, _ in _mail_to(stack, sales)] == [
         "[Revenue OS] Pipeline coverage is red: 1.50x in Q4 2026"
     ]
+
+
+def _signal(conn, rule: str, period: date, dimension_value: str, value, baseline, fired: bool):
+    """One judgement of win rate's change rule, as the KPI layer writes it in kpi_signals."""
+    contract = load_contracts()["win_rate"]
+    (spec,) = [r for r in contract.rules if r.name == rule]
+    change = (
+        None if baseline is None else (Decimal(value) - Decimal(baseline)) * 100 / Decimal(baseline)
+    )
+    conn.execute(
+        "INSERT INTO mart.kpi_signals VALUES ('win_rate', %s, %s, 'change', 'week', %s, %s, %s, "
+        "%s, %s, %s, 'change <= -15 %%', 14, true, %s, true, false, 'Head of Sales', %s, %s, "
+        "'percent')",
+        (
+            rule,
+            spec.label,
+            period,
+            "overall" if dimension_value == "all" else "segment",
+            dimension_value,
+            Decimal(value),
+            None if baseline is None else Decimal(baseline),
+            change,
+            fired,
+            spec.action.type,
+            spec.action.action,
+        ),
+    )
+    # As the KPI layer marks them: each slice's latest judgement is the one the alerts read.
+    conn.execute(
+        "UPDATE mart.kpi_signals AS s SET is_latest = (s.period_start = (SELECT max(period_start) "
+        "FROM mart.kpi_signals AS t WHERE t.rule_name = s.rule_name "
+        "AND t.dimension_value = s.dimension_value))"
+    )
+
+
+def test_a_rule_firing_alerts_its_owner_once_per_spell_and_slice(stack, smtp_env, ops_warehouse):
+    """Win rate down 15 % against its 8 weeks before, in SMB: one mail, none while it keeps
+    firing, none for the total that never fired; a new spell after a week without it."""
+    conn = ops_warehouse
+    _kpi_world(conn)
+    with conn.cursor() as cursor:
+        create_kpi_table(cursor, "mart", "kpi_signals")
+    sales = _address("head-of-sales")
+    settings = AlertSettings(owner_emails={"Head of Sales": (sales,)})
+    contracts = load_contracts()
+    rule = "falling_against_8_weeks"
+    _signal(conn, rule, date(2026, 11, 16), "smb", "20", "25", True)
+    _signal(conn, rule, date(2026, 11, 16), "all", "24", "25", False)
+
+    first = alert_kpi_owners(conn, contracts, format_value, settings)
+    assert first["rules_fired"] == ["win_rate:falling_against_8_weeks:segment=smb"]
+    assert first["rules_alerted"] == first["rules_fired"]
+    ((summary, body),) = _mail_to(stack, sales)
+    assert summary.subject == (
+        "[Revenue OS] Win rate down 15 % or more against its 8 weeks before, segment SMB: "
+        "20.0 % in Week of 16 Nov 2026"
+    )
+    text = " ".join(body.split())
+    for expected in ("Window before: 25.0 %", "Change: -20.0 %", "Judged on: 14 deals"):
+        assert expected in text, expected
+
+    # The next week fires again in SMB: the same spell, nothing sent.
+    _signal(conn, rule, date(2026, 11, 23), "smb", "19", "24", True)
+    assert alert_kpi_owners(conn, contracts, format_value, settings)["rules_alerted"] == []
+    # A week without it closes the spell; firing again after is news.
+    _signal(conn, rule, date(2026, 11, 30), "smb", "26", "23", False)
+    assert alert_kpi_owners(conn, contracts, format_value, settings)["rules_cleared"] == [
+        "win_rate:falling_against_8_weeks:segment=smb"
+    ]
+    _signal(conn, rule, date(2026, 12, 7), "smb", "15", "24", True)
+    assert alert_kpi_owners(conn, contracts, format_value, settings)["rules_alerted"] == [
+        "win_rate:falling_against_8_weeks:segment=smb"
+    ]
+    assert len(_mail_to(stack, sales)) == 2
 
 
 # --- a failed refresh under `airflow dags test`, and its recovery ---------------------------

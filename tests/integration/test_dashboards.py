@@ -20,7 +20,13 @@ from revenue_os.metrics.labels import label_of
 from revenue_os.orchestration.dashboards import BUNDLE_NAME, IMPORTED_NAME
 from tests.integration.conftest import state_file
 
-SLUGS = {"data-health", "executive-performance", "marketing-roi", "pipeline-retention"}
+SLUGS = {
+    "data-health",
+    "executive-performance",
+    "marketing-roi",
+    "pipeline-retention",
+    "weekly-revenue-meeting",
+}
 CHANNEL_TABLE = "Channel performance (the date range, W-shaped attribution)"
 
 

@@ -61,6 +61,17 @@ Campaigns over January to March (W-shaped; MQLs acquired by the campaign):
   display-retarget spend 3000,  attributed 3500  -> ROAS 1.17 (yellow) -> test
   tiny-test        spend 500, under the 3000 minimum                 -> test
   tiny-test's ROAS slice (March only) is not judged: a slice needs a full trailing window.
+
+Weeks (Monday to Sunday) and their 4-, 8- and 13-week windows, for the weekly forum:
+  Revenue by week: 6 Jan 2000, 27 Jan 2000, 3 Feb 2000, 10 Feb 3000, 3 Mar 5000, 17 Mar 1000,
+  31 Mar 100; the weeks between have 0.
+  Week of 31 March: 4 weeks (from 10 March) 1000 + 100 = 1100; 8 weeks (from 10 February)
+  3000 + 5000 + 1000 + 100 = 9100; 13 weeks (from 6 January) all of it, 15100.
+  Week of 17 March, 13 weeks: the quarter's 15000 and its margin 10300 / 15000 = 68.67 %,
+  the ratio of the sums, as the quarter reads.
+  Sales cycle, an average re-taken over each window's deals (O1 closed in the week of 27
+  January, 20 days; O3 of 3 March, 30; O5 of 31 March, 19): at 31 March 4 weeks 19, 8 weeks
+  (30 + 19) / 2 = 24.5, 13 weeks (20 + 30 + 19) / 3 = 23.
 """
 
 from __future__ import annotations
@@ -284,6 +295,8 @@ def test_row_counts_are_returned_for_both_tables(kpi_mart):
         # One scorecard row per metric, grain and breakdown value that has its reported period.
         cursor.execute("SELECT count(*) FROM kpi_scorecard")
         scorecard_rows = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM kpi_signals")
+        signal_rows = cursor.fetchone()[0]
     assert calendar_rows == 3  # week, month, quarter
     assert scorecard_rows > 0
     assert counts == {
@@ -291,8 +304,23 @@ def test_row_counts_are_returned_for_both_tables(kpi_mart):
         "campaign_recommendations": campaign_rows,
         "reporting_calendar": calendar_rows,
         "kpi_scorecard": scorecard_rows,
+        "kpi_signals": signal_rows,
     }
     assert campaign_rows == 4
+
+
+def test_next_quarters_thin_coverage_fires_in_its_segment(kpi_mart):
+    """Q3 2025 is the quarter after the one in progress: 0 open pipeline against a 5,000
+    target, under 3.0x overall and in SMB (the only segment)."""
+    conn, _ = kpi_mart
+    rows = conn.execute(
+        "SELECT dimension_value, value, judged, fired FROM kpi_signals WHERE rule_name = "
+        "'thin_next_quarter' ORDER BY dimension_value"
+    ).fetchall()
+    assert rows == [("all", 0, True, True), ("smb", 0, True, True)]
+    assert conn.execute(
+        "SELECT DISTINCT period_start FROM kpi_signals WHERE rule_name = 'thin_next_quarter'"
+    ).fetchall() == [(date(2025, 7, 1),)]
 
 
 def test_total_revenue_per_month_and_by_product_family(kpi_mart):
@@ -367,6 +395,28 @@ def test_a_month_without_revenue_keeps_its_trailing_window(kpi_mart):
         "SELECT count(*) FROM kpi_values WHERE period_grain = 'month' AND period_start > %s",
         (APR,),
     ).fetchone()[0]
+
+
+def test_weeks_keep_their_4_8_and_13_week_windows(kpi_mart):
+    conn, _ = kpi_mart
+    week = kpi(conn, "total_revenue", date(2025, 3, 31), grain="week")
+    assert (week["value"], week["trailing_value"]) == (100, 1100)
+    assert (week["trailing_8_week_value"], week["trailing_13_week_value"]) == (9100, 15100)
+    quiet = kpi(conn, "total_revenue", date(2025, 3, 24), grain="week")
+    assert (quiet["value"], quiet["trailing_value"], quiet["trailing_13_week_value"]) == (
+        0,
+        6000,
+        15000,
+    )
+    margin = kpi(conn, "gross_margin_pct", date(2025, 3, 17), grain="week")
+    assert margin["trailing_13_week_value"] == pytest.approx(10300 * 100 / 15000)
+    cycle = kpi(conn, "sales_cycle_days", date(2025, 3, 31), grain="week")
+    assert cycle["value"] == 19
+    assert cycle["trailing_value"] == 19
+    assert cycle["trailing_8_week_value"] == pytest.approx(24.5)
+    assert cycle["trailing_13_week_value"] == 23
+    month = kpi(conn, "total_revenue", MAR)
+    assert (month["trailing_8_week_value"], month["trailing_13_week_value"]) == (None, None)
 
 
 def test_roas_per_attribution_model_with_spend_counted_once(kpi_mart):

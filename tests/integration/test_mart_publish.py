@@ -230,6 +230,7 @@ def test_same_input_same_mart(published_world):
         "campaign_recommendations",
         "kpi_scorecard",
         "reporting_calendar",
+        "kpi_signals",
     }
 
 

@@ -56,6 +56,7 @@ def test_the_watchdog_and_the_monthly_pack_are_scheduled_after_the_first_publish
     assert {dag_id: airflow_client.dag(dag_id)["is_paused"] for dag_id in OPERATIONS_DAG_IDS} == {
         "freshness_watchdog": False,
         "monthly_reporting_pack": False,
+        "weekly_revenue_preread": False,
     }
 
 

@@ -307,7 +307,7 @@ def _month_rows(conn, source: str) -> list[tuple]:
             "SELECT {} FROM mart.kpi_values WHERE period_grain = 'month' AND period_start = %s"
         )
     else:
-        query = sql.SQL("SELECT {} FROM ops.kpi_snapshots WHERE snapshot_month = %s")
+        query = sql.SQL("SELECT {} FROM ops.kpi_snapshots WHERE period_start = %s")
     rows = conn.execute(query.format(columns) + sql.SQL(" ORDER BY 1, 5, 6"), (OCTOBER,))
     return rows.fetchall()
 

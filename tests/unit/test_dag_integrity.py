@@ -26,6 +26,7 @@ ROLE_OF_DAG = {
     "revenue_refresh": REFRESH_TAG,
     "freshness_watchdog": MONITORING_TAG,
     "monthly_reporting_pack": REPORTING_TAG,
+    "weekly_revenue_preread": REPORTING_TAG,
 }
 # The refresh's stages after the loads, by task group; the loads are grouped by vendor.
 REFRESH_STAGES = {

@@ -56,6 +56,7 @@ def test_shipped_specs_load(contracts):
         "executive_performance",
         "marketing_roi",
         "pipeline_retention",
+        "weekly_revenue_meeting",
     }
     assert all(spec.charts for spec in specs.values())
 
@@ -231,6 +232,10 @@ def _refusal(directory: Path, contracts) -> DashboardSpecError:
         ({"series": ["colour"]}, "rows.0.charts.0.series.0: unknown column 'colour'"),
         ({"time_column": "close_date"}, "rows.0.charts.0.time_column: unknown column"),
         ({"colour": "red"}, "rows.0.charts.0.colour: unknown field"),
+        (
+            {"last_periods": 26},
+            "rows.0.charts.0.last_periods: only a KPI trend over kpi_values keeps its latest",
+        ),
     ],
 )
 def test_bad_chart_fails_naming_file_and_field(tmp_path, contracts, change, expected):
@@ -441,6 +446,18 @@ def test_a_trend_over_a_fact_leaves_out_the_period_in_progress(files):
     (column,) = [c for c in dataset["columns"] if c["column_name"] == "month_start_state"]
     assert "reporting_calendar" in column["expression"]
     assert "'In progress'" in column["expression"]
+
+
+def test_a_weekly_trend_shows_the_latest_26_weeks_of_the_calendar(files):
+    chart = _charts(files)["weekly-revenue-meeting/win_rate_weekly_windows"]
+    query = json.loads(chart["query_context"])["queries"][0]
+    assert {"col": "periods_back", "op": ">=", "val": 0} in query["filters"]
+    assert {"col": "periods_back", "op": "<", "val": 26} in query["filters"]
+    assert query["metrics"] == ["value", "four_weeks_as_a_week", "thirteen_weeks_as_a_week"]
+    (column,) = [
+        c for c in _dataset_of(files, chart)["columns"] if c["column_name"] == "periods_back"
+    ]
+    assert "reporting_calendar WHERE period_grain = 'week'" in column["expression"]
 
 
 def test_the_revenue_bars_are_split_by_final_and_provisional_months(files):

@@ -299,3 +299,86 @@ def test_the_kpi_layer_reads_a_rollup_only_where_it_gives_the_same_sums(
     statement = simple_sql(contract, contract.calculation, grain, "mart").as_string(None)
     tables = set(re.findall(r'"mart"\."([a-z_]+)"', statement))
     assert tables == {reads}
+
+
+def test_the_weekly_forum_reads_weeks_of_kpis(tmp_path):
+    folder = _copy_shipped(tmp_path)
+    _edit(folder, "grr", lambda data: data.update(forums=["weekly", "monthly"]))
+    _edit(folder, "leads", lambda data: data.update(forums=["weekly"]))
+    problems = _problems(folder)
+    assert any(
+        p.startswith("metrics/grr.yaml: forums: the weekly forum reads weeks, add week to grain")
+        for p in problems
+    )
+    assert any(
+        "metrics/leads.yaml: forums: only a tier kpi metric is reviewed in the weekly forum" in p
+        for p in problems
+    )
+
+
+def test_a_rule_names_what_the_kpi_layer_cannot_judge(tmp_path):
+    folder = _copy_shipped(tmp_path)
+
+    def broken_rules(data):
+        rule = data["rules"][0]
+        data["rules"] = [
+            {**rule, "baseline": 6},  # no 6-week window is kept
+            {**rule, "name": "by_product", "dimensions": ["product"]},
+            {**rule, "name": "monthly", "grain": "month", "compare": 13},
+            {**rule, "name": "unparsed", "change": "down a lot"},
+        ]
+
+    _edit(folder, "win_rate", broken_rules)
+    _edit(folder, "sales_cycle_days", lambda data: data["rules"].append(data["rules"][0]))
+    _edit(
+        folder,
+        "gross_margin_pct",
+        lambda data: data.update(
+            rules=[
+                {
+                    "kind": "level",
+                    "name": "thin_next",
+                    "label": "Next month thin",
+                    "grain": "month",
+                    "period": "next",
+                    "value": "< 50",
+                    "action": {"type": "investigate", "action": "Look."},
+                }
+            ]
+        ),
+    )
+    problems = "\n".join(_problems(folder))
+    for expected in (
+        "win_rate.yaml: rules.3.change: 'down a lot': write comparisons like",
+        "sales_cycle_days.yaml: rules: a rule name is used twice",
+        "gross_margin_pct.yaml: rules.0 (thin_next).period: only a forward-looking KPI",
+    ):
+        assert expected in problems, expected
+    # The refused `change` stops win_rate's model; fixed, the others are named one by one.
+    _edit(folder, "win_rate", lambda data: data["rules"].pop())
+    problems = "\n".join(_problems(folder))
+    for expected in (
+        "win_rate.yaml: rules.0 (falling_against_8_weeks).baseline: the KPI layer keeps "
+        "windows of 1, 4, 8, 13 weeks, not 6",
+        "rules.1 (by_product).dimensions: 'product' is not broken out at week",
+        "rules.2 (monthly).compare: the KPI layer keeps windows of 1, 3 months, not 13",
+    ):
+        assert expected in problems, expected
+    # A minimum is read over the rule's slices: the metric must break them out.
+    _edit(
+        folder,
+        "win_rate",
+        lambda data: data.update(
+            rules=[
+                {
+                    **data["rules"][0],
+                    "baseline": 8,
+                    "minimum": {"metric": "hardware_cogs", "at_least": 5},
+                }
+            ]
+        ),
+    )
+    assert (
+        "metrics/win_rate.yaml: rules.0 (falling_against_8_weeks).minimum.metric: "
+        "'hardware_cogs' is not kept by week"
+    ) in _problems(folder)

@@ -221,3 +221,22 @@ def test_the_run_on_the_first_reports_the_month_just_closed():
     )
     assert month_of(interval.start) == date(2026, 10, 1)
     assert interval.end == pendulum.datetime(2026, 11, 8, 7, tz="UTC")
+
+
+def test_the_monday_run_reports_the_week_just_ended():
+    from airflow.models import DagBag
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+    from revenue_os.orchestration.reporting import week_of
+
+    dag = DagBag(dag_folder=str(DAGS_DIR / "weekly_revenue_preread.py")).dags[
+        "weekly_revenue_preread"
+    ]
+    assert [t.task_id for t in dag.topological_sort()] == ["send_weekly_preread"]
+    assert (dag.catchup, dag.timetable.expression) == (False, "0 6 * * 1")
+    interval = CronDataIntervalTimetable("0 6 * * 1", "UTC").infer_manual_data_interval(
+        run_after=pendulum.datetime(2026, 12, 7, 6, tz="UTC")
+    )
+    assert week_of(interval.start) == date(2026, 11, 30)
+    # A run started by hand mid-week still reports the Monday of its interval's week.
+    assert week_of(date(2026, 12, 2)) == date(2026, 11, 30)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 COMMANDS = frozenset(
-    {"mart", "decisions", "pack", "glossary", "dashboards", "watch-scheduler", "mail"}
+    {"mart", "decisions", "pack", "preread", "glossary", "dashboards", "watch-scheduler", "mail"}
 )
 
 
@@ -104,6 +104,38 @@ def add_parsers(commands) -> None:
         "--refreeze",
         action="store_true",
         help="replace the month's frozen KPI values with what the published mart holds now",
+    )
+    preread = commands.add_parser(
+        "preread",
+        help="build the weekly pre-read (HTML e-mail and PDF) of the week just ended",
+        description="Freeze the week's KPI values from the published mart into "
+        "ops.kpi_snapshots (once: a rerun keeps the frozen values unless --refreeze), then "
+        "write the weekly revenue meeting's pre-read drawn from that snapshot: open actions, "
+        "the weekly forum's KPIs with the week, last week and their 4- and 13-week windows, "
+        "the exceptions with their owners' proposed decisions and the known data issues, as "
+        "revenue-os-preread-YYYY-MM-DD.html and .pdf. With --send, e-mail it to "
+        "REVENUE_OS_PREREAD_RECIPIENTS through the profile's Airflow connection smtp_default. "
+        "Needs the profile's Postgres running.",
+    )
+    preread.add_argument(
+        "--week",
+        type=_week,
+        default=None,
+        help="the week that ended, by its Monday (YYYY-MM-DD) or ISO week (YYYY-Www) "
+        "(default: the last week that ended, or the published mart's latest complete week "
+        "when its data stops before)",
+    )
+    preread.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the HTML and PDF (default: .local/<profile>/packs)",
+    )
+    preread.add_argument("--send", action="store_true", help="e-mail it to its recipients")
+    preread.add_argument(
+        "--refreeze",
+        action="store_true",
+        help="replace the week's frozen KPI values with what the published mart holds now",
     )
     glossary = commands.add_parser(
         "glossary",
@@ -274,7 +306,7 @@ def run(args) -> int:
     from revenue_os_stack.stack import Stack
 
     stack = Stack(profile)
-    handlers = {"mart": _mart, "decisions": _decisions, "pack": _pack}
+    handlers = {"mart": _mart, "decisions": _decisions, "pack": _pack, "preread": _preread}
     try:
         return handlers[args.command](stack, args)
     except (RuntimeError, TimeoutError, OSError) as error:
@@ -313,6 +345,15 @@ def _month(text: str):
 
     try:
         return parse_month(text)
+    except PackError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _week(text: str):
+    from revenue_os.reporting.snapshot import PackError, parse_week
+
+    try:
+        return parse_week(text)
     except PackError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -588,6 +629,55 @@ def _pack(stack, args) -> int:
     except psycopg.OperationalError as error:
         print(
             f"revenue-os pack: cannot reach the warehouse of profile {stack.profile.name} "
+            f"(start it with `revenue-os demo`): {error}",
+            file=sys.stderr,
+        )
+        return 1
+    print(result.snapshot.summary())
+    print(f"{result.html_path}")
+    print(f"{result.pdf_path}")
+    print(f"{result.subject}: {result.delivery.detail}")
+    return 0 if result.delivery.sent or not args.send else 1
+
+
+def _preread(stack, args) -> int:
+    from datetime import date
+
+    import psycopg
+
+    from revenue_os.reporting import PackError
+    from revenue_os.reporting.deliver import build_preread
+    from revenue_os.reporting.snapshot import check_ended, last_ended_week
+    from revenue_os.warehouse.connection import LOADER_ROLE
+
+    today = date.today()
+    week = args.week or last_ended_week(today)
+    out_dir = args.out or stack.profile.state_dir / "packs"
+    try:
+        check_ended(week, today)  # before connecting: a wrong week needs no running stack
+    except PackError as error:
+        print(f"revenue-os preread: {error}", file=sys.stderr)
+        return 2
+    if args.send:
+        os.environ.update(stack.airflow_env())
+    try:
+        stack.migrate_warehouse()
+        with psycopg.connect(stack.warehouse_uri(LOADER_ROLE), autocommit=True) as conn:
+            result = build_preread(
+                conn,
+                week,
+                out_dir,
+                send=args.send,
+                refreeze=args.refreeze,
+                today=today,
+                or_latest_complete=args.week is None,
+            )
+    except PackError as error:
+        print(f"revenue-os preread: {error}", file=sys.stderr)
+        return 1
+    except psycopg.OperationalError as error:
+        print(
+            f"revenue-os preread: cannot reach the warehouse of profile {stack.profile.name} "
             f"(start it with `revenue-os demo`): {error}",
             file=sys.stderr,
         )

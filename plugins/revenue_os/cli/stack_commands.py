@@ -236,7 +236,7 @@ def _print_demo_summary(stack, summary: dict) -> None:
     )
     print(f"  Logs      {profile.log_dir}")
     print(
-        f"  Mail      alerts and the reporting pack land in {profile.mail_dir} "
+        f"  Mail      alerts, the reporting pack and the pre-read land in {profile.mail_dir} "
         f"(SMTP 127.0.0.1:{profile.mail_port}); read them with `revenue-os mail list`"
     )
     run = summary.get("run")

@@ -77,6 +77,8 @@ _OPERATORS = {
     "is_true": "IS TRUE",
     "is_false": "IS FALSE",
     "not_null": "IS NOT NULL",
+    "at_least": ">=",
+    "below": "<",
 }
 _PLACEHOLDER_DATASOURCE = "0__table"  # rewritten to the real id on import
 
@@ -197,6 +199,18 @@ def _contract_where(chart: ChartSpec, dataset: Dataset) -> str | None:
             return None
         predicates.add(metric.predicate)
     return predicates.pop() if len(predicates) == 1 else None
+
+
+def _latest_periods(chart: ChartSpec) -> list[ChartFilter]:
+    """A KPI trend's latest periods, counted back from the mart's latest complete one (the
+    dataset's `periods_back`, from the reporting calendar), so a weekly chart shows the weeks a
+    meeting reads, not three years."""
+    if chart.last_periods is None:
+        return []
+    return [
+        ChartFilter(column="periods_back", op="at_least", value=0),
+        ChartFilter(column="periods_back", op="below", value=chart.last_periods),
+    ]
 
 
 def _adhoc_filters(
@@ -361,7 +375,11 @@ def chart_params_and_query(
     viz_type = _VIZ_TYPES[chart.viz]
     number_format = chart_format(chart, dataset, contracts)
     d3 = D3_FORMATS[number_format] if number_format else None
-    filters = _filters(chart, contracts, dataset) + _trend_filters(chart, dataset)
+    filters = (
+        _filters(chart, contracts, dataset)
+        + _trend_filters(chart, dataset)
+        + _latest_periods(chart)
+    )
     where = _contract_where(chart, dataset) if chart.viz == "table" else None
     axis = chart.x_axis or chart.time_column
     dated_axis = axis is not None and dataset.is_date(axis)

@@ -173,6 +173,10 @@ COLUMN_LABELS: Mapping[str, str] = {
     "dataset_label": "Table",
     "label": "KPI",
     "period_label": "Period",
+    "rule_label": "Rule",
+    "display_reading": "Reading",
+    "kpi_owner": "Owner",
+    "action": "Proposed decision",
 }
 """What a table's header says for a column; other columns get their name in words."""
 
@@ -235,6 +239,27 @@ PERIOD_STATES = FINAL, PROVISIONAL, IN_PROGRESS = ("Final", "Provisional", "In p
 """A dated row's period against the reporting calendar: closed for reporting, complete but
 still provisional, or the period in progress (and anything after it). Trends leave out the
 last."""
+
+
+def periods_back_sql() -> str:
+    """How many periods of its grain a KPI row lies before the mart's latest complete one: 0
+    for that period, 1 for the one before, negative for the period in progress and later
+    (uncorrelated sub-queries on the calendar, evaluated once)."""
+
+    def latest(grain: str) -> str:
+        return (
+            f"(SELECT latest_complete_period FROM {SCHEMA}.reporting_calendar "
+            f"WHERE period_grain = '{grain}')"
+        )
+
+    def months(day: str) -> str:
+        return f"(extract(year FROM {day}) * 12 + extract(month FROM {day}))"
+
+    return (
+        f"CASE period_grain WHEN 'week' THEN ({latest('week')} - period_start) / 7 "
+        f"WHEN 'month' THEN ({months(latest('month'))} - {months('period_start')})::integer "
+        f"ELSE (({months(latest('quarter'))} - {months('period_start')}) / 3)::integer END"
+    )
 
 
 def period_state_sql(column: str) -> str:
@@ -384,13 +409,43 @@ _KPI_METRICS = {
 }
 
 
-def _kpi_metrics() -> dict[str, DatasetMetric]:
-    return {
+# A week's windows in the week's own unit, so the week and its 4- and 13-week windows share an
+# axis: a sum's window total divided by its weeks; a rate or average is the window's already.
+_WEEKLY_WINDOWS = {
+    "four_weeks_as_a_week": (
+        "4 weeks, a week's worth",
+        "trailing_value",
+        4,
+        "the 4 weeks ending with the week, in the week's unit (a sum's total divided by 4)",
+    ),
+    "thirteen_weeks_as_a_week": (
+        "13 weeks, a week's worth",
+        "trailing_13_week_value",
+        13,
+        "the 13 weeks ending with the week, in the week's unit (a sum's total divided by 13)",
+    ),
+}
+
+
+def _kpi_metrics(weekly_windows: bool = False) -> dict[str, DatasetMetric]:
+    metrics = {
         name: DatasetMetric(
             name=name, expression=f"max({name})", verbose_name=label, description=text
         )
         for name, (label, text) in _KPI_METRICS.items()
     }
+    if weekly_windows:
+        metrics |= {
+            name: DatasetMetric(
+                name=name,
+                expression=f"max(CASE WHEN trailing_basis = 'total' THEN {column} / {weeks} "
+                f"ELSE {column} END)",
+                verbose_name=label,
+                description=text,
+            )
+            for name, (label, column, weeks, text) in _WEEKLY_WINDOWS.items()
+        }
+    return metrics
 
 
 KPI_PERIOD_STATE_SQL = (
@@ -503,7 +558,7 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
         name="kpi_values",
         columns=dict(KPI_VALUES_TYPES),
         main_dttm_col="period_start",
-        metrics=_kpi_metrics(),
+        metrics=_kpi_metrics(weekly_windows=True),
         column_formats={"delta_pct": "percent"},
         description="every metric contract computed by week, month and quarter, "
         "with its status against the thresholds and its owner",
@@ -512,6 +567,7 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
                 sql.Identifier("dimension_name"), sql.Identifier("dimension_value")
             ).as_string(None),
             "period_state": KPI_PERIOD_STATE_SQL,
+            "periods_back": periods_back_sql(),
         },
     )
     datasets["kpi_scorecard"] = Dataset(
@@ -530,6 +586,14 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
         metrics={},
         description="how far the data runs, the latest complete and closed periods, and "
         "when the mart was published",
+    )
+    datasets["kpi_signals"] = Dataset(
+        name="kpi_signals",
+        columns=column_types("kpi_signals"),
+        main_dttm_col="period_start",
+        metrics={},
+        description="the contracts' change and level rules judged each period, per slice: "
+        "the reading, whether it fired, the owner and the proposed decision",
     )
     settings = RecommendationSettings.load()
     formats = {

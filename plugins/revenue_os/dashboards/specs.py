@@ -61,8 +61,10 @@ class ChartFilter(_Strict):
     time, W-shaped until the reader picks another)."""
 
     column: Text
-    op: Literal["eq", "in", "not_in", "is_true", "is_false", "not_null", "default"]
-    value: str | list[str] | None = None
+    op: Literal[
+        "eq", "in", "not_in", "is_true", "is_false", "not_null", "default", "at_least", "below"
+    ]
+    value: int | str | list[str] | None = None
 
 
 class KpiSelection(_Strict):
@@ -92,6 +94,8 @@ class ChartSpec(_Strict):
         default_factory=list
     )  # columns or metrics; a leading '-' sorts descending
     kpi: KpiSelection | None = None
+    # A KPI trend's latest periods only, up to the mart's latest complete one (26 weeks).
+    last_periods: Annotated[int, Field(ge=2, le=260)] | None = None
     # Split a one-metric time chart by the state of its periods (final, provisional), so a
     # month that can still move is visibly not like the closed ones.
     mark_provisional: bool = False
@@ -284,7 +288,7 @@ def _chart_problems(
             )
     for index, item in enumerate(chart.filters):
         column(f"filters.{index}.column", item.column)
-        needs_value = item.op in ("eq", "in", "not_in", "default")
+        needs_value = item.op in ("eq", "in", "not_in", "default", "at_least", "below")
         if item.op == "default" and not isinstance(item.value, str):
             problems.append(f"filters.{index}.value: op default takes one value")
         if needs_value and item.value is None:
@@ -310,6 +314,8 @@ def _chart_problems(
         problems.append("columns: only a table lists raw columns")
     if chart.viz in WRITTEN_OUT and name != WRITTEN_OUT[chart.viz]:
         problems.append(f"dataset: a {chart.viz} chart reads {WRITTEN_OUT[chart.viz]}")
+    if chart.last_periods is not None and (chart.kpi is None or name != "kpi_values"):
+        problems.append("last_periods: only a KPI trend over kpi_values keeps its latest periods")
     if chart.viz == "kpi_tile" and (chart.kpi is None or len(chart.kpi.metrics) != 1):
         problems.append("kpi.metrics: a kpi_tile shows exactly one KPI")
     if chart.viz == "pivot" and not (chart.x_axis and chart.series and len(chart.metrics) == 1):

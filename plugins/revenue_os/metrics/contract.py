@@ -31,6 +31,8 @@ Area = Literal[
     "revenue", "profitability", "efficiency", "funnel", "pipeline", "retention", "operations"
 ]
 AREAS: tuple[str, ...] = Area.__args__  # type: ignore[attr-defined]
+Forum = Literal["weekly", "monthly"]
+FORUM_NAMES = {"weekly": "weekly revenue meeting", "monthly": "monthly review"}
 MetricName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 Text = Annotated[str, Field(min_length=1)]
 
@@ -121,6 +123,69 @@ class ActionOnBreach(_Strict):
     action: Text
 
 
+class RuleMinimum(_Strict):
+    """Judge the rule only where another metric (the deals behind a win rate) reaches a
+    count over the judged window: a rate of three deals moves 15 % on one deal."""
+
+    metric: MetricName
+    at_least: Annotated[float, Field(gt=0)]
+
+
+class ChangeRule(_Strict):
+    """Fires on a change, not a level: the window judged against the window just before it.
+
+    `compare` and `baseline` are window lengths in periods of `grain` (1 is the period
+    itself); the KPI layer keeps windows of 1, 4, 8 and 13 weeks, 1 and 3 months, 1 and 4
+    quarters. `change` is a condition on the per cent change of the judged window against the
+    baseline (`<= -15`: down 15 % or more); `running` asks it to hold for that many windows
+    in a row, each judged against the one before it (the sales cycle up 10 % two 4-week
+    windows running).
+    """
+
+    kind: Literal["change"]
+    name: MetricName
+    label: Text
+    grain: Grain
+    compare: Annotated[int, Field(ge=1)] = 1
+    baseline: Annotated[int, Field(ge=1)]
+    change: Text
+    running: Annotated[int, Field(ge=1, le=4)] = 1
+    minimum: RuleMinimum | None = None
+    dimensions: list[Dimension] = Field(default_factory=list)
+    action: ActionOnBreach
+
+    @field_validator("change")
+    @classmethod
+    def _parses(cls, text: str) -> str:
+        parse_condition(text)
+        return text
+
+
+class LevelRule(_Strict):
+    """Fires on a level in a named period and breakdown, beside the KPI's own thresholds:
+    pipeline coverage of next quarter under 3.0x in any segment."""
+
+    kind: Literal["level"]
+    name: MetricName
+    label: Text
+    grain: Grain
+    # `next`: the period after the one in progress (a forward-looking KPI's horizon);
+    # `latest`: the latest complete period.
+    period: Literal["latest", "next"] = "latest"
+    value: Text
+    dimensions: list[Dimension] = Field(default_factory=list)
+    action: ActionOnBreach
+
+    @field_validator("value")
+    @classmethod
+    def _parses(cls, text: str) -> str:
+        parse_condition(text)
+        return text
+
+
+Rule = Annotated[ChangeRule | LevelRule, Field(discriminator="kind")]
+
+
 class MetricContract(_Strict):
     name: MetricName
     label: Text
@@ -147,6 +212,13 @@ class MetricContract(_Strict):
     direction: Literal["higher_is_better", "lower_is_better"]
     thresholds: Thresholds | None = None
     action_on_breach: ActionOnBreach | None = None
+    # The forums that review the KPI: the monthly review (the monthly pack) reads every KPI;
+    # `weekly` also puts it in the weekly pre-read and the weekly dashboard, week by week
+    # with its 4- and 13-week windows.
+    forums: list[Forum] = Field(default_factory=lambda: ["monthly"])
+    # Rules beside the thresholds, alerted to the KPI owner once per spell like them and
+    # listed among the exceptions of the pre-read.
+    rules: list[Rule] = Field(default_factory=list)
 
     @property
     def is_volume(self) -> bool:
@@ -197,6 +269,17 @@ class MetricContract(_Strict):
             problems.append(
                 "dimensions: a derived metric lists dimension names; its inputs hold the columns"
             )
+        if len(set(self.forums)) != len(self.forums):
+            problems.append("forums: a forum is listed twice")
+        if "weekly" in self.forums:
+            if self.tier != "kpi":
+                problems.append("forums: only a tier kpi metric is reviewed in the weekly forum")
+            elif "week" not in self.grain and not self.is_forward_looking:
+                problems.append(
+                    "forums: the weekly forum reads weeks, add week to grain (or judge the "
+                    "KPI on the period in progress, thresholds.judged_on: current)"
+                )
+        problems += self._rule_problems()
         for dimension, grains in self.dimension_grains.items():
             if dimension not in self.dimensions:
                 problems.append(f"dimension_grains.{dimension}: not a dimension of this metric")
@@ -208,6 +291,38 @@ class MetricContract(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _rule_problems(self) -> list[str]:
+        from revenue_os.metrics.periods import rule_windows
+
+        problems = []
+        names = [rule.name for rule in self.rules]
+        if len(set(names)) != len(names):
+            problems.append("rules: a rule name is used twice")
+        for index, rule in enumerate(self.rules):
+            where = f"rules.{index} ({rule.name})"
+            if rule.grain not in self.grain:
+                problems.append(f"{where}.grain: {rule.grain!r} is not one of grain {self.grain}")
+                continue
+            for dimension in rule.dimensions:
+                if dimension not in self.dimensions_at(rule.grain):
+                    problems.append(
+                        f"{where}.dimensions: {dimension!r} is not broken out at {rule.grain}"
+                    )
+            if isinstance(rule, ChangeRule):
+                kept = sorted(rule_windows(rule.grain))
+                for field, periods in (("compare", rule.compare), ("baseline", rule.baseline)):
+                    if periods not in kept:
+                        problems.append(
+                            f"{where}.{field}: the KPI layer keeps windows of "
+                            f"{', '.join(map(str, kept))} {rule.grain}s, not {periods}"
+                        )
+            elif rule.period == "next" and not self.is_forward_looking:
+                problems.append(
+                    f"{where}.period: only a forward-looking KPI (thresholds.judged_on: "
+                    "current) has a next period"
+                )
+        return problems
 
     @property
     def dimension_names(self) -> list[str]:

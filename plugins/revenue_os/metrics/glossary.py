@@ -12,8 +12,11 @@ from pathlib import Path
 
 from revenue_os.metrics.contract import (
     AREAS,
+    FORUM_NAMES,
+    ChangeRule,
     FormulaCalculation,
     GrowthCalculation,
+    LevelRule,
     MetricContract,
     RatioCalculation,
     SimpleCalculation,
@@ -113,6 +116,10 @@ def _entry(contract: MetricContract, contracts: Mapping[str, MetricContract]) ->
     if contract.action_on_breach is not None:
         action = contract.action_on_breach
         rows.append(("Action on breach", f"**{action.type}**: {action.action}"))
+    if contract.tier == "kpi":
+        rows.append(("Reviewed in", ", ".join(FORUM_NAMES[forum] for forum in contract.forums)))
+    for rule in contract.rules:
+        rows.append((f"Rule `{rule.name}`", _rule(rule)))
     lines = [
         f'<a id="{contract.name}"></a>',
         f"### {contract.label}",
@@ -125,6 +132,28 @@ def _entry(contract: MetricContract, contracts: Mapping[str, MetricContract]) ->
     lines += [f"| {field} | {_cell(text)} |" for field, text in rows]
     lines.append("")
     return lines
+
+
+def _window(periods: int, grain: str) -> str:
+    return f"the {grain}" if periods == 1 else f"{periods} {grain}s"
+
+
+def _rule(rule: ChangeRule | LevelRule) -> str:
+    """A rule in words: what is compared with what, when it fires, on which slices, the action."""
+    slices = "the total" + "".join(f" and each {d.replace('_', ' ')}" for d in rule.dimensions)
+    if isinstance(rule, ChangeRule):
+        when = (
+            f"{_window(rule.compare, rule.grain)} against the {_window(rule.baseline, rule.grain)}"
+            f" before, fires when the change is `{rule.change}` %"
+        )
+        if rule.running > 1:
+            when += f", {rule.running} windows running"
+        if rule.minimum is not None:
+            when += f", judged on at least {rule.minimum.at_least:g} {rule.minimum.metric}"
+    else:
+        period = "next" if rule.period == "next" else "latest complete"
+        when = f"the {period} {rule.grain}, fires when the value is `{rule.value}`"
+    return f"{rule.label}: {when}; on {slices}. **{rule.action.type}**: {rule.action.action}"
 
 
 def _formula(contract: MetricContract, contracts: Mapping[str, MetricContract]) -> tuple[str, str]:

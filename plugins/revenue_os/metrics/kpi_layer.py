@@ -22,6 +22,7 @@ from revenue_os.metrics.contract import (
 from revenue_os.metrics.kpi_sql import complete_sql, kpi_values_sql, work_rows_sql
 from revenue_os.metrics.kpi_tables import create_kpi_table
 from revenue_os.metrics.loader import load_contracts
+from revenue_os.metrics.periods import WINDOW_COLUMNS
 from revenue_os.metrics.recommendations import (
     RecommendationSettings,
     build_campaign_recommendations,
@@ -29,6 +30,7 @@ from revenue_os.metrics.recommendations import (
 from revenue_os.metrics.scorecard import (
     build_calendar_and_scorecard,
 )
+from revenue_os.metrics.signals import build_signals
 
 
 def build_kpi_tables(
@@ -49,9 +51,16 @@ def build_kpi_tables(
         as_of = as_of_by_model(cursor, schema, contracts)
         business_day = business_day_of(as_of)
         cursor.execute(
-            "CREATE TEMPORARY TABLE kpi_work (metric_name text, period_grain text, "
-            "period_start date, dimension_name text, dimension_value text, value numeric, "
-            "trailing_value numeric) ON COMMIT DROP"
+            sql.SQL(
+                "CREATE TEMPORARY TABLE kpi_work (metric_name text, period_grain text, "
+                "period_start date, dimension_name text, dimension_value text, value numeric, "
+                "{}) ON COMMIT DROP"
+            ).format(
+                sql.SQL(", ").join(
+                    sql.SQL("{} numeric").format(sql.Identifier(column))
+                    for column in WINDOW_COLUMNS
+                )
+            )
         )
         cursor.execute(
             "CREATE INDEX ON kpi_work (metric_name, period_grain, dimension_name, "
@@ -91,6 +100,7 @@ def build_kpi_tables(
             cursor, schema, contracts, settings, business_day
         )
         counts = build_calendar_and_scorecard(cursor, schema, contracts, business_day)
+        counts["kpi_signals"] = build_signals(cursor, schema, contracts, business_day)
     return {"kpi_values": kpi_count, "campaign_recommendations": campaign_count, **counts}
 
 

@@ -11,7 +11,7 @@ completeness. The statements are composed with `psycopg.sql`; no value is format
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -32,9 +32,12 @@ from revenue_os.metrics.periods import (
     PERIOD_STEP,
     REPORTING_CLOSE_DAYS,
     TRAILING_PERIODS,
+    WINDOW_COLUMNS,
     period_start,
     shift,
     trailing_basis,
+    window_columns,
+    window_span,
 )
 from revenue_os.metrics.rollups import rollup_answering
 from revenue_os.metrics.sql_text import is_additive
@@ -44,13 +47,22 @@ OVERALL = "overall"
 ALL = "all"
 UNKNOWN = "unknown"  # the dimension value of rows whose column is null
 _WHOLE_MONTHS = frozenset({"month", "quarter"})
-_TRAILING_SPAN = {"week": "21 days", "month": "2 months", "quarter": "9 months"}
 
 
 INSERT_WORK = sql.SQL(
     "INSERT INTO kpi_work (metric_name, period_grain, period_start, dimension_name, "
-    "dimension_value, value, trailing_value) "
-)
+    "dimension_value, value, {}) "
+).format(sql.SQL(", ").join(map(sql.Identifier, WINDOW_COLUMNS)))
+
+
+def _each_window(grain: str, window: Callable[[str, int], sql.Composable]) -> sql.Composed:
+    """The window columns of the work table in order: `window(column, periods)` for those the
+    grain keeps, null for the others (the 13-week window of a month)."""
+    kept = window_columns(grain)
+    return sql.SQL(", ").join(
+        window(column, kept[column]) if column in kept else sql.SQL("NULL::numeric")
+        for column in WINDOW_COLUMNS
+    )
 
 
 # --- simple metrics: one grouped scan of the model per grain ---------------------------------
@@ -109,36 +121,61 @@ def simple_sql(
             "every_period AS (SELECT period_start, dimension_name, dimension_value, value "
             "FROM periods UNION ALL SELECT period_start, dimension_name, dimension_value, "
             "0::numeric FROM quiet_periods) "
-            "SELECT {names}, period_start, dimension_name, "
-            "dimension_value, value, sum(value) OVER (PARTITION BY dimension_name, "
-            "dimension_value ORDER BY period_start RANGE BETWEEN interval {span} PRECEDING "
-            "AND CURRENT ROW) FROM every_period"
+            "SELECT {names}, period_start, dimension_name, dimension_value, value, {windows} "
+            "FROM every_period"
         ).format(
             periods=periods,
             names=names,
             step=sql.Literal(PERIOD_STEP[grain]),
-            reach=sql.Literal(TRAILING_PERIODS[grain] - 1),
-            span=sql.Literal(_TRAILING_SPAN[grain]),
+            reach=sql.Literal(max(window_columns(grain).values()) - 1),
+            windows=_each_window(
+                grain,
+                lambda _, periods: sql.SQL(
+                    "sum(value) OVER (PARTITION BY dimension_name, dimension_value ORDER BY "
+                    "period_start RANGE BETWEEN interval {} PRECEDING AND CURRENT ROW)"
+                ).format(sql.Literal(window_span(grain, periods))),
+            ),
         )
     # Averages and distinct counts are re-aggregated over the window's rows: each row is
     # counted in the window of its own period and of the periods after it.
     shifted = sql.SQL("({} + shift * interval {})::date").format(
         truncated, sql.Literal(PERIOD_STEP[grain])
     )
-    windows = _grouped_sql(
-        contract,
-        calculation,
-        grain,
-        shifted,
-        sql.SQL("FROM {} CROSS JOIN generate_series(0, {}) AS shift {}").format(
-            model, sql.Literal(TRAILING_PERIODS[grain] - 1), where
-        ),
-    )
+    kept = window_columns(grain)
+    windows = [
+        sql.SQL("{} AS ({})").format(
+            sql.Identifier(f"window_{column}"),
+            _grouped_sql(
+                contract,
+                calculation,
+                grain,
+                shifted,
+                sql.SQL("FROM {} CROSS JOIN generate_series(0, {}) AS shift {}").format(
+                    model, sql.Literal(periods - 1), where
+                ),
+            ),
+        )
+        for column, periods in kept.items()
+    ]
+    joins = [
+        sql.SQL(" LEFT JOIN {} USING (period_start, dimension_name, dimension_value)").format(
+            sql.Identifier(f"window_{column}")
+        )
+        for column in kept
+    ]
     return INSERT_WORK + sql.SQL(
-        "WITH periods AS ({periods}), windows AS ({windows}) SELECT {names}, p.period_start, "
-        "p.dimension_name, p.dimension_value, p.value, w.value FROM periods AS p LEFT JOIN "
-        "windows AS w USING (period_start, dimension_name, dimension_value)"
-    ).format(periods=periods, windows=windows, names=names)
+        "WITH periods AS ({periods}), {windows} SELECT {names}, periods.period_start, "
+        "periods.dimension_name, periods.dimension_value, periods.value, {values} "
+        "FROM periods{joins}"
+    ).format(
+        periods=periods,
+        windows=sql.SQL(", ").join(windows),
+        names=names,
+        values=_each_window(
+            grain, lambda column, _: sql.SQL("{}.value").format(sql.Identifier(f"window_{column}"))
+        ),
+        joins=sql.Composed(joins),
+    )
 
 
 def _grouped_sql(
@@ -318,12 +355,12 @@ def _input_value(alias: sql.Identifier, column: str, upstream: MetricContract) -
 def _per_period(
     value: sql.Composed, upstream: MetricContract, column: str, grain: str
 ) -> sql.Composed:
-    """A sum's trailing value as the window's average per period, so that a formula's trailing
+    """A sum's window value as the window's average per period, so that a formula's window
     value is the same kind of number as its period value (a rate per day stays a rate per day,
     not three months of it)."""
-    if column != "trailing_value" or not _zero_when_absent(upstream):
+    if column == "value" or not _zero_when_absent(upstream):
         return value
-    return sql.SQL("({} / {})").format(value, sql.Literal(TRAILING_PERIODS[grain]))
+    return sql.SQL("({} / {})").format(value, sql.Literal(window_columns(grain)[column]))
 
 
 def _ratio_sql(
@@ -361,7 +398,7 @@ def _ratio_sql(
         sql.Literal(contract.name),
         sql.Literal(grain),
         divided("value"),
-        divided("trailing_value"),
+        _each_window(grain, lambda column, _: divided(column)),
         source,
     )
 
@@ -369,32 +406,49 @@ def _ratio_sql(
 def _growth_sql(
     contract: MetricContract, calculation: GrowthCalculation, grain: str
 ) -> sql.Composed:
-    """Period over period; the trailing value compares the trailing window with the one before."""
+    """Period over period; a window value compares the window with the one before it."""
     step = sql.Literal(PERIOD_STEP[grain])
-    window = sql.Literal(TRAILING_PERIODS[grain])
-    same_row = (
-        "{alias}.metric_name = present.metric_name AND {alias}.period_grain = present.period_grain "
-        "AND {alias}.dimension_name = present.dimension_name AND "
-        "{alias}.dimension_value = present.dimension_value"
-    )
+
+    def same_row(alias: sql.Identifier) -> sql.Composed:
+        return sql.SQL(
+            "{alias}.metric_name = present.metric_name AND {alias}.period_grain = "
+            "present.period_grain AND {alias}.dimension_name = present.dimension_name AND "
+            "{alias}.dimension_value = present.dimension_value"
+        ).format(alias=alias)
+
+    def before(column: str) -> sql.Identifier:
+        return sql.Identifier(f"before_{column}")
+
+    kept = window_columns(grain)
+    joins = [
+        sql.SQL(
+            " LEFT JOIN kpi_work AS {alias} ON {same} AND {alias}.period_start = "
+            "(present.period_start - {periods} * interval {step})::date"
+        ).format(
+            alias=before(column),
+            same=same_row(before(column)),
+            periods=sql.Literal(periods),
+            step=step,
+        )
+        for column, periods in {"value": 1, **kept}.items()
+    ]
     return INSERT_WORK + sql.SQL(
         "SELECT {name}, {grain}, present.period_start, present.dimension_name, "
-        "present.dimension_value, "
-        "(present.value - prior.value) * 100 / nullif(prior.value, 0), "
-        "(present.trailing_value - prior_window.trailing_value) * 100 "
-        "/ nullif(prior_window.trailing_value, 0) "
-        "FROM kpi_work AS present "
-        "LEFT JOIN kpi_work AS prior ON " + same_row.format(alias="prior") + " AND "
-        "prior.period_start = (present.period_start - interval {step})::date "
-        "LEFT JOIN kpi_work AS prior_window ON " + same_row.format(alias="prior_window") + " AND "
-        "prior_window.period_start = (present.period_start - {window} * interval {step})::date "
+        "present.dimension_value, {growths} FROM kpi_work AS present{joins} "
         "WHERE present.metric_name = {of} AND present.period_grain = {grain} "
         "AND present.dimension_name IN ({outputs})"
     ).format(
         name=sql.Literal(contract.name),
         grain=sql.Literal(grain),
-        step=step,
-        window=window,
+        growths=sql.SQL(", ").join(
+            sql.SQL(
+                "(present.{column} - {alias}.{column}) * 100 / nullif({alias}.{column}, 0)"
+            ).format(column=sql.Identifier(column), alias=before(column))
+            if column == "value" or column in kept
+            else sql.SQL("NULL::numeric")
+            for column in ("value", *WINDOW_COLUMNS)
+        ),
+        joins=sql.Composed(joins),
         of=sql.Literal(calculation.of),
         outputs=sql.SQL(", ").join(map(sql.Literal, [OVERALL, *contract.dimensions_at(grain)])),
     )
@@ -422,12 +476,12 @@ def _formula_sql(
 
     return INSERT_WORK + sql.SQL(
         "SELECT {}, {}, keys.period_start, keys.dimension_name, keys.dimension_value, "
-        "({})::numeric, ({})::numeric {}"
+        "({})::numeric, {} {}"
     ).format(
         sql.Literal(contract.name),
         sql.Literal(grain),
         evaluated("value"),
-        evaluated("trailing_value"),
+        _each_window(grain, lambda column, _: sql.SQL("({})::numeric").format(evaluated(column))),
         source,
     )
 
@@ -457,7 +511,7 @@ def complete_sql(
     )
 
 
-def _condition_sql(condition: Condition, value: sql.Composable) -> sql.Composed:
+def condition_sql(condition: Condition, value: sql.Composable) -> sql.Composed:
     return sql.SQL(" AND ").join(
         sql.SQL("{} {} {}").format(
             value, sql.SQL(comparison.operator), sql.Literal(Decimal(str(comparison.number)))
@@ -483,7 +537,7 @@ def _status_sql(contract: MetricContract, grain: str, finality: sql.Composable) 
     status = sql.SQL("CASE {} END").format(
         sql.SQL(" ").join(
             sql.SQL("WHEN {} THEN {}").format(
-                _condition_sql(conditions[status], sql.SQL("w.value")), sql.Literal(status)
+                condition_sql(conditions[status], sql.SQL("w.value")), sql.Literal(status)
             )
             for status in STATUSES
         )
@@ -534,7 +588,7 @@ def kpi_values_sql(
         "w.period_start, {complete}, {final}, w.dimension_name, w.dimension_value, w.value, "
         "{prior}, ({prior_delta}) * 100 / nullif(abs({prior}), 0), "
         "{trailing}, {format}, {direction}, {status}, {green}, {yellow}, {red}, "
-        "{owner}, {steward}, {confidence}, {action_type}, {action}, {basis} "
+        "{owner}, {steward}, {confidence}, {action_type}, {action}, {basis}, {windows} "
         "FROM (SELECT *, min(period_start) OVER (PARTITION BY dimension_name, dimension_value) "
         "AS first_period FROM kpi_work WHERE metric_name = {name} AND period_grain = {grain}) "
         "AS w LEFT JOIN kpi_work AS prior ON prior.metric_name = w.metric_name "
@@ -569,4 +623,9 @@ def kpi_values_sql(
         prior=sql.SQL("NULL::numeric" if forward else "prior.value"),
         prior_delta=sql.SQL("NULL::numeric" if forward else "w.value - prior.value"),
         trailing=sql.SQL("NULL::numeric" if forward else "w.trailing_value"),
+        windows=sql.SQL(", ").join(
+            sql.SQL("NULL::numeric" if forward else "w.{}").format(sql.Identifier(column))
+            for column in WINDOW_COLUMNS
+            if column != "trailing_value"
+        ),
     )

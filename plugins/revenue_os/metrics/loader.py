@@ -112,7 +112,10 @@ def load_contracts(directory: Path = METRICS_DIR) -> dict[str, MetricContract]:
     for name, contract in contracts.items():
         problems.extend(
             f"{shown_paths[name]}: {problem}"
-            for problem in _cross_problems(contract, contracts, known)
+            for problem in [
+                *_cross_problems(contract, contracts, known),
+                *_rule_minimum_problems(contract, contracts, known),
+            ]
         )
     cycles = _cycles(contracts)
     for cycle in cycles:
@@ -145,6 +148,9 @@ def _describe(error: ValidationError) -> Iterable[str]:
         location = [str(part) for part in detail["loc"] if part != "[key]"]
         if location[:1] == ["calculation"] and location[1:2] and location[1] in _CALCULATION_KINDS:
             del location[1]
+        # A rule's kind is the union's tag in the location (rules.0.change.baseline).
+        if location[:1] == ["rules"] and location[2:3] and location[2] in ("change", "level"):
+            del location[2]
         message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             message = "unknown field (not part of a metric contract)"
@@ -210,6 +216,33 @@ def _cross_problems(
                         f"{upstream.name!r} (an input) breaks it out only by "
                         f"{', '.join(upstream.dimension_grains[dimension])}"
                     )
+    return problems
+
+
+def _rule_minimum_problems(
+    contract: MetricContract, contracts: Mapping[str, MetricContract], known: set[str]
+) -> list[str]:
+    """A rule's minimum reads another metric over the same window and slices: it must have
+    the rule's grain and every dimension the rule judges."""
+    problems = []
+    for index, rule in enumerate(contract.rules):
+        minimum = getattr(rule, "minimum", None)
+        if minimum is None:
+            continue
+        where = f"rules.{index} ({rule.name}).minimum.metric"
+        counted = contracts.get(minimum.metric)
+        if counted is None:
+            if minimum.metric not in known:
+                problems.append(f"{where}: unknown metric {minimum.metric!r}")
+            continue
+        if rule.grain not in counted.grain:
+            problems.append(f"{where}: {minimum.metric!r} is not kept by {rule.grain}")
+        missing = [d for d in rule.dimensions if d not in counted.dimensions_at(rule.grain)]
+        if missing:
+            problems.append(
+                f"{where}: {minimum.metric!r} is not broken out by {', '.join(missing)} "
+                f"at {rule.grain}"
+            )
     return problems
 
 

@@ -13,6 +13,9 @@ from revenue_os.metrics.sql_text import is_additive
 
 PERIOD_STEP = {"week": "7 days", "month": "1 month", "quarter": "3 months"}
 TRAILING_PERIODS = {"week": 4, "month": 3, "quarter": 4}
+LONGER_WINDOWS = {"week": (8, 13)}
+"""Windows kept beside the trailing one at a grain: the weekly forum pairs each week with its
+4- and 13-week windows for signal, and the change rules compare a week with the 8 before."""
 REPORTING_CLOSE_DAYS = 7
 """Days after a period ends until it is closed for reporting (the monthly pack goes out on the
 8th). A contract whose values settle later (a cohort still converting) is not judged before
@@ -29,6 +32,34 @@ TRAILING_LABELS = {
     "growth": "last {n} {unit}s vs the {n} before",
 }
 MONTHS_IN = {"month": 1, "quarter": 3}
+
+
+def window_columns(grain: str) -> dict[str, int]:
+    """The KPI tables' window columns at `grain` and how many periods each spans: the
+    trailing window, then the longer ones (`trailing_13_week_value`)."""
+    return {
+        "trailing_value": TRAILING_PERIODS[grain],
+        **{f"trailing_{n}_{grain}_value": n for n in LONGER_WINDOWS.get(grain, ())},
+    }
+
+
+WINDOW_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(column for grain in PERIOD_STEP for column in window_columns(grain))
+)
+"""Every window column of the work table and `kpi_values`; null at grains without it."""
+
+
+def rule_windows(grain: str) -> dict[int, str]:
+    """The windows a change rule can compare, by length in periods: the period's own value
+    and each window column the KPI tables keep at `grain`."""
+    return {1: "value", **{periods: column for column, periods in window_columns(grain).items()}}
+
+
+def window_span(grain: str, periods: int) -> str:
+    """How far before a period's start a window of `periods` periods starts, as an interval."""
+    if grain == "week":
+        return f"{7 * (periods - 1)} days"
+    return f"{MONTHS_IN[grain] * (periods - 1)} months"
 
 
 def trailing_label(basis: str, grain: str) -> str:

@@ -1,4 +1,5 @@
-"""KPI threshold alerts: tell a KPI's owner when it turns red, once per red spell.
+"""KPI threshold alerts: tell a KPI's owner when it turns red, once per red spell (and when one
+of its contract's rules fires, once per spell: `rule_alerts`).
 
 Judged where the contract judges it: the overall value at the contract's threshold grain
 (`thresholds.period`) in the published mart's kpi_values, in the latest final period (complete,
@@ -27,6 +28,7 @@ from revenue_os.metrics.scorecard import as_of_line
 from revenue_os.notifications import spells
 from revenue_os.notifications.delivery import deliver
 from revenue_os.notifications.message import AlertMessage
+from revenue_os.notifications.rule_alerts import alert_rule_owners
 from revenue_os.notifications.runbook import runbook_facts
 from revenue_os.notifications.settings import AlertSettings
 
@@ -135,6 +137,14 @@ def alert_kpi_owners(
             alerted.append(reading.metric_name)
     not_red = [r.metric_name for r in readings if r.status != "red"]
     cleared = [s.subject_key for s in spells.clear_spells(conn, KPI_RED, not_red)]
+    rules = alert_rule_owners(
+        conn,
+        contracts,
+        format_value,
+        settings,
+        lambda: dashboards or _dashboards(contracts),
+        schema,
+    )
     log.info(
         "KPIs red: %s; owners alerted now: %s; out of red now: %s",
         ", ".join(r.metric_name for r in red) or "none",
@@ -146,6 +156,7 @@ def alert_kpi_owners(
         "alerted": alerted,
         "cleared": cleared,
         "unrouted": unrouted,
+        **rules,
     }
 
 

@@ -39,6 +39,7 @@ RUNBOOK_SECTIONS = (
     ("migrate_warehouse", "a-warehouse-migration-failed"),
     ("freeze_kpi_snapshot", "the-monthly-reporting-pack-failed"),
     ("send_reporting_pack", "the-monthly-reporting-pack-failed"),
+    ("send_weekly_preread", "the-weekly-pre-read-failed"),
 )
 DEFAULT_SECTION = "a-refresh-task-failed"
 

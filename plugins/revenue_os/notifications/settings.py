@@ -3,6 +3,8 @@
 REVENUE_OS_ONCALL_EMAILS      comma-separated on-call addresses (failed refresh, stale data)
 REVENUE_OS_ALERT_WEBHOOK_URL  a Slack-compatible incoming webhook (optional)
 REVENUE_OS_PACK_RECIPIENTS    comma-separated addresses of the monthly reporting pack
+REVENUE_OS_PREREAD_RECIPIENTS comma-separated addresses of the weekly pre-read (the weekly
+                              revenue meeting's attendees); the pack's when unset
 REVENUE_OS_ALERT_FROM         the sender of every message
 REVENUE_OS_DOCS_URL           where the project's docs/ folder is published for readers (a wiki, the
                               repository's web view): alerts link to runbook sections there
@@ -41,6 +43,7 @@ class AlertSettings:
     oncall_emails: tuple[str, ...] = ()
     webhook_url: str | None = None
     pack_recipients: tuple[str, ...] = ()
+    preread_recipients: tuple[str, ...] = ()
     from_email: str = DEFAULT_FROM
     runbook_url: str | None = None
     airflow_url: str = "http://127.0.0.1:8080"
@@ -55,6 +58,9 @@ class AlertSettings:
             oncall_emails=_addresses(env.get("REVENUE_OS_ONCALL_EMAILS")),
             webhook_url=env.get("REVENUE_OS_ALERT_WEBHOOK_URL") or None,
             pack_recipients=_addresses(env.get("REVENUE_OS_PACK_RECIPIENTS")),
+            preread_recipients=_addresses(
+                env.get("REVENUE_OS_PREREAD_RECIPIENTS") or env.get("REVENUE_OS_PACK_RECIPIENTS")
+            ),
             from_email=env.get("REVENUE_OS_ALERT_FROM") or defaults.from_email,
             runbook_url=env.get("REVENUE_OS_RUNBOOK_URL")
             or (

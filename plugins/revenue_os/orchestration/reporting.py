@@ -1,7 +1,9 @@
-"""The callables behind the monthly reporting pack DAG, testable without a scheduler.
+"""The callables behind the monthly reporting pack and weekly pre-read DAGs, testable
+without a scheduler.
 
-The run on the 8th covers the month just closed: the start of its data interval. The pack's
-files go to the export folder's packs/ (REVENUE_OS_EXPORT_DIR), next to the dashboards bundle.
+The run on the 8th covers the month just closed, the Monday run the week just ended: the start
+of their data interval. The files go to the export folder's packs/ (REVENUE_OS_EXPORT_DIR),
+next to the dashboards bundle.
 """
 
 from __future__ import annotations
@@ -51,6 +53,31 @@ def send_reporting_pack(month: str, output_dir: Path | None = None) -> dict:
 
     with connect(warehouse_uri(LOADER_CONN_ID)) as conn:
         result = build_pack(conn, date.fromisoformat(month), output_dir or pack_dir(), send=True)
+    log.info(
+        "%s: %s (%s, %s)", result.subject, result.delivery.detail, result.html_path, result.pdf_path
+    )
+    return result.as_dict()
+
+
+def week_of(interval_start: datetime | date) -> date:
+    """The week a weekly run reports on: the Monday of the week its data interval starts in."""
+    from revenue_os.metrics.periods import period_start
+
+    return period_start("week", date(interval_start.year, interval_start.month, interval_start.day))
+
+
+def send_weekly_preread(interval_start: datetime | date, output_dir: Path | None = None) -> dict:
+    """Freeze the week (kept if already frozen), write its pre-read and e-mail it to the
+    weekly forum's recipients; a pre-read with nowhere to go is written and logged as not
+    sent, and the task succeeds (distribution is configuration, not a failure of the run)."""
+    from revenue_os.reporting.deliver import build_preread
+
+    week = week_of(interval_start)
+    with connect(warehouse_uri(LOADER_CONN_ID)) as conn:
+        result = build_preread(
+            conn, week, output_dir or pack_dir(), send=True, or_latest_complete=True
+        )
+    log.info(result.snapshot.summary())
     log.info(
         "%s: %s (%s, %s)", result.subject, result.delivery.detail, result.html_path, result.pdf_path
     )

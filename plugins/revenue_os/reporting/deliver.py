@@ -1,4 +1,5 @@
-"""Build the month's pack end to end: freeze, gather, render, and e-mail it when asked."""
+"""Build the month's pack (and the week's pre-read) end to end: freeze, gather, render, and
+e-mail it when asked."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ from revenue_os.notifications.delivery import send_email, smtp_configured
 from revenue_os.notifications.settings import AlertSettings
 from revenue_os.reporting.pack import ReportingPack, gather_pack
 from revenue_os.reporting.render import render_html, render_pdf, render_text
-from revenue_os.reporting.snapshot import SnapshotResult, freeze_month
+from revenue_os.reporting.snapshot import (
+    SnapshotResult,
+    freeze_month,
+    freeze_week,
+    latest_complete_week,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +61,15 @@ def pack_paths(out_dir: Path, month: date) -> tuple[Path, Path]:
     return out_dir / f"{stem}.html", out_dir / f"{stem}.pdf"
 
 
-def dashboard_links(settings: AlertSettings) -> list[tuple[str, str]]:
-    """(title, address) of each dashboard, the executive's first; none if the specs are
-    unreadable (the pack still goes out)."""
+EXECUTIVE_DASHBOARDS = ("executive-performance", "marketing-roi", "pipeline-retention")
+WEEKLY_DASHBOARD = ("weekly-revenue-meeting", "pipeline-retention", "executive-performance")
+
+
+def dashboard_links(
+    settings: AlertSettings, first: tuple[str, ...] = EXECUTIVE_DASHBOARDS
+) -> list[tuple[str, str]]:
+    """(title, address) of each dashboard, `first` first; none if the specs are unreadable
+    (the pack still goes out)."""
     try:
         from revenue_os.dashboards.specs import load_specs
 
@@ -65,7 +77,6 @@ def dashboard_links(settings: AlertSettings) -> list[tuple[str, str]]:
     except Exception:
         log.exception("dashboard specs unreadable: the pack goes without dashboard links")
         return []
-    first = ("executive-performance", "marketing-roi", "pipeline-retention")
     ordered = sorted(
         specs.values(),
         key=lambda spec: (first.index(spec.slug) if spec.slug in first else len(first), spec.slug),
@@ -124,3 +135,109 @@ def build_pack(
     else:
         delivery = Delivery(False, (), "not sent: not asked to (--send)")
     return PackResult(month, snapshot, html_path, pdf_path, delivery, pack.subject)
+
+
+@dataclass(frozen=True)
+class PrereadResult:
+    week: date
+    snapshot: SnapshotResult
+    html_path: Path
+    pdf_path: Path
+    delivery: Delivery
+    subject: str
+
+    def as_dict(self) -> dict:
+        """For XCom and logs: plain types only."""
+        return {
+            "week": self.week.isoformat(),
+            "build_id": str(self.snapshot.build_id) if self.snapshot.build_id else None,
+            "snapshot_rows": self.snapshot.rows,
+            "snapshot_kept": self.snapshot.kept,
+            "html": str(self.html_path),
+            "pdf": str(self.pdf_path),
+            "sent": self.delivery.sent,
+            "recipients": list(self.delivery.recipients),
+            "delivery": self.delivery.detail,
+            "subject": self.subject,
+        }
+
+
+def preread_paths(out_dir: Path, week: date) -> tuple[Path, Path]:
+    stem = f"revenue-os-preread-{week:%Y-%m-%d}"
+    return out_dir / f"{stem}.html", out_dir / f"{stem}.pdf"
+
+
+def build_preread(
+    conn: psycopg.Connection,
+    week: date,
+    out_dir: Path,
+    *,
+    send: bool,
+    refreeze: bool = False,
+    today: date | None = None,
+    settings: AlertSettings | None = None,
+    or_latest_complete: bool = False,
+) -> PrereadResult:
+    """Freeze the week if it is not yet, write the pre-read's HTML and PDF, e-mail them to the
+    weekly forum's recipients when `send`.
+
+    `or_latest_complete` (the schedule's and the command's default week): when the published
+    mart's data does not cover `week` yet (a refresh behind, a business whose today is behind
+    the calendar), the pre-read covers the mart's latest complete week and says so, rather
+    than failing the meeting's packet.
+    """
+    from revenue_os.reporting.preread import gather_preread
+    from revenue_os.reporting.preread_render import (
+        render_preread_html,
+        render_preread_pdf,
+        render_preread_text,
+    )
+
+    today = today or date.today()
+    settings = settings or AlertSettings.from_env()
+    requested = week
+    if or_latest_complete:
+        latest = latest_complete_week(conn)
+        if latest is not None and latest < week:
+            log.warning(
+                "the published mart's latest complete week is the week of %s: the pre-read "
+                "covers it instead of the week of %s",
+                latest,
+                week,
+            )
+            week = latest
+    snapshot = freeze_week(conn, week, refreeze=refreeze, today=today)
+    preread = gather_preread(conn, week, today=today, requested_week=requested)
+    links = dashboard_links(settings, first=WEEKLY_DASHBOARD)
+    html = render_preread_html(preread, links)
+    html_path, pdf_path = preread_paths(out_dir, week)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(html, encoding="utf-8")
+    render_preread_pdf(preread, pdf_path, links)
+    recipients = tuple(settings.preread_recipients)
+    if not send:
+        delivery = Delivery(False, (), "not sent: not asked to (--send)")
+    elif not recipients:
+        delivery = Delivery(
+            False, (), "not sent: no recipients (set REVENUE_OS_PREREAD_RECIPIENTS)"
+        )
+    elif not smtp_configured():
+        delivery = Delivery(
+            False,
+            recipients,
+            "not sent: no Airflow connection smtp_default (set AIRFLOW_CONN_SMTP_DEFAULT)",
+        )
+    else:
+        sent = send_email(
+            recipients,
+            preread.subject,
+            html,
+            text=render_preread_text(preread, links),
+            from_email=settings.from_email,
+            attachments=[pdf_path],
+        )
+        detail = f"sent to {', '.join(recipients)}" if sent else "not sent: see the log above"
+        delivery = Delivery(sent, recipients, detail)
+    if not delivery.sent:
+        log.warning("pre-read of the week of %s %s", week, delivery.detail)
+    return PrereadResult(week, snapshot, html_path, pdf_path, delivery, preread.subject)

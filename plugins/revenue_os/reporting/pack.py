@@ -28,6 +28,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from revenue_os.metrics.contract import AREAS, MetricContract
+from revenue_os.metrics.formatting import period_label
 from revenue_os.metrics.loader import models_behind
 from revenue_os.metrics.periods import trailing_basis
 from revenue_os.operations.decisions import list_decisions
@@ -152,22 +153,23 @@ class PackCalendar:
     """The reporting calendar of the mart the month was frozen from."""
 
     data_through: date | None
-    latest_complete_month: date | None
+    latest_complete_month: date | None  # the latest complete period of `grain`
     closed_month: date | None
     published_at: datetime | None
+    grain: str = "month"
 
     def line(self) -> str:
         """`Data through 7 Nov 2026 · latest complete month October 2026 (closed for
         reporting: October 2026) · mart published 5 Dec 2026 01:49 UTC`"""
 
         def month(day: date | None) -> str:
-            return f"{day:%B %Y}" if day else "none"
+            return period_label(self.grain, day) if day else "none"
 
         parts = [
             f"Data through {self.data_through.day} {self.data_through:%b %Y}"
             if self.data_through
             else "Data through: unknown",
-            f"latest complete month {month(self.latest_complete_month)} "
+            f"latest complete {self.grain} {month(self.latest_complete_month)} "
             f"(closed for reporting: {month(self.closed_month)})",
         ]
         if self.published_at:
@@ -265,7 +267,7 @@ def _kpi_line(row: Mapping, contracts: Mapping[str, MetricContract]) -> KpiLine:
     )
 
 
-def _area_rank(area: str) -> int:
+def area_rank(area: str) -> int:
     return AREAS.index(area) if area in AREAS else len(AREAS)
 
 
@@ -302,7 +304,7 @@ def _breakdowns(
     return "red", tuple(reds[:WORST_BREAKDOWNS])
 
 
-def _known_issues(
+def known_issues_of(
     conn: psycopg.Connection,
     build_id: uuid.UUID | None,
     kpis: Iterable[KpiLine],
@@ -354,7 +356,7 @@ def _known_issues(
     return len(rows), tuple(issues)
 
 
-def _confidence_notes(
+def confidence_notes_of(
     kpis: Iterable[KpiLine],
     issues: Iterable[KnownIssue],
     contracts: Mapping[str, MetricContract],
@@ -376,7 +378,7 @@ def _confidence_notes(
     return tuple(notes)
 
 
-def _open_actions(
+def open_actions_as_of(
     conn: psycopg.Connection, today: date, labels: Mapping[str, str]
 ) -> tuple[OpenAction, ...]:
     decisions = list_decisions(conn, open_only=True)
@@ -415,7 +417,10 @@ def gather_pack(
         contracts = load_contracts()
     today = today or date.today()
     with conn.cursor(row_factory=dict_row) as cursor:
-        cursor.execute("SELECT * FROM ops.kpi_snapshots WHERE snapshot_month = %s", (month,))
+        cursor.execute(
+            "SELECT * FROM ops.kpi_snapshots WHERE period_grain = 'month' AND period_start = %s",
+            (month,),
+        )
         rows = cursor.fetchall()
     if not rows:
         raise PackError(
@@ -426,7 +431,7 @@ def gather_pack(
     kpis = tuple(
         sorted(
             (_kpi_line(row, contracts) for row in overall),
-            key=lambda k: (_area_rank(k.area), k.label.lower()),
+            key=lambda k: (area_rank(k.area), k.label.lower()),
         )
     )
     by_metric: dict[str, list[Mapping]] = {}
@@ -444,7 +449,7 @@ def gather_pack(
                 )
                 exceptions.append(KpiException(kpi, rule, breakdowns))
     build_id = rows[0]["build_id"]
-    checks_run, issues = _known_issues(conn, build_id, kpis, contracts)
+    checks_run, issues = known_issues_of(conn, build_id, kpis, contracts)
     labels = {row["metric_name"]: row["label"] for row in rows}
     labels.update({name: c.label for name, c in contracts.items() if name not in labels})
     calendar, trends, forward = _context(conn, month)
@@ -460,8 +465,8 @@ def gather_pack(
         exceptions=tuple(exceptions),
         checks_run=checks_run,
         known_issues=issues,
-        confidence_notes=_confidence_notes(kpis, issues, contracts),
-        open_actions=_open_actions(conn, today, labels),
+        confidence_notes=confidence_notes_of(kpis, issues, contracts),
+        open_actions=open_actions_as_of(conn, today, labels),
     )
 
 
@@ -470,12 +475,19 @@ def _context(
 ) -> tuple[PackCalendar | None, dict[str, tuple[Decimal | None, ...]], tuple[ForwardKpi, ...]]:
     """The calendar, trends and forward-looking KPIs frozen with the month, when they were."""
     with conn.cursor(row_factory=dict_row) as cursor:
-        cursor.execute("SELECT * FROM ops.kpi_snapshot_context WHERE snapshot_month = %s", (month,))
+        cursor.execute(
+            "SELECT * FROM ops.kpi_snapshot_context WHERE period_grain = 'month' "
+            "AND period_start = %s",
+            (month,),
+        )
         row = cursor.fetchone()
     if row is None:
         return None, {}, ()
     calendar = PackCalendar(
-        row["data_through"], row["latest_complete_month"], row["closed_month"], row["published_at"]
+        row["data_through"],
+        row["latest_complete_period"],
+        row["closed_period"],
+        row["published_at"],
     )
     trends = {
         metric: tuple(None if value is None else Decimal(str(value)) for _, value in points)

@@ -305,6 +305,7 @@ def test_row_counts_are_returned_for_both_tables(kpi_mart):
         "reporting_calendar": calendar_rows,
         "kpi_scorecard": scorecard_rows,
         "kpi_signals": signal_rows,
+        "decision_log": 0,  # a scratch database without the ops schema's log
     }
     assert campaign_rows == 4
 

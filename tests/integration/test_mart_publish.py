@@ -231,6 +231,7 @@ def test_same_input_same_mart(published_world):
         "kpi_scorecard",
         "reporting_calendar",
         "kpi_signals",
+        "decision_log",
     }
 
 

@@ -31,7 +31,7 @@ import pytest
 
 from revenue_os.metrics import load_contracts
 from revenue_os.metrics.kpi_layer import build_kpi_tables
-from revenue_os.operations.decisions import add_decision
+from revenue_os.operations.decisions import add_decision, check_due_decisions
 from revenue_os.reporting import PackError
 from revenue_os.reporting.deliver import build_preread
 from revenue_os.reporting.preread import gather_preread
@@ -69,7 +69,14 @@ def world(warehouse_server):
         due_on=date(2025, 3, 28),
         success_metric="MQLs back over 55 a month",
         decided_on=date(2025, 3, 3),
+        assignee="Head of Marketing Ops",
+        expected_impact="55 MQLs in March",
+        evidence_url="https://wiki.example.com/mql-review",
+        success_when=">= 55",
     )
+    # The refresh checks it: data through 31 March is past its due date (28 March); March's
+    # 8 MQLs do not meet 55, so it stays open and says so.
+    check_due_decisions(conn, load_contracts(), today=TODAY)
     yield conn
     conn.close()
     databases.drop_all()
@@ -184,6 +191,20 @@ def test_the_preread_reads_as_html_text_and_pdf(world, tmp_path):
     )
     assert "2025-03-28 OVERDUE" in pdf_text
     assert "Marketing-qualified leads (MQLs) red on March 2025: 8" in pdf_text
+    # The decision log's loop: who carries the action out, what is expected, the check read at
+    # the due date (not met), the evidence, and the check among this week's.
+    for expected in (
+        "carried out by <strong>Head of Marketing Ops</strong>",
+        "Expected: 55 MQLs in March.",
+        'Marketing-qualified leads (MQLs) &gt;= 55; <span style="color:#8b1a1a;font-weight:bold;">'
+        "not met: 8 in March 2025</span>",
+        '<a href="https://wiki.example.com/mql-review"',
+        "NOT MET</strong> Marketing-qualified leads (MQLs): Move paid social budget to search",
+    ):
+        assert expected in html, expected
+    assert "Success check: Marketing-qualified leads (MQLs) >= 55: not met: 8 in March 2025" in (
+        pdf_text
+    )
     assert "Pipeline coverage 2.00x YELLOW" in pdf_text
     assert (
         "RULE Next quarter's pipeline coverage under 3.0x in a segment Segment SMB, Q3 2025: 0.00x"

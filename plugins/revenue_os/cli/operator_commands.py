@@ -68,12 +68,33 @@ def add_parsers(commands) -> None:
     )
     add.add_argument("--action", dest="action_text", required=True, help="what will be done")
     add.add_argument("--due", required=True, type=_iso_date, help="due date, YYYY-MM-DD")
-    add.add_argument("--success", required=True, help="how success is measured")
+    add.add_argument("--success", required=True, help="how success is measured, in words")
+    add.add_argument(
+        "--success-when",
+        default=None,
+        help="a condition on the KPI's value checked at the due date, e.g. '>= 3': met closes "
+        "the action, not met keeps it open",
+    )
+    add.add_argument(
+        "--success-kpi",
+        default=None,
+        help="the metric contract --success-when is checked on (default: --kpi)",
+    )
+    add.add_argument(
+        "--assignee", default=None, help="who carries the action out (default: the owner)"
+    )
+    add.add_argument("--impact", default=None, help="the impact expected, and by when")
+    add.add_argument("--evidence", default=None, help="a link to the analysis behind the decision")
     add.add_argument(
         "--date", type=_iso_date, default=None, help="date of the decision (default: today)"
     )
     listing = actions.add_parser("list", help="open actions first (overdue marked), then closed")
     listing.add_argument("--open", action="store_true", help="only the open actions")
+    actions.add_parser(
+        "check",
+        help="check the success of the open actions the data has passed the due date of "
+        "(the refresh does it after each publish)",
+    )
     close = actions.add_parser("close", help="mark an open action done (or --dropped)")
     close.add_argument("decision_id", type=int)
     close.add_argument("--dropped", action="store_true", help="closed without being done")
@@ -139,10 +160,12 @@ def add_parsers(commands) -> None:
     )
     glossary = commands.add_parser(
         "glossary",
-        help="write the metric glossary (docs/metric-glossary.md) from metrics/*.yaml",
-        description="Validate every metric contract in metrics/ and write the glossary generated "
-        "from them. With --check, write nothing and exit 1 when the file is out of date. Needs "
-        "no running stack.",
+        help="write the metric glossary (docs/metric-glossary.md) and the decision inventory "
+        "(docs/decision-inventory.md) from metrics/",
+        description="Validate every metric contract in metrics/ and the decision inventory "
+        "(metrics/decisions.yml) against them, and write the glossary and the inventory generated "
+        "from them. With --check, write nothing and exit 1 when a file is out of date. Needs no "
+        "running stack.",
     )
     glossary.add_argument(
         "--check",
@@ -527,25 +550,42 @@ def _warehouse_uri() -> str:
 
 def _glossary(check: bool, output: Path | None) -> int:
     from revenue_os.metrics import MetricContractError, load_contracts
+    from revenue_os.metrics.decision_inventory import (
+        INVENTORY_DOC,
+        InventoryError,
+        inventory_is_current,
+        write_inventory,
+    )
     from revenue_os.metrics.glossary import GLOSSARY_PATH, glossary_is_current, write_glossary
 
     path = output or GLOSSARY_PATH
     try:
         contracts = load_contracts()
-    except MetricContractError as error:
+        if check:
+            stale = [
+                shown
+                for shown, current in (
+                    (path, glossary_is_current(contracts, path)),
+                    (INVENTORY_DOC, output is not None or inventory_is_current(contracts)),
+                )
+                if not current
+            ]
+            if not stale:
+                return 0
+            print(
+                f"revenue-os glossary: {', '.join(map(str, stale))} out of date with metrics/; "
+                "run `revenue-os glossary` and commit the result",
+                file=sys.stderr,
+            )
+            return 1
+        changed = write_glossary(contracts, path)
+        inventory_changed = write_inventory(contracts) if output is None else False
+    except (MetricContractError, InventoryError) as error:
         print(f"revenue-os glossary: {error}", file=sys.stderr)
         return 1
-    if check:
-        if glossary_is_current(contracts, path):
-            return 0
-        print(
-            f"revenue-os glossary: {path} is out of date with metrics/; "
-            "run `revenue-os glossary` and commit the result",
-            file=sys.stderr,
-        )
-        return 1
-    changed = write_glossary(contracts, path)
     print(f"{path}: {'written' if changed else 'already up to date'} ({len(contracts)} metrics)")
+    if output is None:
+        print(f"{INVENTORY_DOC}: {'written' if inventory_changed else 'already up to date'}")
     return 0
 
 
@@ -557,6 +597,7 @@ def _decisions(stack, args) -> int:
     from revenue_os.operations.decisions import (
         DecisionError,
         add_decision,
+        check_due_decisions,
         close_decision,
         list_decisions,
     )
@@ -578,17 +619,40 @@ def _decisions(stack, args) -> int:
                     due_on=args.due,
                     success_metric=args.success,
                     decided_on=args.date or today,
+                    assignee=args.assignee,
+                    expected_impact=args.impact,
+                    evidence_url=args.evidence,
+                    success_when=args.success_when,
+                    success_kpi=args.success_kpi,
                 )
                 print(f"decision {decision_id} recorded; due {args.due}")
             elif args.action == "close":
                 close_decision(conn, args.decision_id, closed_on=today, dropped=args.dropped)
                 print(f"decision {args.decision_id} {'dropped' if args.dropped else 'done'}")
+            elif args.action == "check":
+                from revenue_os.metrics import load_contracts
+
+                checks = check_due_decisions(conn, load_contracts(), today=today)
+                for check in checks:
+                    print(
+                        f"decision {check.decision_id}: {check.metric_name} {check.condition} "
+                        f"{check.result.replace('_', ' ')} (value {check.value}, "
+                        f"{check.period_grain or '-'} of {check.period_start or '-'})"
+                    )
+                if not checks:
+                    print("no open action with a success check has come due in the data")
             else:
                 for d in list_decisions(conn, open_only=args.open):
                     flag = "OVERDUE" if d.is_overdue(today) else d.status
+                    check = (
+                        f"  [{d.success_metric_name} {d.success_condition}: "
+                        f"{(d.success_result or 'not checked yet').replace('_', ' ')}]"
+                        if d.success_condition
+                        else ""
+                    )
                     print(
                         f"{d.decision_id:>4}  {flag:<8} due {d.due_on}  {d.metric_name:<24} "
-                        f"{d.owner:<16} {d.action_type}: {d.action}"
+                        f"{d.doer:<16} {d.action_type}: {d.action}{check}"
                     )
         except DecisionError as error:
             print(f"revenue-os decisions {args.action}: {error}", file=sys.stderr)

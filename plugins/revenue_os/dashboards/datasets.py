@@ -177,6 +177,11 @@ COLUMN_LABELS: Mapping[str, str] = {
     "display_reading": "Reading",
     "kpi_owner": "Owner",
     "action": "Proposed decision",
+    "state_label": "State",
+    "due_on": "Due",
+    "metric_label": "KPI",
+    "evidence_url": "Evidence",
+    "success_reading": "Success check read",
 }
 """What a table's header says for a column; other columns get their name in words."""
 
@@ -594,6 +599,14 @@ def build_datasets(contracts: Mapping[str, MetricContract]) -> dict[str, Dataset
         metrics={},
         description="the contracts' change and level rules judged each period, per slice: "
         "the reading, whether it fired, the owner and the proposed decision",
+    )
+    datasets["decision_log"] = Dataset(
+        name="decision_log",
+        columns=column_types("decision_log"),
+        main_dttm_col="due_on",
+        metrics={},
+        description="the decision log as of the build: each decision's owner and assignee, "
+        "expected impact, evidence, due date and the success check read at the due date",
     )
     settings = RecommendationSettings.load()
     formats = {

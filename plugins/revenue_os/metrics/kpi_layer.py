@@ -10,6 +10,7 @@ declared in metrics/kpi_tables.yml (`kpi_tables`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 import psycopg
 from psycopg import sql
@@ -31,6 +32,7 @@ from revenue_os.metrics.scorecard import (
     build_calendar_and_scorecard,
 )
 from revenue_os.metrics.signals import build_signals
+from revenue_os.operations.decisions import build_decision_log_table
 
 
 def build_kpi_tables(
@@ -101,6 +103,7 @@ def build_kpi_tables(
         )
         counts = build_calendar_and_scorecard(cursor, schema, contracts, business_day)
         counts["kpi_signals"] = build_signals(cursor, schema, contracts, business_day)
+        counts["decision_log"] = build_decision_log_table(cursor, schema, contracts, date.today())
     return {"kpi_values": kpi_count, "campaign_recommendations": campaign_count, **counts}
 
 

@@ -31,7 +31,7 @@ from revenue_os.paths import METRICS_DIR
 # Files of metrics/ that are not contracts: owners.yaml maps owner roles to addresses,
 # kpi_tables.yml declares the tables the contracts are computed into, and
 # campaign_recommendations.yml sets how the campaign recommendations judge a campaign.
-NOT_CONTRACTS = {"owners.yaml", "kpi_tables.yml", "campaign_recommendations.yml"}
+NOT_CONTRACTS = {"owners.yaml", "kpi_tables.yml", "campaign_recommendations.yml", "decisions.yml"}
 _CALCULATION_KINDS = {"simple", "ratio", "growth", "formula"}
 
 

@@ -6,13 +6,21 @@ from revenue_os.warehouse.connection import LOADER_CONN_ID, connect, warehouse_u
 
 
 def alert_kpi_owners(conn_id: str = LOADER_CONN_ID) -> dict[str, list[str]]:
-    """After a publish: alert the owners of KPIs that turned red (once per red spell)."""
+    """After a publish: alert the owners of KPIs that turned red and of rules that fired (once
+    per spell), and check the success of the decision log's actions now due."""
+    from datetime import date
+
     from revenue_os.metrics import load_contracts
     from revenue_os.metrics.formatting import format_value
     from revenue_os.notifications.kpi_alerts import alert_kpi_owners as alert
+    from revenue_os.operations.decisions import check_due_decisions
 
+    contracts = load_contracts()
     with connect(warehouse_uri(conn_id)) as conn:
-        return alert(conn, load_contracts(), format_value)
+        result = alert(conn, contracts, format_value)
+        checks = check_due_decisions(conn, contracts, today=date.today())
+    result["decisions_checked"] = [f"{c.decision_id}: {c.result}" for c in checks]
+    return result
 
 
 def check_freshness(conn_id: str = LOADER_CONN_ID) -> dict[str, list[str]]:

@@ -42,18 +42,22 @@ class PackResult:
 
     def as_dict(self) -> dict:
         """For XCom and logs: plain types only."""
-        return {
-            "month": f"{self.month:%Y-%m}",
-            "build_id": str(self.snapshot.build_id) if self.snapshot.build_id else None,
-            "snapshot_rows": self.snapshot.rows,
-            "snapshot_kept": self.snapshot.kept,
-            "html": str(self.html_path),
-            "pdf": str(self.pdf_path),
-            "sent": self.delivery.sent,
-            "recipients": list(self.delivery.recipients),
-            "delivery": self.delivery.detail,
-            "subject": self.subject,
-        }
+        return {"month": f"{self.month:%Y-%m}", **_written(self)}
+
+
+def _written(result: PackResult | PrereadResult) -> dict:
+    """What a pack or a pre-read froze, wrote and sent, in plain types."""
+    return {
+        "build_id": str(result.snapshot.build_id) if result.snapshot.build_id else None,
+        "snapshot_rows": result.snapshot.rows,
+        "snapshot_kept": result.snapshot.kept,
+        "html": str(result.html_path),
+        "pdf": str(result.pdf_path),
+        "sent": result.delivery.sent,
+        "recipients": list(result.delivery.recipients),
+        "delivery": result.delivery.detail,
+        "subject": result.subject,
+    }
 
 
 def pack_paths(out_dir: Path, month: date) -> tuple[Path, Path]:
@@ -88,25 +92,47 @@ def deliver_pack(
     pack: ReportingPack, html: str, pdf_path: Path, settings: AlertSettings, text: str = ""
 ) -> Delivery:
     """E-mail the HTML with the PDF attached to the pack's recipients; say why when not."""
-    recipients = tuple(settings.pack_recipients)
-    if not recipients:
-        detail = "not sent: no recipients (set REVENUE_OS_PACK_RECIPIENTS)"
-        log.warning("pack %s %s", f"{pack.month:%Y-%m}", detail)
-        return Delivery(False, recipients, detail)
-    if not smtp_configured():
-        detail = "not sent: no Airflow connection smtp_default (set AIRFLOW_CONN_SMTP_DEFAULT)"
-        log.warning("pack %s %s", f"{pack.month:%Y-%m}", detail)
-        return Delivery(False, recipients, detail)
-    sent = send_email(
-        recipients,
+    return _mail(
+        f"pack {pack.month:%Y-%m}",
+        settings.pack_recipients,
+        "REVENUE_OS_PACK_RECIPIENTS",
         pack.subject,
         html,
-        text=text or render_text(pack),
-        from_email=settings.from_email,
-        attachments=[pdf_path],
+        text or render_text(pack),
+        pdf_path,
+        settings,
     )
-    detail = f"sent to {', '.join(recipients)}" if sent else "not sent: see the log above"
-    return Delivery(sent, recipients, detail)
+
+
+def _mail(
+    what: str,
+    recipients: tuple[str, ...],
+    recipients_variable: str,
+    subject: str,
+    html: str,
+    text: str,
+    pdf_path: Path,
+    settings: AlertSettings,
+) -> Delivery:
+    """The HTML with its text part and the PDF attached, to `recipients`; why not when not."""
+    if not recipients:
+        detail = f"not sent: no recipients (set {recipients_variable})"
+    elif not smtp_configured():
+        detail = "not sent: no Airflow connection smtp_default (set AIRFLOW_CONN_SMTP_DEFAULT)"
+    else:
+        sent = send_email(
+            recipients,
+            subject,
+            html,
+            text=text,
+            from_email=settings.from_email,
+            attachments=[pdf_path],
+        )
+        if sent:
+            return Delivery(True, recipients, f"sent to {', '.join(recipients)}")
+        detail = "not sent: see the log above"
+    log.warning("%s %s", what, detail)
+    return Delivery(False, recipients, detail)
 
 
 def build_pack(
@@ -147,19 +173,8 @@ class PrereadResult:
     subject: str
 
     def as_dict(self) -> dict:
-        """For XCom and logs: plain types only."""
-        return {
-            "week": self.week.isoformat(),
-            "build_id": str(self.snapshot.build_id) if self.snapshot.build_id else None,
-            "snapshot_rows": self.snapshot.rows,
-            "snapshot_kept": self.snapshot.kept,
-            "html": str(self.html_path),
-            "pdf": str(self.pdf_path),
-            "sent": self.delivery.sent,
-            "recipients": list(self.delivery.recipients),
-            "delivery": self.delivery.detail,
-            "subject": self.subject,
-        }
+        """For XCom and logs: plain types only, as a pack's."""
+        return {"week": self.week.isoformat(), **_written(self)}
 
 
 def preread_paths(out_dir: Path, week: date) -> tuple[Path, Path]:
@@ -214,30 +229,17 @@ def build_preread(
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(html, encoding="utf-8")
     render_preread_pdf(preread, pdf_path, links)
-    recipients = tuple(settings.preread_recipients)
-    if not send:
-        delivery = Delivery(False, (), "not sent: not asked to (--send)")
-    elif not recipients:
-        delivery = Delivery(
-            False, (), "not sent: no recipients (set REVENUE_OS_PREREAD_RECIPIENTS)"
-        )
-    elif not smtp_configured():
-        delivery = Delivery(
-            False,
-            recipients,
-            "not sent: no Airflow connection smtp_default (set AIRFLOW_CONN_SMTP_DEFAULT)",
-        )
-    else:
-        sent = send_email(
-            recipients,
+    if send:
+        delivery = _mail(
+            f"pre-read of the week of {week}",
+            tuple(settings.preread_recipients),
+            "REVENUE_OS_PREREAD_RECIPIENTS",
             preread.subject,
             html,
-            text=render_preread_text(preread, links),
-            from_email=settings.from_email,
-            attachments=[pdf_path],
+            render_preread_text(preread, links),
+            pdf_path,
+            settings,
         )
-        detail = f"sent to {', '.join(recipients)}" if sent else "not sent: see the log above"
-        delivery = Delivery(sent, recipients, detail)
-    if not delivery.sent:
-        log.warning("pre-read of the week of %s %s", week, delivery.detail)
+    else:
+        delivery = Delivery(False, (), "not sent: not asked to (--send)")
     return PrereadResult(week, snapshot, html_path, pdf_path, delivery, preread.subject)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -31,7 +31,7 @@ from revenue_os.metrics.contract import AREAS, MetricContract
 from revenue_os.metrics.formatting import period_label
 from revenue_os.metrics.loader import models_behind
 from revenue_os.metrics.periods import trailing_basis
-from revenue_os.operations.decisions import list_decisions
+from revenue_os.operations.decisions import list_decisions, success_reading
 from revenue_os.quality.health import DATA_PLATFORM
 from revenue_os.reporting.snapshot import PackError
 
@@ -41,6 +41,8 @@ NOT_BREAKDOWNS = frozenset({"attribution_model"})
 WORST_BREAKDOWNS = 3
 CONFIDENCE_ORDER = {"low": 0, "medium": 1, "high": 2}
 STATUS_ORDER = ("red", "yellow")
+# How far back a pack lists the success checks that ran: since the pack before it.
+CHECKED_WINDOW = {"month": timedelta(days=31), "week": timedelta(days=7)}
 OUTCOME_ORDER = {"failed": 0, "not_evaluated": 1, "warned": 2}
 
 
@@ -146,6 +148,29 @@ class OpenAction:
     trigger: str
     success_metric: str
     overdue: bool
+    assignee: str = ""  # who carries it out; the owner when the decision names nobody else
+    expected_impact: str | None = None
+    evidence_url: str | None = None
+    success_check: str | None = None  # `Return on ad spend (ROAS) >= 3`
+    success_reading: str | None = None  # `not met: 2.10x in October 2026`, `not checked yet`
+
+    @property
+    def success_not_met(self) -> bool:
+        """Its success check ran at the due date and did not read met: escalate, not wait."""
+        return (self.success_reading or "").startswith(("not met", "not measured"))
+
+
+@dataclass(frozen=True)
+class CheckedAction:
+    """An action whose success check ran since the last pack: met (closed) or not met."""
+
+    decision_id: int
+    metric_label: str
+    assignee: str
+    action: str
+    success_check: str
+    success_reading: str
+    met: bool
 
 
 @dataclass(frozen=True)
@@ -207,6 +232,7 @@ class ReportingPack:
     calendar: PackCalendar | None = None
     trends: Mapping[str, tuple[Decimal | None, ...]] = field(default_factory=dict)
     forward: tuple[ForwardKpi, ...] = ()
+    checked_actions: tuple[CheckedAction, ...] = ()
 
     @property
     def title(self) -> str:
@@ -379,9 +405,13 @@ def confidence_notes_of(
 
 
 def open_actions_as_of(
-    conn: psycopg.Connection, today: date, labels: Mapping[str, str]
+    conn: psycopg.Connection,
+    today: date,
+    labels: Mapping[str, str],
+    contracts: Mapping[str, MetricContract] | None = None,
 ) -> tuple[OpenAction, ...]:
     decisions = list_decisions(conn, open_only=True)
+    contracts = contracts or {}
     actions = [
         OpenAction(
             decision_id=d.decision_id,
@@ -396,11 +426,49 @@ def open_actions_as_of(
             trigger=d.trigger,
             success_metric=d.success_metric,
             overdue=d.is_overdue(today),
+            assignee=d.doer,
+            expected_impact=d.expected_impact,
+            evidence_url=d.evidence_url,
+            success_check=(
+                f"{labels.get(d.success_metric_name or '', d.success_metric_name)} "
+                f"{d.success_condition}"
+                if d.success_condition
+                else None
+            ),
+            success_reading=success_reading(d, contracts),
         )
         for d in decisions
     ]
     actions.sort(key=lambda a: (not a.overdue, a.due_on, a.decision_id))
     return tuple(actions)
+
+
+def checked_actions_since(
+    conn: psycopg.Connection,
+    since: date,
+    labels: Mapping[str, str],
+    contracts: Mapping[str, MetricContract],
+) -> tuple[CheckedAction, ...]:
+    """The actions whose success check ran on or after `since`, met first: the forum sees which
+    decisions worked before it decides new ones."""
+    checked = [
+        d
+        for d in list_decisions(conn)
+        if d.success_checked_on is not None and d.success_checked_on >= since
+    ]
+    return tuple(
+        CheckedAction(
+            decision_id=d.decision_id,
+            metric_label=labels.get(d.metric_name, d.metric_name),
+            assignee=d.doer,
+            action=d.action,
+            success_check=f"{labels.get(d.success_metric_name or '', d.success_metric_name)} "
+            f"{d.success_condition}",
+            success_reading=success_reading(d, contracts) or "",
+            met=d.success_result == "met",
+        )
+        for d in sorted(checked, key=lambda d: (d.success_result != "met", d.decision_id))
+    )
 
 
 def gather_pack(
@@ -452,7 +520,7 @@ def gather_pack(
     checks_run, issues = known_issues_of(conn, build_id, kpis, contracts)
     labels = {row["metric_name"]: row["label"] for row in rows}
     labels.update({name: c.label for name, c in contracts.items() if name not in labels})
-    calendar, trends, forward = _context(conn, month)
+    calendar, trends, forward = context_parts(frozen_context(conn, "month", month), "month")
     return ReportingPack(
         month=month,
         as_of=today,
@@ -466,32 +534,42 @@ def gather_pack(
         checks_run=checks_run,
         known_issues=issues,
         confidence_notes=confidence_notes_of(kpis, issues, contracts),
-        open_actions=open_actions_as_of(conn, today, labels),
+        open_actions=open_actions_as_of(conn, today, labels, contracts),
+        checked_actions=checked_actions_since(
+            conn, today - CHECKED_WINDOW["month"], labels, contracts
+        ),
     )
 
 
-def _context(
-    conn: psycopg.Connection, month: date
-) -> tuple[PackCalendar | None, dict[str, tuple[Decimal | None, ...]], tuple[ForwardKpi, ...]]:
-    """The calendar, trends and forward-looking KPIs frozen with the month, when they were."""
+def frozen_context(conn: psycopg.Connection, grain: str, start: date) -> Mapping | None:
+    """The context frozen with a period's KPI values (ops.kpi_snapshot_context), if any."""
     with conn.cursor(row_factory=dict_row) as cursor:
         cursor.execute(
-            "SELECT * FROM ops.kpi_snapshot_context WHERE period_grain = 'month' "
-            "AND period_start = %s",
-            (month,),
+            "SELECT * FROM ops.kpi_snapshot_context WHERE period_grain = %s AND period_start = %s",
+            (grain, start),
         )
-        row = cursor.fetchone()
+        return cursor.fetchone()
+
+
+def context_parts(
+    row: Mapping | None, grain: str, metrics: Iterable[str] | None = None
+) -> tuple[PackCalendar | None, dict[str, tuple[Decimal | None, ...]], tuple[ForwardKpi, ...]]:
+    """The calendar, the trends and the forward-looking KPIs of a frozen context, for the
+    metrics named (all without a list)."""
     if row is None:
         return None, {}, ()
+    kept = None if metrics is None else set(metrics)
     calendar = PackCalendar(
         row["data_through"],
         row["latest_complete_period"],
         row["closed_period"],
         row["published_at"],
+        grain=grain,
     )
     trends = {
         metric: tuple(None if value is None else Decimal(str(value)) for _, value in points)
         for metric, points in (row["trends"] or {}).items()
+        if kept is None or metric in kept
     }
     forward = tuple(
         ForwardKpi(
@@ -504,5 +582,6 @@ def _context(
             note=card.get("provisional_note"),
         )
         for card in row["forward"] or []
+        if kept is None or card["metric_name"] in kept
     )
     return calendar, trends, forward

@@ -33,14 +33,19 @@ from revenue_os.metrics.formatting import format_change_vs_prior, format_value, 
 from revenue_os.metrics.labels import label_of
 from revenue_os.metrics.periods import trailing_basis, window_columns
 from revenue_os.reporting.pack import (
+    CHECKED_WINDOW,
     STATUS_ORDER,
+    CheckedAction,
     ConfidenceNote,
     ForwardKpi,
     KnownIssue,
     OpenAction,
     PackCalendar,
     area_rank,
+    checked_actions_since,
     confidence_notes_of,
+    context_parts,
+    frozen_context,
     known_issues_of,
     open_actions_as_of,
 )
@@ -170,6 +175,7 @@ class WeeklyPreread:
     # week, was read instead; None otherwise.
     requested_week: date | None = None
     fired_rules: tuple[FiredRule, ...] = ()
+    checked_actions: tuple[CheckedAction, ...] = ()
 
     @property
     def week_label(self) -> str:
@@ -260,12 +266,7 @@ def gather_preread(
             (week,),
         )
         rows = cursor.fetchall()
-        cursor.execute(
-            "SELECT * FROM ops.kpi_snapshot_context WHERE period_grain = 'week' "
-            "AND period_start = %s",
-            (week,),
-        )
-        context = cursor.fetchone()
+    context = frozen_context(conn, "week", week)
     if not rows:
         raise PackError(
             f"no KPI snapshot for the week of {week}: freeze it first "
@@ -307,7 +308,7 @@ def gather_preread(
     build_id = rows[0]["build_id"]
     checks_run, issues = known_issues_of(conn, build_id, kpis, contracts)  # type: ignore[arg-type]
     labels = {name: c.label for name, c in contracts.items()}
-    calendar, trends, forward = _context(context, weekly)
+    calendar, trends, forward = context_parts(context, "week", weekly)
     return WeeklyPreread(
         week=week,
         as_of=today,
@@ -318,7 +319,10 @@ def gather_preread(
         checks_run=checks_run,
         known_issues=issues,
         confidence_notes=confidence_notes_of(kpis, issues, contracts),  # type: ignore[arg-type]
-        open_actions=open_actions_as_of(conn, today, labels),
+        open_actions=open_actions_as_of(conn, today, labels, contracts),
+        checked_actions=checked_actions_since(
+            conn, today - CHECKED_WINDOW["week"], labels, contracts
+        ),
         calendar=calendar,
         trends=trends,
         forward=forward,
@@ -357,37 +361,3 @@ def _fired_rules(
             )
         )
     return tuple(fired)
-
-
-def _context(
-    row: Mapping | None, weekly: Mapping[str, MetricContract]
-) -> tuple[PackCalendar | None, dict[str, tuple[Decimal | None, ...]], tuple[ForwardKpi, ...]]:
-    """The calendar, the weeks' trends and the forward-looking KPIs the weekly forum reads."""
-    if row is None:
-        return None, {}, ()
-    calendar = PackCalendar(
-        row["data_through"],
-        row["latest_complete_period"],
-        row["closed_period"],
-        row["published_at"],
-        grain="week",
-    )
-    trends = {
-        metric: tuple(None if value is None else Decimal(str(value)) for _, value in points)
-        for metric, points in (row["trends"] or {}).items()
-        if metric in weekly
-    }
-    forward = tuple(
-        ForwardKpi(
-            label=card["label"],
-            period_label=card["period_label"],
-            dimension_label=card["dimension_label"],
-            display_value=card["display_value"] or "n/a",
-            status=card["status"],
-            status_label=card["status_label"],
-            note=card.get("provisional_note"),
-        )
-        for card in row["forward"] or []
-        if card["metric_name"] in weekly
-    )
-    return calendar, trends, forward

@@ -17,11 +17,8 @@ from revenue_os.reporting.formatting import STATUS_RGB, STATUS_TEXT_RGB, format_
 from revenue_os.reporting.preread import LONG_WINDOW, WeeklyPreread
 from revenue_os.reporting.render import (
     INK,
-    ISSUE_BORDER,
-    ISSUE_FILL,
     MUTED,
     NAVY,
-    OVERDUE_INK,
     SPARK_RGB,
     WHITE,
     _environment,
@@ -30,7 +27,10 @@ from revenue_os.reporting.render import (
     _line,
     _status_face,
     _table,
+    forward_pdf,
+    known_issues_pdf,
     latin1,
+    open_actions_pdf,
     sparkline,
     sparkline_svg,
 )
@@ -125,10 +125,16 @@ def render_preread_text(preread: WeeklyPreread, links: Sequence[tuple[str, str]]
         lines.append(preread.calendar.line())
     lines += ["", headline(preread), "", "Open actions"]
     lines += [
-        f"- due {a.due_on}{' OVERDUE' if a.overdue else ''}: {a.metric_label}, {a.owner}: "
+        f"- due {a.due_on}{' OVERDUE' if a.overdue else ''}: {a.metric_label}, {a.assignee}: "
         f"{a.action_type}: {a.action}"
+        + (f" [success check {a.success_check}: {a.success_reading}]" if a.success_check else "")
         for a in preread.open_actions
     ] or ["- No open actions in the decision log."]
+    lines += [
+        f"- {'MET' if c.met else 'NOT MET'} this week: {c.metric_label}: {c.action} "
+        f"({c.assignee}); {c.success_check}: {c.success_reading}"
+        for c in preread.checked_actions
+    ]
     lines += ["", f"KPI summary, {preread.week_label}"]
     for kpi in preread.kpis:
         lines.append(
@@ -187,26 +193,13 @@ class _PrereadPdf(FPDF):
 
 
 def _open_actions(pdf: FPDF, preread: WeeklyPreread) -> None:
-    _heading(
+    open_actions_pdf(
         pdf,
         f"1. Open actions ({len(preread.open_actions)}, {preread.overdue_actions} overdue)",
+        preread.open_actions,
+        preread.checked_actions,
+        "checked this week",
     )
-    if not preread.open_actions:
-        _line(pdf, "No open actions in the decision log.")
-        return
-    with _table(pdf, ["Due", "KPI", "Owner", "Action"], (14, 23, 13, 50)) as table:
-        for action in preread.open_actions:
-            row = table.row()
-            if action.overdue:
-                row.cell(
-                    latin1(f"{action.due_on}\nOVERDUE"),
-                    style=FontFace(emphasis="BOLD", color=OVERDUE_INK),
-                )
-            else:
-                row.cell(latin1(str(action.due_on)))
-            row.cell(latin1(action.metric_label))
-            row.cell(latin1(action.owner))
-            row.cell(latin1(f"{action.action_type}: {action.action}"))
 
 
 def _summary(pdf: FPDF, preread: WeeklyPreread) -> None:
@@ -248,25 +241,6 @@ def _summary(pdf: FPDF, preread: WeeklyPreread) -> None:
         _line(pdf, note, size=6.5)
 
 
-def _forward(pdf: FPDF, preread: WeeklyPreread) -> None:
-    if not preread.forward:
-        return
-    first = preread.forward[0]
-    _heading(pdf, f"3. Looking ahead: {first.label.lower()}, {first.period_label}")
-    with _table(
-        pdf, ["KPI", "Value", "Status"], (60, 20, 20), ("LEFT", "RIGHT", "CENTER")
-    ) as table:
-        for card in preread.forward:
-            row = table.row()
-            where = "" if card.dimension_label == "all" else f", {card.dimension_label}"
-            row.cell(latin1(f"{card.label}{where}"))
-            row.cell(latin1(card.display_value), style=FontFace(emphasis="BOLD"))
-            row.cell(
-                latin1(card.status.upper() if card.status in STATUS_RGB else card.status_label),
-                style=_status_face(card.status),
-            )
-
-
 def _exceptions(pdf: FPDF, preread: WeeklyPreread) -> None:
     _heading(pdf, f"{'4' if preread.forward else '3'}. Exceptions and proposed decisions")
     if not preread.exceptions and not preread.fired_rules:
@@ -300,24 +274,6 @@ def _exceptions(pdf: FPDF, preread: WeeklyPreread) -> None:
             row.cell(latin1(f"{rule.action_type}: {rule.action}"))
 
 
-def _known_issues(pdf: FPDF, preread: WeeklyPreread) -> None:
-    if pdf.will_page_break(20):  # a heading never ends a page without its box
-        pdf.add_page()
-    _heading(pdf, "Known data issues")
-    lines = [
-        f"{issue.outcome.replace('_', ' ')} (tier {issue.tier}) {issue.described}"
-        + (f". Affects {', '.join(issue.kpis)}" if issue.kpis else "")
-        + f". Fixed by {issue.owner}."
-        for issue in preread.known_issues
-    ]
-    pdf.set_font("helvetica", "", 7.5)
-    pdf.set_fill_color(*ISSUE_FILL)
-    pdf.set_draw_color(*ISSUE_BORDER)
-    pdf.set_text_color(*INK)
-    body = "\n".join(lines) or no_issues_text(preread)
-    pdf.multi_cell(0, 3.6, latin1(body), border=1, fill=True, padding=1.5)
-
-
 def render_preread_pdf(
     preread: WeeklyPreread, path: Path, links: Sequence[tuple[str, str]] = ()
 ) -> Path:
@@ -345,9 +301,9 @@ def render_preread_pdf(
     pdf.cell(0, 6, latin1(headline(preread)), new_x="LMARGIN", new_y="NEXT")
     _open_actions(pdf, preread)
     _summary(pdf, preread)
-    _forward(pdf, preread)
+    forward_pdf(pdf, preread.forward, "3. ")
     _exceptions(pdf, preread)
-    _known_issues(pdf, preread)
+    known_issues_pdf(pdf, preread.known_issues, no_issues_text(preread))
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))
     return path

@@ -30,7 +30,16 @@ from revenue_os.reporting.formatting import (
     format_change,
     format_value,
 )
-from revenue_os.reporting.pack import Breakdown, KpiException, KpiLine, ReportingPack
+from revenue_os.reporting.pack import (
+    Breakdown,
+    CheckedAction,
+    ForwardKpi,
+    KnownIssue,
+    KpiException,
+    KpiLine,
+    OpenAction,
+    ReportingPack,
+)
 from revenue_os.reporting.snapshot import TREND_MONTHS
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -332,24 +341,66 @@ def _status_face(status: str | None) -> FontFace | None:
     return FontFace(emphasis="BOLD", color=STATUS_TEXT_RGB[status], fill_color=STATUS_RGB[status])
 
 
-def _open_actions(pdf: FPDF, pack: ReportingPack) -> None:
-    _heading(pdf, f"Open actions ({len(pack.open_actions)}, {pack.overdue_actions} overdue)")
-    if not pack.open_actions:
+def action_text(action: OpenAction) -> str:
+    """An open action as the PDFs write it: the action, then what the forum expects, the
+    success check and what it read, and the evidence, a line each."""
+    lines = [f"{action.action_type}: {action.action}"]
+    if action.assignee != action.owner:
+        lines.append(f"Decided by {action.owner}")
+    if action.expected_impact:
+        lines.append(f"Expected: {action.expected_impact}")
+    if action.success_check:
+        lines.append(f"Success check: {action.success_check}: {action.success_reading}")
+    if action.evidence_url:
+        lines.append(f"Evidence: {action.evidence_url}")
+    return "\n".join(lines)
+
+
+def open_actions_pdf(
+    pdf: FPDF,
+    heading: str,
+    actions: Sequence[OpenAction],
+    checked: Sequence[CheckedAction],
+    since: str,
+) -> None:
+    """The open actions table (overdue and unmet checks marked), then the checks that ran."""
+    _heading(pdf, heading)
+    if not actions:
         _line(pdf, "No open actions in the decision log.")
-        return
-    with _table(pdf, ["Due", "KPI", "Owner", "Action"], (14, 23, 13, 50)) as table:
-        for action in pack.open_actions:
-            row = table.row()
-            if action.overdue:
+    else:
+        with _table(pdf, ["Due", "KPI", "Assignee", "Action"], (14, 23, 13, 50)) as table:
+            for action in actions:
+                row = table.row()
+                if action.overdue:
+                    row.cell(
+                        latin1(f"{action.due_on}\nOVERDUE"),
+                        style=FontFace(emphasis="BOLD", color=OVERDUE_INK),
+                    )
+                else:
+                    row.cell(latin1(str(action.due_on)))
+                row.cell(latin1(action.metric_label))
+                row.cell(latin1(action.assignee))
                 row.cell(
-                    latin1(f"{action.due_on}\nOVERDUE"),
-                    style=FontFace(emphasis="BOLD", color=OVERDUE_INK),
+                    latin1(action_text(action)),
+                    style=FontFace(color=OVERDUE_INK) if action.success_not_met else None,
                 )
-            else:
-                row.cell(latin1(str(action.due_on)))
-            row.cell(latin1(action.metric_label))
-            row.cell(latin1(action.owner))
-            row.cell(latin1(f"{action.action_type}: {action.action}"))
+    for item in checked:
+        _line(
+            pdf,
+            f"{'MET' if item.met else 'NOT MET'} ({since}) {item.metric_label}: {item.action} "
+            f"({item.assignee}). {item.success_check}: {item.success_reading}.",
+            size=7,
+        )
+
+
+def _open_actions(pdf: FPDF, pack: ReportingPack) -> None:
+    open_actions_pdf(
+        pdf,
+        f"Open actions ({len(pack.open_actions)}, {pack.overdue_actions} overdue)",
+        pack.open_actions,
+        pack.checked_actions,
+        "checked since the last pack",
+    )
 
 
 def _kpi_summary(pdf: FPDF, pack: ReportingPack) -> None:
@@ -392,15 +443,16 @@ def _kpi_summary(pdf: FPDF, pack: ReportingPack) -> None:
         _line(pdf, note, size=6.5)
 
 
-def _forward(pdf: FPDF, pack: ReportingPack) -> None:
-    if not pack.forward:
+def forward_pdf(pdf: FPDF, forward: Sequence[ForwardKpi], number: str = "") -> None:
+    """The forward-looking KPIs (pipeline coverage of the quarter in progress) as a table."""
+    if not forward:
         return
-    first = pack.forward[0]
-    _heading(pdf, f"Looking ahead: {first.label.lower()}, {first.period_label}")
+    first = forward[0]
+    _heading(pdf, f"{number}Looking ahead: {first.label.lower()}, {first.period_label}")
     with _table(
         pdf, ["KPI", "Value", "Status"], (60, 20, 20), ("LEFT", "RIGHT", "CENTER")
     ) as table:
-        for card in pack.forward:
+        for card in forward:
             row = table.row()
             where = "" if card.dimension_label == "all" else f", {card.dimension_label}"
             row.cell(latin1(f"{card.label}{where}"))
@@ -411,6 +463,10 @@ def _forward(pdf: FPDF, pack: ReportingPack) -> None:
             )
     if first.note:
         _line(pdf, first.note, size=6.5)
+
+
+def _forward(pdf: FPDF, pack: ReportingPack) -> None:
+    forward_pdf(pdf, pack.forward)
 
 
 def _breakdown_text(item: KpiException) -> str:
@@ -450,27 +506,31 @@ def _exceptions(pdf: FPDF, pack: ReportingPack) -> None:
             )
 
 
-def _known_issues(pdf: FPDF, pack: ReportingPack) -> None:
+def known_issues_pdf(pdf: FPDF, issues: Sequence[KnownIssue], no_issues: str) -> None:
+    """The known data issues box: each check not passed, its table and KPIs, who fixes it."""
+    if pdf.will_page_break(20):  # a heading never ends a page without its box
+        pdf.add_page()
     _heading(pdf, "Known data issues")
-    if pack.known_issues:
-        lines = []
-        for issue in pack.known_issues:
-            text = f"{issue.outcome.replace('_', ' ')} (tier {issue.tier}) {issue.described}"
-            if issue.measured is not None:
-                text += f", measured {issue.measured}"
-            if issue.threshold:
-                text += f", threshold {issue.threshold}"
-            if issue.kpis:
-                text += f". Affects {', '.join(issue.kpis)}"
-            lines.append(f"{text}. Fixed by {issue.owner}.")
-        body = "\n".join(lines)
-    else:
-        body = no_issues_text(pack)
+    lines = []
+    for issue in issues:
+        text = f"{issue.outcome.replace('_', ' ')} (tier {issue.tier}) {issue.described}"
+        if issue.measured is not None:
+            text += f", measured {issue.measured}"
+        if issue.threshold:
+            text += f", threshold {issue.threshold}"
+        if issue.kpis:
+            text += f". Affects {', '.join(issue.kpis)}"
+        lines.append(f"{text}. Fixed by {issue.owner}.")
     pdf.set_font("helvetica", "", 7.5)
     pdf.set_fill_color(*ISSUE_FILL)
     pdf.set_draw_color(*ISSUE_BORDER)
     pdf.set_text_color(*INK)
+    body = "\n".join(lines) or no_issues
     pdf.multi_cell(0, 3.6, latin1(body), border=1, fill=True, padding=1.5)
+
+
+def _known_issues(pdf: FPDF, pack: ReportingPack) -> None:
+    known_issues_pdf(pdf, pack.known_issues, no_issues_text(pack))
 
 
 def _confidence_notes(pdf: FPDF, pack: ReportingPack) -> None:

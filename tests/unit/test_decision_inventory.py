@@ -35,6 +35,8 @@ def test_the_committed_page_is_generated_from_the_inventory(contracts):
 def test_decisions_come_by_rank_and_every_kpi_serves_one(contracts):
     decisions = load_inventory(contracts)
     assert [d.rank for d in decisions] == sorted(d.rank for d in decisions)
+    # Ranked 1 to n without gaps, as the file writes them (the loader only sorts).
+    assert [d.rank for d in decisions] == list(range(1, len(decisions) + 1))
     assert decisions[0].name == "pipeline_coverage_and_pacing"
     served = {kpi for d in decisions for kpi in d.kpis}
     assert served == {name for name, c in contracts.items() if c.tier == "kpi"}

@@ -251,7 +251,6 @@ def _freeze(
     contracts: Mapping[str, MetricContract] | None = None,
 ) -> SnapshotResult:
     kpi_values = sql.Identifier(schema, "kpi_values")
-    month = start
     with conn.transaction():
         # Two runs freezing the same period (the DAG and an operator) queue here; the second
         # finds the first one's rows.
@@ -259,10 +258,10 @@ def _freeze(
             "SELECT pg_advisory_xact_lock(hashtext('revenue_os.kpi_snapshots'), %s)",
             (start.toordinal() * 2 + SNAPSHOT_GRAINS.index(grain),),
         )
-        existing = snapshot_rows(conn, month, grain)
+        existing = snapshot_rows(conn, start, grain)
         if existing and not refreeze:
             return SnapshotResult(
-                month, frozen_build(conn, month, grain), existing, 0, kept=True, grain=grain
+                start, frozen_build(conn, start, grain), existing, 0, kept=True, grain=grain
             )
         published_build(conn)
         found = conn.execute("SELECT to_regclass(%s)", (f"{schema}.kpi_values",)).fetchone()
@@ -273,7 +272,7 @@ def _freeze(
             )
         conn.execute(
             "DELETE FROM ops.kpi_snapshots WHERE period_grain = %s AND period_start = %s",
-            (grain, month),
+            (grain, start),
         )
         columns = sql.SQL(", ").join(map(sql.Identifier, SNAPSHOT_COLUMNS))
         # One statement reads the mart and the build it came from, so a publish in between
@@ -284,17 +283,17 @@ def _freeze(
                 "SELECT period_grain, period_start, {columns}, ({published}) FROM {kpi_values} "
                 "WHERE period_grain = %s AND period_start = %s"
             ).format(columns=columns, published=sql.SQL(_PUBLISHED_BUILD), kpi_values=kpi_values),
-            (grain, month),
+            (grain, start),
         ).rowcount
         if written == 0:
             # Raising rolls the transaction back: a refreeze keeps the old rows.
             raise PackError(
-                f"{schema}.kpi_values has no {grain}ly values for {period_name(grain, month)} "
+                f"{schema}.kpi_values has no {grain}ly values for {period_name(grain, start)} "
                 f"({_periods_in_mart(conn, kpi_values, grain)}): load and build it first"
             )
-        _freeze_context(conn, grain, month, schema, contracts)
-        build_id = frozen_build(conn, month, grain)
-    return SnapshotResult(month, build_id, written, written, kept=False, grain=grain)
+        _freeze_context(conn, grain, start, schema, contracts)
+        build_id = frozen_build(conn, start, grain)
+    return SnapshotResult(start, build_id, written, written, kept=False, grain=grain)
 
 
 TREND_MONTHS = 6

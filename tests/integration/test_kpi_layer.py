@@ -62,6 +62,29 @@ Campaigns over January to March (W-shaped; MQLs acquired by the campaign):
   tiny-test        spend 500, under the 3000 minimum                 -> test
   tiny-test's ROAS slice (March only) is not judged: a slice needs a full trailing window.
 
+New business and its price (every deal above is new business, SMB, paid search):
+  Bookings against target, Q1 2025: won 1000 + 3000 + 2000 = 6000 of the 10000 target, 60 %
+  (red). Q2 is in progress: 0 of 4000 so far. Q3's target of 5000 is set, but Q3 has not
+  begun: no row.
+  Average selling price: March (3000 + 2000) / 2 = 2500, red under 50000 for the company; its
+  SMB slice is not judged (the thresholds are the company's: total_only).
+  CAC payback, Q1: spend 17500 / (bookings 6000 / 12 x gross margin 68.667 %) = 50.97 months
+  (red); March 7500 / (5000 / 12 x 80 %) = 22.5 months.
+
+ARR per account (the rows of fct_customer_arr_monthly, month: ARR, month before, year before):
+  acme   January 1200 / 1200 / 1000, February 1500 / 1200 / 1000, March 1500 / 1500 / 1200,
+         April 1500 / 1500 / 1200
+  beta   January 600 / 0 / 0 (new), February 480 / 600 / 0 (contracts by 120),
+         March 0 / 480 / 0 (churns)
+  gamma  January 0 / 300 / 300 (churns)
+  delta  March 900 / 0 / 0 (new)
+  ARR 1800, 1980, 2400 against a year before 1300, 1000, 1200: growth 38.46 % (yellow),
+  98 %, 100 %; trailing at March (6180 - 3500) / 3500 = 76.57 %, the three months' ARR against
+  the same three a year before.
+  Movements: January new 600, churned 300; February expansion 300, contraction 120; March new
+  900, churned 480. The quarter: new 1500, expansion 300, contraction 120, churned 780, and
+  December's 1500 + 1500 + 300 - 120 - 780 = March's 2400.
+
 Weeks (Monday to Sunday) and their 4-, 8- and 13-week windows, for the weekly forum:
   Revenue by week: 6 Jan 2000, 27 Jan 2000, 3 Feb 2000, 10 Feb 3000, 3 Mar 5000, 17 Mar 1000,
   31 Mar 100; the weeks between have 0.
@@ -155,6 +178,37 @@ BOOKINGS_TARGETS = [
     (date(2025, 4, 1), "smb", 4000),
     (date(2025, 7, 1), "smb", 5000),
 ]
+# month_start, account_key, arr, arr the month before, arr a year before
+CUSTOMER_ARR = [
+    (date(2025, 1, 1), "acme", 1200, 1200, 1000),
+    (date(2025, 2, 1), "acme", 1500, 1200, 1000),
+    (date(2025, 3, 1), "acme", 1500, 1500, 1200),
+    (date(2025, 4, 1), "acme", 1500, 1500, 1200),
+    (date(2025, 1, 1), "beta", 600, 0, 0),
+    (date(2025, 2, 1), "beta", 480, 600, 0),
+    (date(2025, 3, 1), "beta", 0, 480, 0),
+    (date(2025, 1, 1), "gamma", 0, 300, 300),
+    (date(2025, 3, 1), "delta", 900, 0, 0),
+]
+
+
+def _arr_row(month, account, arr, month_before, year_before) -> tuple:
+    """A row of fct_customer_arr_monthly with its movement: each worked out in the docstring."""
+    return (
+        month,
+        account,
+        arr,
+        year_before,
+        arr if year_before > 0 else 0,
+        min(arr, year_before),
+        month_before,
+        arr if month_before == 0 else 0,
+        max(arr - month_before, 0) if month_before > 0 else 0,
+        max(month_before - arr, 0) if arr > 0 else 0,
+        month_before if arr == 0 else 0,
+    )
+
+
 # person_id, acquisition_campaign_key, mql_date
 MQL_PERSONS = [
     *((f"brand-{n}", "brand-search", date(2025, 1 + n % 3, 10)) for n in range(10)),
@@ -221,6 +275,14 @@ def create_hand_made_mart(conn: psycopg.Connection, schema: str) -> None:
             f'INSERT INTO "{schema}".fct_bookings_targets (quarter_start, segment, target_usd) '
             "VALUES (%s, %s, %s)",
             BOOKINGS_TARGETS,
+        )
+        cursor.executemany(
+            f'INSERT INTO "{schema}".fct_customer_arr_monthly (month_start, account_key, '
+            "segment, region, arr_usd, arr_12m_ago_usd, net_retained_arr_usd, "
+            "gross_retained_arr_usd, arr_prior_month_usd, new_arr_usd, expansion_arr_usd, "
+            "contraction_arr_usd, churned_arr_usd) VALUES (%s, %s, 'smb', 'emea', %s, %s, %s, "
+            "%s, %s, %s, %s, %s, %s)",
+            [_arr_row(*row) for row in CUSTOMER_ARR],
         )
         cursor.executemany(
             f'INSERT INTO "{schema}".fct_funnel (person_id, acquisition_channel, '
@@ -627,3 +689,73 @@ def test_a_slice_of_a_volume_says_it_is_judged_on_the_total(kpi_mart):
     }
     margin = kpi(conn, "gross_margin_pct", MAR, dimension="product_family", value="subscription")
     assert (margin["value"], margin["status"]) == (90, "green")
+
+
+Q1, Q2, Q3 = (date(2025, month, 1) for month in (1, 4, 7))
+
+
+def test_bookings_against_target_stops_at_the_quarter_in_progress(kpi_mart):
+    conn, _ = kpi_mart
+    q1 = kpi(conn, "bookings_vs_target_pct", Q1, grain="quarter")
+    assert (q1["value"], q1["status"], q1["is_complete"]) == (60, "red", True)
+    q2 = kpi(conn, "bookings_vs_target_pct", Q2, grain="quarter")
+    assert (q2["value"], q2["is_complete"]) == (0, False)
+    # Q3's target is set, Q3 has not begun: a KPI has no result there, its target still does.
+    assert conn.execute(
+        "SELECT count(*) FROM kpi_values WHERE metric_name = 'bookings_vs_target_pct' "
+        "AND period_start > %s",
+        (Q2,),
+    ).fetchone() == (0,)
+    assert kpi(conn, "bookings_target", Q3, grain="quarter")["value"] == 5000
+
+
+def test_average_selling_price_judges_the_company_not_its_slices(kpi_mart):
+    conn, _ = kpi_mart
+    march = kpi(conn, "average_selling_price", MAR)
+    assert (march["value"], march["status"]) == (2500, "red")
+    smb = kpi(conn, "average_selling_price", MAR, dimension="segment", value="smb")
+    assert (smb["value"], smb["status"]) == (2500, None)
+    label = conn.execute(
+        "SELECT status_label FROM kpi_scorecard WHERE metric_name = 'average_selling_price' "
+        "AND period_grain = 'month' AND dimension_name = 'segment'"
+    ).fetchone()
+    assert label == ("Judged on the total",)
+
+
+def test_cac_payback_in_months_of_new_business_gross_margin(kpi_mart):
+    conn, _ = kpi_mart
+    quarter = kpi(conn, "cac_payback_months", Q1, grain="quarter")
+    assert quarter["value"] == pytest.approx(17500 / (6000 / 12 * 10300 / 15000), abs=1e-6)
+    assert round(quarter["value"], 2) == 50.97 and quarter["status"] == "red"
+    assert kpi(conn, "cac_payback_months", MAR)["value"] == pytest.approx(22.5)
+    scorecard = conn.execute(
+        "SELECT display_value FROM kpi_scorecard WHERE metric_name = 'cac_payback_months' "
+        "AND period_grain = 'quarter' AND dimension_name = 'overall'"
+    ).fetchone()
+    assert scorecard == ("51.0 months",)
+
+
+def test_arr_growth_year_over_year_and_its_trailing_months(kpi_mart):
+    conn, _ = kpi_mart
+    growth = [kpi(conn, "arr_growth_pct", month) for month in (JAN, FEB, MAR)]
+    assert [round(g["value"], 2) for g in growth] == [38.46, 98.0, 100.0]
+    assert [g["status"] for g in growth] == ["yellow", "green", "green"]
+    assert round(growth[2]["trailing_value"], 2) == 76.57
+
+
+def test_arr_movements_bridge_last_months_arr_to_this_months(kpi_mart):
+    conn, _ = kpi_mart
+    movements = ("new_arr", "expansion_arr", "contraction_arr", "churned_arr")
+    by_month = {
+        month: [kpi(conn, metric, month)["value"] for metric in movements]
+        for month in (JAN, FEB, MAR)
+    }
+    assert by_month == {JAN: [600, 0, 0, 300], FEB: [0, 300, 120, 0], MAR: [900, 0, 0, 480]}
+    quarter = [kpi(conn, metric, Q1, grain="quarter")["value"] for metric in movements]
+    assert quarter == [1500, 300, 120, 780]
+    december_arr = 1500  # the January rows' month before: acme 1200 + gamma 300
+    new, expansion, contraction, churned = quarter
+    assert december_arr + new + expansion - contraction - churned == kpi(conn, "arr", MAR)["value"]
+    # Churn and expansion are judged by the company's dollar thresholds, on their own grain.
+    assert kpi(conn, "churned_arr", MAR)["status"] == "green"
+    assert kpi(conn, "expansion_arr", Q1, grain="quarter")["status"] == "red"

@@ -181,6 +181,28 @@ def test_net_and_gross_revenue_retention(world):
     assert round(gross / before, 4) == Decimal("0.6452")  # (12000 + 0) / 18600
 
 
+def test_arr_movements_account_by_account(world):
+    rows_ = world.execute(
+        "SELECT account_key, month_start, arr_usd, arr_prior_month_usd, new_arr_usd,"
+        " expansion_arr_usd, contraction_arr_usd, churned_arr_usd"
+        " FROM mart.fct_customer_arr_monthly WHERE arr_usd > 0 OR arr_prior_month_usd > 0"
+        " ORDER BY 1, 2"
+    ).fetchall()
+    acme, beta = "A1", "A2"
+    assert [(r[0], r[1].isoformat(), *map(int, r[2:])) for r in rows_] == [
+        # Acme: 1,000 a month in January 2025, nothing until December (1,250), then 1,500.
+        (acme, "2025-01-01", 12000, 0, 12000, 0, 0, 0),
+        (acme, "2025-02-01", 0, 12000, 0, 0, 0, 12000),
+        (acme, "2025-12-01", 15000, 0, 15000, 0, 0, 0),
+        (acme, "2026-01-01", 18000, 15000, 0, 3000, 0, 0),
+        # Beta: 500 EUR at 1.1 in January 2025 only.
+        (beta, "2025-01-01", 6600, 0, 6600, 0, 0, 0),
+        (beta, "2025-02-01", 0, 6600, 0, 0, 0, 6600),
+    ]
+    # Every month: ARR now = the month before + new + expansion - contraction - churned.
+    assert all(r[2] == r[3] + r[4] + r[5] - r[6] - r[7] for r in rows_)
+
+
 def test_stage_durations_and_sales_cycle(world):
     stages = rows(
         world,
@@ -440,6 +462,15 @@ def kpi(
         ("nrr", "month", "2026-01-01", "96.7742"),  # 18,000 / 18,600
         ("grr", "month", "2026-01-01", "64.5161"),  # 12,000 / 18,600
         ("inventory_turnover", "month", "2026-01-01", "0.2381"),  # 400 hardware COGS / 1,680
+        ("arr_growth_pct", "month", "2026-01-01", "-3.2258"),  # (18,000 - 18,600) / 18,600
+        ("expansion_arr", "month", "2026-01-01", "3000"),  # Acme 15,000 -> 18,000
+        ("new_arr", "month", "2025-12-01", "15000"),  # Acme back after ten months
+        ("churned_arr", "month", "2025-02-01", "18600"),  # Acme 12,000 and Beta 6,600
+        # new business won in Q1 2026: O1 10,000 and O2 1,100
+        ("average_selling_price", "quarter", "2026-01-01", "5550"),
+        ("new_business_bookings", "month", "2026-01-01", "1100"),
+        # 360.50 of January spend / (1,100 / 12 x 78 % gross margin)
+        ("cac_payback_months", "month", "2026-01-01", "5.042"),
     ],
 )
 def test_kpi_values_worked_out_by_hand(world, metric, grain, period, expected):

@@ -87,3 +87,25 @@ def test_the_pack_of_the_published_mart_is_mailed_with_its_pdf(
         assert format_value(kpi.value, kpi.format) in text, kpi.metric_name
     for kpi in pack.kpis:
         assert format_value(kpi.value, kpi.format) in html, kpi.metric_name
+    # The KPIs judged on the quarter, as the scorecard writes out their latest complete
+    # quarter, each in its own section (bookings against target has no month row at all).
+    quarterly = {
+        c.label
+        for c in load_contracts().values()
+        if c.thresholds is not None
+        and c.thresholds.period == "quarter"
+        and not c.is_forward_looking
+    }
+    scorecard = dict(
+        warehouse.execute(
+            "SELECT label, display_value FROM mart.kpi_scorecard WHERE period_grain = 'quarter' "
+            "AND dimension_name = 'overall' AND label = ANY(%s)",
+            (sorted(quarterly),),
+        ).fetchall()
+    )
+    assert "Bookings against target" in scorecard
+    assert {card.label: card.display_value for card in pack.quarter} == scorecard
+    heading = f"Judged on the quarter: {pack.quarter[0].period_label}"
+    assert heading in text and heading in html
+    for card in pack.quarter:
+        assert f"{card.label}: {card.display_value}" in text

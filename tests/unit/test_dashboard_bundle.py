@@ -56,6 +56,7 @@ def test_shipped_specs_load(contracts):
         "executive_performance",
         "marketing_roi",
         "pipeline_retention",
+        "recurring_revenue",
         "weekly_revenue_meeting",
     }
     assert all(spec.charts for spec in specs.values())

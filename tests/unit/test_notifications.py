@@ -143,6 +143,7 @@ def test_every_source_the_refresh_loads_has_a_freshness_sla():
         (Decimal("-0.125"), "ratio", "-0.13x"),
         (Decimal("2.4"), "ratio", "2.40x"),
         (Decimal("45"), "days", "45.0 days"),
+        (Decimal("4.25"), "months", "4.3 months"),
         (Decimal("1234"), "count", "1,234"),
         (None, "usd", "n/a"),
     ],
@@ -152,7 +153,7 @@ def test_values_are_shown_in_their_contract_format(value, fmt, shown):
 
 
 def test_an_unknown_format_names_the_formats_there_are():
-    with pytest.raises(ValueError, match="expected usd, percent, ratio, days or count"):
+    with pytest.raises(ValueError, match="expected usd, percent, ratio, days, months or count"):
         format_value(1, "euro")
 
 

@@ -42,6 +42,7 @@ D3_FORMATS: Mapping[str, str] = {
     "ratio": ",.2f",
     "count": ",d",
     "days": ",.1f",
+    "months": ",.1f",
 }
 """Contract `format` → d3 number format, the only place a number format is written."""
 

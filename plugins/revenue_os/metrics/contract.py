@@ -100,6 +100,9 @@ class Thresholds(_Strict):
     # Which period the owners' alerts judge: the latest final one, or for a forward-looking
     # KPI (pipeline coverage) the period in progress, which is the one still to act on.
     judged_on: Literal["final", "current"] = "final"
+    # A company-wide level judges the total only, like a volume: a segment that sells smaller
+    # deals by design (average selling price in SMB) is not red for it.
+    total_only: bool = False
 
     @model_validator(mode="after")
     def _cover_the_number_line(self) -> Thresholds:
@@ -208,7 +211,7 @@ class MetricContract(_Strict):
     refresh_sla: RefreshSla
     owner: Owner
     confidence: Confidence
-    format: Literal["usd", "percent", "ratio", "count", "days"]
+    format: Literal["usd", "percent", "ratio", "count", "days", "months"]
     direction: Literal["higher_is_better", "lower_is_better"]
     thresholds: Thresholds | None = None
     action_on_breach: ActionOnBreach | None = None
@@ -226,6 +229,12 @@ class MetricContract(_Strict):
         return isinstance(self.calculation, SimpleCalculation) and is_volume(
             self.calculation.expression
         )
+
+    @property
+    def judges_total_only(self) -> bool:
+        """Its thresholds judge the total only: a volume, or a level its contract says is
+        the company's (average selling price)."""
+        return self.is_volume or (self.thresholds is not None and self.thresholds.total_only)
 
     @property
     def is_forward_looking(self) -> bool:

@@ -10,7 +10,7 @@ MISSING = "n/a"
 
 def format_value(value: Decimal | float | int | None, fmt: str) -> str:
     """usd → $1,234,567 (cents below $100); percent → 12.3 %; ratio → 2.40x; days → 45.0 days;
-    count → 1,234."""
+    months → 4.3 months; count → 1,234."""
     if value is None:
         return MISSING
     # Halves round away from zero, as the dashboards' number formats do (25.25 % reads 25.3 %
@@ -30,9 +30,11 @@ def _formatted(number: Decimal, fmt: str) -> str:
         return f"{number:,.2f}x"
     if fmt == "days":
         return f"{number:,.1f} days"
+    if fmt == "months":
+        return f"{number:,.1f} months"
     if fmt == "count":
         return f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,.1f}"
-    raise ValueError(f"unknown format {fmt!r}: expected usd, percent, ratio, days or count")
+    raise ValueError(f"unknown format {fmt!r}: expected usd, percent, ratio, days, months or count")
 
 
 def format_change_vs_prior(

@@ -32,6 +32,7 @@ _FORMATS = {
     "ratio": "ratio (a multiple)",
     "count": "count",
     "days": "days",
+    "months": "months",
 }
 
 

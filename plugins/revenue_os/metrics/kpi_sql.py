@@ -551,7 +551,7 @@ def _status_sql(contract: MetricContract, grain: str, finality: sql.Composable) 
             sql.Literal(PERIOD_STEP[grain]),
         )
     ]
-    if contract.is_volume:
+    if contract.judges_total_only:
         unjudged.append(sql.SQL("w.dimension_name <> {}").format(sql.Literal(OVERALL)))
     if contract.refresh_sla.final_after_days > REPORTING_CLOSE_DAYS:
         unjudged.append(sql.SQL("NOT ({})").format(finality))
@@ -561,9 +561,16 @@ def _status_sql(contract: MetricContract, grain: str, finality: sql.Composable) 
 
 
 def _forward_sql(contract: MetricContract, grain: str, business_day: date | None) -> sql.Composable:
-    """The periods a forward-looking KPI keeps: the one in progress and the next."""
+    """The periods a forward-looking KPI keeps: the one in progress and the next. Any other
+    KPI stops at the one in progress: a target already set for next year (bookings against
+    target) is no result yet. Supporting metrics keep theirs (the targets, the open pipeline
+    by expected close)."""
     if not contract.is_forward_looking:
-        return sql.SQL("")
+        if contract.tier != "kpi" or business_day is None:
+            return sql.SQL("")
+        return sql.SQL(" AND w.period_start <= {}").format(
+            sql.Literal(period_start(grain, business_day))
+        )
     if business_day is None:
         return sql.SQL(" AND false")
     current = period_start(grain, business_day)

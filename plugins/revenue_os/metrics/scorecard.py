@@ -75,7 +75,7 @@ def short_period_label_sql(grain: sql.Composable, start: sql.Composable) -> sql.
 
 
 def display_sql(value: sql.Composable, format_: sql.Composable) -> sql.Composed:
-    """A value as text in its contract's unit: $1,234 · 74.2 % · 4.47x · 1,234 · 51.2 days."""
+    """A value as text in its contract's unit: $1,234 · 74.2 % · 4.47x · 1,234 · 51.2 days · 4.3 months."""
     return sql.SQL(
         "CASE WHEN {v} IS NULL THEN NULL "
         "WHEN {f} = 'usd' THEN CASE WHEN {v} < 0 THEN '-' ELSE '' END || '$' || "
@@ -83,6 +83,7 @@ def display_sql(value: sql.Composable, format_: sql.Composable) -> sql.Composed:
         "WHEN {f} = 'percent' THEN to_char(round({v}, 1), 'FM999,999,990.0') || ' %' "
         "WHEN {f} = 'ratio' THEN to_char(round({v}, 2), 'FM999,999,990.00') || 'x' "
         "WHEN {f} = 'days' THEN to_char(round({v}, 1), 'FM999,999,990.0') || ' days' "
+        "WHEN {f} = 'months' THEN to_char(round({v}, 1), 'FM999,999,990.0') || ' months' "
         "ELSE to_char(round({v}), 'FM999,999,999,990') END"
     ).format(v=value, f=format_)
 
@@ -351,7 +352,7 @@ def _unjudged_label(contract: MetricContract, grain: str, *, sliced: bool = Fals
         return "No threshold"
     if thresholds.period != grain:
         return f"Judged {_ADVERBS[thresholds.period]}"
-    if sliced and contract.is_volume:
+    if sliced and contract.judges_total_only:
         return "Judged on the total"
     return "Not judged yet"
 

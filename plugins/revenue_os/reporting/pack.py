@@ -233,6 +233,10 @@ class ReportingPack:
     trends: Mapping[str, tuple[Decimal | None, ...]] = field(default_factory=dict)
     forward: tuple[ForwardKpi, ...] = ()
     checked_actions: tuple[CheckedAction, ...] = ()
+    # The KPIs judged on the quarter (bookings against target, CAC payback), on the latest
+    # complete quarter as the scorecard had it when the month was frozen: a month row says
+    # nothing of them, and some have none.
+    quarter: tuple[ForwardKpi, ...] = ()
 
     @property
     def title(self) -> str:
@@ -303,7 +307,7 @@ def _worse_first(direction: str) -> int:
 
 
 def _breakdowns(
-    kpi: KpiLine, rows: Iterable[Mapping], volume: bool
+    kpi: KpiLine, rows: Iterable[Mapping], total_only: bool
 ) -> tuple[str, tuple[Breakdown, ...]]:
     factor = _worse_first(kpi.direction)
     candidates = [
@@ -321,7 +325,7 @@ def _breakdowns(
         for row in rows
         if row["dimension_name"] not in NOT_BREAKDOWNS
     ]
-    if volume:  # its slices have no status (see MetricContract.is_volume): rank by decline
+    if total_only:  # its slices have no status (see MetricContract.judges_total_only)
         declines = [b for b in candidates if b.change is not None and b.change * factor < 0]
         declines.sort(key=lambda b: (b.change * factor, b.dimension_name, b.dimension_value))
         return "decline", tuple(declines[:WORST_BREAKDOWNS])
@@ -513,20 +517,24 @@ def gather_pack(
                 rule, breakdowns = _breakdowns(
                     kpi,
                     by_metric.get(kpi.metric_name, []),
-                    contracts[kpi.metric_name].is_volume if kpi.metric_name in contracts else False,
+                    contracts[kpi.metric_name].judges_total_only
+                    if kpi.metric_name in contracts
+                    else False,
                 )
                 exceptions.append(KpiException(kpi, rule, breakdowns))
     build_id = rows[0]["build_id"]
     checks_run, issues = known_issues_of(conn, build_id, kpis, contracts)
     labels = {row["metric_name"]: row["label"] for row in rows}
     labels.update({name: c.label for name, c in contracts.items() if name not in labels})
-    calendar, trends, forward = context_parts(frozen_context(conn, "month", month), "month")
+    context = frozen_context(conn, "month", month)
+    calendar, trends, forward = context_parts(context, "month")
     return ReportingPack(
         month=month,
         as_of=today,
         calendar=calendar,
         trends=trends,
         forward=forward,
+        quarter=judged_cards(context, "quarter", contracts),
         build_id=build_id,
         frozen_at=max(row["frozen_at"] for row in rows),
         kpis=kpis,
@@ -549,6 +557,34 @@ def frozen_context(conn: psycopg.Connection, grain: str, start: date) -> Mapping
             (grain, start),
         )
         return cursor.fetchone()
+
+
+def judged_cards(
+    row: Mapping | None, grain: str, contracts: Mapping[str, MetricContract]
+) -> tuple[ForwardKpi, ...]:
+    """The frozen status cards of the KPIs judged on `grain`, in their period, except the
+    forward-looking ones (those look ahead in their own section)."""
+    if row is None:
+        return ()
+    cards = [
+        card
+        for card in row["judged"] or []
+        if card["period_grain"] == grain
+        and card["metric_name"] in contracts
+        and not contracts[card["metric_name"]].is_forward_looking
+    ]
+    return tuple(
+        ForwardKpi(
+            label=card["label"],
+            period_label=card["period_label"],
+            dimension_label="all",
+            display_value=card["display_value"] or "n/a",
+            status=card["status"],
+            status_label=card["status_label"],
+            note=card.get("provisional_note"),
+        )
+        for card in sorted(cards, key=lambda card: card["label"].lower())
+    )
 
 
 def context_parts(

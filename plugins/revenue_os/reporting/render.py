@@ -148,7 +148,7 @@ def no_issues_text(pack: ReportingPack) -> str:
 def summary_footnotes(pack: ReportingPack) -> list[str]:
     """What a reader of the KPI summary must know about its marks."""
     notes = [
-        f"{grain}ly: judged on the {grain}'s value (see the dashboards), not the month's."
+        f"{grain}ly: judged on the {grain}'s value (below), not the month's."
         for grain in pack.judged_on_other_grains
     ]
     if pack.provisional:
@@ -219,6 +219,13 @@ def render_text(pack: ReportingPack, links: Sequence[tuple[str, str]] = ()) -> s
             f"{trailing_words(kpi)} {format_value(kpi.trailing_value, kpi.format)}; "
             f"owner {kpi.kpi_owner}"
         )
+    if pack.quarter:
+        lines += ["", f"Judged on the quarter: {pack.quarter[0].period_label}"]
+        lines += [
+            f"- {card.label}: {card.display_value} [{card.status_label}]"
+            + (f" ({card.note})" if card.note else "")
+            for card in pack.quarter
+        ]
     if pack.forward:
         lines += ["", "Looking ahead"]
         lines += [
@@ -303,6 +310,8 @@ class _PackPdf(FPDF):
 
 
 def _heading(pdf: FPDF, text: str) -> None:
+    if pdf.will_page_break(24):  # a heading never ends a page without its first rows
+        pdf.add_page()
     pdf.ln(2.5)
     pdf.set_font("helvetica", "B", 10.5)
     pdf.set_text_color(*NAVY)
@@ -448,11 +457,17 @@ def forward_pdf(pdf: FPDF, forward: Sequence[ForwardKpi], number: str = "") -> N
     if not forward:
         return
     first = forward[0]
-    _heading(pdf, f"{number}Looking ahead: {first.label.lower()}, {first.period_label}")
+    _cards_pdf(pdf, f"{number}Looking ahead: {first.label.lower()}, {first.period_label}", forward)
+    if first.note:
+        _line(pdf, first.note, size=6.5)
+
+
+def _cards_pdf(pdf: FPDF, heading: str, cards: Sequence[ForwardKpi]) -> None:
+    _heading(pdf, heading)
     with _table(
         pdf, ["KPI", "Value", "Status"], (60, 20, 20), ("LEFT", "RIGHT", "CENTER")
     ) as table:
-        for card in forward:
+        for card in cards:
             row = table.row()
             where = "" if card.dimension_label == "all" else f", {card.dimension_label}"
             row.cell(latin1(f"{card.label}{where}"))
@@ -461,11 +476,11 @@ def forward_pdf(pdf: FPDF, forward: Sequence[ForwardKpi], number: str = "") -> N
                 latin1(card.status.upper() if card.status in STATUS_RGB else card.status_label),
                 style=_status_face(card.status),
             )
-    if first.note:
-        _line(pdf, first.note, size=6.5)
 
 
 def _forward(pdf: FPDF, pack: ReportingPack) -> None:
+    if pack.quarter:
+        _cards_pdf(pdf, f"Judged on the quarter: {pack.quarter[0].period_label}", pack.quarter)
     forward_pdf(pdf, pack.forward)
 
 
@@ -508,8 +523,6 @@ def _exceptions(pdf: FPDF, pack: ReportingPack) -> None:
 
 def known_issues_pdf(pdf: FPDF, issues: Sequence[KnownIssue], no_issues: str) -> None:
     """The known data issues box: each check not passed, its table and KPIs, who fixes it."""
-    if pdf.will_page_break(20):  # a heading never ends a page without its box
-        pdf.add_page()
     _heading(pdf, "Known data issues")
     lines = []
     for issue in issues:

@@ -369,7 +369,7 @@ _HYGIENE = {
     "O1": {"ForecastCategoryName": "Closed"},
     "O2": {"ForecastCategoryName": "Closed"},
     "O3": {"ForecastCategoryName": "Pipeline", "NextStep": "Qualify"},
-    "O4": {"ForecastCategoryName": "Pipeline", "NextStep": None},
+    "O4": {"ForecastCategoryName": "Pipeline", "NextStep": None, "Renewal_Date__c": "2026-03-31"},
     "O5": {"ForecastCategoryName": "Omitted", "Loss_Reason__c": None},
     "O6": {"ForecastCategoryName": "Commit", "NextStep": "Security review"},
 }
@@ -385,6 +385,7 @@ SALESFORCE_OPPORTUNITY_HISTORY = [
         StageName="Prospecting",
         Amount=10000.0,
         CloseDate="2026-02-28",
+        ForecastCategory="Pipeline",
     ),
     _sf(
         "H2",
@@ -394,6 +395,7 @@ SALESFORCE_OPPORTUNITY_HISTORY = [
         StageName="Qualification",
         Amount=10000.0,
         CloseDate="2026-02-28",
+        ForecastCategory="Pipeline",
     ),
     # An amount change inside the same stage is not a new stage.
     _sf(
@@ -404,6 +406,7 @@ SALESFORCE_OPPORTUNITY_HISTORY = [
         StageName="Qualification",
         Amount=12000.0,
         CloseDate="2026-02-28",
+        ForecastCategory="Pipeline",
     ),
     _sf(
         "H4",
@@ -413,6 +416,7 @@ SALESFORCE_OPPORTUNITY_HISTORY = [
         StageName="Closed Won",
         Amount=10000.0,
         CloseDate="2026-02-05",
+        ForecastCategory="Closed",
     ),
 ]
 

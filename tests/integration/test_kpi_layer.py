@@ -85,6 +85,20 @@ ARR per account (the rows of fct_customer_arr_monthly, month: ARR, month before,
   900, churned 480. The quarter: new 1500, expansion 300, contraction 120, churned 780, and
   December's 1500 + 1500 + 300 - 120 - 780 = March's 2400.
 
+Renewals (SMB, EMEA; due = renewal date):
+  R1 due 31 Jan, won 25 Jan: on time      R2 due 28 Feb, won 10 Mar: late
+  R3 due 15 Mar, lost 20 Mar              R4 due 31 Mar, won 28 Mar: on time
+  On-time rate: January 1 / 1 = 100 %, February 0 / 1 = 0 %, March 1 / 2 = 50 %; Q1 2 / 4 =
+  50 %, under the red line of 70 % but not judged until final (31 days after the quarter). Open and due later: R5 5000 due 30 April, Best Case (at risk); R6 3000
+  due 20 May, Commit without a next step (at risk); R7 4000 due 25 May, Commit with one (not);
+  R8 7000 due 15 June, Pipeline (at risk, but beyond next month). At-risk renewal ARR, judged
+  on the month in progress: April 5000 (green), May 3000; June has no row.
+
+Forecast snapshots (SMB): Q1's first Monday, 6 January, forecast 5000 (won 0, Commit 5000);
+  its seventh, 17 February, the mid-quarter call, 4000 (won 1000, Commit 3000). Bookings
+  against forecast, Q1: won 6000 / 4000 = 150 % (green); the week of 6 January reads a quarter
+  forecast of 5000.
+
 Weeks (Monday to Sunday) and their 4-, 8- and 13-week windows, for the weekly forum:
   Revenue by week: 6 Jan 2000, 27 Jan 2000, 3 Feb 2000, 10 Feb 3000, 3 Mar 5000, 17 Mar 1000,
   31 Mar 100; the weeks between have 0.
@@ -178,6 +192,32 @@ BOOKINGS_TARGETS = [
     (date(2025, 4, 1), "smb", 4000),
     (date(2025, 7, 1), "smb", 5000),
 ]
+# fmt: off
+RENEWALS = [
+    # id, created, renewal date, close date, open, won, amount, forecast category, next step
+    ("R1", date(2024, 11, 2), date(2025, 1, 31), date(2025, 1, 25), False, True, 1200, "Closed", None),
+    ("R2", date(2024, 11, 30), date(2025, 2, 28), date(2025, 3, 10), False, True, 2400, "Closed", None),
+    ("R3", date(2024, 12, 15), date(2025, 3, 15), date(2025, 3, 20), False, False, 600, "Omitted", None),
+    ("R4", date(2024, 12, 31), date(2025, 3, 31), date(2025, 3, 28), False, True, 900, "Closed", None),
+    ("R5", date(2025, 1, 30), date(2025, 4, 30), date(2025, 4, 25), True, False, 5000, "Best Case", "Call"),
+    ("R6", date(2025, 2, 19), date(2025, 5, 20), date(2025, 5, 20), True, False, 3000, "Commit", None),
+    ("R7", date(2025, 2, 24), date(2025, 5, 25), date(2025, 5, 25), True, False, 4000, "Commit", "Sign"),
+    ("R8", date(2025, 3, 17), date(2025, 6, 15), date(2025, 6, 15), True, False, 7000, "Pipeline", None),
+]
+# fmt: on
+FORECAST_SNAPSHOTS = [
+    # week_start, won, commit, week of the quarter
+    (date(2025, 1, 6), 0, 5000, 1),
+    (date(2025, 2, 17), 1000, 3000, 7),
+]
+
+
+def _renewal_row(rid, created, due, close, is_open, won, amount, category, next_step) -> tuple:
+    at_risk = is_open and (category != "Commit" or next_step is None)
+    on_time = won and close <= due
+    return (rid, is_open, won, created, close, amount, category, next_step, due, at_risk, on_time)
+
+
 # month_start, account_key, arr, arr the month before, arr a year before
 CUSTOMER_ARR = [
     (date(2025, 1, 1), "acme", 1200, 1200, 1000),
@@ -275,6 +315,27 @@ def create_hand_made_mart(conn: psycopg.Connection, schema: str) -> None:
             f'INSERT INTO "{schema}".fct_bookings_targets (quarter_start, segment, target_usd) '
             "VALUES (%s, %s, %s)",
             BOOKINGS_TARGETS,
+        )
+        cursor.executemany(
+            f'INSERT INTO "{schema}".fct_opportunities (opportunity_id, opportunity_type, '
+            "is_open, is_closed, is_won, created_date, close_date, amount_usd, forecast_category, "
+            "next_step, renewal_date, is_renewal_at_risk, is_renewed_on_time, sourced_channel, "
+            "segment, region) VALUES (%s, 'renewal', %s, NOT %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+            "%s, 'other', 'smb', 'emea')",
+            [
+                (rid, is_open, is_open, *rest)
+                for rid, is_open, *rest in (_renewal_row(*row) for row in RENEWALS)
+            ],
+        )
+        cursor.executemany(
+            f'INSERT INTO "{schema}".fct_forecast_snapshots (week_start, quarter_start, segment, '
+            "won_usd, commit_usd, best_case_usd, pipeline_usd, forecast_usd, "
+            "week_of_quarter) VALUES (%s, date_trunc('quarter', %s)::date, 'smb', %s, %s, "
+            "0, 0, %s, %s)",
+            [
+                (week, week, won, commit, won + commit, week_of_quarter)
+                for week, won, commit, week_of_quarter in FORECAST_SNAPSHOTS
+            ],
         )
         cursor.executemany(
             f'INSERT INTO "{schema}".fct_customer_arr_monthly (month_start, account_key, '
@@ -454,10 +515,15 @@ def test_a_month_without_revenue_keeps_its_trailing_window(kpi_mart):
     assert linkedin["trailing_value"] == pytest.approx(9000 / 7000)
     spend = kpi(conn, "paid_spend", APR, dimension="campaign", value="linkedin-abm")
     assert (spend["value"], spend["trailing_value"]) == (0, 7000)
-    assert not conn.execute(
-        "SELECT count(*) FROM kpi_values WHERE period_grain = 'month' AND period_start > %s",
-        (APR,),
-    ).fetchone()[0]
+    # Past the data, only what is planned: the renewal calendar (renewals due in May and June,
+    # the at-risk ones of next month).
+    assert set(
+        conn.execute(
+            "SELECT DISTINCT metric_name FROM kpi_values WHERE period_grain = 'month' "
+            "AND period_start > %s",
+            (APR,),
+        ).fetchall()
+    ) == {("renewals_due",), ("renewal_risk_arr",)}
 
 
 def test_weeks_keep_their_4_8_and_13_week_windows(kpi_mart):
@@ -759,3 +825,37 @@ def test_arr_movements_bridge_last_months_arr_to_this_months(kpi_mart):
     # Churn and expansion are judged by the company's dollar thresholds, on their own grain.
     assert kpi(conn, "churned_arr", MAR)["status"] == "green"
     assert kpi(conn, "expansion_arr", Q1, grain="quarter")["status"] == "red"
+
+
+def test_renewal_on_time_rate_counts_late_and_lost_renewals_against_it(kpi_mart):
+    conn, _ = kpi_mart
+    assert [kpi(conn, "renewal_on_time_rate", m)["value"] for m in (JAN, FEB, MAR)] == [100, 0, 50]
+    quarter = kpi(conn, "renewal_on_time_rate", Q1, grain="quarter")
+    # Red by value (under 70 %), but not judged yet: a renewal due at the end of March may
+    # still sign within the contract's 31 days, and the data runs to 1 April.
+    assert (quarter["value"], quarter["is_final"], quarter["status"]) == (50, False, None)
+    assert kpi(conn, "renewals_due", Q1, grain="quarter")["value"] == 4
+
+
+def test_at_risk_renewals_are_judged_on_this_month_and_next(kpi_mart):
+    conn, _ = kpi_mart
+    rows = conn.execute(
+        "SELECT period_start, value, status, is_complete FROM kpi_values WHERE metric_name = "
+        "'renewal_risk_arr' AND dimension_name = 'overall' ORDER BY period_start"
+    ).fetchall()
+    may = date(2025, 5, 1)
+    assert rows == [(APR, 5000, "green", False), (may, 3000, "green", False)]
+    card = conn.execute(
+        "SELECT period_label, display_value, reported_as FROM kpi_scorecard WHERE metric_name = "
+        "'renewal_risk_arr' AND dimension_name = 'overall'"
+    ).fetchone()
+    assert card == ("April 2025", "$5,000", "current")
+
+
+def test_bookings_against_the_mid_quarter_forecast_call(kpi_mart):
+    conn, _ = kpi_mart
+    attainment = kpi(conn, "forecast_attainment_pct", Q1, grain="quarter")
+    assert (attainment["value"], attainment["status"]) == (150, "green")
+    assert kpi(conn, "forecast_at_mid_quarter", Q1, grain="quarter")["value"] == 4000
+    week = kpi(conn, "quarter_forecast", date(2025, 1, 6), grain="week")
+    assert week["value"] == 5000

@@ -203,6 +203,32 @@ def test_arr_movements_account_by_account(world):
     assert all(r[2] == r[3] + r[4] + r[5] - r[6] - r[7] for r in rows_)
 
 
+def test_renewal_date_and_risk_flags(world):
+    assert rows(
+        world,
+        "SELECT opportunity_id, renewal_date::text, is_renewal_at_risk, is_renewed_on_time"
+        " FROM mart.fct_opportunities WHERE opportunity_type = 'renewal'",
+    ) == [("O4", "2026-03-31", True, False)]
+    assert one(world, "SELECT count(*) FROM mart.fct_opportunities WHERE is_renewal_at_risk") == 1
+
+
+def test_forecast_snapshots_rebuild_the_crm_as_each_monday_opened(world):
+    # O1 (Acme, mid-market): Prospecting on 22 January and Qualification on the 25th, both
+    # replaced before a Monday; 12,000 in Qualification from Monday 26 January 00:00 (that
+    # Monday sees it); won 10,000 on 5 February. The CRM's newest record is O6, created 15
+    # February: no Monday after it. Q1 2026's first Monday is 5 January.
+    assert rows(
+        world,
+        "SELECT week_start::text, quarter_start::text, segment, won_usd, commit_usd,"
+        " best_case_usd, pipeline_usd, forecast_usd, week_of_quarter"
+        " FROM mart.fct_forecast_snapshots ORDER BY week_start",
+    ) == [
+        ("2026-01-26", "2026-01-01", "mid_market", 0, 0, 0, 12000, 0, 4),
+        ("2026-02-02", "2026-01-01", "mid_market", 0, 0, 0, 12000, 0, 5),
+        ("2026-02-09", "2026-01-01", "mid_market", 10000, 0, 0, 0, 10000, 6),
+    ]
+
+
 def test_stage_durations_and_sales_cycle(world):
     stages = rows(
         world,
@@ -471,6 +497,9 @@ def kpi(
         ("new_business_bookings", "month", "2026-01-01", "1100"),
         # 360.50 of January spend / (1,100 / 12 x 78 % gross margin)
         ("cac_payback_months", "month", "2026-01-01", "5.042"),
+        # O4, the renewal due 31 March, open in Pipeline without a next step: 5,000 EUR at 1.20
+        ("renewal_risk_arr", "month", "2026-03-01", "6000"),
+        ("renewals_due", "month", "2026-03-01", "1"),
     ],
 )
 def test_kpi_values_worked_out_by_hand(world, metric, grain, period, expected):

@@ -15,7 +15,8 @@ Each status is the KPI's own, on its thresholds' period as the scorecard judged 
   for MQLs (8, red: < 55), pipeline created (10,000, red) and velocity (204 a day, red), win
   rate (2 of 2, green); Q1 2025 for the sales cycle (23 days, green).
 Exceptions, red first then by area and label: MQLs, pipeline created, pipeline velocity.
-Looking ahead: pipeline coverage of Q2 2025, 8,000 / 4,000 = 2.00x, yellow.
+Looking ahead: pipeline coverage of Q2 2025, 8,000 / 4,000 = 2.00x, yellow; at-risk renewal
+  ARR of April 2025, R5's 5,000 (green).
 Rules that fired: next quarter's (Q3 2025) coverage 0 / 5,000 = 0.00x, under 3.0x, overall
   and in SMB.
 """
@@ -111,8 +112,9 @@ def test_the_preread_shows_the_week_its_windows_and_each_kpis_own_status(world):
     preread = gather_preread(world, WEEK, today=TODAY)
     lines = {kpi.metric_name: kpi for kpi in preread.kpis}
     weekly = {name for name, c in load_contracts().items() if "weekly" in c.forums}
-    # Coverage is kept by quarter only: it is read under "Looking ahead", not as a week.
-    assert set(lines) == weekly - {"pipeline_coverage"}
+    # Coverage (by quarter) and at-risk renewals (by month) are judged on the period in
+    # progress: they are read under "Looking ahead", not as a week.
+    assert set(lines) == weekly - {"pipeline_coverage", "renewal_risk_arr"}
 
     mqls = lines["mqls"]
     assert (mqls.value, mqls.prior_value, mqls.vs_last_week) == (3, 2, "+50.0 %")
@@ -147,7 +149,11 @@ def test_the_preread_shows_the_week_its_windows_and_each_kpis_own_status(world):
         (card.label, card.period_label, card.display_value, card.status)
         for card in preread.forward
         if card.dimension_label == "all"
-    ] == [("Pipeline coverage", "Q2 2025", "2.00x", "yellow")]
+    ] == [
+        # R5, 5,000 due 30 April in Best Case (the hand-made mart's renewals)
+        ("At-risk renewal ARR", "April 2025", "$5,000", "green"),
+        ("Pipeline coverage", "Q2 2025", "2.00x", "yellow"),
+    ]
     assert [(a.metric_name, a.overdue) for a in preread.open_actions] == [("mqls", True)]
     # Next quarter's coverage rule: Q3 2025, 0 open pipeline against 5,000, overall and SMB.
     assert [(r.rule_label, r.where, r.period_label, r.reading) for r in preread.fired_rules] == [
@@ -205,7 +211,7 @@ def test_the_preread_reads_as_html_text_and_pdf(world, tmp_path):
     assert "Success check: Marketing-qualified leads (MQLs) >= 55: not met: 8 in March 2025" in (
         pdf_text
     )
-    assert "Pipeline coverage 2.00x YELLOW" in pdf_text
+    assert "Pipeline coverage Q2 2025 2.00x YELLOW" in pdf_text
     assert (
         "RULE Next quarter's pipeline coverage under 3.0x in a segment Segment SMB, Q3 2025: 0.00x"
         in pdf_text

@@ -36,6 +36,7 @@ AS_OF_COLUMNS: Final = MappingProxyType(
         "fct_revenue_lines": ("invoice_date", 0),
         "fct_inventory_snapshots": ("snapshot_date", 1),
         "fct_customer_arr_monthly": ("month_start", 0),
+        "fct_forecast_snapshots": ("week_start", 0),
     }
 )
 """model → (column, days): how far a model's data reaches, for judging complete periods.

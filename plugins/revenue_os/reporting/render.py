@@ -453,24 +453,31 @@ def _kpi_summary(pdf: FPDF, pack: ReportingPack) -> None:
 
 
 def forward_pdf(pdf: FPDF, forward: Sequence[ForwardKpi], number: str = "") -> None:
-    """The forward-looking KPIs (pipeline coverage of the quarter in progress) as a table."""
+    """The forward-looking KPIs (pipeline coverage of the quarter in progress, at-risk
+    renewals of the month) as a table, each in its own period."""
     if not forward:
         return
-    first = forward[0]
-    _cards_pdf(pdf, f"{number}Looking ahead: {first.label.lower()}, {first.period_label}", forward)
-    if first.note:
-        _line(pdf, first.note, size=6.5)
+    _cards_pdf(pdf, f"{number}Looking ahead: the period in progress", forward, periods=True)
+    for note in dict.fromkeys(card.note for card in forward if card.note):
+        _line(pdf, note, size=6.5)
 
 
-def _cards_pdf(pdf: FPDF, heading: str, cards: Sequence[ForwardKpi]) -> None:
+def _cards_pdf(
+    pdf: FPDF, heading: str, cards: Sequence[ForwardKpi], *, periods: bool = False
+) -> None:
     _heading(pdf, heading)
-    with _table(
-        pdf, ["KPI", "Value", "Status"], (60, 20, 20), ("LEFT", "RIGHT", "CENTER")
-    ) as table:
+    columns, widths, aligns = ["KPI", "Value", "Status"], [60, 20, 20], ["LEFT", "RIGHT", "CENTER"]
+    if periods:
+        columns.insert(1, "Period")
+        widths = [48, 16, 18, 18]
+        aligns.insert(1, "LEFT")
+    with _table(pdf, columns, tuple(widths), tuple(aligns)) as table:
         for card in cards:
             row = table.row()
             where = "" if card.dimension_label == "all" else f", {card.dimension_label}"
             row.cell(latin1(f"{card.label}{where}"))
+            if periods:
+                row.cell(latin1(card.period_label))
             row.cell(latin1(card.display_value), style=FontFace(emphasis="BOLD"))
             row.cell(
                 latin1(card.status.upper() if card.status in STATUS_RGB else card.status_label),

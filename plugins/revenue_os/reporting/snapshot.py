@@ -300,7 +300,8 @@ TREND_MONTHS = 6
 TREND_PERIODS = {"month": TREND_MONTHS, "week": 13}
 
 # The calendar of the mart frozen from, each KPI's last months, and the forward-looking KPIs
-# of the quarter in progress, as the scorecard wrote them out. A mart without the calendar or
+# of the period in progress, in total and by segment (where the forums act on them: coverage
+# "in any segment", at-risk renewals by segment), as the scorecard wrote them out. A mart without the calendar or
 # the scorecard (built before them) freezes an empty context.
 _CONTEXT = """
 INSERT INTO ops.kpi_snapshot_context (period_grain, period_start, data_through,
@@ -319,7 +320,8 @@ SELECT %(grain)s, %(month)s, calendar.data_through, calendar.latest_complete_per
         card.value) FROM (
         SELECT metric_name, label, period_label, dimension_name, dimension_label, value,
                display_value, status, status_label, provisional_note, kpi_owner, threshold_red
-        FROM {scorecard} WHERE reported_as = 'current' AND tier = 'kpi') AS card), '[]'::jsonb),
+        FROM {scorecard} WHERE reported_as = 'current' AND tier = 'kpi'
+          AND dimension_name IN ('overall', 'segment')) AS card), '[]'::jsonb),
     coalesce((SELECT jsonb_agg(to_jsonb(card) ORDER BY card.metric_name) FROM (
         SELECT metric_name, label, period_grain, period_label, value, display_value, status,
                status_label, provisional_note

@@ -21,6 +21,7 @@ from revenue_os_mock_apis.business.core import (
     HOUR_MS,
     MINUTE_MS,
     NEVER,
+    NULL_INT,
     Calendar,
     ascii_fold,
     obj_array,
@@ -185,6 +186,8 @@ class Pipeline:
     opp_deleted_ms: np.ndarray
     opp_edit_ms: np.ndarray
     opp_hist_start: np.ndarray
+    # Renewal_Date__c: the day the term a renewal renews ends (NULL_INT on other deals).
+    opp_renewal_day: np.ndarray
     # CRM hygiene as reps keep it: a next step (missing on some), a loss reason code (missing
     # on some closed-lost deals) and a forecast category a rep moved to Commit by hand.
     opp_next_step: np.ndarray
@@ -267,6 +270,7 @@ def generate_pipeline(
         "created",
         "visible",
         "deleted",
+        "renewal_day",
     )
     history = _Builder("opp", "ms", "stage", "amount", "close_day")
     customers = _Builder("company", "created", "currency", "inactive", "reactivated")
@@ -372,6 +376,7 @@ def generate_pipeline(
             created=created,
             visible=created,
             deleted=NEVER,
+            renewal_day=NULL_INT,
         )
         lost_stage = 1 + int(u[5] * 4)  # the last open stage a lost deal reached
         _stage_history(
@@ -626,9 +631,13 @@ class _CustomerLife:
                 uplift = rng.uniform(1.0, 1.07)
                 platform_rate = round(platform_rate * uplift, 2)
                 seat_rate = round(seat_rate * uplift, 2)
-                close = (term_end - int(rng.integers(0, 21))) * DAY_MS + int(
-                    rng.integers(9, 19)
-                ) * HOUR_MS
+                early_days = int(rng.integers(0, 21))
+                # About one renewal in eight is signed after its term ended (paperwork, a
+                # procurement queue), from the draws already made so no later value moves.
+                late = (term_end * 7919 + early_days * 104729) % 8 == 0
+                close = (
+                    term_end + (3 + (term_end * 31 + early_days) % 25 if late else -early_days)
+                ) * DAY_MS + int(rng.integers(9, 19)) * HOUR_MS
             else:
                 close = (term_end + int(rng.integers(0, 11))) * DAY_MS + int(
                     rng.integers(9, 19)
@@ -643,7 +652,9 @@ class _CustomerLife:
                 ),
                 2,
             )
-            opp = self._opp(account, company, RENEWAL, renewal_created, owner, currency)
+            opp = self._opp(
+                account, company, RENEWAL, renewal_created, owner, currency, renewal_day=term_end
+            )
             _stage_history(
                 self.history,
                 opp,
@@ -651,7 +662,9 @@ class _CustomerLife:
                 close,
                 amount,
                 renews,
-                ladder=(1, 4),
+                # A renewal that will not renew never reaches negotiation: it shows as Best
+                # Case, not Commit, while it is open (the signal the risk triage reads).
+                ladder=(1, 4) if renews else (1, 3),
                 u=float(rng.random()),
                 z=float(rng.standard_normal()),
             )
@@ -662,7 +675,7 @@ class _CustomerLife:
             start = term_end
         return NEVER
 
-    def _opp(self, account, company, kind, created, owner, currency) -> int:
+    def _opp(self, account, company, kind, created, owner, currency, renewal_day=NULL_INT) -> int:
         return self.opps.add(
             account=account,
             name=f"{self.company_name[company]} - {kind}",
@@ -675,6 +688,7 @@ class _CustomerLife:
             created=created,
             visible=created,
             deleted=NEVER,
+            renewal_day=renewal_day,
         )
 
 
@@ -982,6 +996,7 @@ def _assemble(
         opp_deleted_ms=opp_deleted,
         opp_edit_ms=_edits(rng, opp_visible, 2, 40.0, end),
         opp_hist_start=hist_start,
+        opp_renewal_day=np.array(opp["renewal_day"], dtype=np.int64),
         opp_next_step=next_step,
         opp_loss_reason=loss_reason,
         opp_committed_by_hand=committed_by_hand,

@@ -297,6 +297,7 @@ class BusinessView:
             ),
             "NextStep": Column(Kind.STR, np.where(closed, None, p.opp_next_step)),
             "Loss_Reason__c": Column(Kind.STR, np.where(stage == LOST, p.opp_loss_reason, None)),
+            "Renewal_Date__c": Column(Kind.DATE, p.opp_renewal_day),
             "Type": Column(Kind.STR, p.opp_type),
             "LeadSource": Column(Kind.STR, p.opp_lead_source),
             "CampaignId": Column(Kind.ID, campaign),
@@ -323,6 +324,16 @@ class BusinessView:
             "StageName": Column(Kind.STR, np.array(STAGES, dtype=object)[p.hist_stage]),
             "Amount": Column(Kind.FLOAT, p.hist_amount),
             "CloseDate": Column(Kind.DATE, p.hist_close_day),
+            # The stage's forecast category then; a deal a rep moved to Commit by hand was
+            # Commit in every open row.
+            "ForecastCategory": Column(
+                Kind.STR,
+                np.where(
+                    p.opp_committed_by_hand[p.hist_opp] & (p.hist_stage < WON),
+                    "Commit",
+                    np.array(FORECAST_CATEGORIES, dtype=object)[p.hist_stage],
+                ),
+            ),
             "CreatedDate": Column(Kind.DATETIME, p.hist_ms),
             "SystemModstamp": Column(Kind.DATETIME, modified),
             "IsDeleted": Column(Kind.BOOL, deleted),

@@ -1,5 +1,5 @@
 -- One row per live opportunity, amounts in USD at the close date's rate, with the sales
--- cycle and marketing's part in it:
+-- cycle, a renewal's date and risk, and marketing's part in it:
 --   sourced    a new-business opportunity whose first touch (by anyone at the account, before
 --              it was created) is in a marketing channel; sourced_channel is that channel;
 --   influenced any marketing touch at the account from the look-back before creation up to
@@ -120,6 +120,17 @@ select
     resolved.created_at,
     (resolved.created_at at time zone 'UTC')::date as created_date,
     resolved.close_date,
+    resolved.forecast_category,
+    resolved.next_step,
+    resolved.renewal_date,
+    -- The seed's risk flags on an open renewal: not committed by its rep, or no agreed next step.
+    resolved.opportunity_type = 'renewal'
+    and not resolved.is_closed
+    and (resolved.forecast_category is distinct from 'Commit' or resolved.next_step is null)
+        as is_renewal_at_risk,
+    resolved.opportunity_type = 'renewal'
+    and resolved.is_won
+    and resolved.close_date <= resolved.renewal_date as is_renewed_on_time,
     resolved.currency_code,
     resolved.amount_local,
     round(resolved.amount_local * fx.usd_per_unit, 2) as amount_usd,

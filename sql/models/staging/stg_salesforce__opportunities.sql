@@ -31,6 +31,7 @@ renamed as (
         (record ->> 'Amount')::numeric as amount_local,
         upper(record ->> 'CurrencyIsoCode') as currency_code,
         (record ->> 'CloseDate')::date as close_date,
+        (record ->> 'Renewal_Date__c')::date as renewal_date,
         record ->> 'LeadSource' as lead_source,
         (record ->> 'CreatedDate')::timestamptz as created_at
     from source

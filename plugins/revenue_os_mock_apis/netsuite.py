@@ -32,6 +32,7 @@ DRIFT_REMOVED = {
     "invoiceline": "costestimate",
     "inventorysnapshot": "averagecost",
     "currencyrate": "exchangerate",
+    "pricing": "unitprice",
 }
 
 

@@ -576,6 +576,16 @@ NETSUITE_ITEMS = [
 ]
 
 
+# List prices per currency (the base price level), and one of another level that is not a list
+# price. The platform lists at 1,600 USD and 800 EUR, the gateway at 450 GBP.
+NETSUITE_PRICES = [
+    _ns("P1", item="I1", currency="USD", pricelevel="Base Price", unitprice="1600"),
+    _ns("P2", item="I1", currency="EUR", pricelevel="Base Price", unitprice="800"),
+    _ns("P3", item="I2", currency="GBP", pricelevel="Base Price", unitprice="450"),
+    _ns("P4", item="I1", currency="USD", pricelevel="Online Price", unitprice="9999"),
+]
+
+
 def _line(line_id, customer, item, day, quantity, netamount, currency, rate, cost=None):
     fields = dict(
         transaction=line_id.split("-")[0],
@@ -684,6 +694,7 @@ def load_world(conn: psycopg.Connection) -> None:
     for table, records in (
         ("netsuite__customers", NETSUITE_CUSTOMERS),
         ("netsuite__items", NETSUITE_ITEMS),
+        ("netsuite__item_prices", NETSUITE_PRICES),
         ("netsuite__invoice_lines", NETSUITE_INVOICE_LINES),
         ("netsuite__inventory_snapshots", NETSUITE_INVENTORY),
         ("netsuite__currency_rates", NETSUITE_RATES),

@@ -25,6 +25,7 @@ SLUGS = {
     "executive-performance",
     "marketing-roi",
     "pipeline-retention",
+    "recurring-revenue",
     "weekly-revenue-meeting",
 }
 CHANNEL_TABLE = "Channel performance (the date range, W-shaped attribution)"

@@ -203,6 +203,20 @@ def test_arr_movements_account_by_account(world):
     assert all(r[2] == r[3] + r[4] + r[5] - r[6] - r[7] for r in rows_)
 
 
+def test_invoice_lines_at_list_price_in_their_own_currency(world):
+    assert rows(
+        world,
+        "SELECT invoice_line_id, revenue_usd, list_amount_usd FROM mart.fct_revenue_lines"
+        " ORDER BY invoice_line_id",
+    ) == [
+        ("L1-1", Decimal("1000.00"), Decimal("1600.00")),  # 1,600 USD, not the 9,999 online price
+        ("L2-1", Decimal("1500.00"), Decimal("1600.00")),
+        ("L3-1", Decimal("550.00"), Decimal("880.00")),  # 800 EUR at the line's 1.1
+        ("L4-1", Decimal("1000.00"), Decimal("1125.00")),  # 2 x 450 GBP at 1.25
+        ("L5-1", Decimal("1250.00"), Decimal("1600.00")),
+    ]
+
+
 def test_renewal_date_and_risk_flags(world):
     assert rows(
         world,
@@ -500,6 +514,8 @@ def kpi(
         # O4, the renewal due 31 March, open in Pipeline without a next step: 5,000 EUR at 1.20
         ("renewal_risk_arr", "month", "2026-03-01", "6000"),
         ("renewals_due", "month", "2026-03-01", "1"),
+        # January 2026 at list: L2 1,600 + L4 2 x 450 GBP at 1.25 = 1,125; billed 1,500 + 1,000
+        ("discount_rate", "month", "2026-01-01", "8.2569"),  # (2,725 - 2,500) / 2,725
     ],
 )
 def test_kpi_values_worked_out_by_hand(world, metric, grain, period, expected):

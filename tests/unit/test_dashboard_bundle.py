@@ -557,6 +557,7 @@ def test_the_rollups_carry_the_fact_contracts_that_sum(contracts):
         "hardware_cogs",
         "gross_margin_usd",
         "gross_margin_pct",
+        "list_price_revenue",
     }
     assert set(metrics["fct_ad_spend_monthly"]) == {"paid_spend"}
     margin = metrics["fct_revenue_monthly"]["gross_margin_pct"].expression

@@ -1,4 +1,5 @@
-"""NetSuite SuiteQL over REST: customers, items, invoice lines, inventory snapshots."""
+"""NetSuite SuiteQL over REST: customers, items and their prices, invoice lines, inventory
+snapshots, exchange rates."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "exchangerate",
         "lastmodifieddate",
     ),
+    "pricing": ("id", "item", "currency", "pricelevel", "unitprice", "lastmodifieddate"),
 }
 
 _US_DATE = re.compile(

@@ -102,8 +102,8 @@ class ChartSpec(_Strict):
     description: str | None = None
     width: Annotated[int, Field(ge=1, le=12)] = 6
     height: Annotated[int, Field(ge=10, le=200)] = 50
-    # A table that is empty when all is well (checks not passed): the browser test accepts
-    # it empty; every other chart must show values.
+    # A chart that is empty or 0 when all is well (checks not passed, no renewal at risk):
+    # the tests accept it so; every other chart must show values.
     may_be_empty: bool = False
     # A table where a ratio does not apply to some rows (ROAS of a channel without spend):
     # Superset writes those cells N/A, which the browser test accepts here and nowhere else.

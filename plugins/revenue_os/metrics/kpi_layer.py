@@ -20,7 +20,12 @@ from revenue_os.metrics.contract import (
     MetricContract,
     SimpleCalculation,
 )
-from revenue_os.metrics.kpi_sql import complete_sql, kpi_values_sql, work_rows_sql
+from revenue_os.metrics.kpi_sql import (
+    complete_sql,
+    forward_zero_rows_sql,
+    kpi_values_sql,
+    work_rows_sql,
+)
 from revenue_os.metrics.kpi_tables import create_kpi_table
 from revenue_os.metrics.loader import load_contracts
 from revenue_os.metrics.periods import WINDOW_COLUMNS
@@ -79,6 +84,9 @@ def build_kpi_tables(
             for contract in phase:
                 for grain in contract.grain:
                     cursor.execute(work_rows_sql(contract, grain, schema, contracts))
+                    zeros = forward_zero_rows_sql(contract, grain, business_day)
+                    if zeros is not None:
+                        cursor.execute(zeros)
             cursor.execute("ANALYZE kpi_work")
         kpi_values = create_kpi_table(cursor, schema, "kpi_values")
         for contract in contracts.values():

@@ -82,6 +82,32 @@ def work_rows_sql(
     return _formula_sql(contract, calculation, grain, contracts)
 
 
+def forward_zero_rows_sql(
+    contract: MetricContract, grain: str, business_day: date | None
+) -> sql.Composed | None:
+    """The total of a forward-looking sum or count (at-risk renewal ARR) is 0, not missing,
+    in the period in progress and the next when nothing is there: no renewal at risk this
+    month is a reading the triage acts on, not a gap. Other KPIs have their quiet periods."""
+    if not (contract.is_forward_looking and contract.is_volume) or business_day is None:
+        return None
+    current = period_start(grain, business_day)
+    starts = [shift(grain, current, step) for step in range(FORWARD_PERIODS)]
+    return INSERT_WORK + sql.SQL(
+        "SELECT {name}, {grain}, forward.period_start, {overall}, {all_}, 0::numeric, {nulls} "
+        "FROM unnest({starts}::date[]) AS forward (period_start) "
+        "WHERE NOT EXISTS (SELECT FROM kpi_work AS w WHERE w.metric_name = {name} "
+        "AND w.period_grain = {grain} AND w.period_start = forward.period_start "
+        "AND w.dimension_name = {overall})"
+    ).format(
+        name=sql.Literal(contract.name),
+        grain=sql.Literal(grain),
+        overall=sql.Literal(OVERALL),
+        all_=sql.Literal(ALL),
+        nulls=sql.SQL(", ").join(sql.SQL("NULL::numeric") for _ in WINDOW_COLUMNS),
+        starts=sql.Literal(starts),
+    )
+
+
 def simple_sql(
     contract: MetricContract, calculation: SimpleCalculation, grain: str, schema: str
 ) -> sql.Composed:

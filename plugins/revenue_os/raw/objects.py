@@ -146,6 +146,7 @@ RAW_OBJECTS: dict[str, RawObject] = {
             "netsuite.inventory_snapshots", "netsuite__inventory_snapshots", "inventorysnapshot"
         ),
         _netsuite("netsuite.currency_rates", "netsuite__currency_rates", "currencyrate"),
+        _netsuite("netsuite.item_prices", "netsuite__item_prices", "pricing"),
     )
 }
 

@@ -34,7 +34,14 @@ from revenue_os_mock_apis.business.marketing import (
     KIND_LINKEDIN,
 )
 from revenue_os_mock_apis.business.people import LIFECYCLE_STAGES, SOURCES
-from revenue_os_mock_apis.business.pipeline import FORECAST_CATEGORIES, ITEMS, LOST, STAGES, WON
+from revenue_os_mock_apis.business.pipeline import (
+    FORECAST_CATEGORIES,
+    ITEMS,
+    LOST,
+    PRICE_BOOK,
+    STAGES,
+    WON,
+)
 
 if TYPE_CHECKING:
     from revenue_os_mock_apis.business import Business
@@ -61,6 +68,7 @@ NETSUITE_TABLES = {
     "invoiceline": "netsuite.invoice_lines",
     "inventorysnapshot": "netsuite.inventory_snapshots",
     "currencyrate": "netsuite.currency_rates",
+    "pricing": "netsuite.item_prices",
 }
 FRAME_OBJECTS = (
     "hubspot.contacts",
@@ -435,6 +443,33 @@ class BusinessView:
             "lastmodifieddate": Column(Kind.DATETIME, modified),
         }
         return self._ns_frame("netsuite.items", columns, f.item_created_ms, modified, True)
+
+    def _frame_netsuite_item_prices(self) -> Frame:
+        """The base price level of each item in each currency (SuiteQL `pricing`): list prices
+        are set per market, so a EUR price is not the USD one converted."""
+        f = self.business.finance
+        currencies = tuple(PRICE_BOOK)
+        item = np.repeat(np.arange(len(ITEMS)), len(currencies))
+        currency = np.tile(np.arange(len(currencies)), len(ITEMS))
+        price = np.array(
+            [
+                round(ITEMS[i][4] * PRICE_BOOK[currencies[c]], 2)
+                for i, c in zip(item, currency, strict=True)
+            ]
+        )
+        created = f.item_created_ms[item]
+        modified = np.where(
+            f.item_modified_ms[item] < self.now_ms, f.item_modified_ms[item], created
+        )
+        columns = {
+            "id": Column(Kind.INT, f.item_id[item] * 10 + currency + 1),
+            "item": Column(Kind.INT, f.item_id[item]),
+            "currency": Column(Kind.STR, np.array(currencies, dtype=object)[currency]),
+            "pricelevel": Column(Kind.STR, np.full(item.size, "Base Price", dtype=object)),
+            "unitprice": Column(Kind.FLOAT, price),
+            "lastmodifieddate": Column(Kind.DATETIME, modified),
+        }
+        return self._ns_frame("netsuite.item_prices", columns, created, modified, True)
 
     def _frame_netsuite_invoice_lines(self) -> Frame:
         b, now = self.business, self.now_ms

@@ -20,6 +20,7 @@ monthly as (
         count(*)::integer as invoice_lines,
         sum(quantity) as quantity,
         sum(revenue_usd) as revenue_usd,
+        sum(list_amount_usd) as list_amount_usd,
         sum(cogs_usd) as cogs_usd,
         sum(gross_margin_usd) as gross_margin_usd
     from revenue_lines

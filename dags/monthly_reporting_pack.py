@@ -47,7 +47,7 @@ def monthly_reporting_pack():
     @task
     def send_reporting_pack(snapshot: dict) -> dict:
         """Write the month's pack (HTML and PDF) from the snapshot and e-mail it."""
-        return reporting.send_reporting_pack(snapshot["month"])
+        return reporting.send_reporting_pack(snapshot["requested_month"])
 
     send_reporting_pack(freeze_kpi_snapshot())
 

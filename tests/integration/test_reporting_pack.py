@@ -568,3 +568,40 @@ def test_a_pdf_with_no_exceptions_has_no_red_or_yellow(mart, tmp_path):
         "green": 3,
     }
     assert "No KPI is red or yellow this month." in result.html_path.read_text()
+
+
+def test_a_pack_asked_past_the_data_covers_the_latest_complete_month_and_says_so(mart, tmp_path):
+    """The schedule asks for November on 8 December; the mart's data stopped in early
+    November (its calendar: October is the latest complete month). The pack is
+    October's, saying November is not covered yet, rather than November's first days."""
+    conn, _, _ = mart
+    calendar = sql.Identifier("mart", "reporting_calendar")
+    conn.execute(
+        sql.SQL("CREATE TABLE {} ({})").format(calendar, table_definition("reporting_calendar"))
+    )
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} (period_grain, latest_complete_period, reporting_close_days, built_at)"
+            " VALUES ('month', %s, 7, now())"
+        ).format(calendar),
+        (OCTOBER,),
+    )
+    november, december_8 = date(2026, 11, 1), date(2026, 12, 8)
+    # Asked by name, November is refused: the mart has nothing of it.
+    with pytest.raises(PackError, match="no monthly values for 2026-11"):
+        build_pack(conn, november, tmp_path, send=False, today=december_8)
+
+    result = build_pack(
+        conn, november, tmp_path, send=False, today=december_8, or_latest_complete=True
+    )
+    assert result.month == OCTOBER and result.pdf_path.name == "revenue-os-pack-2026-10.pdf"
+    said = "The data does not cover November 2026 yet: this is its latest complete month."
+    assert said in result.html_path.read_text(encoding="utf-8")
+    assert said in " ".join(
+        page.get_textpage().get_text_range() for page in pdfium.PdfDocument(result.pdf_path)
+    ).replace("\r\n", " ").replace("\n", " ")
+    # Asked for October itself, nothing is said.
+    october = build_pack(
+        conn, OCTOBER, tmp_path, send=False, today=december_8, or_latest_complete=True
+    )
+    assert "does not cover" not in october.html_path.read_text(encoding="utf-8")

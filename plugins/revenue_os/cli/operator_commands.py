@@ -112,7 +112,8 @@ def add_parsers(commands) -> None:
         "--month",
         type=_month,
         default=None,
-        help="the closed month, YYYY-MM (default: the last closed month)",
+        help="the closed month, YYYY-MM (default: the last closed month, or the published "
+        "mart's latest complete month when its data stops earlier)",
     )
     pack.add_argument(
         "--out",
@@ -685,7 +686,13 @@ def _pack(stack, args) -> int:
         stack.migrate_warehouse()
         with psycopg.connect(stack.warehouse_uri(LOADER_ROLE), autocommit=True) as conn:
             result = build_pack(
-                conn, month, out_dir, send=args.send, refreeze=args.refreeze, today=today
+                conn,
+                month,
+                out_dir,
+                send=args.send,
+                refreeze=args.refreeze,
+                today=today,
+                or_latest_complete=args.month is None,
             )
     except PackError as error:
         print(f"revenue-os pack: {error}", file=sys.stderr)

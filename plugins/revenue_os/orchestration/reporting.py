@@ -28,15 +28,19 @@ def month_of(interval_start: datetime | date) -> date:
 
 
 def freeze_kpi_snapshot(interval_start: datetime | date) -> dict:
-    """Freeze the month's KPI values from the published mart (kept if already frozen)."""
-    from revenue_os.reporting.snapshot import freeze_month
+    """Freeze the month's KPI values from the published mart (kept if already frozen), or
+    those of the mart's latest complete month when its data stops before the month ends: a
+    month frozen half-loaded would stay frozen once its data arrives."""
+    from revenue_os.reporting.snapshot import freeze_month, month_the_data_covers
 
-    month = month_of(interval_start)
+    requested = month_of(interval_start)
     with connect(warehouse_uri(LOADER_CONN_ID)) as conn:
+        month = month_the_data_covers(conn, requested)
         result = freeze_month(conn, month)
     log.info(result.summary())
     return {
         "month": month.isoformat(),
+        "requested_month": requested.isoformat(),
         "build_id": str(result.build_id) if result.build_id else None,
         "rows": result.rows,
         "kept": result.kept,
@@ -44,7 +48,8 @@ def freeze_kpi_snapshot(interval_start: datetime | date) -> dict:
 
 
 def send_reporting_pack(month: str, output_dir: Path | None = None) -> dict:
-    """Write the month's pack (HTML and PDF) and e-mail it to the pack's recipients.
+    """Write the month's pack (HTML and PDF) and e-mail it to the pack's recipients; the
+    latest complete month's, saying so, when the data stops before `month` ends.
 
     A pack with no recipients or no SMTP connection configured is written, logged as not
     sent, and the task succeeds: distribution is configuration, not a failure of the run.
@@ -52,7 +57,13 @@ def send_reporting_pack(month: str, output_dir: Path | None = None) -> dict:
     from revenue_os.reporting.deliver import build_pack
 
     with connect(warehouse_uri(LOADER_CONN_ID)) as conn:
-        result = build_pack(conn, date.fromisoformat(month), output_dir or pack_dir(), send=True)
+        result = build_pack(
+            conn,
+            date.fromisoformat(month),
+            output_dir or pack_dir(),
+            send=True,
+            or_latest_complete=True,
+        )
     log.info(
         "%s: %s (%s, %s)", result.subject, result.delivery.detail, result.html_path, result.pdf_path
     )

@@ -19,6 +19,7 @@ from revenue_os.reporting.snapshot import (
     freeze_month,
     freeze_week,
     latest_complete_week,
+    month_the_data_covers,
 )
 
 log = logging.getLogger(__name__)
@@ -144,12 +145,21 @@ def build_pack(
     refreeze: bool = False,
     today: date | None = None,
     settings: AlertSettings | None = None,
+    or_latest_complete: bool = False,
 ) -> PackResult:
-    """Freeze the month if it is not yet, write the HTML and PDF, e-mail them when `send`."""
+    """Freeze the month if it is not yet, write the HTML and PDF, e-mail them when `send`.
+
+    `or_latest_complete` (the schedule's and the command's default month): when the published
+    mart's data stops before `month` ends, the pack covers the mart's latest complete month
+    and says so, rather than sending a few days as the month.
+    """
     today = today or date.today()
     settings = settings or AlertSettings.from_env()
+    requested = month
+    if or_latest_complete:
+        month = month_the_data_covers(conn, month)
     snapshot = freeze_month(conn, month, refreeze=refreeze, today=today)
-    pack = gather_pack(conn, month, today=today)
+    pack = gather_pack(conn, month, today=today, requested_month=requested)
     links = dashboard_links(settings)
     html = render_html(pack, links)
     html_path, pdf_path = pack_paths(out_dir, month)

@@ -237,6 +237,9 @@ class ReportingPack:
     # complete quarter as the scorecard had it when the month was frozen: a month row says
     # nothing of them, and some have none.
     quarter: tuple[ForwardKpi, ...] = ()
+    # The month the schedule or the command asked for, when the data stopped before it ended
+    # and the pack covers the latest complete month instead.
+    requested_month: date | None = None
 
     @property
     def title(self) -> str:
@@ -244,6 +247,16 @@ class ReportingPack:
 
     def count(self, status: str) -> int:
         return sum(kpi.status == status for kpi in self.kpis)
+
+    @property
+    def behind(self) -> str:
+        """What a reader must know when the pack is not of the month asked for."""
+        if self.requested_month is None:
+            return ""
+        return (
+            f"The data does not cover {self.requested_month:%B %Y} yet: this is its latest "
+            "complete month."
+        )
 
     @property
     def overdue_actions(self) -> int:
@@ -481,6 +494,7 @@ def gather_pack(
     *,
     today: date | None = None,
     contracts: Mapping[str, MetricContract] | None = None,
+    requested_month: date | None = None,
 ) -> ReportingPack:
     """The pack of `month` from its snapshot (freeze it first: snapshot.freeze_month)."""
     if contracts is None:
@@ -535,6 +549,7 @@ def gather_pack(
         trends=trends,
         forward=forward,
         quarter=judged_cards(context, "quarter", contracts),
+        requested_month=requested_month if requested_month != month else None,
         build_id=build_id,
         frozen_at=max(row["frozen_at"] for row in rows),
         kpis=kpis,

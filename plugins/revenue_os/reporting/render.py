@@ -206,6 +206,7 @@ def render_text(pack: ReportingPack, links: Sequence[tuple[str, str]] = ()) -> s
         lines.append(pack.calendar.line())
     lines += [
         "",
+        f"{pack.behind + ' ' if pack.behind else ''}"
         f"{pack.count('red')} red, {pack.count('yellow')} yellow, {pack.count('green')} green "
         f"of {len(pack.kpis)} KPIs; {len(pack.open_actions)} open actions, "
         f"{pack.overdue_actions} overdue.",
@@ -603,6 +604,8 @@ def render_pdf(pack: ReportingPack, path: Path, links: Sequence[tuple[str, str]]
         f"of {len(pack.kpis)} KPIs; {len(pack.open_actions)} open actions, "
         f"{pack.overdue_actions} overdue."
     )
+    if pack.behind:
+        pdf.multi_cell(0, 5, latin1(pack.behind), new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 6, latin1(summary), new_x="LMARGIN", new_y="NEXT")
     _open_actions(pdf, pack)
     _kpi_summary(pdf, pack)

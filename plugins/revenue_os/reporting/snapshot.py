@@ -8,6 +8,7 @@ sent.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Mapping
@@ -21,6 +22,8 @@ from revenue_os.metrics.contract import MetricContract
 from revenue_os.metrics.periods import PERIOD_STEP, period_start, shift
 from revenue_os.transform import build
 from revenue_os.transform.build import PUBLISHED_SCHEMA
+
+log = logging.getLogger(__name__)
 
 # The columns kpi_values and kpi_snapshots share; the snapshot adds period, build and time.
 SNAPSHOT_COLUMNS = (
@@ -167,15 +170,41 @@ def check_ended(week: date, today: date) -> None:
 
 def latest_complete_week(conn: psycopg.Connection, schema: str = PUBLISHED_SCHEMA) -> date | None:
     """The published mart's latest complete week (its reporting calendar); None without one."""
+    return _calendar_period(conn, schema, "week", "latest_complete_period")
+
+
+def latest_complete_month(conn: psycopg.Connection, schema: str = PUBLISHED_SCHEMA) -> date | None:
+    """The published mart's latest complete month (its reporting calendar); None without one."""
+    return _calendar_period(conn, schema, "month", "latest_complete_period")
+
+
+def _calendar_period(conn: psycopg.Connection, schema: str, grain: str, column: str) -> date | None:
     found = conn.execute("SELECT to_regclass(%s)", (f"{schema}.reporting_calendar",)).fetchone()
     if not found or found[0] is None:
         return None
     row = conn.execute(
-        sql.SQL("SELECT latest_complete_period FROM {} WHERE period_grain = 'week'").format(
-            sql.Identifier(schema, "reporting_calendar")
-        )
+        sql.SQL("SELECT {} FROM {} WHERE period_grain = %s").format(
+            sql.Identifier(column), sql.Identifier(schema, "reporting_calendar")
+        ),
+        (grain,),
     ).fetchone()
     return row[0] if row else None
+
+
+def month_the_data_covers(conn: psycopg.Connection, month: date) -> date:
+    """`month`, or the published mart's latest complete month when its data stops before
+    `month` ends (a business whose today is behind the calendar, a refresh stopped for weeks):
+    a pack of a month the data barely covers would send its first days as the month. A month
+    the data covers but that is not final yet stays: its provisional KPIs are marked."""
+    latest = latest_complete_month(conn)
+    if latest is not None and latest < month:
+        log.warning(
+            "the published mart's latest complete month is %s: the pack covers it instead of %s",
+            f"{latest:%Y-%m}",
+            f"{month:%Y-%m}",
+        )
+        return latest
+    return month
 
 
 def snapshot_rows(conn: psycopg.Connection, month: date, grain: str = "month") -> int:

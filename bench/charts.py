@@ -26,11 +26,15 @@ import time
 import httpx
 import psycopg
 
+from revenue_os.dashboards.specs import load_specs
 from revenue_os.warehouse.connection import READER_ROLE
 from revenue_os_stack.profile import load_profile
 from revenue_os_stack.stack import Stack
 
-DASHBOARDS = ("executive-performance", "marketing-roi", "pipeline-retention", "data-health")
+
+def dashboard_slugs() -> list[str]:
+    """Every dashboard the bundle publishes, from its spec: a new dashboard is measured too."""
+    return sorted(spec.slug for spec in load_specs().values())
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -55,10 +59,10 @@ def executive_session(stack: Stack) -> httpx.Client:
     return client
 
 
-def charts_of(client: httpx.Client) -> list[tuple[str, int, str]]:
+def charts_of(client: httpx.Client, slugs: list[str]) -> list[tuple[str, int, str]]:
     """(dashboard slug, chart id, chart title) for every chart of our dashboards."""
     found = []
-    for slug in DASHBOARDS:
+    for slug in slugs:
         response = client.get(f"/api/v1/dashboard/{slug}/charts")
         response.raise_for_status()
         for chart in response.json()["result"]:
@@ -104,8 +108,9 @@ def main() -> None:
         client.close()
         raise
     with conn:
-        charts = charts_of(client)
-        print(f"{len(charts)} charts on {len(DASHBOARDS)} dashboards, {args.runs} runs each")
+        slugs = dashboard_slugs()
+        charts = charts_of(client, slugs)
+        print(f"{len(charts)} charts on {len(slugs)} dashboards, {args.runs} runs each")
         for slug, chart_id, title in charts:
             statements = chart_sql(client, chart_id)
             forced, direct, cached, hits = [], [], [], 0

@@ -109,6 +109,11 @@ def main() -> None:
             f"mart built in {next_build_s:.1f} s; the {len(INCREMENTAL)} incremental staging "
             f"models {staging_next:.1f} s (in the full builds {staging_full:.1f} s)"
         )
+        next_slowest = sorted(next_models.items(), key=lambda kv: -kv[1])[:12]
+        print(
+            "\nslowest steps of the next day's build: "
+            + ", ".join(f"{m} {s:.1f} s" for m, s in next_slowest)
+        )
     if not args.keep:
         pg.psql(command=f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
 

@@ -810,7 +810,9 @@ def build_all(
     extra: list[Audit] = []
     if quality_uri:
         extra.append(quality_audit(quality_uri, build_id))
+    started_audits = time.perf_counter()
     audit(conn, build_id, models, echo, extra_audits=extra)
+    result.seconds["audits"] = time.perf_counter() - started_audits
     if publish_after:
         publish(conn, build_id)
         echo(f"published build {build_id} (started {started:%H:%M:%S} UTC)")

@@ -236,20 +236,25 @@ def test_the_touches_are_brought_forward_by_person(models):
     from revenue_os.transform.changes import columns_read
 
     partitioned = {m.name: m.partitions for m in models.values() if m.partitions}
-    assert set(partitioned) == {"int_touchpoints", "fct_touchpoints"}
+    assert set(partitioned) == {"int_touchpoints", "fct_touchpoints", "fct_attribution"}
     assert partitioned["fct_touchpoints"].changes_from == {
         "int_touchpoints": {"person_id": "person_id"}
     }
     touches = partitioned["int_touchpoints"]
     assert touches.key == "person_id"
     assert touches.changes_from["stg_hubspot__events"] == {"event_id": "touch_id"}
+    # Attribution by account, reading its inputs already filtered on the accounts replaced.
+    attribution = partitioned["fct_attribution"]
+    assert attribution.key == "account_key"
+    assert attribution.filtered_inputs == ("fct_opportunities", "int_touchpoints")
     # What each followed model must record of its changes, and nothing for the others.
     assert columns_read(models) == {
         "stg_hubspot__events": {"event_id"},
         "int_person_identity": {"person_id"},
         "int_persons": {"person_id"},
         "int_campaigns": {"campaign_key"},
-        "int_touchpoints": {"person_id"},
+        "int_touchpoints": {"person_id", "account_key"},
+        "fct_opportunities": {"account_key"},
     }
 
 
@@ -279,6 +284,13 @@ def test_the_touches_are_brought_forward_by_person(models):
             "int_a",
             {"key": "id", "changes_from": {"int_c": {"id": "id"}}},
             r"int_a\.sql: the partitions' changes_from names int_c, which the model does not read",
+        ),
+        (
+            "intermediate",
+            "int_a",
+            {"key": "id", "changes_from": {"int_b": {"id": "id"}}, "filtered_inputs": ["int_c"]},
+            r"int_a\.sql: the partitions' filtered_inputs names int_c; list it under changes_from"
+            r" as int_c: \{id: id\}",
         ),
     ],
 )

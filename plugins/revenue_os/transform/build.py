@@ -99,7 +99,7 @@ def start_build(
     """Open a build and a row in ops.mart_builds. The build schema is the mart one copy
     behind, brought forward by what changed since (blue-green): a build left by a failed or
     retried build, else `mart_previous`; its partitioned tables and their state are kept,
-    every other table dropped. With `full`, or when there is none, a fresh, empty schema."""
+    and the tables they follow, every other table dropped. With `full`, or when there is none, a fresh, empty schema."""
     build_id = uuid.uuid4()
     models = discover() if models is None else models
     with conn.transaction():
@@ -124,8 +124,13 @@ def start_build(
                         sql.Identifier(base_schema), sql.Identifier(BUILD_SCHEMA)
                     )
                 )
+            # The partitioned tables, and the tables they follow: a rebuilt model compares
+            # itself with its own table of the build before last to say what changed since.
+            followed = changes.columns_read(models)
             kept = sorted(
-                m.name for m in models.values() if m.published and m.partitions is not None
+                m.name
+                for m in models.values()
+                if m.published and (m.partitions is not None or m.name in followed)
             )
             for (table,) in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = %s AND NOT tablename = ANY(%s)",

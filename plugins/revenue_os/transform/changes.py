@@ -22,7 +22,8 @@ found by filtering the SQL's output, which Postgres pushes down into the model's
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -290,6 +291,44 @@ def _reached_partitions(
     return found
 
 
+@contextmanager
+def _inputs_filtered(
+    conn: psycopg.Connection,
+    inputs: tuple[str, ...],
+    key: sql.Identifier,
+    keys: sql.Composable,
+) -> Iterator[None]:
+    """While the block runs, the model's SQL reads each of `inputs` as its rows of `keys` only.
+
+    A model names its inputs without a schema, and Postgres looks a name up in the session's
+    temporary schema first: a temporary view of the same name, filtered on the key, stands in
+    for the table without a word of the model's SQL changed. The planner inlines the view, so
+    the filter is applied where the input is scanned.
+    """
+    # Inside the model's transaction: a failure rolls the views back with the rest.
+    for name in inputs:
+        table = conn.execute(
+            "SELECT n.nspname FROM pg_class AS c JOIN pg_namespace AS n"
+            " ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
+            (name,),
+        ).fetchone()
+        if table is None:
+            raise ModelError(f"{name}, an input filtered on {key.as_string(conn)}, is not built")
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMPORARY VIEW {view} AS SELECT * FROM {table} WHERE {key} = ANY({keys})"
+            ).format(
+                view=sql.Identifier(name),
+                table=sql.Identifier(table[0], name),
+                key=key,
+                keys=keys,
+            )
+        )
+    yield
+    for name in inputs:
+        conn.execute(sql.SQL("DROP VIEW pg_temp.{}").format(sql.Identifier(name)))
+
+
 def bring_forward(
     conn: psycopg.Connection,
     schema: str,
@@ -343,11 +382,12 @@ def bring_forward(
         ).format(table=table, key=key, keys=keys)
     ).rowcount
     try:
-        added = conn.execute(
-            sql.SQL("INSERT INTO rows_in SELECT * FROM ({}) AS m WHERE m.{} = ANY({})").format(
-                sql.SQL(model.sql), key, keys
-            )
-        ).rowcount
+        with _inputs_filtered(conn, partitions.filtered_inputs, key, keys):
+            added = conn.execute(
+                sql.SQL("INSERT INTO rows_in SELECT * FROM ({}) AS m WHERE m.{} = ANY({})").format(
+                    sql.SQL(model.sql), key, keys
+                )
+            ).rowcount
     except psycopg.Error as error:
         raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
     conn.execute(sql.SQL("INSERT INTO {} TABLE rows_in").format(table))

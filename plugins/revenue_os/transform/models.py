@@ -186,6 +186,8 @@ def discover(
                 f"{path}: the partitions' changes_from names {', '.join(not_read)}, which the"
                 " model does not read"
             )
+        if partitions:
+            _check_filtered_inputs(path, partitions)
         models[name] = Model(
             name,
             layer,
@@ -208,6 +210,19 @@ def discover(
                 )
     build_order(models)
     return models
+
+
+def _check_filtered_inputs(path: Path, partitions: Partitions) -> None:
+    """An input read filtered on the partition key must carry the key under its own name, and
+    its changes must be followed: the filter is the key itself, and an unfollowed input would
+    rebuild the model whole on any change anyway."""
+    for name in partitions.filtered_inputs:
+        if partitions.changes_from.get(name, {}).get(partitions.key) != partitions.key:
+            raise ModelError(
+                f"{path}: the partitions' filtered_inputs names {name}; list it under"
+                f" changes_from as {name}: {{{partitions.key}: {partitions.key}}} (its rows carry"
+                " the partition key under the same name)"
+            )
 
 
 def build_order(models: dict[str, Model], layer: str | None = None) -> list[Model]:

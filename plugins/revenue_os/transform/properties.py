@@ -154,6 +154,11 @@ class Partitions(_Strict):
 
     key: Identifier
     changes_from: dict[Identifier, dict[Identifier, Identifier]] = Field(min_length=1)
+    # Inputs whose rows feed only the model's rows of the same key (an account's touches feed
+    # only that account's attribution): when partitions are replaced, the model's SQL reads
+    # these inputs already filtered on the key, so a model whose CTEs Postgres cannot push a
+    # filter into (windows, CTEs read twice) still reads only the partitions' rows.
+    filtered_inputs: tuple[Identifier, ...] = ()
 
 
 class Rollup(_Strict):

@@ -147,3 +147,24 @@ def test_a_changed_model_or_a_lost_table_is_rebuilt_not_brought_forward(mock, wa
         "SELECT sql_digest <> 'an older version' FROM ops.staging_state"
         " WHERE model = 'stg_netsuite__invoice_lines'"
     ).fetchone() == (True,)
+
+    # A table kept build after build carries a unique index on its grain, nulls not distinct:
+    # the grain audit reads it instead of grouping every row, and a repeated key is refused
+    # as it is written (the unattributed conversion's row has no touch: a null part of the key).
+    measured = dict(
+        conn.execute(
+            "SELECT subject, measured FROM ops.mart_audits WHERE audit = 'unique_grain'"
+            " AND build_id = (SELECT build_id FROM ops.mart_builds ORDER BY started_at DESC"
+            " LIMIT 1)"
+        ).fetchall()
+    )
+    kept = sorted(m.name for m in discover().values() if m.incremental or m.partitions)
+    assert "fct_attribution" in kept and "stg_hubspot__events" in kept
+    for name in kept:
+        assert measured[name] == "0 duplicated keys (a unique index on the grain refuses them)"
+    assert measured["fct_opportunities"] == "0 duplicated keys"
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute(
+            "INSERT INTO mart.fct_attribution SELECT * FROM mart.fct_attribution"
+            " WHERE touch_id IS NULL LIMIT 1"
+        )

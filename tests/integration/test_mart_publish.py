@@ -99,7 +99,7 @@ def test_a_failed_audit_publishes_nothing(published_world):
     models["fct_attribution"] = dataclasses.replace(
         models["fct_attribution"],
         sql=f"with original as ({original}) select conversion_id, conversion_type,"
-        " opportunity_id, conversion_date, attribution_model, touch_id, touch_date, channel,"
+        " opportunity_id, account_key, conversion_date, attribution_model, touch_id, touch_date, channel,"
         " campaign_key, credit * 0.5 as credit, attributed_amount_usd, segment, region"
         " from original",
     )

@@ -263,6 +263,8 @@ def build_model(
             raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
         conn.execute(sql.SQL("ANALYZE {}").format(table))
         rows = created.rowcount  # CREATE TABLE AS reports the rows it wrote
+        if kept_state:
+            _index_grain(conn, table, model)
         if model.incremental:
             _save_state(conn, model, batches, rows)
         if model.partitions:
@@ -274,6 +276,22 @@ def build_model(
         elif readers:
             changes.record_rebuild(conn, schema, model, readers, set_aside)
         return rows, note
+
+
+def _index_grain(conn: psycopg.Connection, table: sql.Identifier, model: Model) -> None:
+    """A table kept and brought forward build after build gets a unique index on its grain:
+    Postgres then refuses a repeated key as it is inserted, the grain audit reads the index
+    instead of grouping every row again each day, and a day's replaced rows are found by key.
+    A table whose rows already repeat the grain is left without one, for the audit to report."""
+    try:
+        with conn.transaction():
+            conn.execute(
+                sql.SQL("CREATE UNIQUE INDEX ON {} ({}) NULLS NOT DISTINCT").format(
+                    table, sql.SQL(", ").join(map(sql.Identifier, model.grain))
+                )
+            )
+    except psycopg.errors.UniqueViolation:
+        log.warning("%s repeats its grain: no unique index, the audit reports it", model.name)
 
 
 def _sql_digest(model: Model) -> str:
@@ -359,6 +377,11 @@ def _bring_forward(
             inserted = conn.execute(
                 sql.SQL("INSERT INTO {} {}").format(table, sql.SQL(select))
             ).rowcount
+        except psycopg.errors.UniqueViolation as error:
+            raise ModelError(
+                f"{model.path.name}: the rows brought forward repeat its grain"
+                f" ({', '.join(model.grain)}): {error.diag.message_detail or error}"
+            ) from error
         except psycopg.Error as error:
             raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
         if readers:
@@ -438,8 +461,31 @@ def build_kpis(
 _BUILT_TYPES = {"timestamp with time zone": "timestamptz"}
 
 
+def _grain_enforced(conn: psycopg.Connection, schema: str, model: Model) -> bool:
+    """Whether a valid unique index on exactly the grain, nulls not distinct, guards the table
+    (so no two rows can share a key, null parts included, and no scan is needed to know)."""
+    return conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_index AS i WHERE i.indrelid = to_regclass(%s)"
+        " AND i.indisunique AND i.indisvalid AND i.indnullsnotdistinct"
+        " AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = i.indnatts"
+        " AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute AS a"
+        "      WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[])) = %s)",
+        (f"{schema}.{model.name}", sorted(model.grain)),
+    ).fetchone()[0]
+
+
 def _grain_audit(conn: psycopg.Connection, model: Model) -> AuditResult:
-    table = sql.Identifier(_schema_of(model), model.name)
+    schema = _schema_of(model)
+    expected = f"0 on ({', '.join(model.grain)})"
+    if _grain_enforced(conn, schema, model):
+        return AuditResult(
+            "unique_grain",
+            model.name,
+            True,
+            "0 duplicated keys (a unique index on the grain refuses them)",
+            expected,
+        )
+    table = sql.Identifier(schema, model.name)
     key = sql.SQL(", ").join(sql.Identifier(c) for c in model.grain)
     duplicates = conn.execute(
         sql.SQL(
@@ -451,7 +497,7 @@ def _grain_audit(conn: psycopg.Connection, model: Model) -> AuditResult:
         model.name,
         duplicates == 0,
         f"{duplicates} duplicated keys",
-        f"0 on ({', '.join(model.grain)})",
+        expected,
     )
 
 

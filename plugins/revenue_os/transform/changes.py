@@ -390,7 +390,13 @@ def bring_forward(
             ).rowcount
     except psycopg.Error as error:
         raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
-    conn.execute(sql.SQL("INSERT INTO {} TABLE rows_in").format(table))
+    try:
+        conn.execute(sql.SQL("INSERT INTO {} TABLE rows_in").format(table))
+    except psycopg.errors.UniqueViolation as error:
+        raise ModelError(
+            f"{model.path.name}: the rows brought forward repeat its grain"
+            f" ({', '.join(model.grain)}): {error.diag.message_detail or error}"
+        ) from error
     if readers_columns:
         record_values(
             conn,

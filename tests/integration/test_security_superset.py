@@ -189,3 +189,33 @@ def test_the_executive_still_reads_every_dashboard_and_its_charts_data(executive
         assert charts, dashboard["slug"]
         first = executive_api.get(f"/api/v1/chart/{charts[0]['id']}/data/")
         assert first.status_code == 200, (dashboard["slug"], first.text[:300])
+
+
+def test_a_chart_request_leaves_one_action_log_row_naming_the_user_and_chart(stack, executive_api):
+    """The action log keeps who asked for which chart and how long it took, one row a request;
+    the timed steps inside it (each written and committed on its own by Superset's default
+    logger) are not written (superset_config.py, ActionLogWithoutRequestSteps)."""
+    uri = (
+        f"postgresql://superset:{stack.secrets['SUPERSET_DB_PASSWORD']}"
+        f"@127.0.0.1:{stack.profile.postgres_port}/superset"
+    )
+    charts = executive_api.get("/api/v1/dashboard/executive-performance/charts")
+    charts.raise_for_status()
+    chart_id = charts.json()["result"][0]["id"]
+    with psycopg.connect(uri, autocommit=True) as conn:
+        (since,) = conn.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()
+        for _ in range(2):
+            response = executive_api.get(
+                f"/api/v1/chart/{chart_id}/data/", params={"force": "true"}
+            )
+            assert response.status_code == 200, response.text[:300]
+        written = conn.execute(
+            "SELECT l.action, (l.json::json ->> 'pk')::integer, u.username, l.duration_ms"
+            " FROM logs AS l JOIN ab_user AS u ON u.id = l.user_id"
+            " WHERE l.id > %s AND u.username = 'executive' ORDER BY l.id",
+            (since,),
+        ).fetchall()
+    assert [(action, chart, user) for action, chart, user, _ in written] == [
+        ("ChartDataRestApi.data", chart_id, "executive")
+    ] * 2
+    assert all(duration is not None and duration >= 0 for *_, duration in written)

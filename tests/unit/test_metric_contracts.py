@@ -288,6 +288,8 @@ def test_kpi_without_thresholds_and_unknown_field(tmp_path):
         # by quarter campaigns are not broken out: the roll-up ten times smaller answers
         ("attributed_revenue", "quarter", "fct_attribution_monthly"),
         ("pipeline_created", "quarter", "fct_opportunities_created_monthly"),
+        ("arr", "month", "fct_arr_monthly"),
+        ("churned_arr", "quarter", "fct_arr_monthly"),
         ("opportunities_created", "month", "fct_opportunities"),  # a count of fact rows
         ("leads", "month", "fct_funnel"),  # no roll-up
     ],

@@ -48,6 +48,7 @@ def test_the_mart_catalogue_is_the_marts_properties(properties):
     }
     assert dict(ROLLUPS) == {
         "fct_ad_spend_monthly": ("fct_ad_spend_daily", "date_day", "campaign_days"),
+        "fct_arr_monthly": ("fct_customer_arr_monthly", "month_start", "account_months"),
         "fct_attribution_monthly": ("fct_attribution", "conversion_date", "credited_touches"),
         "fct_campaign_attribution_monthly": (
             "fct_attribution",

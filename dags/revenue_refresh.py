@@ -93,7 +93,7 @@ def revenue_refresh():
     @task
     def build_kpis(build_id: str) -> str:
         """Compile the metric contracts into kpi_values and campaign_recommendations."""
-        mart.build_kpis(build_id)
+        mart.build_kpis(build_id, full=get_current_context()["params"].get("mode") == "full")
         return build_id
 
     @task

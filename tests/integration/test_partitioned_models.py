@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from revenue_os.transform import build
+from revenue_os.transform.models import discover
 from revenue_os.warehouse.migrations import migrate
 from tests.integration.conftest import ScratchDatabases
 from tests.integration.mart_world import load_world
@@ -78,18 +79,36 @@ def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
         "SELECT person_id, count(*) FROM staging.int_touchpoints GROUP BY 1 ORDER BY 1"
     ).fetchall() == [("hs-101", 6), ("hs-103", 1)]
     # The change log keeps what the mart one copy behind has not applied yet: the event (as
-    # read before and after) and the two persons whose touches changed.
-    assert conn.execute("SELECT model, value FROM ops.model_changes ORDER BY 1, 2").fetchall() == [
-        ("int_touchpoints", "hs-101"),
-        ("int_touchpoints", "hs-103"),
-        ("stg_hubspot__events", "E7"),
-        ("stg_hubspot__events", "E7"),
+    # read before and after), the two persons whose touches changed and their two accounts
+    # (the touch moved from Max's Beta to Jane's Acme), and Beta's opportunity, whose
+    # marketing influence the moved touch took with it.
+    assert conn.execute(
+        "SELECT model, column_name, value FROM ops.model_changes ORDER BY 1, 2, 3"
+    ).fetchall() == [
+        ("fct_opportunities", "account_key", "A2"),
+        ("int_touchpoints", "account_key", "A1"),
+        ("int_touchpoints", "account_key", "A2"),
+        ("int_touchpoints", "person_id", "hs-101"),
+        ("int_touchpoints", "person_id", "hs-103"),
+        ("stg_hubspot__events", "event_id", "E7"),
+        ("stg_hubspot__events", "event_id", "E7"),
     ]
     # The next build applies them to that copy, and they are forgotten.
-    assert build_lines(conn)["fct_touchpoints"].endswith(
+    lines = build_lines(conn)
+    assert lines["fct_touchpoints"].endswith(
         "(brought forward: 2 partitions replaced, 7 rows out, 7 in)"
     )
-    assert conn.execute("SELECT count(*) FROM ops.model_changes").fetchone() == (0,)
+    # Attribution in that copy replaces the two accounts' conversions (Beta's opportunity
+    # lost its attributed touch; Acme's gained one).
+    assert lines["fct_attribution"].endswith(
+        "(brought forward: 2 partitions replaced, 80 rows out, 72 in)"
+    ), lines["fct_attribution"]
+    # What every copy applied is forgotten. The opportunities compared themselves with their
+    # table in that copy and recorded Beta again, for the published copy, which a whole
+    # rebuild brought up to date before that record: it replaces Beta once more next time.
+    assert conn.execute("SELECT model, column_name, value FROM ops.model_changes").fetchall() == [
+        ("fct_opportunities", "account_key", "A2")
+    ]
 
     incremental = (mart_checksums(conn, schema=build.STAGING_SCHEMA), mart_checksums(conn))
     build.build_all(conn, echo=lambda _: None, full=True)
@@ -127,13 +146,15 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
         "SELECT 1 FROM pg_namespace WHERE nspname = %s", (build.PREVIOUS_SCHEMA,)
     ).fetchone()
     kept = conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = %s", (build.BUILD_SCHEMA,)
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (build.BUILD_SCHEMA,)
     ).fetchall()
-    assert kept == [("fct_touchpoints",)]
-    # Its state moved to this build; the published build's stays.
+    # The partitioned tables, and the opportunities attribution follows (their rebuild
+    # compares with this copy's table to say what changed since).
+    assert kept == [("fct_attribution",), ("fct_opportunities",), ("fct_touchpoints",)]
+    # Their state moved to this build; the published build's stays.
     assert dict(
         conn.execute("SELECT build_id, count(*) FROM ops.mart_model_state GROUP BY 1").fetchall()
-    ) == {build_id: 1, second: 1}
+    ) == {build_id: 2, second: 2}
     with pytest.raises(build.AuditFailed, match="no previous mart to roll back to"):
         build.rollback(conn)
     build.fail_build(conn, build_id, "stopped by the test")
@@ -143,7 +164,7 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
     assert build.schema_build(conn, build.BUILD_SCHEMA) == retried
     assert conn.execute(
         "SELECT count(*) FROM ops.mart_model_state WHERE build_id = %s", (retried,)
-    ).fetchone() == (1,)
+    ).fetchone() == (2,)
     build.fail_build(conn, retried, "stopped by the test")
 
     lines = build_lines(conn)
@@ -156,3 +177,29 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
     build.build_all(conn, echo=lambda _: None, full=True)
     assert "rebuilt whole" in build_lines(conn)["fct_touchpoints"]  # after full, from '*'
     assert mart_checksums(conn) == incremental
+
+
+def test_a_build_refused_by_its_audit_is_not_brought_forward(world):
+    """A wrong row in a partition no change reaches would stay there for good: after a build
+    failed its audits, the next one starts from an empty schema and rebuilds whole."""
+    conn = world
+    build.build_all(conn, echo=lambda _: None)  # the mart one copy behind is a built one
+    models = discover()
+    build_id = build.start_build(conn, models=models)
+    for layer in ("staging", "intermediate", "marts"):
+        build.build_layer(conn, layer, build_id, models, echo=lambda _: None)
+    build.build_kpis(conn, build_id, echo=lambda _: None)
+    conn.execute(
+        "UPDATE mart_build.fct_attribution SET credit = credit * 0.9"
+        " WHERE conversion_id = 'O1:won' AND attribution_model = 'linear'"
+    )
+    with pytest.raises(build.AuditFailed, match="credit_sums_to_one"):
+        build.audit(conn, build_id, models, echo=lambda _: None)
+
+    lines = build_lines(conn)  # audits and publishes: the wrong credit is gone
+    assert "rebuilt whole" in lines["fct_attribution"], lines["fct_attribution"]
+    assert "rebuilt whole" in lines["fct_touchpoints"], lines["fct_touchpoints"]
+    assert conn.execute(
+        "SELECT sum(credit) FROM mart.fct_attribution"
+        " WHERE conversion_id = 'O1:won' AND attribution_model = 'linear'"
+    ).fetchone() == (1,)

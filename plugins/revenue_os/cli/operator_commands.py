@@ -43,8 +43,9 @@ def add_parsers(commands) -> None:
     mart.add_argument(
         "--full",
         action="store_true",
-        help="build: rebuild the incremental staging models from all of raw too (they are "
-        "otherwise brought forward by the raw rows loaded since their last build)",
+        help="build: rebuild every model from all of raw and compute every KPI whole (the "
+        "incremental and partitioned models are otherwise brought forward by what changed "
+        "since their last build, and the simple KPIs by the periods their facts changed in)",
     )
     decisions = commands.add_parser(
         "decisions",

@@ -20,6 +20,7 @@ from revenue_os.metrics.contract import (
     MetricContract,
     SimpleCalculation,
 )
+from revenue_os.metrics.kept_kpis import KeptMetrics
 from revenue_os.metrics.kpi_sql import (
     complete_sql,
     forward_zero_rows_sql,
@@ -46,11 +47,13 @@ def build_kpi_tables(
     contracts: Mapping[str, MetricContract] | None = None,
     *,
     settings: RecommendationSettings | None = None,
+    kept: KeptMetrics | None = None,
 ) -> dict[str, int]:
     """(Re)create `kpi_values` and `campaign_recommendations` in `schema`; their row counts.
 
     Runs in one transaction, so readers of the schema see the old tables or the new ones,
-    never a half-built pair.
+    never a half-built pair. With `kept`, the simple metrics are brought forward from the
+    rows kept by the build before, by the periods their facts changed in (`kept_kpis`).
     """
     contracts = load_contracts() if contracts is None else contracts
     settings = settings or RecommendationSettings.load(contracts=contracts)
@@ -80,14 +83,21 @@ def build_kpi_tables(
         derived = [
             c for c in contracts.values() if not isinstance(c.calculation, SimpleCalculation)
         ]
+        if kept is not None:
+            kept.prepare(cursor, schema, simple)
         for phase in (simple, derived):
             for contract in phase:
                 for grain in contract.grain:
-                    cursor.execute(work_rows_sql(contract, grain, schema, contracts))
+                    if kept is not None and phase is simple:
+                        kept.work_rows(cursor, contract, grain, schema)
+                    else:
+                        cursor.execute(work_rows_sql(contract, grain, schema, contracts))
                     zeros = forward_zero_rows_sql(contract, grain, business_day)
                     if zeros is not None:
                         cursor.execute(zeros)
             cursor.execute("ANALYZE kpi_work")
+        if kept is not None:
+            kept.finish(cursor, simple)
         kpi_values = create_kpi_table(cursor, schema, "kpi_values")
         for contract in contracts.values():
             for grain in contract.grain:

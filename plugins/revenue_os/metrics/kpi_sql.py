@@ -11,7 +11,7 @@ completeness. The statements are composed with `psycopg.sql`; no value is format
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -109,21 +109,21 @@ def forward_zero_rows_sql(
 
 
 def simple_sql(
-    contract: MetricContract, calculation: SimpleCalculation, grain: str, schema: str
+    contract: MetricContract,
+    calculation: SimpleCalculation,
+    grain: str,
+    schema: str,
+    within: Sequence[date] | None = None,
 ) -> sql.Composed:
-    if grain in _WHOLE_MONTHS:
-        # Months and quarters are whole months: a roll-up of the fact gives the same sums.
-        rolled = rollup_answering(calculation, contract.dimension_columns_at(grain).values())
-        calculation = rolled or calculation
-    time_column = sql.Identifier(calculation.time_column)
-    truncated = sql.SQL("date_trunc({}, {})").format(sql.Literal(grain), time_column)
-    model = sql.Identifier(schema, calculation.model)
-    where = sql.SQL("WHERE {} IS NOT NULL{}").format(
-        time_column,
-        sql.SQL(" AND ({})").format(sql.SQL(calculation.filter))
-        if calculation.filter
-        else sql.SQL(""),
-    )
+    """INSERT INTO kpi_work of a simple metric's rows at one grain: one grouped scan of its
+    model. `within`: only the model's rows of these periods are read (a metric brought forward
+    reads the periods a day changed and those its windows reach back to)."""
+    if is_additive(calculation.expression):
+        return additive_rows_sql(
+            contract, grain, simple_periods_sql(contract, calculation, grain, schema, within)
+        )
+    calculation, model, where = _simple_source(contract, calculation, grain, schema, within)
+    truncated = _truncated(calculation, grain)
     periods = _grouped_sql(
         contract,
         calculation,
@@ -132,36 +132,6 @@ def simple_sql(
         sql.SQL("FROM {} {}").format(model, where),
     )
     names = sql.SQL("{}, {}").format(sql.Literal(contract.name), sql.Literal(grain))
-    if is_additive(calculation.expression):
-        # Sums and counts over a window are the sums of their periods. A period without rows
-        # is 0, and it gets its row while a window still reaches back to one with data: a
-        # campaign that earned nothing this month still has its trailing three months, which a
-        # ratio's trailing value divides (without the row it read 0 on months of revenue).
-        return INSERT_WORK + sql.SQL(
-            "WITH periods AS ({periods}), quiet_periods AS (SELECT (period_start + later * "
-            "interval {step})::date AS period_start, dimension_name, dimension_value "
-            "FROM periods CROSS JOIN generate_series(1, {reach}) AS later "
-            "WHERE (period_start + later * interval {step})::date <= "
-            "(SELECT max(period_start) FROM periods) "
-            "EXCEPT SELECT period_start, dimension_name, dimension_value FROM periods), "
-            "every_period AS (SELECT period_start, dimension_name, dimension_value, value "
-            "FROM periods UNION ALL SELECT period_start, dimension_name, dimension_value, "
-            "0::numeric FROM quiet_periods) "
-            "SELECT {names}, period_start, dimension_name, dimension_value, value, {windows} "
-            "FROM every_period"
-        ).format(
-            periods=periods,
-            names=names,
-            step=sql.Literal(PERIOD_STEP[grain]),
-            reach=sql.Literal(max(window_columns(grain).values()) - 1),
-            windows=_each_window(
-                grain,
-                lambda _, periods: sql.SQL(
-                    "sum(value) OVER (PARTITION BY dimension_name, dimension_value ORDER BY "
-                    "period_start RANGE BETWEEN interval {} PRECEDING AND CURRENT ROW)"
-                ).format(sql.Literal(window_span(grain, periods))),
-            ),
-        )
     # Averages and distinct counts are re-aggregated over the window's rows: each row is
     # counted in the window of its own period and of the periods after it.
     shifted = sql.SQL("({} + shift * interval {})::date").format(
@@ -202,6 +172,104 @@ def simple_sql(
         ),
         joins=sql.Composed(joins),
     )
+
+
+def _simple_source(
+    contract: MetricContract,
+    calculation: SimpleCalculation,
+    grain: str,
+    schema: str,
+    within: Sequence[date] | None,
+) -> tuple[SimpleCalculation, sql.Identifier, sql.Composed]:
+    """The calculation to run (on a roll-up where it gives the same sums), its table, and
+    the WHERE clause of its rows."""
+    if grain in _WHOLE_MONTHS:
+        # Months and quarters are whole months: a roll-up of the fact gives the same sums.
+        rolled = rollup_answering(calculation, contract.dimension_columns_at(grain).values())
+        calculation = rolled or calculation
+    time_column = sql.Identifier(calculation.time_column)
+    conditions = [sql.SQL("{} IS NOT NULL").format(time_column)]
+    if calculation.filter:
+        conditions.append(sql.SQL("({})").format(sql.SQL(calculation.filter)))
+    if within is not None:
+        conditions.append(
+            sql.SQL("({})::date = ANY({}::date[])").format(
+                _truncated(calculation, grain), sql.Literal(sorted(within))
+            )
+        )
+    return (
+        calculation,
+        sql.Identifier(schema, calculation.model),
+        sql.SQL("WHERE {}").format(sql.SQL(" AND ").join(conditions)),
+    )
+
+
+def _truncated(calculation: SimpleCalculation, grain: str) -> sql.Composed:
+    return sql.SQL("date_trunc({}, {})").format(
+        sql.Literal(grain), sql.Identifier(calculation.time_column)
+    )
+
+
+def simple_periods_sql(
+    contract: MetricContract,
+    calculation: SimpleCalculation,
+    grain: str,
+    schema: str,
+    within: Sequence[date] | None = None,
+) -> sql.Composed:
+    """(period_start, dimension_name, dimension_value, value) of a simple metric's periods
+    that have rows: the grouped scan itself, without windows."""
+    calculation, model, where = _simple_source(contract, calculation, grain, schema, within)
+    return _grouped_sql(
+        contract,
+        calculation,
+        grain,
+        sql.SQL("({})::date").format(_truncated(calculation, grain)),
+        sql.SQL("FROM {} {}").format(model, where),
+    )
+
+
+def additive_rows_sql(
+    contract: MetricContract, grain: str, periods: sql.Composable
+) -> sql.Composed:
+    """INSERT INTO kpi_work of a sum's or count's rows from its period values (`periods`, a
+    query of period_start, dimension_name, dimension_value, value): the quiet periods and the
+    windows, which are sums of the periods, so they need no second scan of the model."""
+    names = sql.SQL("{}, {}").format(sql.Literal(contract.name), sql.Literal(grain))
+    # A period without rows is 0, and it gets its row while a window still reaches back to
+    # one with data: a campaign that earned nothing this month still has its trailing three
+    # months, which a ratio's trailing value divides (without the row it read 0 on months of
+    # revenue).
+    return INSERT_WORK + sql.SQL(
+        "WITH periods AS ({periods}), quiet_periods AS (SELECT (period_start + later * "
+        "interval {step})::date AS period_start, dimension_name, dimension_value "
+        "FROM periods CROSS JOIN generate_series(1, {reach}) AS later "
+        "WHERE (period_start + later * interval {step})::date <= "
+        "(SELECT max(period_start) FROM periods) "
+        "EXCEPT SELECT period_start, dimension_name, dimension_value FROM periods), "
+        "every_period AS (SELECT period_start, dimension_name, dimension_value, value "
+        "FROM periods UNION ALL SELECT period_start, dimension_name, dimension_value, "
+        "0::numeric FROM quiet_periods) "
+        "SELECT {names}, period_start, dimension_name, dimension_value, value, {windows} "
+        "FROM every_period"
+    ).format(
+        periods=periods,
+        names=names,
+        step=sql.Literal(PERIOD_STEP[grain]),
+        reach=sql.Literal(window_reach(grain)),
+        windows=_each_window(
+            grain,
+            lambda _, periods: sql.SQL(
+                "sum(value) OVER (PARTITION BY dimension_name, dimension_value ORDER BY "
+                "period_start RANGE BETWEEN interval {} PRECEDING AND CURRENT ROW)"
+            ).format(sql.Literal(window_span(grain, periods))),
+        ),
+    )
+
+
+def window_reach(grain: str) -> int:
+    """How many periods after its own a period's rows still count in a window."""
+    return max(window_columns(grain).values()) - 1
 
 
 def _grouped_sql(

@@ -39,12 +39,13 @@ def build_mart_layer(
     return str(current)
 
 
-def build_kpis(build_id: str) -> dict[str, int]:
-    """Compile the metric contracts into the built mart's KPI tables."""
+def build_kpis(build_id: str, *, full: bool = False) -> dict[str, int]:
+    """Compile the metric contracts into the built mart's KPI tables; with `full`, every
+    simple metric computed whole rather than brought forward by its changed periods."""
     current = uuid.UUID(build_id)
     with connect(warehouse_uri(BUILDER_CONN_ID)) as conn:
         try:
-            return build.build_kpis(conn, current)
+            return build.build_kpis(conn, current, full=full)
         except Exception as error:
             build.fail_build(conn, current, f"kpis: {error}")
             raise

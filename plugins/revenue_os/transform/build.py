@@ -27,6 +27,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from revenue_os.metrics.kept_kpis import KeptMetrics
 from revenue_os.metrics.kpi_layer import build_kpi_tables
 from revenue_os.metrics.kpi_tables import KPI_TABLES, KPI_TABLES_FILE
 from revenue_os.metrics.mart_catalogue import MART_MODELS, ROLLUPS
@@ -89,6 +90,19 @@ def schema_build(conn: psycopg.Connection, schema: str) -> uuid.UUID | None:
     return uuid.UUID(comment.removeprefix(_BUILD_COMMENT))
 
 
+def _refused_by_audit(conn: psycopg.Connection, build_id: uuid.UUID | None) -> bool:
+    """Whether the build left in `mart_build` failed its audits. Its tables are in doubt (the
+    audit judged them whole, and a wrong row may sit in a partition no change will reach), so
+    the next build starts from an empty schema rather than bringing them forward. A build
+    that broke or stopped is taken up: each table it wrote agrees with its recorded state."""
+    if build_id is None:
+        return False
+    status = conn.execute(
+        "SELECT status FROM ops.mart_builds WHERE build_id = %s", (build_id,)
+    ).fetchone()
+    return status is not None and status[0] == "audit_failed"
+
+
 def start_build(
     conn: psycopg.Connection,
     run_id: str | None = None,
@@ -97,15 +111,16 @@ def start_build(
     models: dict[str, Model] | None = None,
 ) -> uuid.UUID:
     """Open a build and a row in ops.mart_builds. The build schema is the mart one copy
-    behind, brought forward by what changed since (blue-green): a build left by a failed or
+    behind, brought forward by what changed since (blue-green): a build left by a broken or
     retried build, else `mart_previous`; its partitioned tables and their state are kept,
-    and the tables they follow, every other table dropped. With `full`, or when there is none, a fresh, empty schema."""
+    and the tables they follow, every other table dropped. With `full`, when there is none,
+    or when the build left there failed its audits, a fresh, empty schema."""
     build_id = uuid.uuid4()
     models = discover() if models is None else models
     with conn.transaction():
         held = {s: schema_build(conn, s) for s in (BUILD_SCHEMA, PREVIOUS_SCHEMA, PUBLISHED_SCHEMA)}
         base_schema = None
-        if not full:
+        if not full and not _refused_by_audit(conn, held[BUILD_SCHEMA]):
             base_schema = next(
                 (s for s in (BUILD_SCHEMA, PREVIOUS_SCHEMA) if held[s] is not None), None
             )
@@ -443,17 +458,28 @@ def build_layer(
 
 
 def build_kpis(
-    conn: psycopg.Connection, build_id: uuid.UUID, echo: Callable[[str], None] = log.info
+    conn: psycopg.Connection,
+    build_id: uuid.UUID,
+    echo: Callable[[str], None] = log.info,
+    *,
+    full: bool = False,
 ) -> dict[str, int]:
     """Compile the metric contracts into the built mart's KPI tables (kpi_values,
-    campaign_recommendations): one definition per metric, no second copy of its SQL."""
+    campaign_recommendations): one definition per metric, no second copy of its SQL. The
+    simple metrics are brought forward from the rows the build before kept in staging, by the
+    periods their facts changed in; with `full`, computed whole."""
     started = time.perf_counter()
-    counts = build_kpi_tables(conn, BUILD_SCHEMA)
+    kept = KeptMetrics(STAGING_SCHEMA, full=full)
+    counts = build_kpi_tables(conn, BUILD_SCHEMA, kept=kept)
     seconds = time.perf_counter() - started
     for table, rows in counts.items():
         _record_model(conn, build_id, table, "kpis", rows, seconds)
         echo(f"[kpis] {BUILD_SCHEMA}.{table}: {rows:,} rows")
-    echo(f"[kpis] compiled from the metric contracts in {seconds:.1f} s")
+    echo(
+        f"[kpis] compiled from the metric contracts in {seconds:.1f} s (simple metrics by"
+        f" grain: {kept.computed['whole']} computed whole, {kept.computed['periods']} brought"
+        " forward by their changed periods, the rest unchanged)"
+    )
     return counts
 
 
@@ -853,7 +879,7 @@ def build_all(
             result.rows.update(layer_result.rows)
             result.seconds.update(layer_result.seconds)
         started_kpis = time.perf_counter()
-        result.rows.update(build_kpis(conn, build_id, echo))
+        result.rows.update(build_kpis(conn, build_id, echo, full=full))
         result.seconds["kpi_tables"] = time.perf_counter() - started_kpis
     except Exception as error:
         fail_build(conn, build_id, str(error))

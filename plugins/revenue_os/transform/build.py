@@ -393,10 +393,7 @@ def _bring_forward(
                 sql.SQL("INSERT INTO {} {}").format(table, sql.SQL(select))
             ).rowcount
         except psycopg.errors.UniqueViolation as error:
-            raise ModelError(
-                f"{model.path.name}: the rows brought forward repeat its grain"
-                f" ({', '.join(model.grain)}): {error.diag.message_detail or error}"
-            ) from error
+            raise changes.grain_repeated(model, error) from error
         except psycopg.Error as error:
             raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
         if readers:

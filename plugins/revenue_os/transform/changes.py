@@ -393,10 +393,7 @@ def bring_forward(
     try:
         conn.execute(sql.SQL("INSERT INTO {} TABLE rows_in").format(table))
     except psycopg.errors.UniqueViolation as error:
-        raise ModelError(
-            f"{model.path.name}: the rows brought forward repeat its grain"
-            f" ({', '.join(model.grain)}): {error.diag.message_detail or error}"
-        ) from error
+        raise grain_repeated(model, error) from error
     if readers_columns:
         record_values(
             conn,
@@ -413,6 +410,14 @@ def bring_forward(
     if removed + added > REANALYSE_SHARE * max(rows, 1):
         conn.execute(sql.SQL("ANALYZE {}").format(table))
     return rows, PartitionsReplaced(len(reached), removed, added)
+
+
+def grain_repeated(model: Model, error: psycopg.errors.UniqueViolation) -> ModelError:
+    """The error of rows brought forward that repeat a key the table's grain index holds."""
+    return ModelError(
+        f"{model.path.name}: the rows brought forward repeat its grain"
+        f" ({', '.join(model.grain)}): {error.diag.message_detail or error}"
+    )
 
 
 def check_partition_key(conn: psycopg.Connection, schema: str, model: Model) -> None:

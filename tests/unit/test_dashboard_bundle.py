@@ -528,7 +528,7 @@ def _revenue(**change) -> SimpleCalculation:
 @pytest.mark.parametrize(
     "change",
     [
-        {"expression": "count(*)"},  # rows of the fact, not of the roll-up
+        {"expression": "count(revenue_usd)"},  # the fact's values, which the roll-up sums
         {"expression": "count(distinct account_key)"},
         {"expression": "avg(revenue_usd)"},  # an average of sums is no average
         {"expression": "sum(revenue_local)"},  # a column the roll-up does not keep
@@ -547,6 +547,24 @@ def test_a_sum_rolls_up_with_its_filter_bucketed_by_month():
     assert (rolled.model, rolled.time_column) == ("fct_revenue_monthly", "month_start")
     assert (rolled.expression, rolled.filter) == (calculation.expression, calculation.filter)
     assert rolled_up(calculation, "fct_attribution_monthly") is None  # another fact's
+
+
+def test_a_count_of_rows_rolls_up_as_the_sum_of_the_row_count():
+    # fct_revenue_monthly counts the revenue lines it sums in `invoice_lines`; a month whose lines
+    # the filter leaves out counts 0, as count(*) would, not null.
+    rolled = rolled_up(_revenue(expression="count(*) + sum(revenue_usd)"), "fct_revenue_monthly")
+    assert rolled.expression == "coalesce(sum(invoice_lines), 0) + sum(revenue_usd)"
+
+
+def test_the_win_rate_by_count_reads_the_closed_rollup(contracts):
+    win_rate = contract_metrics(contracts)["fct_opportunities_closed_monthly"]["win_rate"]
+    closed = "(is_closed and opportunity_type in ('new_business', 'expansion'))"
+    won = "(is_won and opportunity_type in ('new_business', 'expansion'))"
+    assert win_rate.expression == (
+        f"(coalesce(sum(opportunities) FILTER (WHERE {won} AND month_start IS NOT NULL), 0))"
+        f" * 100.0 / nullif(coalesce(sum(opportunities) FILTER (WHERE {closed} AND month_start"
+        " IS NOT NULL), 0), 0)"
+    )
 
 
 def test_the_rollups_carry_the_fact_contracts_that_sum(contracts):

@@ -290,7 +290,11 @@ def test_kpi_without_thresholds_and_unknown_field(tmp_path):
         ("pipeline_created", "quarter", "fct_opportunities_created_monthly"),
         ("arr", "month", "fct_arr_monthly"),
         ("churned_arr", "quarter", "fct_arr_monthly"),
-        ("opportunities_created", "month", "fct_opportunities"),  # a count of fact rows
+        # a count of fact rows is the roll-up's row count summed
+        ("opportunities_created", "month", "fct_opportunities_created_monthly"),
+        ("won_deals", "quarter", "fct_opportunities_closed_monthly"),
+        ("won_deals", "week", "fct_opportunities"),
+        ("average_deal_size", "month", "fct_opportunities"),  # an average stays on the fact
         ("leads", "month", "fct_funnel"),  # no roll-up
     ],
 )

@@ -55,6 +55,7 @@ def test_the_mart_catalogue_is_the_marts_properties(properties):
             "conversion_date",
             "credited_touches",
         ),
+        "fct_opportunities_closed_monthly": ("fct_opportunities", "close_date", "opportunities"),
         "fct_opportunities_created_monthly": ("fct_opportunities", "created_date", "opportunities"),
         "fct_revenue_monthly": ("fct_revenue_lines", "invoice_date", "invoice_lines"),
     }

@@ -10,7 +10,10 @@ columns, each column with its `data_type` and description); what dbt has no key 
 - `partitions` (intermediate and marts): the model is brought forward partition by
   partition, the partitions a change of its inputs reaches (transform/changes.py);
 - `rollup_of` (marts only): the model sums its fact by month, so a contract on the fact is a
-  metric of the roll-up too and the audit checks that both give the same totals.
+  metric of the roll-up too and the audit checks that both give the same totals;
+- `clustered_by` (marts only): the columns the dashboards' queries pick a table's rows by
+  first; the build writes the rows in that order and indexes them, so a chart reads the few
+  pages of its slice instead of the whole table.
 
 A column's `data_tests` are dbt's generic tests (`not_null`, `unique`, `accepted_values`,
 `relationships`) and dbt_utils' `accepted_range`; the quality gate runs them as Soda checks
@@ -175,6 +178,7 @@ class Meta(_Strict):
     incremental: Incremental | None = None
     partitions: Partitions | None = None
     rollup_of: Rollup | None = None
+    clustered_by: tuple[Identifier, ...] = ()
 
 
 class ModelProperties(_Strict):
@@ -226,6 +230,14 @@ def _problems(model: ModelProperties, layer: str) -> list[str]:
             f"changes_from {source}: {column} is not a declared column"
             for source, mapping in partitions.changes_from.items()
             for column in mapping.values()
+            if column not in declared
+        ]
+    if model.meta.clustered_by:
+        if layer != "marts":
+            problems.append("only a mart model is clustered for the dashboards")
+        problems += [
+            f"clustered_by {column} is not a declared column"
+            for column in model.meta.clustered_by
             if column not in declared
         ]
     if model.meta.rollup_of is not None:

@@ -1,8 +1,8 @@
 -- Opportunities and their amounts summed by creation month, type, sourced channel, marketing
 -- flags, segment and region: fct_opportunities rolled up to what the pipeline-created charts
--- group by. Sums only, so pipeline created (all, marketing-sourced, marketing-influenced) is
--- the same on it as on fct_opportunities for whole months; counts of deals, win rates and
--- cycle times stay on the fact.
+-- group by. Sums and a count only, so pipeline created (all, marketing-sourced,
+-- marketing-influenced) and the opportunities created are the same on it as on
+-- fct_opportunities for whole months; cycle times stay on the fact.
 
 with opportunities as (
     select * from fct_opportunities

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 import zipfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from revenue_os.dashboards.bundle import (
     bundle_files,
     template_names_in,
 )
-from revenue_os.dashboards.datasets import D3_FORMATS, contract_metrics
+from revenue_os.dashboards.datasets import D3_FORMATS, channel_monthly_dataset, contract_metrics
 from revenue_os.dashboards.filter_reach import BREAKDOWN_NOTE
 from revenue_os.dashboards.specs import DashboardSpecError, load_specs
 from revenue_os.metrics import load_contracts
@@ -159,6 +160,29 @@ def test_the_channel_table_divides_the_kpi_layers_sums(files):
     assert expressions["cost_per_lead"] == "sum(paid_spend) * 1.0 / nullif(sum(leads), 0)"
     assert 'FROM "mart"."kpi_values"' in channels["sql"]
     assert "cac" not in expressions  # new customers are not kept by channel
+
+
+def test_the_channel_dataset_lays_out_only_the_sums_its_charts_need(files, contracts):
+    (channels,) = [
+        config
+        for path, config in files.items()
+        if path.startswith("datasets/") and config["table_name"] == "channel_monthly"
+    ]
+    pivoted = set(re.findall(r"WHERE metric_name = '([a-z_]+)'", channels["sql"]))
+    # the channel table's sums, and the sides of its three ratios (ROAS needs paid revenue)
+    assert pivoted == {
+        "paid_spend",
+        "leads",
+        "mqls",
+        "pipeline_created",
+        "attributed_revenue",
+        "paid_attributed_revenue",
+    }
+    assert {"roas", "cost_per_lead", "cost_per_mql"} <= {
+        m["metric_name"] for m in channels["metrics"]
+    }
+    # the unnarrowed dataset, which the specs are checked against, keeps every channel sum
+    assert "won_amount" in channel_monthly_dataset(contracts).columns
 
 
 def test_every_chart_appears_in_its_dashboard_position(files):

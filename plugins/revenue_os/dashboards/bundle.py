@@ -20,12 +20,14 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from revenue_os.dashboards.datasets import (
+    CHANNEL_MONTHLY,
     D3_FORMATS,
     IN_PROGRESS,
     PERIOD_STATES,
     SCHEMA,
     Dataset,
     build_datasets,
+    channel_monthly_dataset,
 )
 from revenue_os.dashboards.filter_reach import (
     BREAKDOWN_NOTE,
@@ -845,6 +847,17 @@ def bundle_files(
     if specs is None:
         specs = load_specs(contracts=contracts)
     datasets = build_datasets(contracts)
+    shown_by_channel = {
+        metric
+        for spec in specs.values()
+        for chart in spec.charts
+        if chart.dataset == CHANNEL_MONTHLY
+        for metric in chart.metrics
+    }
+    datasets = {
+        **datasets,
+        CHANNEL_MONTHLY: channel_monthly_dataset(contracts, shown=shown_by_channel),
+    }
     files: dict[str, dict[str, Any]] = {
         "metadata.yaml": {"version": VERSION, "type": "assets", "timestamp": TIMESTAMP},
         DATABASE_FILE: database_config(database_uri),

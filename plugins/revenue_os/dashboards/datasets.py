@@ -11,7 +11,7 @@ grouping a chart asks for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from psycopg import sql
@@ -463,7 +463,9 @@ KPI_PERIOD_STATE_SQL = (
 CHANNEL_MONTHLY = "channel_monthly"
 
 
-def channel_monthly_dataset(contracts: Mapping[str, MetricContract]) -> Dataset:
+def channel_monthly_dataset(
+    contracts: Mapping[str, MetricContract], shown: Collection[str] | None = None
+) -> Dataset:
     """One row per channel and month of every sum or count the KPI layer keeps by channel,
     read from `kpi_values` (the one home of those numbers) and laid side by side, so a table
     shows spend, leads, cost per lead, MQLs, pipeline and ROAS of a channel on one row.
@@ -471,13 +473,25 @@ def channel_monthly_dataset(contracts: Mapping[str, MetricContract]) -> Dataset:
     The sums are metrics summed over the chart's months; each ratio contract whose two sides
     are among them is their ratio of sums, which holds for any range of months. A channel
     without a row for a sum in a month has 0 of it, as in the KPI layer.
+
+    `shown`: the metrics the charts on it show; the published dataset lays out only the sums
+    those need. Superset parses a virtual dataset's SQL on every chart request, and the
+    pivot of every channel sum cost the channel table 45 ms more than its six sums.
     """
+    needed = None
+    if shown is not None:
+        needed = set(shown)
+        for name in shown:
+            calculation = contracts[name].calculation
+            if isinstance(calculation, RatioCalculation):
+                needed |= {calculation.numerator, calculation.denominator}
     additive = [
         contract
         for contract in contracts.values()
         if isinstance(contract.calculation, SimpleCalculation)
         and is_additive(contract.calculation.expression)
         and CHANNEL in contract.dimensions_at("month")
+        and (needed is None or contract.name in needed)
     ]
     names = [contract.name for contract in additive]
     query = sql.SQL(
@@ -514,6 +528,7 @@ def channel_monthly_dataset(contracts: Mapping[str, MetricContract]) -> Dataset:
             and calculation.numerator in metrics
             and calculation.denominator in metrics
             and CHANNEL in contract.dimensions_at("month")
+            and (needed is None or contract.name in needed)
         ):
             metrics[contract.name] = DatasetMetric(
                 name=contract.name,
@@ -532,8 +547,9 @@ def channel_monthly_dataset(contracts: Mapping[str, MetricContract]) -> Dataset:
         main_dttm_col="month_start",
         metrics=dict(sorted(metrics.items())),
         sql=query.as_string(None),
-        description="each channel's month side by side: every sum and count the KPI layer "
-        "keeps by channel (mart.kpi_values), with the ratios of their sums",
+        description="each channel's month side by side: the sums and counts the KPI layer "
+        "keeps by channel (mart.kpi_values) that the channel charts show, with the ratios of "
+        "their sums",
         calculated={
             **label_columns(columns),
             "month_start_state": period_state_sql("month_start"),

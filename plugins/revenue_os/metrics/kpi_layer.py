@@ -27,7 +27,7 @@ from revenue_os.metrics.kpi_sql import (
     kpi_values_sql,
     work_rows_sql,
 )
-from revenue_os.metrics.kpi_tables import create_kpi_table
+from revenue_os.metrics.kpi_tables import add_grain_key, create_kpi_table
 from revenue_os.metrics.loader import load_contracts
 from revenue_os.metrics.periods import WINDOW_COLUMNS
 from revenue_os.metrics.recommendations import (
@@ -98,7 +98,7 @@ def build_kpi_tables(
             cursor.execute("ANALYZE kpi_work")
         if kept is not None:
             kept.finish(cursor, simple)
-        kpi_values = create_kpi_table(cursor, schema, "kpi_values")
+        kpi_values = create_kpi_table(cursor, schema, "kpi_values", keyed=False)
         for contract in contracts.values():
             for grain in contract.grain:
                 completeness = complete_sql(contract, grain, contracts, as_of, business_day)
@@ -115,6 +115,7 @@ def build_kpi_tables(
                         contract, grain, kpi_values, completeness, finality, business_day
                     )
                 )
+        add_grain_key(cursor, kpi_values, "kpi_values")
         kpi_count = _count(cursor, kpi_values)
         campaign_count = build_campaign_recommendations(
             cursor, schema, contracts, settings, business_day

@@ -690,13 +690,15 @@ def kpi_values_sql(
         "{prior}, ({prior_delta}) * 100 / nullif(abs({prior}), 0), "
         "{trailing}, {format}, {direction}, {status}, {green}, {yellow}, {red}, "
         "{owner}, {steward}, {confidence}, {action_type}, {action}, {basis}, {windows} "
-        "FROM (SELECT *, min(period_start) OVER (PARTITION BY dimension_name, dimension_value) "
-        "AS first_period FROM kpi_work WHERE metric_name = {name} AND period_grain = {grain}) "
-        "AS w LEFT JOIN kpi_work AS prior ON prior.metric_name = w.metric_name "
-        "AND prior.period_grain = w.period_grain AND prior.dimension_name = w.dimension_name "
-        "AND prior.dimension_value = w.dimension_value "
-        "AND prior.period_start = (w.period_start - interval {step})::date "
-        "WHERE true{forward}"
+        # The prior period is the row before in the slice's own order, when it is the period
+        # just before (a slice may skip periods): one sort of the slice's rows gives it and
+        # the first period, where a join back to kpi_work probed the index once per row.
+        "FROM (SELECT *, min(period_start) OVER slice AS first_period, "
+        "CASE WHEN lag(period_start) OVER slice = (period_start - interval {step})::date "
+        "THEN lag(value) OVER slice END AS prior_value "
+        "FROM kpi_work WHERE metric_name = {name} AND period_grain = {grain} "
+        "WINDOW slice AS (PARTITION BY dimension_name, dimension_value ORDER BY period_start)) "
+        "AS w WHERE true{forward}"
     ).format(
         table=table,
         label=sql.Literal(contract.label),
@@ -721,8 +723,8 @@ def kpi_values_sql(
         basis=sql.Literal(None if forward else trailing_basis(contract)),
         forward=_forward_sql(contract, grain, business_day),
         # A forward-looking KPI's earlier periods are over: no prior and no trailing window.
-        prior=sql.SQL("NULL::numeric" if forward else "prior.value"),
-        prior_delta=sql.SQL("NULL::numeric" if forward else "w.value - prior.value"),
+        prior=sql.SQL("NULL::numeric" if forward else "w.prior_value"),
+        prior_delta=sql.SQL("NULL::numeric" if forward else "w.value - w.prior_value"),
         trailing=sql.SQL("NULL::numeric" if forward else "w.trailing_value"),
         windows=sql.SQL(", ").join(
             sql.SQL("NULL::numeric" if forward else "w.{}").format(sql.Identifier(column))

@@ -175,3 +175,18 @@ def test_a_changed_model_or_a_lost_table_is_rebuilt_not_brought_forward(mock, wa
             "INSERT INTO mart.fct_attribution SELECT * FROM mart.fct_attribution"
             " WHERE touch_id IS NULL LIMIT 1"
         )
+
+    # What the dashboards pick rows by is indexed in the published mart: a mart model's
+    # indexed_by columns, and kpi_values keyed metric, grain, breakdown, value, period.
+    indexes = dict(
+        conn.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'mart'"
+            " AND tablename IN ('fct_campaign_attribution_monthly', 'kpi_values')"
+        ).fetchall()
+    )
+    assert indexes["fct_campaign_attribution_monthly"].endswith(
+        "USING btree (attribution_model, conversion_type, campaign_key)"
+    )
+    assert indexes["kpi_values"].endswith(
+        "USING btree (metric_name, period_grain, dimension_name, dimension_value, period_start)"
+    )

@@ -304,3 +304,16 @@ def test_a_wrong_partitions_declaration_names_the_model_and_the_fix(
     _write(tmp_path, layer, name, f"select id from {source}", partitions=partitions)
     with pytest.raises(ModelError, match=message):
         discover(tmp_path, tmp_path, settings={})
+
+
+@pytest.mark.parametrize(
+    ("layer", "name", "message"),
+    [
+        ("intermediate", "int_a", r"int_a: only a mart model is indexed for the dashboards"),
+        ("marts", "fct_a", r"fct_a: indexed_by month_start is not a declared column"),
+    ],
+)
+def test_a_wrong_index_declaration_names_the_model_and_the_fix(tmp_path, layer, name, message):
+    _write(tmp_path, layer, name, "select 1 as id", indexed_by=["id", "month_start"])
+    with pytest.raises(ModelError, match=message):
+        discover(tmp_path, tmp_path, settings={})

@@ -67,7 +67,7 @@ def _set_session(conn: psycopg.Connection) -> None:
     # JIT compilation cost more than it saved: the planner misjudges the range joins of
     # fct_opportunities and compiles for rows that never come (docs/performance.md).
     conn.execute("SET jit = off")
-    # Index builds (the kept tables' grain, the clustered tables, the KPI table's key) sort
+    # Index builds (the kept tables' grain, the indexed mart tables, the KPI table's key) sort
     # in memory instead of on disk: kpi_values' key at scale 10 took 1.5 s instead of 2.0 s.
     conn.execute("SET maintenance_work_mem = '256MB'")
     conn.execute(
@@ -273,19 +273,17 @@ def build_model(
         latest = changes.latest_change(conn) if model.partitions else 0
         set_aside = bool(readers) and not full and changes.set_aside(conn, schema, model.name)
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(table))
-        clustered_by = model.properties.meta.clustered_by if model.properties else ()
+        indexed_by = model.properties.meta.indexed_by if model.properties else ()
         try:
             created = conn.execute(
-                sql.SQL("CREATE {}TABLE {} AS\n{}").format(
-                    unlogged, table, _in_order(model.sql, clustered_by)
-                )
+                sql.SQL("CREATE {}TABLE {} AS\n{}").format(unlogged, table, sql.SQL(model.sql))
             )
         except psycopg.Error as error:
             raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
-        if clustered_by:
+        if indexed_by:
             conn.execute(
                 sql.SQL("CREATE INDEX ON {} ({})").format(
-                    table, sql.SQL(", ").join(map(sql.Identifier, clustered_by))
+                    table, sql.SQL(", ").join(map(sql.Identifier, indexed_by))
                 )
             )
         conn.execute(sql.SQL("ANALYZE {}").format(table))
@@ -303,16 +301,6 @@ def build_model(
         elif readers:
             changes.record_rebuild(conn, schema, model, readers, set_aside)
         return rows, note
-
-
-def _in_order(select: str, columns: tuple[str, ...]) -> sql.Composable:
-    """The model's SELECT, its rows sorted by `columns` when it has any: written in that
-    order, the rows of one slice sit on a few pages together, which the index then finds."""
-    if not columns:
-        return sql.SQL(select)
-    return sql.SQL("SELECT * FROM (\n{}\n) AS model_rows ORDER BY {}").format(
-        sql.SQL(select), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
 
 
 def _index_grain(conn: psycopg.Connection, table: sql.Identifier, model: Model) -> None:

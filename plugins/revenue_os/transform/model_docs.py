@@ -65,10 +65,8 @@ def _published(name: str, model: ModelProperties) -> list[str]:
     facts = [f"Grain: {_codes(model.grain)}."]
     if model.meta.partitions is not None:
         facts.append(_brought_forward(model))
-    if model.meta.clustered_by:
-        facts.append(
-            f"Clustered by {_codes(model.meta.clustered_by)} (written in that order, indexed)."
-        )
+    if model.meta.indexed_by:
+        facts.append(f"Indexed by {_codes(model.meta.indexed_by)} for the dashboards.")
     rollup = model.meta.rollup_of
     if rollup is not None:
         facts.append(

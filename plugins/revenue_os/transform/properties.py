@@ -11,9 +11,8 @@ columns, each column with its `data_type` and description); what dbt has no key 
   partition, the partitions a change of its inputs reaches (transform/changes.py);
 - `rollup_of` (marts only): the model sums its fact by month, so a contract on the fact is a
   metric of the roll-up too and the audit checks that both give the same totals;
-- `clustered_by` (marts only): the columns the dashboards' queries pick a table's rows by
-  first; the build writes the rows in that order and indexes them, so a chart reads the few
-  pages of its slice instead of the whole table.
+- `indexed_by` (marts only): the columns the dashboards' queries pick a table's rows by
+  first; the build indexes them, so a chart reads its slice instead of the whole table.
 
 A column's `data_tests` are dbt's generic tests (`not_null`, `unique`, `accepted_values`,
 `relationships`) and dbt_utils' `accepted_range`; the quality gate runs them as Soda checks
@@ -178,7 +177,7 @@ class Meta(_Strict):
     incremental: Incremental | None = None
     partitions: Partitions | None = None
     rollup_of: Rollup | None = None
-    clustered_by: tuple[Identifier, ...] = ()
+    indexed_by: tuple[Identifier, ...] = ()
 
 
 class ModelProperties(_Strict):
@@ -232,12 +231,12 @@ def _problems(model: ModelProperties, layer: str) -> list[str]:
             for column in mapping.values()
             if column not in declared
         ]
-    if model.meta.clustered_by:
+    if model.meta.indexed_by:
         if layer != "marts":
-            problems.append("only a mart model is clustered for the dashboards")
+            problems.append("only a mart model is indexed for the dashboards")
         problems += [
-            f"clustered_by {column} is not a declared column"
-            for column in model.meta.clustered_by
+            f"indexed_by {column} is not a declared column"
+            for column in model.meta.indexed_by
             if column not in declared
         ]
     if model.meta.rollup_of is not None:

@@ -303,7 +303,7 @@ def test_a_kpi_turning_red_alerts_its_owner_once_per_red_spell(
     for expected in (
         "Period: October 2026",
         "Value: 0.80x",
-        "Red when: < 1",
+        "Red when: < 1x",  # the threshold in the unit of the value
         "Change: -50.0 % vs the month before",  # (0.8 - 1.6) / 1.6
         "Prior: 1.60x",
         "August 2026 3.20x (green) → September 2026 1.60x (yellow) → October 2026 0.80x (red)",

@@ -544,8 +544,8 @@ def test_the_pdf_is_one_page_with_a_badge_per_status_and_every_figure(mart, tmp_
     # Text outside Latin-1 is transliterated, not a crash.
     assert "2026-11-10 OVERDUE" in text and "Move budget -> paid search <today>" in text
     assert "fct_ad_spend_daily: spend is not negative" in text
-    assert text.index("Total revenue $612,346 (red: < 700000)") < text.index(
-        "Return on ad spend (ROAS) 2.40x (yellow: >= 1 and < 3)"
+    assert text.index("Total revenue $612,346 (red: < $700,000)") < text.index(
+        "Return on ad spend (ROAS) 2.40x (yellow: >= 1x and < 3x)"
     )
     assert "quarterly" in text and f"{LABELS['sales_cycle_days']} *" in text
     assert "* Provisional: not final when frozen" in text

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from revenue_os.metrics import load_contracts
-from revenue_os.metrics.formatting import format_change_vs_prior, period_label
+from revenue_os.metrics.formatting import format_change_vs_prior, format_condition, period_label
 from revenue_os.notifications import freshness, kpi_alerts, refresh_alerts, runbook
 from revenue_os.notifications.delivery import mime_message
 from revenue_os.notifications.message import AlertMessage
@@ -94,6 +94,23 @@ def test_a_mail_has_a_text_part_beside_the_html_and_the_pdf_typed_as_pdf(tmp_pat
 )
 def test_changes_of_percentages_are_in_points(value, prior, fmt, shown):
     assert format_change_vs_prior(value, prior, fmt) == shown
+
+
+@pytest.mark.parametrize(
+    ("condition", "fmt", "shown"),
+    [
+        ("< 700000", "usd", "< $700,000"),
+        (">= 18 and < 25", "percent", ">= 18 % and < 25 %"),
+        (">= 1 and < 3", "ratio", ">= 1x and < 3x"),
+        (">= 90", "days", ">= 90 days"),
+        ("< 2.5", "percent", "< 2.5 %"),  # a fraction keeps the value's own decimals
+        ("<= -5", "percent", "<= -5 %"),
+        ("< 1000", "count", "< 1,000"),
+        (None, "usd", None),
+    ],
+)
+def test_thresholds_are_written_in_the_unit_of_the_value(condition, fmt, shown):
+    assert format_condition(condition, fmt) == shown
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
@@ -35,6 +36,27 @@ def _formatted(number: Decimal, fmt: str) -> str:
     if fmt == "count":
         return f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,.1f}"
     raise ValueError(f"unknown format {fmt!r}: expected usd, percent, ratio, days, months or count")
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_WHOLE_UNITS = {"percent": "{:,} %", "ratio": "{:,}x", "days": "{:,} days", "months": "{:,} months"}
+
+
+def format_condition(condition: str | None, fmt: str) -> str | None:
+    """A contract's threshold condition in the unit of its values, as a reader says it:
+    `< 700000` on dollars reads `< $700,000`, `>= 18 and < 25` on a percentage `>= 18 % and
+    < 25 %`; a whole number keeps no decimals."""
+    if condition is None:
+        return None
+
+    def said(match: re.Match[str]) -> str:
+        number = Decimal(match.group())
+        whole = number == number.to_integral_value()
+        if whole and fmt in _WHOLE_UNITS:
+            return _WHOLE_UNITS[fmt].format(int(number))
+        return format_value(number, fmt)
+
+    return _NUMBER.sub(said, condition)
 
 
 def format_change_vs_prior(

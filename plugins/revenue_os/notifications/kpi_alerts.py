@@ -23,7 +23,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 
 from revenue_os.metrics.contract import MetricContract
-from revenue_os.metrics.formatting import format_change_vs_prior, period_label
+from revenue_os.metrics.formatting import format_change_vs_prior, format_condition, period_label
 from revenue_os.metrics.scorecard import as_of_line
 from revenue_os.notifications import spells
 from revenue_os.notifications.delivery import deliver
@@ -201,7 +201,7 @@ def red_message(
             ("KPI", f"{reading.label} ({reading.metric_name})"),
             ("Period", period),
             ("Value", format_value(reading.value, fmt)),
-            ("Red when", reading.threshold_red or "?"),
+            ("Red when", format_condition(reading.threshold_red, fmt) or "?"),
             ("Change", f"{change} vs the {reading.period_grain} before"),
             ("Prior", format_value(reading.prior_value, fmt)),
             (f"Trailing {reading.period_grain}s", format_value(reading.trailing_value, fmt)),

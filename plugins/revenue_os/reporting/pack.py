@@ -28,7 +28,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from revenue_os.metrics.contract import AREAS, MetricContract
-from revenue_os.metrics.formatting import period_label
+from revenue_os.metrics.formatting import format_condition, period_label
 from revenue_os.metrics.loader import models_behind
 from revenue_os.metrics.periods import trailing_basis
 from revenue_os.operations.decisions import list_decisions, success_reading
@@ -84,6 +84,11 @@ class KpiLine:
     def breached(self) -> str | None:
         """The threshold condition its status met (`< 700000`), for red and yellow."""
         return {"red": self.threshold_red, "yellow": self.threshold_yellow}.get(self.status or "")
+
+    @property
+    def breached_said(self) -> str | None:
+        """The condition in the unit of the value, as the pack prints it (`< $700,000`)."""
+        return format_condition(self.breached, self.format)
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,7 @@ def render_text(pack: ReportingPack, links: Sequence[tuple[str, str]] = ()) -> s
     lines += ["", "Exceptions"]
     lines += [
         f"- {item.kpi.status_text} {item.kpi.label}: {format_value(item.kpi.value, item.kpi.format)}"
-        f" ({item.kpi.breached}); {item.kpi.kpi_owner}: {item.kpi.action_type}: {item.kpi.action}"
+        f" ({item.kpi.breached_said}); {item.kpi.kpi_owner}: {item.kpi.action_type}: {item.kpi.action}"
         for item in pack.exceptions
     ] or ["- No KPI is red or yellow this month."]
     lines += ["", "Known data issues"]
@@ -519,7 +519,7 @@ def _exceptions(pdf: FPDF, pack: ReportingPack) -> None:
             row.cell(
                 latin1(
                     f"{kpi.label}{'' if kpi.is_final else ' *'}\n"
-                    f"{format_value(kpi.value, kpi.format)} ({kpi.status}: {kpi.breached})"
+                    f"{format_value(kpi.value, kpi.format)} ({kpi.status}: {kpi.breached_said})"
                 )
             )
             row.cell(latin1(kpi.kpi_owner))

@@ -39,7 +39,7 @@ def _formatted(number: Decimal, fmt: str) -> str:
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_WHOLE_UNITS = {"percent": "{:,} %", "ratio": "{:,}x", "days": "{:,} days", "months": "{:,} months"}
+_ZERO_FRACTION = re.compile(r"\.0+(?!\d)")
 
 
 def format_condition(condition: str | None, fmt: str) -> str | None:
@@ -51,10 +51,9 @@ def format_condition(condition: str | None, fmt: str) -> str | None:
 
     def said(match: re.Match[str]) -> str:
         number = Decimal(match.group())
-        whole = number == number.to_integral_value()
-        if whole and fmt in _WHOLE_UNITS:
-            return _WHOLE_UNITS[fmt].format(int(number))
-        return format_value(number, fmt)
+        shown = format_value(number, fmt)
+        # A threshold is a round figure: 70 reads `70 %`, not the value's `70.0 %`.
+        return _ZERO_FRACTION.sub("", shown) if number == number.to_integral_value() else shown
 
     return _NUMBER.sub(said, condition)
 

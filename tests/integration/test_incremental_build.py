@@ -100,14 +100,22 @@ def test_an_incremental_build_equals_a_full_rebuild_as_the_sources_move_on(mock,
             ), line
             # The touches of the persons the day reached replaced, the rest kept.
             (line,) = [line for line in lines if ".int_touchpoints:" in line]
-            assert "partitions replaced" in line, line
+            assert " replaced, " in line, line
             # The published fact, in the mart one copy behind, follows; after a full build
             # (step 2) it is rebuilt whole, since that build's inputs were rebuilt whole.
             (line,) = [line for line in lines if ".fct_touchpoints:" in line]
-            assert ("partitions replaced" if step == 1 else "rebuilt whole") in line, line
-            # Attribution follows its accounts' opportunities and touches the same way.
-            (line,) = [line for line in lines if ".fct_attribution:" in line]
-            assert ("partitions replaced" if step == 1 else "rebuilt whole") in line, line
+            assert (" replaced, " if step == 1 else "rebuilt whole") in line, line
+            # Attribution follows its accounts' opportunities and touches the same way, and
+            # the opportunities their accounts' changes, the revenue lines their customers'
+            # new lines and changed accounts, the funnel its persons' changes.
+            for partitioned in (
+                "fct_attribution",
+                "fct_opportunities",
+                "fct_revenue_lines",
+                "fct_funnel",
+            ):
+                (line,) = [line for line in lines if f".{partitioned}:" in line]
+                assert (" replaced, " if step == 1 else "rebuilt whole") in line, line
             # The simple metrics follow the periods their facts changed in; after a full
             # build (step 2) too, since the kept rows do not depend on how the facts were built.
             (line,) = [line for line in lines if "compiled from the metric contracts" in line]
@@ -169,7 +177,7 @@ def test_a_changed_model_or_a_lost_table_is_rebuilt_not_brought_forward(mock, wa
     assert "fct_attribution" in kept and "stg_hubspot__events" in kept
     for name in kept:
         assert measured[name] == "0 duplicated keys (a unique index on the grain refuses them)"
-    assert measured["fct_opportunities"] == "0 duplicated keys"
+    assert measured["fct_customer_arr_monthly"] == "0 duplicated keys"  # rebuilt whole
     with pytest.raises(psycopg.errors.UniqueViolation):
         conn.execute(
             "INSERT INTO mart.fct_attribution SELECT * FROM mart.fct_attribution"

@@ -58,6 +58,67 @@ def move_event(conn, event_id: str, contact_id: str) -> None:
     )
 
 
+def edit_opportunity(conn, opportunity_id: str, field: str, value: str | None) -> None:
+    """As a load would: the opportunity re-sent with one field changed, in a batch of its own."""
+    batch = uuid.uuid4()
+    conn.execute(
+        "INSERT INTO ops.load_batches (batch_id, source_object, mode, started_at, finished_at,"
+        " rows_extracted, rows_inserted, rows_updated, rows_deleted, rows_quarantined)"
+        " VALUES (%s, 'salesforce.opportunities', 'incremental', now(), now(), 1, 0, 1, 0, 0)",
+        (batch,),
+    )
+    conn.execute(
+        "UPDATE raw.salesforce__opportunities SET batch_id = %s,"
+        " record = jsonb_set(record::jsonb, %s, coalesce(to_jsonb(%s::text), 'null'))"
+        " WHERE source_id = %s",
+        (batch, [field], value, opportunity_id),
+    )
+
+
+def test_the_rows_without_a_partition_key_are_a_partition_of_their_own(world):
+    """An opportunity that loses its account moves to the partition of the rows without one,
+    and back when it gets it again; each time only the partitions it left and joined are
+    replaced, and the result equals a full rebuild."""
+    conn = world
+    build.build_all(conn, echo=lambda _: None)  # the mart one copy behind is a built one
+
+    def opportunities_line() -> str:
+        return build_lines(conn)["fct_opportunities"]
+
+    def o5_account() -> tuple:
+        return conn.execute(
+            "SELECT account_key FROM mart.fct_opportunities WHERE opportunity_id = 'O5'"
+        ).fetchone()
+
+    assert opportunities_line().endswith("(up to date, no change reached it)")
+    assert o5_account() == ("A2",)
+    (a2,) = conn.execute(
+        "SELECT count(*) FROM mart.fct_opportunities WHERE account_key = 'A2'"
+    ).fetchone()
+
+    edit_opportunity(conn, "O5", "AccountId", None)
+    # Out: A2's opportunities; in: A2's without O5 and O5 alone, in the partition of none.
+    assert opportunities_line().endswith(
+        f"(brought forward: 2 partitions replaced, {a2} rows out, {a2} in)"
+    )
+    assert o5_account() == (None,)
+    edit_opportunity(conn, "O5", "AccountId", "A2")
+    # This build brings forward the copy of two builds ago, in which O5 never left A2.
+    assert opportunities_line().endswith(
+        f"(brought forward: 1 partition replaced, {a2} rows out, {a2} in)"
+    )
+    assert o5_account() == ("A2",)
+    # The next one the copy in which O5 had no account: it leaves that partition for A2.
+    assert opportunities_line().endswith(
+        f"(brought forward: 2 partitions replaced, {a2} rows out, {a2} in)"
+    )
+    assert o5_account() == ("A2",)
+
+    incremental = mart_checksums(conn)
+    build.build_all(conn, echo=lambda _: None, full=True)
+    assert mart_checksums(conn) == incremental
+
+
 def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
     conn = world
     assert touches_line(conn).endswith("(up to date, no change reached it)")
@@ -80,12 +141,19 @@ def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
     ).fetchall() == [("hs-101", 6), ("hs-103", 1)]
     # The change log keeps what the mart one copy behind has not applied yet: the event (as
     # read before and after), the two persons whose touches changed and their two accounts
-    # (the touch moved from Max's Beta to Jane's Acme), and Beta's opportunity, whose
-    # marketing influence the moved touch took with it.
+    # (the touch moved from Max's Beta to Jane's Acme), Beta's opportunity, whose marketing
+    # influence the moved touch took with it (its account and its contacts' persons, one
+    # without a contact), and Beta's account row, whose acquisition channel it took too. The
+    # two '*' are from the build before, which had no tables of their own to compare with.
     assert conn.execute(
         "SELECT model, column_name, value FROM ops.model_changes ORDER BY 1, 2, 3"
     ).fetchall() == [
+        ("dim_account", "*", None),
+        ("dim_account", "account_key", "A2"),
+        ("fct_opportunities", "*", None),
         ("fct_opportunities", "account_key", "A2"),
+        ("fct_opportunities", "primary_person_id", "hs-103"),
+        ("fct_opportunities", "primary_person_id", None),
         ("int_touchpoints", "account_key", "A1"),
         ("int_touchpoints", "account_key", "A2"),
         ("int_touchpoints", "person_id", "hs-101"),
@@ -107,11 +175,17 @@ def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
     assert lines["fct_attribution"].endswith(
         f"(brought forward: {len(accounts)} partitions replaced, {rows_out} rows out, {rows_in} in)"
     ), lines["fct_attribution"]
-    # What every copy applied is forgotten. The opportunities compared themselves with their
-    # table in that copy and recorded Beta again, for the published copy, which a whole
-    # rebuild brought up to date before that record: it replaces Beta once more next time.
-    assert conn.execute("SELECT model, column_name, value FROM ops.model_changes").fetchall() == [
-        ("fct_opportunities", "account_key", "A2")
+    # What every copy applied is forgotten. The opportunities, brought forward in that copy,
+    # and the account dimension, compared with its table there, recorded Beta again, for the
+    # published copy, which a whole rebuild brought up to date before that record: it
+    # replaces Beta once more next time.
+    assert conn.execute(
+        "SELECT DISTINCT model, column_name, value FROM ops.model_changes ORDER BY 1, 2, 3"
+    ).fetchall() == [
+        ("dim_account", "account_key", "A2"),
+        ("fct_opportunities", "account_key", "A2"),
+        ("fct_opportunities", "primary_person_id", "hs-103"),
+        ("fct_opportunities", "primary_person_id", None),
     ]
 
     incremental = (mart_checksums(conn, schema=build.STAGING_SCHEMA), mart_checksums(conn))
@@ -152,13 +226,20 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
     kept = conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (build.BUILD_SCHEMA,)
     ).fetchall()
-    # The partitioned tables, and the opportunities attribution follows (their rebuild
-    # compares with this copy's table to say what changed since).
-    assert kept == [("fct_attribution",), ("fct_opportunities",), ("fct_touchpoints",)]
-    # Their state moved to this build; the published build's stays.
+    # The partitioned tables, and the account dimension the revenue lines follow, rebuilt
+    # whole (its rebuild compares with this copy's table to say what changed since).
+    assert kept == [
+        ("dim_account",),
+        ("fct_attribution",),
+        ("fct_funnel",),
+        ("fct_opportunities",),
+        ("fct_revenue_lines",),
+        ("fct_touchpoints",),
+    ]
+    # The five partitioned tables' state moved to this build; the published build's stays.
     assert dict(
         conn.execute("SELECT build_id, count(*) FROM ops.mart_model_state GROUP BY 1").fetchall()
-    ) == {build_id: 2, second: 2}
+    ) == {build_id: 5, second: 5}
     with pytest.raises(build.AuditFailed, match="no previous mart to roll back to"):
         build.rollback(conn)
     build.fail_build(conn, build_id, "stopped by the test")
@@ -168,7 +249,7 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
     assert build.schema_build(conn, build.BUILD_SCHEMA) == retried
     assert conn.execute(
         "SELECT count(*) FROM ops.mart_model_state WHERE build_id = %s", (retried,)
-    ).fetchone() == (2,)
+    ).fetchone() == (5,)
     build.fail_build(conn, retried, "stopped by the test")
 
     lines = build_lines(conn)

@@ -232,11 +232,18 @@ def test_a_wrong_incremental_declaration_names_the_model_and_the_fix(
         discover(tmp_path, tmp_path, settings={})
 
 
-def test_the_touches_are_brought_forward_by_person(models):
+def test_the_partitioned_models_and_what_they_follow(models):
     from revenue_os.transform.changes import columns_read
 
     partitioned = {m.name: m.partitions for m in models.values() if m.partitions}
-    assert set(partitioned) == {"int_touchpoints", "fct_touchpoints", "fct_attribution"}
+    assert set(partitioned) == {
+        "int_touchpoints",
+        "fct_touchpoints",
+        "fct_attribution",
+        "fct_opportunities",
+        "fct_funnel",
+        "fct_revenue_lines",
+    }
     assert partitioned["fct_touchpoints"].changes_from == {
         "int_touchpoints": {"person_id": "person_id"}
     }
@@ -247,14 +254,31 @@ def test_the_touches_are_brought_forward_by_person(models):
     attribution = partitioned["fct_attribution"]
     assert attribution.key == "account_key"
     assert attribution.filtered_inputs == ("fct_opportunities", "int_touchpoints")
+    # The opportunities by account too; the opportunities without one are a partition.
+    opportunities = partitioned["fct_opportunities"]
+    assert opportunities.key == "account_key"
+    assert opportunities.filtered_inputs == ("int_touchpoints",)
+    # A merge reaches the opportunities of the account merged away and of the survivor.
+    assert opportunities.changes_from["int_account_merge_map"] == {
+        "any_account_id": "account_key",
+        "account_id": "account_key",
+    }
     # What each followed model must record of its changes, and nothing for the others.
     assert columns_read(models) == {
         "stg_hubspot__events": {"event_id"},
+        "stg_netsuite__invoice_lines": {"customer_id"},
+        "stg_salesforce__opportunities": {"opportunity_id"},
+        "int_account_merge_map": {"any_account_id", "account_id"},
+        "int_contact_merge_map": {"any_contact_id"},
+        "int_erp_customer_accounts": {"customer_id"},
+        "int_fx_rates_daily": {"date_day"},
         "int_person_identity": {"person_id"},
         "int_persons": {"person_id"},
+        "int_accounts": {"account_key"},
         "int_campaigns": {"campaign_key"},
         "int_touchpoints": {"person_id", "account_key"},
-        "fct_opportunities": {"account_key"},
+        "dim_account": {"account_key"},
+        "fct_opportunities": {"account_key", "primary_person_id"},
     }
 
 

@@ -293,7 +293,6 @@ def build_model(
         if model.incremental:
             _save_state(conn, model, batches, rows)
         if model.partitions:
-            changes.check_partition_key(conn, schema, model)
             digests = changes.input_digests(conn, model)
             store.save(conn, model.name, _sql_digest(model), rows, latest, digests)
         if readers and full:

@@ -16,7 +16,9 @@ the rows it replaced that came out different. A model whose changes cannot be kn
 A change of an input reaches the partitions holding the value in the model's column that
 carries it (`changes_from: {stg_hubspot__events: {event_id: touch_id}}`): the partitions of
 the model's current rows with those values, and of the rows its SQL now gives for them,
-found by filtering the SQL's output, which Postgres pushes down into the model's joins.
+found by filtering the SQL's output, which Postgres pushes down into the model's joins. The
+rows without a key (an opportunity with no account) are one partition of their own; a null
+is recorded and reached like any other value.
 """
 
 from __future__ import annotations
@@ -56,13 +58,13 @@ def record_everything(conn: psycopg.Connection, model: str) -> None:
 def record_values(
     conn: psycopg.Connection, model: str, columns: set[str], rows: sql.Composable
 ) -> None:
-    """The values of `columns` in `rows` (a query), as the model's changes."""
+    """The values of `columns` in `rows` (a query), as the model's changes; a null too, which
+    reaches a reader's rows without a partition key."""
     for column in sorted(columns):
         conn.execute(
             sql.SQL(
                 "INSERT INTO ops.model_changes (model, column_name, value)"
                 " SELECT DISTINCT {model}, {name}, changed.{column}::text FROM ({rows}) AS changed"
-                " WHERE changed.{column} IS NOT NULL"
             ).format(
                 model=sql.Literal(model),
                 name=sql.Literal(column),
@@ -256,7 +258,8 @@ class PartitionsReplaced:
         if not self.partitions:
             return "up to date, no change reached it"
         return (
-            f"brought forward: {self.partitions:,} partitions replaced, "
+            f"brought forward: {self.partitions:,} partition{'s' if self.partitions > 1 else ''}"
+            " replaced, "
             f"{self.rows_out:,} rows out, {self.rows_in:,} in"
         )
 
@@ -265,28 +268,41 @@ def _typed(values: list[str], data_type: str) -> sql.Composable:
     return sql.SQL("{}::{}[]").format(sql.Literal(values), sql.SQL(data_type))
 
 
+def _in_partitions(key: sql.Composable, keys: set[str | None], data_type: str) -> sql.Composable:
+    """A condition on a row's `key`: one of `keys`, a None among them meaning no key."""
+    condition = sql.SQL("{} = ANY({})").format(
+        key, _typed(sorted(k for k in keys if k is not None), data_type)
+    )
+    if None in keys:
+        condition = sql.SQL("({} OR {} IS NULL)").format(condition, key)
+    return condition
+
+
 def _reached_partitions(
     conn: psycopg.Connection,
     table: sql.Identifier,
     model: Model,
     column: str,
-    values: list[str],
-) -> set[str]:
+    values: set[str | None],
+) -> set[str | None]:
     """The partitions whose rows hold one of `values` in `column`: now, and as the model's SQL
-    gives them from today's inputs."""
+    gives them from today's inputs (None: the rows without a key)."""
     assert model.partitions is not None and model.properties is not None
     key = sql.Identifier(model.partitions.key)
-    chosen = _typed(values, model.properties.column_types[column])
-    found: set[str] = set()
+    chosen = _in_partitions(
+        sql.SQL("m.{}").format(sql.Identifier(column)),
+        values,
+        model.properties.column_types[column],
+    )
+    found: set[str | None] = set()
     for source in (table, sql.SQL("({})").format(sql.SQL(model.sql))):
         found.update(
             row[0]
             for row in conn.execute(
-                sql.SQL(
-                    "SELECT DISTINCT m.{key}::text FROM {source} AS m WHERE m.{column} = ANY({chosen})"
-                ).format(key=key, source=source, column=sql.Identifier(column), chosen=chosen)
+                sql.SQL("SELECT DISTINCT m.{key}::text FROM {source} AS m WHERE {chosen}").format(
+                    key=key, source=source, chosen=chosen
+                )
             )
-            if row[0] is not None
         )
     return found
 
@@ -296,9 +312,10 @@ def _inputs_filtered(
     conn: psycopg.Connection,
     inputs: tuple[str, ...],
     key: sql.Identifier,
-    keys: sql.Composable,
+    of_partitions: sql.Composable,
 ) -> Iterator[None]:
-    """While the block runs, the model's SQL reads each of `inputs` as its rows of `keys` only.
+    """While the block runs, the model's SQL reads each of `inputs` as its rows of the
+    partitions (`of_partitions`, a condition on the key) only.
 
     A model names its inputs without a schema, and Postgres looks a name up in the session's
     temporary schema first: a temporary view of the same name, filtered on the key, stands in
@@ -316,12 +333,11 @@ def _inputs_filtered(
             raise ModelError(f"{name}, an input filtered on {key.as_string(conn)}, is not built")
         conn.execute(
             sql.SQL(
-                "CREATE TEMPORARY VIEW {view} AS SELECT * FROM {table} WHERE {key} = ANY({keys})"
+                "CREATE TEMPORARY VIEW {view} AS SELECT * FROM {table} WHERE {of_partitions}"
             ).format(
                 view=sql.Identifier(name),
                 table=sql.Identifier(table[0], name),
-                key=key,
-                keys=keys,
+                of_partitions=of_partitions,
             )
         )
     yield
@@ -358,34 +374,33 @@ def bring_forward(
     ).fetchall()
     if any(column == EVERYTHING for _, column, _ in changes):
         return None
-    reached: set[str] = set()
+    reached: set[str | None] = set()
     for source, column, values in changes:
         mine = partitions.changes_from[source].get(column)
-        values = [value for value in values if value is not None]
-        if mine is None or not values:
+        if mine is None:
             continue  # a column recorded for another reader
         if mine == partitions.key:
             reached.update(values)
         else:
-            reached |= _reached_partitions(conn, table, model, mine, values)
+            reached |= _reached_partitions(conn, table, model, mine, set(values))
     if not reached:
         store.save(conn, model.name, digest, rows, latest, digests)
         return rows, PartitionsReplaced(0, 0, 0)
-    keys = _typed(sorted(reached), model.properties.column_types[partitions.key])
     key = sql.Identifier(partitions.key)
+    of_partitions = _in_partitions(key, reached, model.properties.column_types[partitions.key])
     conn.execute(sql.SQL("CREATE TEMPORARY TABLE rows_out (LIKE {}) ON COMMIT DROP").format(table))
     conn.execute(sql.SQL("CREATE TEMPORARY TABLE rows_in (LIKE {}) ON COMMIT DROP").format(table))
     removed = conn.execute(
         sql.SQL(
-            "WITH removed AS (DELETE FROM {table} WHERE {key} = ANY({keys}) RETURNING *)"
+            "WITH removed AS (DELETE FROM {table} WHERE {of_partitions} RETURNING *)"
             " INSERT INTO rows_out SELECT * FROM removed"
-        ).format(table=table, key=key, keys=keys)
+        ).format(table=table, of_partitions=of_partitions)
     ).rowcount
     try:
-        with _inputs_filtered(conn, partitions.filtered_inputs, key, keys):
+        with _inputs_filtered(conn, partitions.filtered_inputs, key, of_partitions):
             added = conn.execute(
-                sql.SQL("INSERT INTO rows_in SELECT * FROM ({}) AS m WHERE m.{} = ANY({})").format(
-                    sql.SQL(model.sql), key, keys
+                sql.SQL("INSERT INTO rows_in SELECT * FROM ({}) AS m WHERE {}").format(
+                    sql.SQL(model.sql), of_partitions
                 )
             ).rowcount
     except psycopg.Error as error:
@@ -418,18 +433,3 @@ def grain_repeated(model: Model, error: psycopg.errors.UniqueViolation) -> Model
         f"{model.path.name}: the rows brought forward repeat its grain"
         f" ({', '.join(model.grain)}): {error.diag.message_detail or error}"
     )
-
-
-def check_partition_key(conn: psycopg.Connection, schema: str, model: Model) -> None:
-    """A row without a partition key could never be replaced: refuse the model."""
-    assert model.partitions is not None
-    missing = conn.execute(
-        sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(
-            sql.Identifier(schema, model.name), sql.Identifier(model.partitions.key)
-        )
-    ).fetchone()[0]
-    if missing:
-        raise ModelError(
-            f"{model.path.name}: {missing} rows have no {model.partitions.key}, the partition key"
-            " declared in its properties; a partitioned model's every row needs one"
-        )

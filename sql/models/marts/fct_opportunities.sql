@@ -112,6 +112,7 @@ select
     resolved.opportunity_id,
     resolved.account_key,
     resolved.primary_person_id,
+    resolved.contact_id as salesforce_contact_id,
     resolved.opportunity_type,
     resolved.stage_name,
     not resolved.is_closed as is_open,

@@ -87,6 +87,38 @@ def test_a_model_that_fails_leaves_the_published_mart_untouched(published_world)
     assert status == "failed" and "fct_revenue_lines" in error
 
 
+def test_a_table_the_builder_does_not_own_stops_the_publish_naming_the_fix(published_world):
+    """The swap grants and revokes reading each table, which only its owner may: a table
+    altered by hand to another owner is named with the statement that gives it back."""
+    conn, databases = published_world
+    before = mart_checksums(conn)
+    models = discover()
+    build_id = build.start_build(conn, models=models)
+    for layer in ("staging", "intermediate", "marts"):
+        build.build_layer(conn, layer, build_id, models, echo=lambda _: None)
+    build.build_kpis(conn, build_id, echo=lambda _: None)
+    build.audit(conn, build_id, models, echo=lambda _: None)
+    databases.pg.psql(
+        database="mart_publish",
+        command="ALTER TABLE mart_build.dim_date OWNER TO revenue_os_loader",
+    )
+    with pytest.raises(build.PublishBlocked) as blocked:
+        build.publish(conn, build_id)
+    assert str(blocked.value) == (
+        "1 mart table not owned by the builder (revenue_os), which must grant and revoke"
+        " reading them: mart_build.dim_date (owned by revenue_os_loader). As their owner or a"
+        " superuser, run ALTER TABLE <table> OWNER TO revenue_os for each, then build again;"
+        " the published mart is unchanged"
+    )
+    assert mart_checksums(conn) == before
+    # Given back, the same audited build is published.
+    databases.pg.psql(
+        database="mart_publish", command="ALTER TABLE mart_build.dim_date OWNER TO revenue_os"
+    )
+    build.publish(conn, build_id)
+    assert build.published_build(conn)[0] == build_id
+
+
 def test_a_failed_audit_publishes_nothing(published_world):
     conn, _ = published_world
     before = mart_checksums(conn)

@@ -254,24 +254,21 @@ def test_the_partitioned_models_and_what_they_follow(models):
     attribution = partitioned["fct_attribution"]
     assert attribution.key == "account_key"
     assert attribution.filtered_inputs == ("fct_opportunities", "int_touchpoints")
-    # The opportunities by account too; the opportunities without one are a partition.
+    # The opportunities by account too, every input carrying the account: what an opportunity
+    # belongs to (merges, person, rate) is resolved before, in int_opportunities, so no change
+    # needs the fact's own SQL run to find its account.
     opportunities = partitioned["fct_opportunities"]
     assert opportunities.key == "account_key"
-    assert opportunities.filtered_inputs == ("int_touchpoints",)
-    # A merge reaches the opportunities of the account merged away and of the survivor.
-    assert opportunities.changes_from["int_account_merge_map"] == {
-        "any_account_id": "account_key",
-        "account_id": "account_key",
-    }
+    assert opportunities.filtered_inputs == ("int_opportunities", "int_touchpoints")
+    assert {
+        column for mapping in opportunities.changes_from.values() for column in mapping.values()
+    } == {"account_key"}
     # What each followed model must record of its changes, and nothing for the others.
     assert columns_read(models) == {
         "stg_hubspot__events": {"event_id"},
         "stg_netsuite__invoice_lines": {"customer_id"},
-        "stg_salesforce__opportunities": {"opportunity_id"},
-        "int_account_merge_map": {"any_account_id", "account_id"},
-        "int_contact_merge_map": {"any_contact_id"},
         "int_erp_customer_accounts": {"customer_id"},
-        "int_fx_rates_daily": {"date_day"},
+        "int_opportunities": {"account_key"},
         "int_person_identity": {"person_id"},
         "int_persons": {"person_id"},
         "int_accounts": {"account_key"},

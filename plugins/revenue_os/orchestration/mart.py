@@ -78,7 +78,13 @@ def audit_mart(build_id: str) -> int:
 def publish_mart(build_id: str) -> None:
     """Swap the audited build in as the published mart, in one transaction."""
     with connect(warehouse_uri(BUILDER_CONN_ID)) as conn:
-        build.publish(conn, uuid.UUID(build_id))
+        try:
+            build.publish(conn, uuid.UUID(build_id))
+        except build.PublishBlocked as blocked:
+            # A retry cannot change who owns a table: fail at once, naming the tables and fix.
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(blocked)) from blocked
     log.info(
         "published mart build %s; the previous mart is kept as %s", build_id, build.PREVIOUS_SCHEMA
     )

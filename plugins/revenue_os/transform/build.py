@@ -763,8 +763,35 @@ def fail_build(conn: psycopg.Connection, build_id: uuid.UUID, error: str) -> Non
     _finish(conn, build_id, "failed", error[:2000])
 
 
+class PublishBlocked(RuntimeError):
+    """The swap cannot be made as the builder: nothing was published, the mart is as it was."""
+
+
+def _check_tables_owned(conn: psycopg.Connection, schemas: tuple[str, ...]) -> None:
+    """Renaming a schema needs only the schema, but the swap also grants and revokes reading
+    every table in it, which needs each table's ownership: a table another role owns (one
+    created or altered by hand) would stop every publish on a bare 'permission denied'.
+    Name the tables and the fix instead."""
+    foreign = conn.execute(
+        "SELECT schemaname || '.' || tablename, tableowner FROM pg_tables"
+        " WHERE schemaname = ANY(%s) AND tableowner <> current_user ORDER BY 1",
+        (list(schemas),),
+    ).fetchall()
+    if foreign:
+        (builder,) = conn.execute("SELECT current_user").fetchone()
+        listed = ", ".join(f"{table} (owned by {owner})" for table, owner in foreign[:5])
+        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        raise PublishBlocked(
+            f"{len(foreign)} mart table{'s' if len(foreign) > 1 else ''} not owned by the"
+            f" builder ({builder}), which must grant and revoke reading them: {listed}{more}."
+            f" As their owner or a superuser, run ALTER TABLE <table> OWNER TO {builder}"
+            " for each, then build again; the published mart is unchanged"
+        )
+
+
 def _swap(conn: psycopg.Connection, new: str, old: str) -> None:
     """Publish schema `new` as the mart; keep the current mart as `old`. One transaction."""
+    _check_tables_owned(conn, (new, PUBLISHED_SCHEMA))
     ident = sql.Identifier
     readers = sql.SQL(", ").join(ident(role) for role in MART_READING_ROLES)
     conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(ident(old)))

@@ -17,8 +17,9 @@ A change of an input reaches the partitions holding the value in the model's col
 carries it (`changes_from: {stg_hubspot__events: {event_id: touch_id}}`): the partitions of
 the model's current rows with those values, and of the rows its SQL now gives for them,
 found by filtering the SQL's output, which Postgres pushes down into the model's joins. The
-rows without a key (an opportunity with no account) are one partition of their own; a null
-is recorded and reached like any other value.
+rows without a key (an opportunity with no account) are one partition of their own: a null
+recorded in a column that carries the key reaches it. A null in another column reaches
+nothing, since the models join their inputs on these columns and a null joins no row.
 """
 
 from __future__ import annotations
@@ -283,16 +284,14 @@ def _reached_partitions(
     table: sql.Identifier,
     model: Model,
     column: str,
-    values: set[str | None],
+    values: set[str],
 ) -> set[str | None]:
     """The partitions whose rows hold one of `values` in `column`: now, and as the model's SQL
     gives them from today's inputs (None: the rows without a key)."""
     assert model.partitions is not None and model.properties is not None
     key = sql.Identifier(model.partitions.key)
-    chosen = _in_partitions(
-        sql.SQL("m.{}").format(sql.Identifier(column)),
-        values,
-        model.properties.column_types[column],
+    chosen = sql.SQL("m.{} = ANY({})").format(
+        sql.Identifier(column), _typed(sorted(values), model.properties.column_types[column])
     )
     found: set[str | None] = set()
     for source in (table, sql.SQL("({})").format(sql.SQL(model.sql))):
@@ -381,8 +380,10 @@ def bring_forward(
             continue  # a column recorded for another reader
         if mine == partitions.key:
             reached.update(values)
-        else:
-            reached |= _reached_partitions(conn, table, model, mine, set(values))
+        elif known := {value for value in values if value is not None}:
+            # A null in a column other than the key reaches nothing: the models join their
+            # inputs on these columns, and a null joins no row.
+            reached |= _reached_partitions(conn, table, model, mine, known)
     if not reached:
         store.save(conn, model.name, digest, rows, latest, digests)
         return rows, PartitionsReplaced(0, 0, 0)

@@ -6,27 +6,11 @@
 --              the close (or now, while open).
 
 with opportunities as (
-    select * from stg_salesforce__opportunities
-),
-
-account_merges as (
-    select * from int_account_merge_map
-),
-
-contact_people as (
-    select source_contact_id, person_id from int_person_identity where source_system = 'salesforce'
-),
-
-contact_merges as (
-    select * from int_contact_merge_map
+    select * from int_opportunities
 ),
 
 accounts as (
     select * from int_accounts
-),
-
-fx as (
-    select * from int_fx_rates_daily
 ),
 
 touchpoints as (
@@ -53,8 +37,6 @@ touches as (
 resolved as (
     select
         opportunities.*,
-        coalesce(account_merges.account_id, opportunities.account_id) as account_key,
-        contact_people.person_id as primary_person_id,
         opportunities.created_at - interval '{{ attribution_lookback_days }} days' as window_start,
         case
             when opportunities.is_closed
@@ -62,9 +44,6 @@ resolved as (
             else 'infinity'::timestamptz
         end as window_end
     from opportunities
-    left join account_merges on account_merges.any_account_id = opportunities.account_id
-    left join contact_merges on contact_merges.any_contact_id = opportunities.contact_id
-    left join contact_people on contact_people.source_contact_id = contact_merges.contact_id
 ),
 
 -- The first touch before an opportunity's creation is its account's first touch, when that
@@ -112,7 +91,7 @@ select
     resolved.opportunity_id,
     resolved.account_key,
     resolved.primary_person_id,
-    resolved.contact_id as salesforce_contact_id,
+    resolved.salesforce_contact_id,
     resolved.opportunity_type,
     resolved.stage_name,
     not resolved.is_closed as is_open,
@@ -134,7 +113,7 @@ select
     and resolved.close_date <= resolved.renewal_date as is_renewed_on_time,
     resolved.currency_code,
     resolved.amount_local,
-    round(resolved.amount_local * fx.usd_per_unit, 2) as amount_usd,
+    resolved.amount_usd,
     case
         when resolved.is_closed
             then resolved.close_date - (resolved.created_at at time zone 'UTC')::date
@@ -147,9 +126,6 @@ select
     coalesce(accounts.region, 'other') as region,
     resolved.owner_id
 from resolved
-left join fx
-    on fx.currency_code = resolved.currency_code
-    and fx.date_day = resolved.close_date
 left join first_touch using (opportunity_id)
 left join influence using (opportunity_id)
 left join accounts using (account_key)

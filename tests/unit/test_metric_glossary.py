@@ -32,3 +32,18 @@ def test_writing_then_checking_passes(tmp_path, capsys):
     assert "written" in capsys.readouterr().out
     assert main(["glossary", "--check", "--output", str(target)]) == 0
     assert target.read_text(encoding="utf-8") == render_glossary(load_contracts())
+
+
+def test_thresholds_read_in_the_unit_of_the_value_then_as_the_contract_writes_them():
+    contracts = load_contracts()
+    text = render_glossary(contracts)
+    revenue = contracts["total_revenue"].thresholds
+    assert (revenue.green, revenue.yellow, revenue.red) == (
+        ">= 850000",
+        ">= 700000 and < 850000",
+        "< 700000",
+    )
+    assert (
+        "| Thresholds | judged per month: green >= $850,000, yellow >= $700,000 and < $850,000,"
+        " red < $700,000 (in the contract: `>= 850000`, `>= 700000 and < 850000`, `< 700000`) |"
+    ) in text

@@ -21,6 +21,7 @@ from revenue_os.metrics.contract import (
     RatioCalculation,
     SimpleCalculation,
 )
+from revenue_os.metrics.formatting import format_condition
 from revenue_os.metrics.periods import TRAILING_PERIODS
 from revenue_os.metrics.sql_text import METRIC_REFERENCE
 from revenue_os.paths import PROJECT_ROOT
@@ -105,13 +106,26 @@ def _entry(contract: MetricContract, contracts: Mapping[str, MetricContract]) ->
     ]
     if contract.thresholds is not None:
         thresholds = contract.thresholds
+        bands = (
+            ("green", thresholds.green),
+            ("yellow", thresholds.yellow),
+            ("red", thresholds.red),
+        )
+        # In the value's own unit, as the alerts and the pack say them; the contract's
+        # expressions after, since those are what is judged.
         rows.append(
             (
                 "Thresholds",
                 f"judged per {thresholds.period}"
                 + (" in progress" if contract.is_forward_looking else "")
-                + f": green `{thresholds.green}`, yellow `{thresholds.yellow}`, "
-                f"red `{thresholds.red}`",
+                + ": "
+                + ", ".join(
+                    f"{band} {format_condition(condition, contract.format)}"
+                    for band, condition in bands
+                )
+                + " (in the contract: "
+                + ", ".join(f"`{condition}`" for _, condition in bands)
+                + ")",
             )
         )
     if contract.action_on_breach is not None:

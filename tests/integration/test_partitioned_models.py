@@ -120,6 +120,37 @@ def test_the_rows_without_a_partition_key_are_a_partition_of_their_own(world):
     assert mart_checksums(conn) == incremental
 
 
+def test_a_rollup_follows_the_rows_its_fact_replaced_and_a_sum_left_without_values_is_null(
+    world,
+):
+    """O1's amount becomes unknown: the roll-up's group of O1 alone (January's new business
+    sourced by paid search, mid-market, North America) must read null, as a whole rebuild
+    sums it, not the 0 that subtracting O1's old amount leaves."""
+    conn = world
+    build.build_all(conn, echo=lambda _: None)  # the mart one copy behind is a built one
+    monthly = (
+        "SELECT count(*) FILTER (WHERE amount_usd IS NULL), sum(opportunities)"
+        " FROM mart.fct_opportunities_created_monthly"
+    )
+    (unknown, opportunities) = conn.execute(monthly).fetchone()
+    assert unknown == 0
+    (a1,) = conn.execute(
+        "SELECT count(*) FROM mart.fct_opportunities WHERE account_key = 'A1'"
+    ).fetchone()
+
+    edit_opportunity(conn, "O1", "Amount", None)
+    for _ in range(2):  # this build's copy, then the copy one behind
+        lines = build_lines(conn)
+        assert lines["fct_opportunities_created_monthly"].endswith(
+            f"(brought forward by fct_opportunities's rows replaced: {a1:,} out, {a1:,} in)"
+        ), lines["fct_opportunities_created_monthly"]
+        assert conn.execute(monthly).fetchone() == (1, opportunities)
+
+    incremental = mart_checksums(conn)
+    build.build_all(conn, echo=lambda _: None, full=True)
+    assert mart_checksums(conn) == incremental
+
+
 def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
     conn = world
     assert touches_line(conn).endswith("(up to date, no change reached it)")
@@ -227,20 +258,26 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
     kept = conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (build.BUILD_SCHEMA,)
     ).fetchall()
-    # The partitioned tables, and the account dimension the revenue lines follow, rebuilt
-    # whole (its rebuild compares with this copy's table to say what changed since).
+    # The partitioned tables, the roll-ups that follow their replaced rows, and the account
+    # dimension the revenue lines follow, rebuilt whole (its rebuild compares with this
+    # copy's table to say what changed since).
     assert kept == [
         ("dim_account",),
         ("fct_attribution",),
+        ("fct_campaign_attribution_monthly",),
         ("fct_funnel",),
         ("fct_opportunities",),
+        ("fct_opportunities_closed_monthly",),
+        ("fct_opportunities_created_monthly",),
         ("fct_revenue_lines",),
+        ("fct_revenue_monthly",),
         ("fct_touchpoints",),
     ]
-    # The five partitioned tables' state moved to this build; the published build's stays.
+    # The state of the five partitioned tables and four roll-ups moved to this build; the
+    # published build's stays.
     assert dict(
         conn.execute("SELECT build_id, count(*) FROM ops.mart_model_state GROUP BY 1").fetchall()
-    ) == {build_id: 5, second: 5}
+    ) == {build_id: 9, second: 9}
     with pytest.raises(build.AuditFailed, match="no previous mart to roll back to"):
         build.rollback(conn)
     build.fail_build(conn, build_id, "stopped by the test")
@@ -250,7 +287,7 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
     assert build.schema_build(conn, build.BUILD_SCHEMA) == retried
     assert conn.execute(
         "SELECT count(*) FROM ops.mart_model_state WHERE build_id = %s", (retried,)
-    ).fetchone() == (5,)
+    ).fetchone() == (9,)
     build.fail_build(conn, retried, "stopped by the test")
 
     lines = build_lines(conn)

@@ -338,3 +338,26 @@ def test_a_wrong_index_declaration_names_the_model_and_the_fix(tmp_path, layer, 
     _write(tmp_path, layer, name, "select 1 as id", indexed_by=["id", "month_start"])
     with pytest.raises(ModelError, match=message):
         discover(tmp_path, tmp_path, settings={})
+
+
+def test_the_rollups_of_partitioned_facts_follow_their_replaced_rows_and_trim_their_sums(models):
+    from revenue_os.transform.differences import followed_facts
+
+    followed = followed_facts(models)
+    assert followed == {
+        "fct_campaign_attribution_monthly": "fct_attribution",
+        "fct_revenue_monthly": "fct_revenue_lines",
+        "fct_opportunities_created_monthly": "fct_opportunities",
+        "fct_opportunities_closed_monthly": "fct_opportunities",
+    }
+    # The attribution roll-up reads the campaign one, not the fact's rows: rebuilt whole.
+    assert "fct_attribution_monthly" not in followed
+    # A sum's scale is its largest summand's: trimmed, it does not depend on which rows
+    # were added and taken out, so a roll-up brought forward reads as one summed whole.
+    for name in followed:
+        rollup = models[name]
+        assert rollup.properties is not None
+        row_count = rollup.properties.meta.rollup_of.row_count
+        for column, data_type in rollup.properties.column_types.items():
+            if data_type == "numeric" and column not in rollup.grain and column != row_count:
+                assert f"trim_scale(sum({column})) as {column}" in rollup.sql, (name, column)

@@ -36,7 +36,7 @@ from revenue_os.paths import SEEDS_DIR
 from revenue_os.quality.gate import quality_audit
 from revenue_os.quality.health import write_data_health
 from revenue_os.raw.objects import RAW_OBJECTS
-from revenue_os.transform import changes
+from revenue_os.transform import changes, differences
 from revenue_os.transform.audits import Audit, AuditFailed, AuditResult
 from revenue_os.transform.models import Model, ModelError, build_order, discover
 from revenue_os.warehouse.connection import LOADER_ROLE, READER_ROLE
@@ -145,10 +145,12 @@ def start_build(
             # The partitioned tables, and the tables they follow: a rebuilt model compares
             # itself with its own table of the build before last to say what changed since.
             followed = changes.columns_read(models)
+            rollups = differences.followed_facts(models)
             kept = sorted(
                 m.name
                 for m in models.values()
-                if m.published and (m.partitions is not None or m.name in followed)
+                if m.published
+                and (m.partitions is not None or m.name in followed or m.name in rollups)
             )
             for (table,) in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = %s AND NOT tablename = ANY(%s)",
@@ -236,14 +238,24 @@ def build_model(
     full: bool = False,
     read_by_partitions: set[str] | None = None,
     build_id: uuid.UUID | None = None,
+    rolled_up_by: frozenset[str] = frozenset(),
+    rollup_of_partitioned: str | None = None,
 ) -> tuple[int, str | None]:
     """(Re)create one model's table from its SELECT, or bring an incremental or partitioned
     one forward; return its row count and, for those, what its build did.
-    `read_by_partitions`: the columns whose changes partitioned models read from this one."""
+    `read_by_partitions`: the columns whose changes partitioned models read from this one.
+    `rolled_up_by`: the roll-ups that follow this partitioned fact's replaced rows;
+    `rollup_of_partitioned`: the partitioned fact this roll-up follows that way."""
     readers = read_by_partitions or set()
     # A mart table's state belongs to the build whose schema holds it; staging has one.
     store = changes.StateStore(str(build_id) if model.published else None)
     note = None
+    if rollup_of_partitioned is not None and not full:
+        with conn.transaction():
+            followed = _apply_fact_difference(conn, model, rollup_of_partitioned, store)
+        if followed is not None:
+            return followed
+        note = "rebuilt whole (first build, new SQL, or its fact rebuilt whole)"
     if model.incremental is not None and not full:
         forward = _bring_forward(conn, model, readers)
         if forward is not None:
@@ -253,7 +265,13 @@ def build_model(
     if model.partitions is not None and not full:
         with conn.transaction():
             replaced = changes.bring_forward(
-                conn, _schema_of(model), model, _sql_digest(model), readers, store
+                conn,
+                _schema_of(model),
+                model,
+                _sql_digest(model),
+                readers,
+                store,
+                keep_difference_of=str(build_id) if rolled_up_by else None,
             )
         if replaced is not None:
             rows, done = replaced
@@ -264,7 +282,7 @@ def build_model(
     # Staging is rebuilt from raw every time and never read by anyone else: unlogged tables
     # skip the write-ahead log. Published tables are logged (they must survive a crash), and
     # so are incremental ones, which a crash must not empty behind their recorded state.
-    kept_state = model.incremental or model.partitions
+    kept_state = model.incremental or model.partitions or rollup_of_partitioned
     unlogged = sql.SQL("" if model.published or kept_state else "UNLOGGED ")
     with conn.transaction():
         # The batches first, the rows second: a load that commits in between is applied
@@ -295,11 +313,44 @@ def build_model(
         if model.partitions:
             digests = changes.input_digests(conn, model)
             store.save(conn, model.name, _sql_digest(model), rows, latest, digests)
+        if rolled_up_by:
+            differences.forget_difference(conn, model.name)
+        if rollup_of_partitioned is not None:
+            # Computed from the fact as it stands: the change id the fact has applied.
+            fact_state = store.load(conn, rollup_of_partitioned)
+            if fact_state is not None:
+                store.save(conn, model.name, _sql_digest(model), rows, fact_state[1], {})
         if readers and full:
             changes.record_everything(conn, model.name)
         elif readers:
             changes.record_rebuild(conn, schema, model, readers, set_aside)
         return rows, note
+
+
+def _apply_fact_difference(
+    conn: psycopg.Connection, model: Model, fact: str, store: changes.StateStore
+) -> tuple[int, str] | None:
+    """Bring a roll-up forward by the rows its fact replaced in this build; None when it must
+    be rebuilt whole instead (its state does not match the fact's kept difference)."""
+    schema = _schema_of(model)
+    exists = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{model.name}",)).fetchone()[0]
+    state = store.load(conn, model.name)
+    difference = differences.kept_difference(conn, fact)
+    fact_state = store.load(conn, fact)
+    if (
+        exists is None
+        or store.build_id is None
+        or not differences.is_current(state, _sql_digest(model), difference, store.build_id)
+        or fact_state is None
+        or difference is None
+        or fact_state[1] != difference[2]
+    ):
+        return None
+    rows, rows_out, rows_in = differences.apply_difference(conn, schema, model, fact)
+    store.save(conn, model.name, _sql_digest(model), rows, difference[2], {})
+    if not rows_out + rows_in:
+        return rows, f"up to date, {fact} replaced no rows"
+    return rows, f"brought forward by {fact}'s rows replaced: {rows_out:,} out, {rows_in:,} in"
 
 
 def _index_grain(conn: psycopg.Connection, table: sql.Identifier, model: Model) -> None:
@@ -443,6 +494,7 @@ def build_layer(
             echo(f"seed   {STAGING_SCHEMA}.{name}: {count} rows")
     ordered = build_order(models, layer)
     read_by_partitions = changes.columns_read(models)
+    rollup_facts = differences.followed_facts(models)
     for index, model in enumerate(ordered, start=1):
         started = time.perf_counter()
         rows, note = build_model(
@@ -451,6 +503,8 @@ def build_layer(
             full=full,
             read_by_partitions=read_by_partitions.get(model.name),
             build_id=build_id,
+            rolled_up_by=frozenset(r for r, f in rollup_facts.items() if f == model.name),
+            rollup_of_partitioned=rollup_facts.get(model.name),
         )
         seconds = time.perf_counter() - started
         result.rows[model.name], result.seconds[model.name] = rows, seconds
@@ -459,6 +513,9 @@ def build_layer(
             f"[{index}/{len(ordered)}] {_schema_of(model)}.{model.name}: "
             f"{rows:,} rows in {seconds:.1f} s" + (f" ({note})" if note else "")
         )
+    # The facts' replaced rows were for their roll-ups, built by now.
+    for fact in set(rollup_facts.values()):
+        differences.forget_difference(conn, fact)
     changes.forget_applied(conn)
     return result
 

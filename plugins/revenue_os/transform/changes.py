@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from revenue_os.transform import differences
 from revenue_os.transform.models import Model, ModelError
 
 EVERYTHING = "*"
@@ -351,9 +352,12 @@ def bring_forward(
     digest: str,
     readers_columns: set[str],
     store: StateStore,
+    keep_difference_of: str | None = None,
 ) -> tuple[int, PartitionsReplaced] | None:
     """Replace the partitions of a partitioned model that its inputs' changes reach. None when
-    it must be rebuilt whole instead. `digest`: of the model's SQL, as recorded when built."""
+    it must be rebuilt whole instead. `digest`: of the model's SQL, as recorded when built.
+    `keep_difference_of`: the build whose roll-ups of this model apply its replaced rows
+    (transform/differences.py)."""
     partitions = model.partitions
     assert partitions is not None and model.properties is not None
     table = sql.Identifier(schema, model.name)
@@ -386,6 +390,10 @@ def bring_forward(
             reached |= _reached_partitions(conn, table, model, mine, known)
     if not reached:
         store.save(conn, model.name, digest, rows, latest, digests)
+        if keep_difference_of is not None:
+            differences.keep_difference(
+                conn, model.name, keep_difference_of, applied, latest, None, like=table
+            )
         return rows, PartitionsReplaced(0, 0, 0)
     key = sql.Identifier(partitions.key)
     of_partitions = _in_partitions(key, reached, model.properties.column_types[partitions.key])
@@ -419,6 +427,16 @@ def bring_forward(
                 "(TABLE rows_in EXCEPT ALL TABLE rows_out)"
                 " UNION ALL (TABLE rows_out EXCEPT ALL TABLE rows_in)"
             ),
+        )
+    if keep_difference_of is not None:
+        differences.keep_difference(
+            conn,
+            model.name,
+            keep_difference_of,
+            applied,
+            latest,
+            (sql.SQL("TABLE rows_out"), sql.SQL("TABLE rows_in")),
+            like=table,
         )
     conn.execute("DROP TABLE rows_out, rows_in")
     rows = rows - removed + added

@@ -340,18 +340,18 @@ def test_a_wrong_index_declaration_names_the_model_and_the_fix(tmp_path, layer, 
         discover(tmp_path, tmp_path, settings={})
 
 
-def test_the_rollups_of_partitioned_facts_follow_their_replaced_rows_and_trim_their_sums(models):
+def test_the_rollups_that_follow_their_facts_replaced_rows_trim_their_sums(models):
     from revenue_os.transform.differences import followed_facts
 
     followed = followed_facts(models)
     assert followed == {
-        "fct_campaign_attribution_monthly": "fct_attribution",
         "fct_revenue_monthly": "fct_revenue_lines",
         "fct_opportunities_created_monthly": "fct_opportunities",
         "fct_opportunities_closed_monthly": "fct_opportunities",
     }
-    # The attribution roll-up reads the campaign one, not the fact's rows: rebuilt whole.
-    assert "fct_attribution_monthly" not in followed
+    # A day's moved attribution rows fall in about half the campaign roll-up's groups:
+    # summed again whole, it is cheaper (docs/performance.md).
+    assert "fct_campaign_attribution_monthly" not in followed
     # A sum's scale is its largest summand's: trimmed, it does not depend on which rows
     # were added and taken out, so a roll-up brought forward reads as one summed whole.
     for name in followed:
@@ -361,3 +361,20 @@ def test_the_rollups_of_partitioned_facts_follow_their_replaced_rows_and_trim_th
         for column, data_type in rollup.properties.column_types.items():
             if data_type == "numeric" and column not in rollup.grain and column != row_count:
                 assert f"trim_scale(sum({column})) as {column}" in rollup.sql, (name, column)
+
+
+def test_a_rollup_that_cannot_follow_its_facts_replaced_rows_is_refused_by_name(models):
+    import dataclasses
+
+    from revenue_os.transform.differences import followed_facts
+    from revenue_os.transform.models import ModelError
+
+    # The attribution roll-up reads the campaign roll-up, not attribution's rows.
+    monthly = models["fct_attribution_monthly"]
+    assert monthly.properties is not None and monthly.properties.meta.rollup_of is not None
+    rollup = monthly.properties.meta.rollup_of.model_copy(update={"follows_replaced_rows": True})
+    meta = monthly.properties.meta.model_copy(update={"rollup_of": rollup})
+    properties = monthly.properties.model_copy(update={"meta": meta})
+    broken = {**models, monthly.name: dataclasses.replace(monthly, properties=properties)}
+    with pytest.raises(ModelError, match=r"fct_attribution_monthly\.sql: follows_replaced_rows"):
+        followed_facts(broken)

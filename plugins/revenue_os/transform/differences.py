@@ -3,9 +3,9 @@
 A roll-up holds sums and a row count by month and a few columns. When its fact is brought
 forward partition by partition, the fact's rows taken out and put in are exactly what moved
 between the fact the roll-up was computed from and today's: the roll-up's SQL run over each
-of them gives the sums to subtract and to add, so each group they fall in becomes its old
-sums plus the one minus the other (a group whose row count falls to zero is gone), and the
-other groups are kept. That reads the day's rows and the roll-up, not the whole fact.
+of them gives the sums to subtract and to add, so the roll-up is the old one plus the one
+minus the other, grouped again on its grain (a group whose row count falls to zero is
+gone). That reads the day's rows and the roll-up, not the whole fact.
 
 The fact's bring-forward keeps its two sets of rows in the builder's `staging` schema,
 labelled with the build and the change ids the fact moved between. A roll-up applies them
@@ -30,16 +30,20 @@ ROWS_OUT, ROWS_IN = "__rows_out", "__rows_in"
 
 
 def followed_facts(models: Mapping[str, Model]) -> dict[str, str]:
-    """For each roll-up brought forward by its fact's differences: the fact. A roll-up that
-    reads its partitioned fact and nothing else."""
+    """For each roll-up brought forward by its fact's differences (`follows_replaced_rows`
+    in its `rollup_of`): the fact, which must be partitioned and the roll-up's only input."""
     followed = {}
     for model in models.values():
         rollup = model.properties.meta.rollup_of if model.properties else None
-        if rollup is None:
+        if rollup is None or not rollup.follows_replaced_rows:
             continue
         fact = models.get(rollup.model)
-        if fact is not None and fact.partitions is not None and model.depends_on == {fact.name}:
-            followed[model.name] = fact.name
+        if fact is None or fact.partitions is None or model.depends_on != {fact.name}:
+            raise ModelError(
+                f"{model.path.name}: follows_replaced_rows needs a roll-up that reads"
+                f" {rollup.model} and nothing else, and {rollup.model} partitioned"
+            )
+        followed[model.name] = fact.name
     return followed
 
 
@@ -108,9 +112,8 @@ def kept_difference(conn: psycopg.Connection, fact: str) -> tuple[str, int, int]
 def apply_difference(
     conn: psycopg.Connection, schema: str, model: Model, fact: str
 ) -> tuple[int, int, int]:
-    """Bring the roll-up's table in `schema` forward: the groups the fact's moved rows fall in
-    become their old sums plus those of the rows put in, minus those of the rows taken out;
-    (rows now, fact rows out, fact rows in)."""
+    """Replace the roll-up's table in `schema` by itself plus the sums of the fact's rows put
+    in, minus those of its rows taken out; (rows now, fact rows out, fact rows in)."""
     assert model.properties is not None and model.properties.meta.rollup_of is not None
     types = model.properties.column_types
     measures = sums_of(model)
@@ -153,40 +156,26 @@ def apply_difference(
     # rows leave the group of its old name, which empties, and join one of the new.
     grouped = sql.SQL(", ").join(map(sql.Identifier, [c for c in types if c not in measures]))
     conn.execute(
-        "CREATE TEMPORARY TABLE moved_sums ON COMMIT DROP AS"
-        " TABLE sums__rows_out UNION ALL TABLE sums__rows_in"
-    )
-    # Only the groups the moved rows fall in are summed again and rewritten; a roll-up is
-    # large enough (hundreds of thousands of rows at scale 10) that rewriting it all would
-    # cost what rebuilding it does.
-    touched = sql.SQL("EXISTS (SELECT FROM moved_sums AS m WHERE {})").format(
-        _same_group("r", "m", model.grain)
-    )
-    conn.execute(
         sql.SQL(
             "CREATE TEMPORARY TABLE rollup_now ON COMMIT DROP AS SELECT {summed} FROM ("
-            "SELECT {columns} FROM {table} AS r WHERE {touched} UNION ALL TABLE moved_sums)"
-            " AS parts GROUP BY {grouped} HAVING sum({row_count}) <> 0"
+            "SELECT {columns} FROM {table} UNION ALL TABLE sums__rows_out"
+            " UNION ALL TABLE sums__rows_in) AS parts GROUP BY {grouped}"
+            " HAVING sum({row_count}) <> 0"
         ).format(
             summed=summed,
             columns=columns,
             table=table,
-            touched=touched,
             grouped=grouped,
             row_count=sql.Identifier(row_count),
         )
     )
     _recompute_emptied(conn, model, fact, measures)
-    removed = conn.execute(sql.SQL("DELETE FROM {} AS r WHERE {}").format(table, touched)).rowcount
-    added = conn.execute(
+    conn.execute(sql.SQL("TRUNCATE {}").format(table))
+    rows = conn.execute(
         sql.SQL("INSERT INTO {} ({}) SELECT {} FROM rollup_now").format(table, columns, columns)
     ).rowcount
-    conn.execute("DROP TABLE rollup_now, moved_sums, sums__rows_out, sums__rows_in")
-    (rows,) = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()
-    from revenue_os.transform.changes import REANALYSE_SHARE  # changes imports this module
-
-    if removed + added > REANALYSE_SHARE * max(rows, 1):
-        conn.execute(sql.SQL("ANALYZE {}").format(table))
+    conn.execute("DROP TABLE rollup_now, sums__rows_out, sums__rows_in")
+    conn.execute(sql.SQL("ANALYZE {}").format(table))
     return rows, moved[0], moved[1]
 
 

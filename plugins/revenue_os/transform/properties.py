@@ -10,7 +10,9 @@ columns, each column with its `data_type` and description); what dbt has no key 
 - `partitions` (intermediate and marts): the model is brought forward partition by
   partition, the partitions a change of its inputs reaches (transform/changes.py);
 - `rollup_of` (marts only): the model sums its fact by month, so a contract on the fact is a
-  metric of the roll-up too and the audit checks that both give the same totals;
+  metric of the roll-up too and the audit checks that both give the same totals; with
+  `follows_replaced_rows`, a day's build brings it forward by the rows its partitioned fact
+  replaced (transform/differences.py);
 - `indexed_by` (marts only): the columns the dashboards' queries pick a table's rows by
   first; the build indexes them, so a chart reads its slice instead of the whole table.
 
@@ -170,6 +172,9 @@ class Rollup(_Strict):
     model: Identifier
     time_column: Identifier
     row_count: Identifier
+    # Brought forward by the rows its partitioned fact replaced, instead of summed again
+    # (transform/differences.py): worth it when a day's moved rows fall in few of its groups.
+    follows_replaced_rows: bool = False
 
 
 class Meta(_Strict):

@@ -3,9 +3,6 @@
 -- Touches without a campaign stay in, under a null campaign, so every sum over this table is
 -- the fact's (fct_attribution_monthly is the same without the campaign, 10 times smaller).
 
--- A day's build brings it forward by the rows its fact replaced (transform/differences.py):
--- the sums are trimmed of trailing zeros, so they read the same either way.
-
 with campaign_attribution as (
     select * from fct_attribution
 ),
@@ -20,8 +17,8 @@ monthly as (
         segment,
         region,
         count(*)::integer as credited_touches,
-        trim_scale(sum(credit)) as credit,
-        trim_scale(sum(attributed_amount_usd)) as attributed_amount_usd
+        sum(credit) as credit,
+        sum(attributed_amount_usd) as attributed_amount_usd
     from campaign_attribution
     group by 1, 2, 3, 4, 5, 6, 7
 )

@@ -333,19 +333,18 @@ def _apply_fact_difference(
     """Bring a roll-up forward by the rows its fact replaced in this build; None when it must
     be rebuilt whole instead (its state does not match the fact's kept difference)."""
     schema = _schema_of(model)
+    assert store.build_id is not None  # a roll-up is a mart model
     exists = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{model.name}",)).fetchone()[0]
-    state = store.load(conn, model.name)
     difference = differences.kept_difference(conn, fact)
-    fact_state = store.load(conn, fact)
-    if (
-        exists is None
-        or store.build_id is None
-        or not differences.is_current(state, _sql_digest(model), difference, store.build_id)
-        or fact_state is None
-        or difference is None
-        or fact_state[1] != difference[2]
+    if exists is None or not differences.applies(
+        store.load(conn, model.name),
+        store.load(conn, fact),
+        difference,
+        _sql_digest(model),
+        store.build_id,
     ):
         return None
+    assert difference is not None
     rows, rows_out, rows_in = differences.apply_difference(conn, schema, model, fact)
     store.save(conn, model.name, _sql_digest(model), rows, difference[2], {})
     if not rows_out + rows_in:

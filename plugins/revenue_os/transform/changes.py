@@ -291,8 +291,10 @@ def _reached_partitions(
     gives them from today's inputs (None: the rows without a key)."""
     assert model.partitions is not None and model.properties is not None
     key = sql.Identifier(model.partitions.key)
-    chosen = sql.SQL("m.{} = ANY({})").format(
-        sql.Identifier(column), _typed(sorted(values), model.properties.column_types[column])
+    chosen = _in_partitions(
+        sql.SQL("m.{}").format(sql.Identifier(column)),
+        set(values),
+        model.properties.column_types[column],
     )
     found: set[str | None] = set()
     for source in (table, sql.SQL("({})").format(sql.SQL(model.sql))):

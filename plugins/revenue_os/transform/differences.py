@@ -169,7 +169,7 @@ def apply_difference(
             row_count=sql.Identifier(row_count),
         )
     )
-    _recompute_emptied(conn, model, fact, measures)
+    _recompute_emptied(conn, model, measures)
     conn.execute(sql.SQL("TRUNCATE {}").format(table))
     rows = conn.execute(
         sql.SQL("INSERT INTO {} ({}) SELECT {} FROM rollup_now").format(table, columns, columns)
@@ -208,48 +208,31 @@ def _model_over(
         conn.execute(sql.SQL("DROP VIEW IF EXISTS pg_temp.{}").format(sql.Identifier(fact)))
 
 
-def _recompute_emptied(
-    conn: psycopg.Connection, model: Model, fact: str, measures: list[str]
-) -> None:
+def _recompute_emptied(conn: psycopg.Connection, model: Model, measures: list[str]) -> None:
     """A sum is null when none of its values is, and 0 when they add up to 0: a group whose
     sum came to 0 after a value left may have no value left, which the sums cannot tell.
     Such groups (rare: an amount of 0, or every known amount gone) are summed again from
-    the fact, reading only the months, campaigns and so on they fall in."""
+    the fact, reading only the months, campaigns and so on they fall in. A known value left
+    exactly where the sum of the rows taken out is not null."""
     assert model.properties is not None and model.properties.meta.rollup_of is not None
     types = model.properties.column_types
     row_count = model.properties.meta.rollup_of.row_count
     grain = model.grain
+    emptied_by = sql.SQL(" OR ").join(
+        sql.SQL("(n.{m} = 0 AND o.{m} IS NOT NULL)").format(m=sql.Identifier(m))
+        for m in measures
+        if m != row_count
+    )
     conn.execute(
-        sql.SQL("CREATE TEMPORARY TABLE emptied ({}) ON COMMIT DROP").format(
-            sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types[c])) for c in grain
-            )
+        sql.SQL(
+            "CREATE TEMPORARY TABLE emptied ON COMMIT DROP AS SELECT {columns} FROM rollup_now AS n"
+            " WHERE EXISTS (SELECT FROM sums__rows_out AS o WHERE {same} AND ({emptied_by}))"
+        ).format(
+            columns=sql.SQL(", ").join(sql.SQL("n.{}").format(sql.Identifier(c)) for c in grain),
+            same=_same_group("n", "o", grain),
+            emptied_by=emptied_by,
         )
     )
-    left = sql.Identifier(DIFFERENCE_SCHEMA, fact + ROWS_OUT)
-    for measure in measures:
-        if measure == row_count:
-            continue
-        _model_over(
-            conn,
-            model,
-            fact,
-            sql.SQL("SELECT * FROM {} WHERE {} IS NOT NULL").format(left, sql.Identifier(measure)),
-            "valued_out",
-        )
-        conn.execute(
-            sql.SQL(
-                "INSERT INTO emptied SELECT {columns} FROM rollup_now AS n"
-                " WHERE n.{measure} = 0 AND EXISTS (SELECT FROM valued_out AS o WHERE {same})"
-            ).format(
-                columns=sql.SQL(", ").join(
-                    sql.SQL("n.{}").format(sql.Identifier(c)) for c in grain
-                ),
-                measure=sql.Identifier(measure),
-                same=_same_group("n", "o", grain),
-            )
-        )
-        conn.execute("DROP TABLE valued_out")
     if not conn.execute("SELECT count(*) FROM emptied").fetchone()[0]:
         conn.execute("DROP TABLE emptied")
         return
@@ -282,14 +265,22 @@ def _recompute_emptied(
     conn.execute("DROP TABLE emptied, summed_again")
 
 
-def is_current(
-    state: tuple | None, digest: str, difference: tuple[str, int, int] | None, build_id: str
+def applies(
+    state: tuple | None,
+    fact_state: tuple | None,
+    difference: tuple[str, int, int] | None,
+    digest: str,
+    build_id: str,
 ) -> bool:
-    """Whether the roll-up, in the state recorded, can apply the fact's kept difference."""
+    """Whether the roll-up, in its recorded state, can apply the fact's kept difference: same
+    SQL, the difference is this build's, and it leads from the fact the roll-up was computed
+    from to the fact as it stands."""
     return (
         state is not None
-        and state[0] == digest
+        and fact_state is not None
         and difference is not None
+        and state[0] == digest
         and difference[0] == build_id
         and state[1] == difference[1]
+        and fact_state[1] == difference[2]
     )

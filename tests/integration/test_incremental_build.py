@@ -15,6 +15,8 @@ import re
 import psycopg
 import pytest
 
+from revenue_os.metrics.contract import SimpleCalculation
+from revenue_os.metrics.loader import inputs_of, load_contracts
 from revenue_os.orchestration.extract_load import Request
 from revenue_os.transform import build
 from revenue_os.transform.models import discover
@@ -26,6 +28,22 @@ from tests.integration.test_mart_publish import mart_checksums
 from tests.integration.test_sources import ADMIN, TOKEN, load_all
 
 INCREMENTAL = sorted(m.name for m in discover().values() if m.incremental)
+
+
+def _whole_every_day() -> tuple[int, int]:
+    """The simple and derived metric grains a day's build computes whole: the
+    forward-looking metrics (their periods move with the business day) and what derives
+    from them."""
+    whole: set[str] = set()
+    counts = [0, 0]
+    for contract in load_contracts().values():  # inputs first
+        if contract.is_forward_looking or whole.intersection(inputs_of(contract)):
+            whole.add(contract.name)
+            counts[not isinstance(contract.calculation, SimpleCalculation)] += len(contract.grain)
+    return counts[0], counts[1]
+
+
+WHOLE_EVERY_DAY = _whole_every_day()
 
 
 @pytest.fixture(scope="module")
@@ -125,11 +143,22 @@ def test_an_incremental_build_equals_a_full_rebuild_as_the_sources_move_on(mock,
                 (line,) = [line for line in lines if f".{rollup}:" in line]
                 expected = f"brought forward by {fact}'s rows replaced" if step == 1 else "whole"
                 assert expected in line, line
-            # The simple metrics follow the periods their facts changed in; after a full
-            # build (step 2) too, since the kept rows do not depend on how the facts were built.
+            # The metrics follow the periods their facts changed in, the derived ones their
+            # inputs', kpi_values both and the business day; after a full build (step 2)
+            # too, since the kept rows do not depend on how the facts were built. Only the
+            # forward-looking metrics, and what derives from them, are computed whole.
             (line,) = [line for line in lines if "compiled from the metric contracts" in line]
-            brought = re.search(r"(\d+) computed whole, (\d+) brought forward", line)
-            assert brought and brought.group(1) == "0" and int(brought.group(2)) > 0, line
+            counts = re.search(
+                r"simple (\d+) / (\d+), derived (\d+) / (\d+), kpi_values (\d+) / (\d+)", line
+            )
+            assert counts, line
+            simple_whole, simple_periods, derived_whole, derived_periods = map(
+                int, counts.groups()[:4]
+            )
+            values_whole, values_periods = map(int, counts.groups()[4:])
+            assert (simple_whole, derived_whole) == WHOLE_EVERY_DAY, line
+            assert values_whole == sum(WHOLE_EVERY_DAY), line
+            assert min(simple_periods, derived_periods, values_periods) > 0, line
             # Brought forward: one more batch applied to each, not rebuilt from scratch.
             assert applied_batches(conn) == dict.fromkeys(INCREMENTAL, 1 + step)
             incremental = (staging_checksums(conn), mart_checksums(conn))

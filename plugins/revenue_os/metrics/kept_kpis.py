@@ -1,66 +1,137 @@
-"""The simple metrics' rows kept from one build to the next, and brought forward by the
-periods a day changed.
+"""The KPI rows kept from one build to the next, and brought forward by the periods a day
+changed.
 
-A simple metric is a grouped scan of one fact. Its value for a period reads only the fact's
-rows of that period, so a build need not scan the whole history again: the facts are
-fingerprinted day by day on each time column the contracts read (a row count and a sum of
-row hashes), the days whose fingerprint moved since the kept rows were computed give each
-grain's changed periods, and only those are computed again, from the metric's one SQL
-filtered on the period. A sum's windows and quiet periods are sums of its periods, so they
-are computed from the kept period values; an average's or a distinct count's windows read the
-fact, so the periods its windows reach are computed again too. A metric whose compiled SQL
-changed, or a fact without a kept fingerprint, is computed whole, and so is everything in a
-full build. The kept tables live in the builder's `staging` schema, written in the KPI
-build's transaction: they and the fingerprints they were computed from always agree.
+A metric's row for a period reads little of the history: a simple metric the fact's rows of
+that period (and, for its windows, of the periods before), a ratio or a formula its inputs'
+rows of the same period, a growth its input's rows of the period and of those it compares
+with. So a build need not compute every row again:
+
+- the facts the simple metrics read are fingerprinted day by day on each time column the
+  contracts read (a row count and a sum of row hashes); the days whose fingerprint moved
+  since the kept rows were computed give each grain's changed periods;
+- a simple metric's rows are computed again for those periods only, from its one SQL
+  filtered on the period. A sum's windows and quiet periods are sums of its period values,
+  kept for the purpose, so they are computed from the kept values; an average's or a distinct
+  count's windows read the fact, so the periods its windows reach are computed again too;
+- a derived metric's rows are computed again for the periods its inputs' rows were rewritten
+  in (a growth: and the periods that compare with them), from the work rows; a dimension one
+  input lends every period of another (ROAS by attribution model: spend has no model) makes
+  it whole when that input's values of the dimension change;
+- `kpi_values` rows are written again for the periods whose work rows were rewritten, the
+  periods after them (their prior value), the periods whose completeness or finality the
+  business day moved past, the periods in progress, and every period of a slice whose first
+  period moved (a slice is not judged before it has a full trailing window).
+
+A metric whose compiled SQL changed, a forward-looking one (its periods move with the
+business day), a fact without a kept fingerprint, or a full build computes the metric whole,
+and what derives from it. The kept tables live in the builder's `staging` schema and are
+written in the KPI build's transaction: they and the fingerprints they were computed from
+always agree, whatever became of the build after it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 from psycopg import sql
 
-from revenue_os.metrics.contract import MetricContract, SimpleCalculation
+from revenue_os.metrics.contract import GrowthCalculation, MetricContract, SimpleCalculation
 from revenue_os.metrics.kpi_sql import (
-    additive_rows_sql,
+    INSERT_WORK,
+    additive_rows_query,
+    broadcasts,
+    complete_sql,
+    kpi_values_sql,
     simple_periods_sql,
-    simple_sql,
+    simple_query,
     window_reach,
+    work_rows_query,
 )
-from revenue_os.metrics.periods import WINDOW_COLUMNS, shift
+from revenue_os.metrics.kpi_tables import table_definition
+from revenue_os.metrics.loader import inputs_of
+from revenue_os.metrics.periods import WINDOW_COLUMNS, period_start, shift, window_columns
 from revenue_os.metrics.sql_text import is_additive
 
 FACT_DAYS = "kpi_fact_days"
-METRIC_ROWS = "kpi_metric_rows"
-METRIC_STATE = "kpi_metric_state"
+PERIOD_VALUES = "kpi_metric_rows"
+WORK_ROWS = "kpi_work_rows"
+VALUES_ROWS = "kpi_values_rows"
+STATE = "kpi_kept_state"
+LAYOUT = "kpi_kept_layout"
+# Kept tables of earlier layouts, dropped with the rest when the layout changes.
+_RETIRED = ("kpi_metric_state",)
+# The business day the definitions of kpi_values rows are compared on, so that a definition
+# says what the SQL computes, not which day it ran.
+_ANY_DAY = date(2000, 1, 3)
+
+Reach = frozenset[date] | None
+"""The periods whose work rows a build rewrote for a metric and grain; None: every period."""
+
+
+def _digest(statement: sql.Composable) -> str:
+    return hashlib.sha256(statement.as_string(None).encode()).hexdigest()
+
+
+def _work_columns() -> sql.Composed:
+    return sql.SQL(
+        "metric_name text, period_grain text, period_start date, dimension_name text,"
+        " dimension_value text, value numeric, {}"
+    ).format(
+        sql.SQL(", ").join(
+            sql.SQL("{} numeric").format(sql.Identifier(column)) for column in WINDOW_COLUMNS
+        )
+    )
 
 
 @dataclass
 class KeptMetrics:
-    """The kept rows of the simple metrics in `schema`, brought forward against the facts in
-    the mart schema being built. `full`: compute every metric whole."""
+    """The kept rows of the metrics in `schema`, brought forward against the facts in the
+    mart schema being built. `full`: compute every metric whole."""
 
     schema: str
     full: bool = False
     # (model, time column) pairs whose kept fingerprints the build can compare with.
     _known: set[tuple[str, str]] = field(default_factory=set)
+    # How many metric grains were computed whole or by their changed periods: the simple
+    # metrics, the derived ones, and their kpi_values rows.
     computed: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
+    derived: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
+    values: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
+    rewritten: dict[tuple[str, str], Reach] = field(default_factory=dict)
+    _moved: set[tuple[str, str]] = field(default_factory=set)
 
     def _table(self, name: str) -> sql.Identifier:
         return sql.Identifier(self.schema, name)
 
-    def prepare(
-        self, cursor: psycopg.Cursor, mart_schema: str, contracts: Iterable[MetricContract]
-    ) -> None:
-        """Create the kept tables if needed, fingerprint the facts the simple metrics read,
-        and find the days that changed since the kept rows were computed."""
-        windows = sql.SQL(", ").join(
-            sql.SQL("{} numeric").format(sql.Identifier(column)) for column in WINDOW_COLUMNS
+    @property
+    def work_table(self) -> sql.Identifier:
+        """The kept work rows, which the temporary view `kpi_work` shows during the build."""
+        return self._table(WORK_ROWS)
+
+    # --- set-up and wrap-up ---------------------------------------------------------------
+
+    def _layout(self) -> str:
+        """The kept tables' shape: a change (a new window column) drops them all, so kept
+        rows and state never disagree on it."""
+        return _digest(sql.SQL("{} | {}").format(_work_columns(), table_definition("kpi_values")))
+
+    def _create_tables(self, cursor: psycopg.Cursor) -> None:
+        cursor.execute(
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} (layout text)").format(self._table(LAYOUT))
         )
+        cursor.execute(sql.SQL("SELECT layout FROM {}").format(self._table(LAYOUT)))
+        if [row[0] for row in cursor.fetchall()] != [self._layout()]:
+            for name in (FACT_DAYS, PERIOD_VALUES, WORK_ROWS, VALUES_ROWS, STATE, *_RETIRED):
+                cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
+            cursor.execute(sql.SQL("DELETE FROM {}").format(self._table(LAYOUT)))
+            cursor.execute(
+                sql.SQL("INSERT INTO {} VALUES (%s)").format(self._table(LAYOUT)),
+                (self._layout(),),
+            )
         cursor.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (model text, time_column text, day date,"
@@ -70,16 +141,52 @@ class KeptMetrics:
         cursor.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (metric_name text, period_grain text,"
-                " definition text, PRIMARY KEY (metric_name, period_grain))"
-            ).format(self._table(METRIC_STATE))
+                " part text, definition text, business_day date,"
+                " PRIMARY KEY (metric_name, period_grain, part))"
+            ).format(self._table(STATE))
         )
         cursor.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (metric_name text, period_grain text,"
                 " period_start date, dimension_name text, dimension_value text, value numeric,"
-                " {}, PRIMARY KEY (metric_name, period_grain, period_start, dimension_name,"
+                " PRIMARY KEY (metric_name, period_grain, period_start, dimension_name,"
                 " dimension_value))"
-            ).format(self._table(METRIC_ROWS), windows)
+            ).format(self._table(PERIOD_VALUES))
+        )
+        cursor.execute(
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+                self._table(WORK_ROWS), _work_columns()
+            )
+        )
+        cursor.execute(
+            sql.SQL(
+                "CREATE INDEX IF NOT EXISTS kpi_work_rows_slices ON {} (metric_name,"
+                " period_grain, dimension_name, dimension_value, period_start)"
+            ).format(self._table(WORK_ROWS))
+        )
+        cursor.execute(
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+                self._table(VALUES_ROWS), table_definition("kpi_values")
+            )
+        )
+
+    def prepare(
+        self, cursor: psycopg.Cursor, mart_schema: str, contracts: Iterable[MetricContract]
+    ) -> None:
+        """Create the kept tables if needed, show the kept work rows as `kpi_work`,
+        fingerprint the facts the simple metrics read, and find the days that changed since
+        the kept rows were computed."""
+        self._create_tables(cursor)
+        cursor.execute(
+            sql.SQL("CREATE TEMPORARY VIEW kpi_work AS SELECT * FROM {}").format(self.work_table)
+        )
+        cursor.execute(
+            "CREATE TEMPORARY TABLE kpi_slice_firsts (dimension_name text,"
+            " dimension_value text, first_period date) ON COMMIT DROP"
+        )
+        cursor.execute(
+            "CREATE TEMPORARY TABLE kpi_moved_slices (metric_name text, period_grain text,"
+            " dimension_name text, dimension_value text) ON COMMIT DROP"
         )
         cursor.execute(
             sql.SQL("SELECT DISTINCT model, time_column FROM {}").format(self._table(FACT_DAYS))
@@ -122,130 +229,400 @@ class KeptMetrics:
             ).format(self._table(FACT_DAYS))
         )
 
-    def work_rows(
-        self, cursor: psycopg.Cursor, contract: MetricContract, grain: str, mart_schema: str
-    ) -> None:
-        """Put the metric's rows at `grain` into kpi_work, computing only what changed."""
-        calculation = contract.calculation
-        assert isinstance(calculation, SimpleCalculation)
-        name, rows = (contract.name, grain), self._table(METRIC_ROWS)
-        definition = hashlib.sha256(
-            simple_sql(contract, calculation, grain, mart_schema).as_string(None).encode()
-        ).hexdigest()
-        cursor.execute(
-            sql.SQL(
-                "SELECT definition FROM {} WHERE metric_name = %s AND period_grain = %s"
-            ).format(self._table(METRIC_STATE)),
-            name,
-        )
-        state = cursor.fetchone()
-        pair = (calculation.model, calculation.time_column)
-        whole = self.full or state is None or state[0] != definition or pair not in self._known
-        additive = is_additive(calculation.expression)
-        of_metric = sql.SQL("metric_name = {} AND period_grain = {}").format(
-            sql.Literal(contract.name), sql.Literal(grain)
-        )
-        if whole:
-            self.computed["whole"] += 1
-            cursor.execute(sql.SQL("DELETE FROM {} WHERE {}").format(rows, of_metric))
-            changed: list[date] | None = None
-        else:
-            cursor.execute(
-                "SELECT DISTINCT date_trunc(%s, day)::date FROM changed_days"
-                " WHERE model = %s AND time_column = %s",
-                (grain, *pair),
-            )
-            changed = sorted(row[0] for row in cursor.fetchall())
-            self.computed["periods"] += bool(changed)
-        if additive:
-            # The kept rows are the period values; windows and quiet periods follow from them.
-            if changed is None or changed:
-                if changed:
-                    cursor.execute(
-                        sql.SQL("DELETE FROM {} WHERE {} AND period_start = ANY(%s)").format(
-                            rows, of_metric
-                        ),
-                        (changed,),
-                    )
-                cursor.execute(
-                    sql.SQL(
-                        "INSERT INTO {} (metric_name, period_grain, period_start,"
-                        " dimension_name, dimension_value, value)"
-                        " SELECT {}, {}, period_start, dimension_name, dimension_value, value"
-                        " FROM ({}) AS fresh"
-                    ).format(
-                        rows,
-                        sql.Literal(contract.name),
-                        sql.Literal(grain),
-                        simple_periods_sql(contract, calculation, grain, mart_schema, changed),
-                    )
-                )
-            cursor.execute(
-                additive_rows_sql(
-                    contract,
-                    grain,
-                    sql.SQL(
-                        "SELECT period_start, dimension_name, dimension_value, value"
-                        " FROM {} WHERE {}"
-                    ).format(rows, of_metric),
-                )
-            )
-        else:
-            # An average's window reads the fact: a changed period moves the windows of the
-            # periods after it, which need the periods before them.
-            reached = None
-            if changed:
-                reach = range(window_reach(grain) + 1)
-                reached = sorted({shift(grain, p, k) for p in changed for k in reach})
-                needed = sorted({shift(grain, p, -k) for p in reached for k in reach})
-                cursor.execute(
-                    sql.SQL("DELETE FROM {} WHERE {} AND period_start = ANY(%s)").format(
-                        rows, of_metric
-                    ),
-                    (reached,),
-                )
-                cursor.execute(simple_sql(contract, calculation, grain, mart_schema, needed))
-            elif changed is None:
-                cursor.execute(simple_sql(contract, calculation, grain, mart_schema))
-            if changed is None or changed:
-                cursor.execute(
-                    sql.SQL("INSERT INTO {} SELECT * FROM kpi_work WHERE {}{}").format(
-                        rows,
-                        of_metric,
-                        sql.SQL(" AND period_start = ANY({}::date[])").format(sql.Literal(reached))
-                        if reached
-                        else sql.SQL(""),
-                    )
-                )
-                cursor.execute(sql.SQL("DELETE FROM kpi_work WHERE {}").format(of_metric))
-            cursor.execute(
-                sql.SQL("INSERT INTO kpi_work SELECT * FROM {} WHERE {}").format(rows, of_metric)
-            )
-        cursor.execute(
-            sql.SQL(
-                "INSERT INTO {} (metric_name, period_grain, definition) VALUES (%s, %s, %s)"
-                " ON CONFLICT (metric_name, period_grain) DO UPDATE"
-                " SET definition = excluded.definition"
-            ).format(self._table(METRIC_STATE)),
-            (*name, definition),
-        )
-
     def finish(self, cursor: psycopg.Cursor, contracts: Iterable[MetricContract]) -> None:
-        """Keep today's fingerprints, and forget the rows of metrics no contract computes."""
+        """Keep today's fingerprints, forget the rows of metrics no contract computes, and
+        put the view away."""
         cursor.execute(sql.SQL("DELETE FROM {}").format(self._table(FACT_DAYS)))
         cursor.execute(
             sql.SQL("INSERT INTO {} SELECT * FROM fact_days_now").format(self._table(FACT_DAYS))
         )
-        grains = [
-            f"{c.name}:{grain}"
-            for c in contracts
-            if isinstance(c.calculation, SimpleCalculation)
-            for grain in c.grain
-        ]
-        for table in (METRIC_ROWS, METRIC_STATE):
+        computed = {(c.name, grain) for c in contracts for grain in c.grain}
+        cursor.execute(
+            sql.SQL("SELECT DISTINCT metric_name, period_grain FROM {}").format(self._table(STATE))
+        )
+        for pair in set(cursor.fetchall()) - computed:
+            for table in (PERIOD_VALUES, WORK_ROWS, VALUES_ROWS, STATE):
+                cursor.execute(
+                    sql.SQL("DELETE FROM {} WHERE metric_name = %s AND period_grain = %s").format(
+                        self._table(table)
+                    ),
+                    pair,
+                )
+        cursor.execute("DROP VIEW kpi_work")
+
+    # --- state ----------------------------------------------------------------------------
+
+    def _state(
+        self, cursor: psycopg.Cursor, contract: MetricContract, grain: str, part: str
+    ) -> tuple[str, date | None] | None:
+        cursor.execute(
+            sql.SQL(
+                "SELECT definition, business_day FROM {} WHERE metric_name = %s"
+                " AND period_grain = %s AND part = %s"
+            ).format(self._table(STATE)),
+            (contract.name, grain, part),
+        )
+        row = cursor.fetchone()
+        return (row[0], row[1]) if row else None
+
+    def _keep_state(
+        self,
+        cursor: psycopg.Cursor,
+        contract: MetricContract,
+        grain: str,
+        part: str,
+        definition: str,
+        business_day: date | None = None,
+    ) -> None:
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO {} VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (metric_name, period_grain, part) DO UPDATE"
+                " SET definition = excluded.definition, business_day = excluded.business_day"
+            ).format(self._table(STATE)),
+            (contract.name, grain, part, definition, business_day),
+        )
+
+    # --- the work rows --------------------------------------------------------------------
+
+    def work_rows(
+        self,
+        cursor: psycopg.Cursor,
+        contract: MetricContract,
+        grain: str,
+        mart_schema: str,
+        contracts: Mapping[str, MetricContract],
+    ) -> Reach:
+        """Bring the metric's work rows at `grain` up to date, computing only what changed;
+        the periods rewritten (None: all)."""
+        definition = _digest(work_rows_query(contract, grain, mart_schema, contracts))
+        state = self._state(cursor, contract, grain, "work")
+        whole = self.full or state is None or state[0] != definition or contract.is_forward_looking
+        if isinstance(contract.calculation, SimpleCalculation):
+            reach = self._simple_rows(cursor, contract, grain, mart_schema, whole)
+        else:
+            reach = self._derived_rows(cursor, contract, grain, mart_schema, contracts, whole)
+        self._keep_state(cursor, contract, grain, "work", definition)
+        self.rewritten[(contract.name, grain)] = reach
+        return reach
+
+    def _of_metric(self, contract: MetricContract, grain: str) -> sql.Composed:
+        return sql.SQL("metric_name = {} AND period_grain = {}").format(
+            sql.Literal(contract.name), sql.Literal(grain)
+        )
+
+    def _simple_rows(
+        self,
+        cursor: psycopg.Cursor,
+        contract: MetricContract,
+        grain: str,
+        mart_schema: str,
+        whole: bool,
+    ) -> Reach:
+        calculation = contract.calculation
+        assert isinstance(calculation, SimpleCalculation)
+        pair = (calculation.model, calculation.time_column)
+        additive = is_additive(calculation.expression)
+        of_metric = self._of_metric(contract, grain)
+        values = self._table(PERIOD_VALUES)
+        if whole or pair not in self._known:
+            self.computed["whole"] += 1
+            cursor.execute(sql.SQL("DELETE FROM {} WHERE {}").format(values, of_metric))
+            if not additive:
+                self._replace(
+                    cursor,
+                    contract,
+                    grain,
+                    None,
+                    simple_query(contract, calculation, grain, mart_schema),
+                )
+                return None
+            self._keep_period_values(cursor, contract, grain, mart_schema, None)
+            self._replace(
+                cursor,
+                contract,
+                grain,
+                None,
+                additive_rows_query(contract, grain, self._period_values(contract, grain)),
+            )
+            return None
+        cursor.execute(
+            "SELECT DISTINCT date_trunc(%s, day)::date FROM changed_days"
+            " WHERE model = %s AND time_column = %s",
+            (grain, *pair),
+        )
+        changed = sorted(row[0] for row in cursor.fetchall())
+        if not changed:
+            return frozenset()
+        self.computed["periods"] += 1
+        # A changed period moves the windows of the periods after it, which need the
+        # periods before them.
+        reach = range(window_reach(grain) + 1)
+        reached = sorted({shift(grain, p, k) for p in changed for k in reach})
+        needed = sorted({shift(grain, p, -k) for p in reached for k in reach})
+        if additive:
+            cursor.execute(
+                sql.SQL("DELETE FROM {} WHERE {} AND period_start = ANY(%s)").format(
+                    values, of_metric
+                ),
+                (changed,),
+            )
+            self._keep_period_values(cursor, contract, grain, mart_schema, changed)
+            query = additive_rows_query(
+                contract,
+                grain,
+                self._period_values(contract, grain, needed),
+                sql.SQL("SELECT max(period_start) FROM {} WHERE {}").format(values, of_metric),
+            )
+        else:
+            query = simple_query(contract, calculation, grain, mart_schema, needed)
+        self._replace(cursor, contract, grain, reached, query)
+        return frozenset(reached)
+
+    def _keep_period_values(
+        self,
+        cursor: psycopg.Cursor,
+        contract: MetricContract,
+        grain: str,
+        mart_schema: str,
+        within: list[date] | None,
+    ) -> None:
+        calculation = contract.calculation
+        assert isinstance(calculation, SimpleCalculation)
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO {} (metric_name, period_grain, period_start, dimension_name,"
+                " dimension_value, value) SELECT {}, {}, period_start, dimension_name,"
+                " dimension_value, value FROM ({}) AS fresh"
+            ).format(
+                self._table(PERIOD_VALUES),
+                sql.Literal(contract.name),
+                sql.Literal(grain),
+                simple_periods_sql(contract, calculation, grain, mart_schema, within),
+            )
+        )
+
+    def _period_values(
+        self, contract: MetricContract, grain: str, within: list[date] | None = None
+    ) -> sql.Composed:
+        return sql.SQL(
+            "SELECT period_start, dimension_name, dimension_value, value FROM {} WHERE {}{}"
+        ).format(
+            self._table(PERIOD_VALUES),
+            self._of_metric(contract, grain),
+            sql.SQL(" AND period_start = ANY({}::date[])").format(sql.Literal(within))
+            if within is not None
+            else sql.SQL(""),
+        )
+
+    def _derived_rows(
+        self,
+        cursor: psycopg.Cursor,
+        contract: MetricContract,
+        grain: str,
+        mart_schema: str,
+        contracts: Mapping[str, MetricContract],
+        whole: bool,
+    ) -> Reach:
+        inputs = [contracts[name] for name in inputs_of(contract)]
+        reach: Reach = None
+        if not whole:
+            sources = [self.rewritten.get((upstream.name, grain)) for upstream in inputs]
+            if all(source is not None for source in sources):
+                if isinstance(contract.calculation, GrowthCalculation):
+                    # A growth compares its period with the one before and each window with
+                    # the window as far before.
+                    steps = {0, 1, *window_columns(grain).values()}
+                    reach = frozenset(
+                        shift(grain, p, step) for p in sources[0] or () for step in steps
+                    )
+                else:
+                    reach = frozenset().union(*sources)
+                if reach and self._lent_values_moved(cursor, contract, grain, inputs):
+                    reach = None
+        query = work_rows_query(contract, grain, mart_schema, contracts)
+        if reach is None:
+            self.derived["whole"] += 1
+            self._replace(cursor, contract, grain, None, query)
+            return None
+        if reach:
+            self.derived["periods"] += 1
+            self._replace(cursor, contract, grain, sorted(reach), query)
+        return reach
+
+    def _lent_values_moved(
+        self,
+        cursor: psycopg.Cursor,
+        contract: MetricContract,
+        grain: str,
+        inputs: list[MetricContract],
+    ) -> bool:
+        """Whether an input that lends a dimension's values to every period now has other
+        values than the metric's kept rows."""
+        for _, _, name in broadcasts(contract, grain, inputs):
+            carriers = [u.name for u in inputs if name in u.dimensions_at(grain)]
+            cursor.execute(
+                "WITH kept AS (SELECT DISTINCT dimension_value FROM kpi_work"
+                " WHERE metric_name = %(metric)s AND period_grain = %(grain)s"
+                " AND dimension_name = %(name)s), lent AS (SELECT DISTINCT dimension_value"
+                " FROM kpi_work WHERE metric_name = ANY(%(carriers)s)"
+                " AND period_grain = %(grain)s AND dimension_name = %(name)s)"
+                " SELECT EXISTS (SELECT * FROM kept EXCEPT SELECT * FROM lent)"
+                " OR EXISTS (SELECT * FROM lent EXCEPT SELECT * FROM kept)",
+                {"metric": contract.name, "grain": grain, "name": name, "carriers": carriers},
+            )
+            row = cursor.fetchone()
+            if row and row[0]:
+                return True
+        return False
+
+    def _replace(
+        self,
+        cursor: psycopg.Cursor,
+        contract: MetricContract,
+        grain: str,
+        periods: list[date] | None,
+        query: sql.Composable,
+    ) -> None:
+        """Replace the metric's work rows of `periods` (None: all) with those of `query`.
+        Where the metric is judged at this grain, the slices whose first period moved are
+        noted: a slice's status depends on it in every period of its first window."""
+        of_metric = self._of_metric(contract, grain)
+        of_periods = (
+            sql.SQL(" AND period_start = ANY({}::date[])").format(sql.Literal(periods))
+            if periods is not None
+            else sql.SQL("")
+        )
+        judged = (
+            periods is not None
+            and contract.thresholds is not None
+            and contract.thresholds.period == grain
+        )
+        if judged:
             cursor.execute(
                 sql.SQL(
-                    "DELETE FROM {} WHERE NOT metric_name || ':' || period_grain = ANY(%s)"
-                ).format(self._table(table)),
-                (grains,),
+                    "INSERT INTO kpi_slice_firsts SELECT dimension_name, dimension_value,"
+                    " min(period_start) FROM kpi_work WHERE {of_metric} AND (dimension_name,"
+                    " dimension_value) IN (SELECT dimension_name, dimension_value FROM kpi_work"
+                    " WHERE {of_metric}{of_periods}) GROUP BY 1, 2"
+                ).format(of_metric=of_metric, of_periods=of_periods)
             )
+        cursor.execute(sql.SQL("DELETE FROM kpi_work WHERE {}{}").format(of_metric, of_periods))
+        cursor.execute(
+            INSERT_WORK
+            + sql.SQL("SELECT * FROM ({}) AS fresh WHERE true{}").format(query, of_periods)
+        )
+        if judged:
+            cursor.execute(
+                sql.SQL(
+                    "INSERT INTO kpi_moved_slices SELECT {name}, {grain}, before.dimension_name,"
+                    " before.dimension_value FROM kpi_slice_firsts AS before WHERE"
+                    " before.first_period IS DISTINCT FROM (SELECT min(period_start) FROM"
+                    " kpi_work WHERE {of_metric} AND dimension_name = before.dimension_name"
+                    " AND dimension_value = before.dimension_value)"
+                ).format(
+                    name=sql.Literal(contract.name),
+                    grain=sql.Literal(grain),
+                    of_metric=of_metric,
+                )
+            )
+            if cursor.rowcount:
+                self._moved.add((contract.name, grain))
+            cursor.execute("DELETE FROM kpi_slice_firsts")
+
+    # --- kpi_values -----------------------------------------------------------------------
+
+    def values_rows(
+        self,
+        cursor: psycopg.Cursor,
+        contract: MetricContract,
+        grain: str,
+        contracts: Mapping[str, MetricContract],
+        as_of: Mapping[str, date | None],
+        business_day: date | None,
+    ) -> None:
+        """Bring the metric's kept kpi_values rows at `grain` up to date."""
+        table = self._table(VALUES_ROWS)
+        final_days = contract.refresh_sla.final_after_days
+
+        def statement(day: date | None, only: sql.Composable | None = None) -> sql.Composed:
+            return kpi_values_sql(
+                contract,
+                grain,
+                table,
+                complete_sql(contract, grain, contracts, as_of, day),
+                complete_sql(contract, grain, contracts, as_of, day, final_days),
+                day,
+                only,
+            )
+
+        definition = _digest(statement(_ANY_DAY))
+        state = self._state(cursor, contract, grain, "values")
+        reach = self.rewritten.get((contract.name, grain))
+        of_metric = self._of_metric(contract, grain)
+        kept_day = state[1] if state else None
+        if (
+            self.full
+            or state is None
+            or state[0] != definition
+            or reach is None
+            or contract.is_forward_looking
+            or business_day is None
+            or kept_day is None
+            or business_day < kept_day
+        ):
+            self.values["whole"] += 1
+            cursor.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table, of_metric))
+            cursor.execute(statement(business_day))
+        else:
+            periods = sorted(
+                set(reach)
+                | {shift(grain, p, 1) for p in reach}  # their prior value moved
+                | _moved_past(grain, kept_day, business_day, 0)
+                | _moved_past(grain, kept_day, business_day, final_days)
+                | _in_progress(grain, kept_day, business_day)
+            )
+            moved = (contract.name, grain) in self._moved
+            slices = sql.SQL(
+                " OR (dimension_name, dimension_value) IN (SELECT dimension_name,"
+                " dimension_value FROM kpi_moved_slices WHERE {})"
+            ).format(of_metric)
+            these = sql.SQL("period_start = ANY({}::date[]){}").format(
+                sql.Literal(periods), slices if moved else sql.SQL("")
+            )
+            self.values["periods"] += 1
+            cursor.execute(
+                sql.SQL("DELETE FROM {} WHERE {} AND ({})").format(table, of_metric, these)
+            )
+            cursor.execute(statement(business_day, these))
+        self._keep_state(cursor, contract, grain, "values", definition, business_day)
+
+    def copy_values(self, cursor: psycopg.Cursor, kpi_values: sql.Identifier) -> None:
+        """Fill the build's `kpi_values` (created empty) with the kept rows."""
+        cursor.execute(
+            sql.SQL("INSERT INTO {} SELECT * FROM {}").format(kpi_values, self._table(VALUES_ROWS))
+        )
+
+
+def _moved_past(grain: str, before: date, after: date, days_after: int) -> set[date]:
+    """The periods that became complete (`days_after` 0) or final as the business day moved
+    from `before` to `after`: a period is complete once its end is on or before the day."""
+    moved: set[date] = set()
+    offset = timedelta(days=days_after)
+    start = shift(grain, period_start(grain, before - offset), -1)
+    while start <= after - offset:
+        end = shift(grain, start, 1) + offset
+        if (end <= before) != (end <= after):
+            moved.add(start)
+        start = shift(grain, start, 1)
+    return moved
+
+
+def _in_progress(grain: str, before: date, after: date) -> set[date]:
+    """The periods a KPI reaches now and did not before: a KPI stops at the period in
+    progress, so the business day moving into a new period adds it (and any skipped)."""
+    periods, start = set(), shift(grain, period_start(grain, before), 1)
+    while start <= period_start(grain, after):
+        periods.add(start)
+        start = shift(grain, start, 1)
+    return periods

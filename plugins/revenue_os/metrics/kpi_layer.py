@@ -52,30 +52,16 @@ def build_kpi_tables(
     """(Re)create `kpi_values` and `campaign_recommendations` in `schema`; their row counts.
 
     Runs in one transaction, so readers of the schema see the old tables or the new ones,
-    never a half-built pair. With `kept`, the simple metrics are brought forward from the
-    rows kept by the build before, by the periods their facts changed in (`kept_kpis`).
+    never a half-built pair. With `kept`, the work rows and kpi_values are brought forward
+    from the rows kept by the build before, by the periods the day changed (`kept_kpis`).
     """
     contracts = load_contracts() if contracts is None else contracts
     settings = settings or RecommendationSettings.load(contracts=contracts)
     with conn.transaction(), conn.cursor() as cursor:
         as_of = as_of_by_model(cursor, schema, contracts)
         business_day = business_day_of(as_of)
-        cursor.execute(
-            sql.SQL(
-                "CREATE TEMPORARY TABLE kpi_work (metric_name text, period_grain text, "
-                "period_start date, dimension_name text, dimension_value text, value numeric, "
-                "{}) ON COMMIT DROP"
-            ).format(
-                sql.SQL(", ").join(
-                    sql.SQL("{} numeric").format(sql.Identifier(column))
-                    for column in WINDOW_COLUMNS
-                )
-            )
-        )
-        cursor.execute(
-            "CREATE INDEX ON kpi_work (metric_name, period_grain, dimension_name, "
-            "dimension_value, period_start)"
-        )
+        if kept is None:
+            _create_work_table(cursor)
         # Simple metrics first (they read the mart), then derived ones in dependency order
         # (they join kpi_work to itself): statistics are refreshed once between the phases
         # and once after, not after every metric.
@@ -88,19 +74,24 @@ def build_kpi_tables(
         for phase in (simple, derived):
             for contract in phase:
                 for grain in contract.grain:
-                    if kept is not None and phase is simple:
-                        kept.work_rows(cursor, contract, grain, schema)
+                    if kept is not None:
+                        kept.work_rows(cursor, contract, grain, schema, contracts)
                     else:
                         cursor.execute(work_rows_sql(contract, grain, schema, contracts))
                     zeros = forward_zero_rows_sql(contract, grain, business_day)
                     if zeros is not None:
                         cursor.execute(zeros)
-            cursor.execute("ANALYZE kpi_work")
-        if kept is not None:
-            kept.finish(cursor, simple)
+            cursor.execute(
+                sql.SQL("ANALYZE {}").format(
+                    sql.Identifier("kpi_work") if kept is None else kept.work_table
+                )
+            )
         kpi_values = create_kpi_table(cursor, schema, "kpi_values", keyed=False)
         for contract in contracts.values():
             for grain in contract.grain:
+                if kept is not None:
+                    kept.values_rows(cursor, contract, grain, contracts, as_of, business_day)
+                    continue
                 completeness = complete_sql(contract, grain, contracts, as_of, business_day)
                 finality = complete_sql(
                     contract,
@@ -115,6 +106,8 @@ def build_kpi_tables(
                         contract, grain, kpi_values, completeness, finality, business_day
                     )
                 )
+        if kept is not None:
+            kept.copy_values(cursor, kpi_values)
         add_grain_key(cursor, kpi_values, "kpi_values")
         kpi_count = _count(cursor, kpi_values)
         campaign_count = build_campaign_recommendations(
@@ -123,7 +116,28 @@ def build_kpi_tables(
         counts = build_calendar_and_scorecard(cursor, schema, contracts, business_day)
         counts["kpi_signals"] = build_signals(cursor, schema, contracts, business_day)
         counts["decision_log"] = build_decision_log_table(cursor, schema, contracts, date.today())
+        if kept is not None:
+            kept.finish(cursor, contracts.values())
     return {"kpi_values": kpi_count, "campaign_recommendations": campaign_count, **counts}
+
+
+def _create_work_table(cursor: psycopg.Cursor) -> None:
+    """The work rows of this build alone, dropped at its end."""
+    cursor.execute(
+        sql.SQL(
+            "CREATE TEMPORARY TABLE kpi_work (metric_name text, period_grain text, "
+            "period_start date, dimension_name text, dimension_value text, value numeric, "
+            "{}) ON COMMIT DROP"
+        ).format(
+            sql.SQL(", ").join(
+                sql.SQL("{} numeric").format(sql.Identifier(column)) for column in WINDOW_COLUMNS
+            )
+        )
+    )
+    cursor.execute(
+        "CREATE INDEX ON kpi_work (metric_name, period_grain, dimension_name, "
+        "dimension_value, period_start)"
+    )
 
 
 def _count(cursor: psycopg.Cursor, table: sql.Identifier) -> int:

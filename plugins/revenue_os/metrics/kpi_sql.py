@@ -71,15 +71,23 @@ def _each_window(grain: str, window: Callable[[str, int], sql.Composable]) -> sq
 def work_rows_sql(
     contract: MetricContract, grain: str, schema: str, contracts: Mapping[str, MetricContract]
 ) -> sql.Composed:
+    """INSERT INTO kpi_work of the metric's rows at one grain."""
+    return INSERT_WORK + work_rows_query(contract, grain, schema, contracts)
+
+
+def work_rows_query(
+    contract: MetricContract, grain: str, schema: str, contracts: Mapping[str, MetricContract]
+) -> sql.Composed:
+    """The metric's rows at one grain, in kpi_work's column order."""
     calculation = contract.calculation
     if isinstance(calculation, SimpleCalculation):
-        return simple_sql(contract, calculation, grain, schema)
+        return simple_query(contract, calculation, grain, schema)
     if isinstance(calculation, RatioCalculation):
-        return _ratio_sql(contract, calculation, grain, contracts)
+        return _ratio_query(contract, calculation, grain, contracts)
     if isinstance(calculation, GrowthCalculation):
-        return _growth_sql(contract, calculation, grain)
+        return _growth_query(contract, calculation, grain)
     assert isinstance(calculation, FormulaCalculation)
-    return _formula_sql(contract, calculation, grain, contracts)
+    return _formula_query(contract, calculation, grain, contracts)
 
 
 def forward_zero_rows_sql(
@@ -115,11 +123,23 @@ def simple_sql(
     schema: str,
     within: Sequence[date] | None = None,
 ) -> sql.Composed:
-    """INSERT INTO kpi_work of a simple metric's rows at one grain: one grouped scan of its
-    model. `within`: only the model's rows of these periods are read (a metric brought forward
-    reads the periods a day changed and those its windows reach back to)."""
+    """INSERT INTO kpi_work of a simple metric's rows at one grain (`simple_query`)."""
+    return INSERT_WORK + simple_query(contract, calculation, grain, schema, within)
+
+
+def simple_query(
+    contract: MetricContract,
+    calculation: SimpleCalculation,
+    grain: str,
+    schema: str,
+    within: Sequence[date] | None = None,
+) -> sql.Composed:
+    """A simple metric's rows at one grain: one grouped scan of its model. `within`: only
+    the model's rows of these periods are read (a metric brought forward reads the periods a
+    day changed and those its windows reach back to); the windows of the earliest of them
+    then lack the periods before, so a caller keeps only the periods it needs whole."""
     if is_additive(calculation.expression):
-        return additive_rows_sql(
+        return additive_rows_query(
             contract, grain, simple_periods_sql(contract, calculation, grain, schema, within)
         )
     calculation, model, where = _simple_source(contract, calculation, grain, schema, within)
@@ -159,7 +179,7 @@ def simple_sql(
         )
         for column in kept
     ]
-    return INSERT_WORK + sql.SQL(
+    return sql.SQL(
         "WITH periods AS ({periods}), {windows} SELECT {names}, periods.period_start, "
         "periods.dimension_name, periods.dimension_value, periods.value, {values} "
         "FROM periods{joins}"
@@ -229,23 +249,28 @@ def simple_periods_sql(
     )
 
 
-def additive_rows_sql(
-    contract: MetricContract, grain: str, periods: sql.Composable
+def additive_rows_query(
+    contract: MetricContract,
+    grain: str,
+    periods: sql.Composable,
+    last_period: sql.Composable | None = None,
 ) -> sql.Composed:
-    """INSERT INTO kpi_work of a sum's or count's rows from its period values (`periods`, a
-    query of period_start, dimension_name, dimension_value, value): the quiet periods and the
-    windows, which are sums of the periods, so they need no second scan of the model."""
+    """A sum's or count's rows from its period values (`periods`, a query of period_start,
+    dimension_name, dimension_value, value): the quiet periods and the windows, which are
+    sums of the periods, so they need no second scan of the model. Quiet periods stop at
+    `last_period` (a query of one date), by default the last of `periods`: a caller that
+    passes some periods only names the metric's last one."""
+    last_period = last_period or sql.SQL("SELECT max(period_start) FROM periods")
     names = sql.SQL("{}, {}").format(sql.Literal(contract.name), sql.Literal(grain))
     # A period without rows is 0, and it gets its row while a window still reaches back to
     # one with data: a campaign that earned nothing this month still has its trailing three
     # months, which a ratio's trailing value divides (without the row it read 0 on months of
     # revenue).
-    return INSERT_WORK + sql.SQL(
+    return sql.SQL(
         "WITH periods AS ({periods}), quiet_periods AS (SELECT (period_start + later * "
         "interval {step})::date AS period_start, dimension_name, dimension_value "
         "FROM periods CROSS JOIN generate_series(1, {reach}) AS later "
-        "WHERE (period_start + later * interval {step})::date <= "
-        "(SELECT max(period_start) FROM periods) "
+        "WHERE (period_start + later * interval {step})::date <= ({last_period}) "
         "EXCEPT SELECT period_start, dimension_name, dimension_value FROM periods), "
         "every_period AS (SELECT period_start, dimension_name, dimension_value, value "
         "FROM periods UNION ALL SELECT period_start, dimension_name, dimension_value, "
@@ -254,6 +279,7 @@ def additive_rows_sql(
         "FROM every_period"
     ).format(
         periods=periods,
+        last_period=last_period,
         names=names,
         step=sql.Literal(PERIOD_STEP[grain]),
         reach=sql.Literal(window_reach(grain)),
@@ -381,16 +407,7 @@ def _inputs_joined(
     # A broadcast dimension's values come from the input that carries it; where that input
     # is a sum with no rows in a period (no paid touch credited by last touch in February),
     # the other input's periods still get every value, so the ratio reads 0, not nothing.
-    broadcasts = [
-        (carrier, other, name)
-        for carrier in inputs
-        if _zero_when_absent(carrier)
-        for name in contract.dimensions_at(grain)
-        if name in carrier.dimensions_at(grain)
-        for other in inputs
-        if other is not carrier and name not in other.dimensions_at(grain)
-    ]
-    for carrier, other, name in broadcasts:
+    for carrier, other, name in broadcasts(contract, grain, inputs):
         key_selects.append(
             sql.SQL(
                 "SELECT periods.period_start, dimension_values.dimension_name, "
@@ -433,6 +450,23 @@ def _inputs_joined(
     return source + sql.Composed(joins), aliases
 
 
+def broadcasts(
+    contract: MetricContract, grain: str, inputs: Sequence[MetricContract]
+) -> list[tuple[MetricContract, MetricContract, str]]:
+    """(carrier, other, dimension): the dimensions a derived metric takes from one input (a
+    sum) for every period of another that lacks them, so a value new to the carrier in one
+    period adds rows to every period of the metric."""
+    return [
+        (carrier, other, name)
+        for carrier in inputs
+        if _zero_when_absent(carrier)
+        for name in contract.dimensions_at(grain)
+        if name in carrier.dimensions_at(grain)
+        for other in inputs
+        if other is not carrier and name not in other.dimensions_at(grain)
+    ]
+
+
 def _zero_when_absent(contract: MetricContract) -> bool:
     """A period without rows is 0 for sums and counts; for anything else it is unknown."""
     calculation = contract.calculation
@@ -457,7 +491,7 @@ def _per_period(
     return sql.SQL("({} / {})").format(value, sql.Literal(window_columns(grain)[column]))
 
 
-def _ratio_sql(
+def _ratio_query(
     contract: MetricContract,
     calculation: RatioCalculation,
     grain: str,
@@ -486,7 +520,7 @@ def _ratio_sql(
             ),
         )
 
-    return INSERT_WORK + sql.SQL(
+    return sql.SQL(
         "SELECT {}, {}, keys.period_start, keys.dimension_name, keys.dimension_value, {}, {} {}"
     ).format(
         sql.Literal(contract.name),
@@ -497,7 +531,7 @@ def _ratio_sql(
     )
 
 
-def _growth_sql(
+def _growth_query(
     contract: MetricContract, calculation: GrowthCalculation, grain: str
 ) -> sql.Composed:
     """Period over period; a window value compares the window with the one before it."""
@@ -526,7 +560,7 @@ def _growth_sql(
         )
         for column, periods in {"value": 1, **kept}.items()
     ]
-    return INSERT_WORK + sql.SQL(
+    return sql.SQL(
         "SELECT {name}, {grain}, present.period_start, present.dimension_name, "
         "present.dimension_value, {growths} FROM kpi_work AS present{joins} "
         "WHERE present.metric_name = {of} AND present.period_grain = {grain} "
@@ -548,7 +582,7 @@ def _growth_sql(
     )
 
 
-def _formula_sql(
+def _formula_query(
     contract: MetricContract,
     calculation: FormulaCalculation,
     grain: str,
@@ -568,7 +602,7 @@ def _formula_sql(
             }
         )
 
-    return INSERT_WORK + sql.SQL(
+    return sql.SQL(
         "SELECT {}, {}, keys.period_start, keys.dimension_name, keys.dimension_value, "
         "({})::numeric, {} {}"
     ).format(
@@ -680,7 +714,11 @@ def kpi_values_sql(
     completeness: sql.Composable,
     finality: sql.Composable,
     business_day: date | None,
+    only: sql.Composable | None = None,
 ) -> sql.Composed:
+    """INSERT INTO `table` of the metric's kpi_values rows at one grain; with `only` (a
+    condition on the work rows' columns), those rows only. Their slices' other rows are still
+    read, for the prior value and the slice's first period."""
     thresholds = contract.thresholds
     action = contract.action_on_breach
     forward = contract.is_forward_looking
@@ -696,9 +734,9 @@ def kpi_values_sql(
         "FROM (SELECT *, min(period_start) OVER slice AS first_period, "
         "CASE WHEN lag(period_start) OVER slice = (period_start - interval {step})::date "
         "THEN lag(value) OVER slice END AS prior_value "
-        "FROM kpi_work WHERE metric_name = {name} AND period_grain = {grain} "
+        "FROM kpi_work WHERE metric_name = {name} AND period_grain = {grain}{slices} "
         "WINDOW slice AS (PARTITION BY dimension_name, dimension_value ORDER BY period_start)) "
-        "AS w WHERE true{forward}"
+        "AS w WHERE true{forward}{only}"
     ).format(
         table=table,
         label=sql.Literal(contract.label),
@@ -722,6 +760,13 @@ def kpi_values_sql(
         grain=sql.Literal(grain),
         basis=sql.Literal(None if forward else trailing_basis(contract)),
         forward=_forward_sql(contract, grain, business_day),
+        only=sql.SQL(" AND ({})").format(only) if only is not None else sql.SQL(""),
+        slices=sql.SQL(
+            " AND (dimension_name, dimension_value) IN (SELECT dimension_name, dimension_value"
+            " FROM kpi_work WHERE metric_name = {} AND period_grain = {} AND ({}))"
+        ).format(sql.Literal(contract.name), sql.Literal(grain), only)
+        if only is not None
+        else sql.SQL(""),
         # A forward-looking KPI's earlier periods are over: no prior and no trailing window.
         prior=sql.SQL("NULL::numeric" if forward else "w.prior_value"),
         prior_delta=sql.SQL("NULL::numeric" if forward else "w.value - w.prior_value"),

@@ -528,8 +528,8 @@ def build_kpis(
 ) -> dict[str, int]:
     """Compile the metric contracts into the built mart's KPI tables (kpi_values,
     campaign_recommendations): one definition per metric, no second copy of its SQL. The
-    simple metrics are brought forward from the rows the build before kept in staging, by the
-    periods their facts changed in; with `full`, computed whole."""
+    metrics' rows are brought forward from the rows the build before kept in staging, by the
+    periods the day changed; with `full`, computed whole."""
     started = time.perf_counter()
     kept = KeptMetrics(STAGING_SCHEMA, full=full)
     counts = build_kpi_tables(conn, BUILD_SCHEMA, kept=kept)
@@ -538,9 +538,11 @@ def build_kpis(
         _record_model(conn, build_id, table, "kpis", rows, seconds)
         echo(f"[kpis] {BUILD_SCHEMA}.{table}: {rows:,} rows")
     echo(
-        f"[kpis] compiled from the metric contracts in {seconds:.1f} s (simple metrics by"
-        f" grain: {kept.computed['whole']} computed whole, {kept.computed['periods']} brought"
-        " forward by their changed periods, the rest unchanged)"
+        f"[kpis] compiled from the metric contracts in {seconds:.1f} s (metric grains computed"
+        f" whole / by the periods that changed: simple {kept.computed['whole']} /"
+        f" {kept.computed['periods']}, derived {kept.derived['whole']} /"
+        f" {kept.derived['periods']}, kpi_values {kept.values['whole']} /"
+        f" {kept.values['periods']}; the rest kept as they were)"
     )
     return counts
 

@@ -44,6 +44,7 @@ def _whole_every_day() -> tuple[int, int]:
 
 
 WHOLE_EVERY_DAY = _whole_every_day()
+METRIC_GRAINS = sum(len(contract.grain) for contract in load_contracts().values())
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +158,13 @@ def test_an_incremental_build_equals_a_full_rebuild_as_the_sources_move_on(mock,
             )
             values_whole, values_periods = map(int, counts.groups()[4:])
             assert (simple_whole, derived_whole) == WHOLE_EVERY_DAY, line
-            assert values_whole == sum(WHOLE_EVERY_DAY), line
-            assert min(simple_periods, derived_periods, values_periods) > 0, line
+            assert min(simple_periods, derived_periods) > 0, line
+            # kpi_values, kept in the mart one copy behind, follows the rows due since the
+            # computation that wrote it; after a full build (step 2) every row is.
+            if step == 1:
+                assert values_whole == sum(WHOLE_EVERY_DAY) and values_periods > 0, line
+            else:
+                assert (values_whole, values_periods) == (METRIC_GRAINS, 0), line
             # Brought forward: one more batch applied to each, not rebuilt from scratch.
             assert applied_batches(conn) == dict.fromkeys(INCREMENTAL, 1 + step)
             incremental = (staging_checksums(conn), mart_checksums(conn))

@@ -258,9 +258,10 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
     kept = conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (build.BUILD_SCHEMA,)
     ).fetchall()
-    # The partitioned tables, the roll-ups that follow their replaced rows, and the account
+    # The partitioned tables, the roll-ups that follow their replaced rows, the account
     # dimension the revenue lines follow, rebuilt whole (its rebuild compares with this
-    # copy's table to say what changed since).
+    # copy's table to say what changed since), and kpi_values, brought forward by the rows
+    # the KPI computations since found due.
     assert kept == [
         ("dim_account",),
         ("fct_attribution",),
@@ -271,6 +272,7 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
         ("fct_revenue_lines",),
         ("fct_revenue_monthly",),
         ("fct_touchpoints",),
+        ("kpi_values",),
     ]
     # The state of the five partitioned tables and three roll-ups moved to this build; the
     # published build's stays.

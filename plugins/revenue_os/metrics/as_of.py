@@ -6,7 +6,7 @@ compiler judges completeness and finality from these days.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 
 import psycopg
@@ -18,9 +18,15 @@ from revenue_os.metrics.mart_catalogue import AS_OF_COLUMNS
 
 
 def as_of_by_model(
-    cursor: psycopg.Cursor, schema: str, contracts: Mapping[str, MetricContract]
+    cursor: psycopg.Cursor,
+    schema: str,
+    contracts: Mapping[str, MetricContract],
+    days_seen: Collection[tuple[str, str]] = (),
 ) -> dict[str, date | None]:
-    """Each dated model behind a contract → the day after its newest row (its as-of day)."""
+    """Each dated model behind a contract → the day after its newest row (its as-of day).
+
+    `days_seen`: the (model, column) pairs whose days the temporary table `fact_days_now`
+    holds (the KPI build's fingerprints), read there instead of scanning the model again."""
     models = sorted(
         {
             contract.calculation.model
@@ -32,11 +38,17 @@ def as_of_by_model(
     as_of: dict[str, date | None] = {}
     for model in models:
         column, days = AS_OF_COLUMNS[model]
-        cursor.execute(
-            sql.SQL("SELECT (max({})::date + {}) FROM {}").format(
-                sql.Identifier(column), sql.Literal(days), sql.Identifier(schema, model)
+        if (model, column) in days_seen:
+            cursor.execute(
+                "SELECT max(day) + %s FROM fact_days_now WHERE model = %s AND time_column = %s",
+                (days, model, column),
             )
-        )
+        else:
+            cursor.execute(
+                sql.SQL("SELECT (max({})::date + {}) FROM {}").format(
+                    sql.Identifier(column), sql.Literal(days), sql.Identifier(schema, model)
+                )
+            )
         row = cursor.fetchone()
         as_of[model] = row[0] if row else None
     return as_of

@@ -51,22 +51,34 @@ from revenue_os.metrics.kpi_sql import (
     window_reach,
     work_rows_query,
 )
-from revenue_os.metrics.kpi_tables import table_definition
+from revenue_os.metrics.kpi_tables import add_grain_key, create_kpi_table, table_definition
 from revenue_os.metrics.loader import inputs_of
 from revenue_os.metrics.periods import WINDOW_COLUMNS, period_start, shift, window_columns
-from revenue_os.metrics.sql_text import is_additive
+from revenue_os.metrics.sql_text import columns_in, is_additive
 
 FACT_DAYS = "kpi_fact_days"
 PERIOD_VALUES = "kpi_metric_rows"
 WORK_ROWS = "kpi_work_rows"
-VALUES_ROWS = "kpi_values_rows"
+VALUES_LOG = "kpi_values_log"
+COMPUTATIONS = "kpi_computations"
 STATE = "kpi_kept_state"
 LAYOUT = "kpi_kept_layout"
 # Kept tables of earlier layouts, dropped with the rest when the layout changes.
-_RETIRED = ("kpi_metric_state",)
+_RETIRED = ("kpi_metric_state", "kpi_values_rows")
+VALUES_WRITTEN = "kpi_values_written"
+COMPUTATION_LOG = (VALUES_LOG, VALUES_WRITTEN)
+"""What each computation wrote: bookkeeping, which differs between builds that hold the same."""
+# The log keeps what the last computations found due, enough for a build schema a few
+# builds behind.
+_LOGGED_COMPUTATIONS = 10
 # The business day the definitions of kpi_values rows are compared on, so that a definition
 # says what the SQL computes, not which day it ran.
 _ANY_DAY = date(2000, 1, 3)
+
+BROUGHT_FORWARD_KPI_TABLES = ("kpi_values",)
+"""The KPI tables a build schema keeps from the build that last held it."""
+
+_FINGERPRINTS = "the columns the metrics read, hashed by day"
 
 Reach = frozenset[date] | None
 """The periods whose work rows a build rewrote for a metric and grain; None: every period."""
@@ -96,13 +108,16 @@ class KeptMetrics:
     full: bool = False
     # (model, time column) pairs whose kept fingerprints the build can compare with.
     _known: set[tuple[str, str]] = field(default_factory=set)
+    # (model, time column) pairs whose days `fact_days_now` holds for this build.
+    fingerprinted: frozenset[tuple[str, str]] = frozenset()
     # How many metric grains were computed whole or by their changed periods: the simple
     # metrics, the derived ones, and their kpi_values rows.
     computed: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
     derived: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
     values: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
     rewritten: dict[tuple[str, str], Reach] = field(default_factory=dict)
-    _moved: set[tuple[str, str]] = field(default_factory=set)
+    # The slices whose first period moved, by metric and grain.
+    _moved: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
 
     def _table(self, name: str) -> sql.Identifier:
         return sql.Identifier(self.schema, name)
@@ -117,7 +132,11 @@ class KeptMetrics:
     def _layout(self) -> str:
         """The kept tables' shape: a change (a new window column) drops them all, so kept
         rows and state never disagree on it."""
-        return _digest(sql.SQL("{} | {}").format(_work_columns(), table_definition("kpi_values")))
+        return _digest(
+            sql.SQL("{} | {} | {}").format(
+                _work_columns(), table_definition("kpi_values"), sql.SQL(_FINGERPRINTS)
+            )
+        )
 
     def _create_tables(self, cursor: psycopg.Cursor) -> None:
         cursor.execute(
@@ -125,7 +144,8 @@ class KeptMetrics:
         )
         cursor.execute(sql.SQL("SELECT layout FROM {}").format(self._table(LAYOUT)))
         if [row[0] for row in cursor.fetchall()] != [self._layout()]:
-            for name in (FACT_DAYS, PERIOD_VALUES, WORK_ROWS, VALUES_ROWS, STATE, *_RETIRED):
+            kept = (FACT_DAYS, PERIOD_VALUES, WORK_ROWS, VALUES_LOG, VALUES_WRITTEN, STATE)
+            for name in (*kept, *_RETIRED):
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
             cursor.execute(sql.SQL("DELETE FROM {}").format(self._table(LAYOUT)))
             cursor.execute(
@@ -134,8 +154,9 @@ class KeptMetrics:
             )
         cursor.execute(
             sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (model text, time_column text, day date,"
-                " row_count bigint, row_digest numeric, PRIMARY KEY (model, time_column, day))"
+                "CREATE TABLE IF NOT EXISTS {} (model text, time_column text, hashed text,"
+                " day date, row_count bigint, row_digest numeric,"
+                " PRIMARY KEY (model, time_column, day))"
             ).format(self._table(FACT_DAYS))
         )
         cursor.execute(
@@ -165,9 +186,18 @@ class KeptMetrics:
             ).format(self._table(WORK_ROWS))
         )
         cursor.execute(
-            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
-                self._table(VALUES_ROWS), table_definition("kpi_values")
-            )
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (computation bigint, metric_name text,"
+                " period_grain text, periods date[], slice_names text[], slice_values text[])"
+            ).format(self._table(VALUES_LOG))
+        )
+        cursor.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (relation oid PRIMARY KEY, computation bigint)"
+            ).format(self._table(VALUES_WRITTEN))
+        )
+        cursor.execute(
+            sql.SQL("CREATE SEQUENCE IF NOT EXISTS {}").format(self._table(COMPUTATIONS))
         )
 
     def prepare(
@@ -185,34 +215,32 @@ class KeptMetrics:
             " dimension_value text, first_period date) ON COMMIT DROP"
         )
         cursor.execute(
-            "CREATE TEMPORARY TABLE kpi_moved_slices (metric_name text, period_grain text,"
-            " dimension_name text, dimension_value text) ON COMMIT DROP"
+            sql.SQL("SELECT DISTINCT model, time_column, hashed FROM {}").format(
+                self._table(FACT_DAYS)
+            )
         )
+        kept = {(model, column): hashed for model, column, hashed in cursor.fetchall()}
         cursor.execute(
-            sql.SQL("SELECT DISTINCT model, time_column FROM {}").format(self._table(FACT_DAYS))
+            "CREATE TEMPORARY TABLE fact_days_now (model text, time_column text, hashed text,"
+            " day date, row_count bigint, row_digest numeric) ON COMMIT DROP"
         )
-        self._known = {(model, column) for model, column in cursor.fetchall()}
-        cursor.execute(
-            "CREATE TEMPORARY TABLE fact_days_now (model text, time_column text, day date,"
-            " row_count bigint, row_digest numeric) ON COMMIT DROP"
-        )
-        pairs = sorted(
-            {
-                (c.calculation.model, c.calculation.time_column)
-                for c in contracts
-                if isinstance(c.calculation, SimpleCalculation)
-            }
-        )
-        for model, column in pairs:
+        read = columns_read(contracts)
+        self.fingerprinted = frozenset(read)
+        self._known = {pair for pair, columns in read.items() if kept.get(pair) == columns}
+        for (model, column), columns in sorted(read.items()):
             cursor.execute(
                 sql.SQL(
-                    "INSERT INTO fact_days_now SELECT {model}, {name}, f.{column}::date,"
-                    " count(*), sum(hash_record_extended(f, 0)) FROM {table} AS f"
-                    " WHERE f.{column} IS NOT NULL GROUP BY 3"
+                    "INSERT INTO fact_days_now SELECT {model}, {name}, {hashed}, f.{column}::date,"
+                    " count(*), sum(hash_record_extended(ROW({columns}), 0)) FROM {table} AS f"
+                    " WHERE f.{column} IS NOT NULL GROUP BY 4"
                 ).format(
                     model=sql.Literal(model),
                     name=sql.Literal(column),
+                    hashed=sql.Literal(columns),
                     column=sql.Identifier(column),
+                    columns=sql.SQL(", ").join(
+                        sql.SQL("f.{}").format(sql.Identifier(c)) for c in columns.split(",")
+                    ),
                     table=sql.Identifier(mart_schema, model),
                 )
             )
@@ -241,7 +269,7 @@ class KeptMetrics:
             sql.SQL("SELECT DISTINCT metric_name, period_grain FROM {}").format(self._table(STATE))
         )
         for pair in set(cursor.fetchall()) - computed:
-            for table in (PERIOD_VALUES, WORK_ROWS, VALUES_ROWS, STATE):
+            for table in (PERIOD_VALUES, WORK_ROWS, STATE):
                 cursor.execute(
                     sql.SQL("DELETE FROM {} WHERE metric_name = %s AND period_grain = %s").format(
                         self._table(table)
@@ -307,8 +335,12 @@ class KeptMetrics:
         return reach
 
     def _of_metric(self, contract: MetricContract, grain: str) -> sql.Composed:
+        return self._of_metric_named(contract.name, grain)
+
+    @staticmethod
+    def _of_metric_named(name: str, grain: str) -> sql.Composed:
         return sql.SQL("metric_name = {} AND period_grain = {}").format(
-            sql.Literal(contract.name), sql.Literal(grain)
+            sql.Literal(name), sql.Literal(grain)
         )
 
     def _simple_rows(
@@ -515,24 +547,122 @@ class KeptMetrics:
         if judged:
             cursor.execute(
                 sql.SQL(
-                    "INSERT INTO kpi_moved_slices SELECT {name}, {grain}, before.dimension_name,"
-                    " before.dimension_value FROM kpi_slice_firsts AS before WHERE"
+                    "SELECT before.dimension_name, before.dimension_value"
+                    " FROM kpi_slice_firsts AS before WHERE"
                     " before.first_period IS DISTINCT FROM (SELECT min(period_start) FROM"
                     " kpi_work WHERE {of_metric} AND dimension_name = before.dimension_name"
                     " AND dimension_value = before.dimension_value)"
-                ).format(
-                    name=sql.Literal(contract.name),
-                    grain=sql.Literal(grain),
-                    of_metric=of_metric,
-                )
+                ).format(of_metric=of_metric)
             )
-            if cursor.rowcount:
-                self._moved.add((contract.name, grain))
+            moved = cursor.fetchall()
+            if moved:
+                self._moved[(contract.name, grain)] = moved
             cursor.execute("DELETE FROM kpi_slice_firsts")
 
     # --- kpi_values -----------------------------------------------------------------------
 
-    def values_rows(
+    def bring_values_forward(
+        self,
+        cursor: psycopg.Cursor,
+        schema: str,
+        contracts: Mapping[str, MetricContract],
+        as_of: Mapping[str, date | None],
+        business_day: date | None,
+    ) -> sql.Identifier:
+        """Bring `kpi_values` in `schema` up to date; its name.
+
+        The table the build schema holds was written by an earlier computation (the build
+        schema is the mart one copy behind), recorded by the table's oid. Each computation logs which
+        rows it found due (`kpi_values_log`); the table is brought forward by the rows due
+        since its own, written again from the work rows. Without a table, or one whose
+        computation the log no longer holds, it is written whole.
+        """
+        cursor.execute("SELECT nextval(%s)", (f"{self.schema}.{COMPUTATIONS}",))
+        row = cursor.fetchone()
+        assert row is not None
+        computation = int(row[0])
+        computed = [(c, grain) for c in contracts.values() for grain in c.grain]
+        for contract, grain in computed:
+            periods, slices = self._values_due(
+                cursor, contract, grain, contracts, as_of, business_day
+            )
+            self._log(cursor, computation, contract.name, grain, periods, slices)
+        for pair in self._kept_pairs(cursor, "values") - {(c.name, g) for c, g in computed}:
+            self._log(cursor, computation, *pair, None, [])  # no longer computed
+        table = sql.Identifier(schema, "kpi_values")
+        since = self._written_by(cursor, table)
+        if since is None:
+            create_kpi_table(cursor, schema, "kpi_values", keyed=False)
+            pending = {(c.name, g): (None, []) for c, g in computed}
+        else:
+            pending = self._due_since(cursor, since)
+        for (name, grain), (periods, slices) in pending.items():
+            of_metric = self._of_metric_named(name, grain)
+            contract = contracts.get(name)
+            if contract is None or grain not in contract.grain:
+                cursor.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table, of_metric))
+                continue
+            if periods is None:
+                self.values["whole"] += 1
+                these = None
+            else:
+                self.values["periods"] += 1
+                these = sql.SQL("period_start = ANY({}::date[]){}").format(
+                    sql.Literal(periods),
+                    sql.SQL(
+                        " OR (dimension_name, dimension_value) IN"
+                        " (SELECT * FROM unnest({}::text[], {}::text[]))"
+                    ).format(
+                        sql.Literal([n for n, _ in slices]), sql.Literal([v for _, v in slices])
+                    )
+                    if slices
+                    else sql.SQL(""),
+                )
+            if since is not None:
+                cursor.execute(
+                    sql.SQL("DELETE FROM {} WHERE {}{}").format(
+                        table,
+                        of_metric,
+                        sql.SQL(" AND ({})").format(these) if these is not None else sql.SQL(""),
+                    )
+                )
+            final_days = contract.refresh_sla.final_after_days
+            cursor.execute(
+                kpi_values_sql(
+                    contract,
+                    grain,
+                    table,
+                    complete_sql(contract, grain, contracts, as_of, business_day),
+                    complete_sql(contract, grain, contracts, as_of, business_day, final_days),
+                    business_day,
+                    these,
+                )
+            )
+        if since is None:
+            add_grain_key(cursor, table, "kpi_values")
+        # Recorded by the table's oid, which a schema's rename keeps: a comment on the
+        # table would wait on the autovacuum the day's rewrites start.
+        cursor.execute(
+            sql.SQL(
+                "DELETE FROM {written} WHERE relation = to_regclass(%s)::oid"
+                " OR NOT EXISTS (SELECT FROM pg_class WHERE oid = relation)"
+            ).format(written=self._table(VALUES_WRITTEN)),
+            (table.as_string(None),),
+        )
+        cursor.execute(
+            sql.SQL("INSERT INTO {} VALUES (to_regclass(%s)::oid, %s)").format(
+                self._table(VALUES_WRITTEN)
+            ),
+            (table.as_string(None), computation),
+        )
+        # Enough computations for a table a few builds behind; an older one is written whole.
+        cursor.execute(
+            sql.SQL("DELETE FROM {} WHERE computation <= %s").format(self._table(VALUES_LOG)),
+            (computation - _LOGGED_COMPUTATIONS,),
+        )
+        return table
+
+    def _values_due(
         self,
         cursor: psycopg.Cursor,
         contract: MetricContract,
@@ -540,26 +670,25 @@ class KeptMetrics:
         contracts: Mapping[str, MetricContract],
         as_of: Mapping[str, date | None],
         business_day: date | None,
-    ) -> None:
-        """Bring the metric's kept kpi_values rows at `grain` up to date."""
-        table = self._table(VALUES_ROWS)
+    ) -> tuple[list[date] | None, list[tuple[str, str]]]:
+        """The periods (None: all) and slices of the metric's kpi_values rows at `grain` that
+        may differ from the last computation's, and the state to compare the next with."""
         final_days = contract.refresh_sla.final_after_days
-
-        def statement(day: date | None, only: sql.Composable | None = None) -> sql.Composed:
-            return kpi_values_sql(
+        # What the rows compute, compared on a fixed day: not which day they ran (whether
+        # the models behind it have data still counts).
+        definition = _digest(
+            kpi_values_sql(
                 contract,
                 grain,
-                table,
-                complete_sql(contract, grain, contracts, as_of, day),
-                complete_sql(contract, grain, contracts, as_of, day, final_days),
-                day,
-                only,
+                sql.Identifier("kpi_values"),
+                complete_sql(contract, grain, contracts, as_of, _ANY_DAY),
+                complete_sql(contract, grain, contracts, as_of, _ANY_DAY, final_days),
+                _ANY_DAY,
             )
-
-        definition = _digest(statement(_ANY_DAY))
+        )
         state = self._state(cursor, contract, grain, "values")
+        self._keep_state(cursor, contract, grain, "values", definition, business_day)
         reach = self.rewritten.get((contract.name, grain))
-        of_metric = self._of_metric(contract, grain)
         kept_day = state[1] if state else None
         if (
             self.full
@@ -571,37 +700,104 @@ class KeptMetrics:
             or kept_day is None
             or business_day < kept_day
         ):
-            self.values["whole"] += 1
-            cursor.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table, of_metric))
-            cursor.execute(statement(business_day))
-        else:
-            periods = sorted(
-                set(reach)
-                | {shift(grain, p, 1) for p in reach}  # their prior value moved
-                | _moved_past(grain, kept_day, business_day, 0)
-                | _moved_past(grain, kept_day, business_day, final_days)
-                | _in_progress(grain, kept_day, business_day)
-            )
-            moved = (contract.name, grain) in self._moved
-            slices = sql.SQL(
-                " OR (dimension_name, dimension_value) IN (SELECT dimension_name,"
-                " dimension_value FROM kpi_moved_slices WHERE {})"
-            ).format(of_metric)
-            these = sql.SQL("period_start = ANY({}::date[]){}").format(
-                sql.Literal(periods), slices if moved else sql.SQL("")
-            )
-            self.values["periods"] += 1
-            cursor.execute(
-                sql.SQL("DELETE FROM {} WHERE {} AND ({})").format(table, of_metric, these)
-            )
-            cursor.execute(statement(business_day, these))
-        self._keep_state(cursor, contract, grain, "values", definition, business_day)
-
-    def copy_values(self, cursor: psycopg.Cursor, kpi_values: sql.Identifier) -> None:
-        """Fill the build's `kpi_values` (created empty) with the kept rows."""
-        cursor.execute(
-            sql.SQL("INSERT INTO {} SELECT * FROM {}").format(kpi_values, self._table(VALUES_ROWS))
+            return None, []
+        periods = sorted(
+            set(reach)
+            | {shift(grain, p, 1) for p in reach}  # their prior value moved
+            | _moved_past(grain, kept_day, business_day, 0)
+            | _moved_past(grain, kept_day, business_day, final_days)
+            | _in_progress(grain, kept_day, business_day)
         )
+        return periods, self._moved.get((contract.name, grain), [])
+
+    def _log(
+        self,
+        cursor: psycopg.Cursor,
+        computation: int,
+        name: str,
+        grain: str,
+        periods: list[date] | None,
+        slices: list[tuple[str, str]],
+    ) -> None:
+        cursor.execute(
+            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s)").format(
+                self._table(VALUES_LOG)
+            ),
+            (computation, name, grain, periods, [n for n, _ in slices], [v for _, v in slices]),
+        )
+
+    def _written_by(self, cursor: psycopg.Cursor, table: sql.Identifier) -> int | None:
+        """The computation that wrote `table`, if the log holds every one since."""
+        cursor.execute(
+            sql.SQL("SELECT computation FROM {} WHERE relation = to_regclass(%s)::oid").format(
+                self._table(VALUES_WRITTEN)
+            ),
+            (table.as_string(None),),
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        since = int(row[0])
+        cursor.execute(
+            sql.SQL("SELECT EXISTS (SELECT FROM {} WHERE computation = %s)").format(
+                self._table(VALUES_LOG)
+            ),
+            (since,),
+        )
+        row = cursor.fetchone()
+        return since if row and row[0] else None
+
+    def _due_since(
+        self, cursor: psycopg.Cursor, since: int
+    ) -> dict[tuple[str, str], tuple[list[date] | None, list[tuple[str, str]]]]:
+        """The rows every computation after `since` found due, by metric and grain."""
+        cursor.execute(
+            sql.SQL(
+                "SELECT metric_name, period_grain, periods, slice_names, slice_values FROM {}"
+                " WHERE computation > %s ORDER BY computation"
+            ).format(self._table(VALUES_LOG)),
+            (since,),
+        )
+        due: dict[tuple[str, str], tuple[set[date] | None, set[tuple[str, str]]]] = {}
+        for name, grain, periods, names, values in cursor.fetchall():
+            kept_periods, kept_slices = due.get((name, grain), (set(), set()))
+            if periods is None or kept_periods is None:
+                due[(name, grain)] = (None, set())
+            else:
+                due[(name, grain)] = (
+                    kept_periods | set(periods),
+                    kept_slices | set(zip(names, values, strict=True)),
+                )
+        return {
+            pair: (None if periods is None else sorted(periods), sorted(slices))
+            for pair, (periods, slices) in due.items()
+        }
+
+    def _kept_pairs(self, cursor: psycopg.Cursor, part: str) -> set[tuple[str, str]]:
+        cursor.execute(
+            sql.SQL("SELECT metric_name, period_grain FROM {} WHERE part = %s").format(
+                self._table(STATE)
+            ),
+            (part,),
+        )
+        return set(cursor.fetchall())
+
+
+def columns_read(contracts: Iterable[MetricContract]) -> dict[tuple[str, str], str]:
+    """The columns the simple metrics read, by model and time column, comma-separated: a
+    fact's fingerprint hashes those only (its other columns move no metric, and hashing
+    the whole row took twice as long)."""
+    read: dict[tuple[str, str], set[str]] = {}
+    for contract in contracts:
+        calculation = contract.calculation
+        if not isinstance(calculation, SimpleCalculation):
+            continue
+        columns = read.setdefault((calculation.model, calculation.time_column), set())
+        columns |= {calculation.time_column, *contract.dimension_columns.values()}
+        columns |= columns_in(calculation.expression)
+        if calculation.filter:
+            columns |= columns_in(calculation.filter)
+    return {pair: ",".join(sorted(columns)) for pair, columns in read.items()}
 
 
 def _moved_past(grain: str, before: date, after: date, days_after: int) -> set[date]:

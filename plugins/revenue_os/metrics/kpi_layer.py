@@ -58,10 +58,6 @@ def build_kpi_tables(
     contracts = load_contracts() if contracts is None else contracts
     settings = settings or RecommendationSettings.load(contracts=contracts)
     with conn.transaction(), conn.cursor() as cursor:
-        as_of = as_of_by_model(cursor, schema, contracts)
-        business_day = business_day_of(as_of)
-        if kept is None:
-            _create_work_table(cursor)
         # Simple metrics first (they read the mart), then derived ones in dependency order
         # (they join kpi_work to itself): statistics are refreshed once between the phases
         # and once after, not after every metric.
@@ -69,8 +65,13 @@ def build_kpi_tables(
         derived = [
             c for c in contracts.values() if not isinstance(c.calculation, SimpleCalculation)
         ]
-        if kept is not None:
+        if kept is None:
+            _create_work_table(cursor)
+            as_of = as_of_by_model(cursor, schema, contracts)
+        else:
             kept.prepare(cursor, schema, simple)
+            as_of = as_of_by_model(cursor, schema, contracts, kept.fingerprinted)
+        business_day = business_day_of(as_of)
         for phase in (simple, derived):
             for contract in phase:
                 for grain in contract.grain:
@@ -86,29 +87,26 @@ def build_kpi_tables(
                     sql.Identifier("kpi_work") if kept is None else kept.work_table
                 )
             )
-        kpi_values = create_kpi_table(cursor, schema, "kpi_values", keyed=False)
-        for contract in contracts.values():
-            for grain in contract.grain:
-                if kept is not None:
-                    kept.values_rows(cursor, contract, grain, contracts, as_of, business_day)
-                    continue
-                completeness = complete_sql(contract, grain, contracts, as_of, business_day)
-                finality = complete_sql(
-                    contract,
-                    grain,
-                    contracts,
-                    as_of,
-                    business_day,
-                    contract.refresh_sla.final_after_days,
-                )
-                cursor.execute(
-                    kpi_values_sql(
-                        contract, grain, kpi_values, completeness, finality, business_day
-                    )
-                )
         if kept is not None:
-            kept.copy_values(cursor, kpi_values)
-        add_grain_key(cursor, kpi_values, "kpi_values")
+            kpi_values = kept.bring_values_forward(cursor, schema, contracts, as_of, business_day)
+        else:
+            kpi_values = create_kpi_table(cursor, schema, "kpi_values", keyed=False)
+            for contract in contracts.values():
+                for grain in contract.grain:
+                    final_days = contract.refresh_sla.final_after_days
+                    cursor.execute(
+                        kpi_values_sql(
+                            contract,
+                            grain,
+                            kpi_values,
+                            complete_sql(contract, grain, contracts, as_of, business_day),
+                            complete_sql(
+                                contract, grain, contracts, as_of, business_day, final_days
+                            ),
+                            business_day,
+                        )
+                    )
+            add_grain_key(cursor, kpi_values, "kpi_values")
         kpi_count = _count(cursor, kpi_values)
         campaign_count = build_campaign_recommendations(
             cursor, schema, contracts, settings, business_day

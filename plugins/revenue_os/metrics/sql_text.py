@@ -176,6 +176,11 @@ def check_formula(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def columns_in(text: str) -> set[str]:
+    """The columns a (checked) fragment reads."""
+    return {node.name for node in _nodes(parse(text)) if isinstance(node, exp.Column)}
+
+
 def is_additive(text: str) -> bool:
     """Whether the aggregate over several periods is the sum of the per-period aggregates.
 

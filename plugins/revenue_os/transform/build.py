@@ -27,7 +27,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from revenue_os.metrics.kept_kpis import KeptMetrics
+from revenue_os.metrics.kept_kpis import BROUGHT_FORWARD_KPI_TABLES, KeptMetrics
 from revenue_os.metrics.kpi_layer import build_kpi_tables
 from revenue_os.metrics.kpi_tables import KPI_TABLES, KPI_TABLES_FILE
 from revenue_os.metrics.mart_catalogue import MART_MODELS, ROLLUPS
@@ -144,6 +144,7 @@ def start_build(
                 )
             # The partitioned tables, and the tables they follow: a rebuilt model compares
             # itself with its own table of the build before last to say what changed since.
+            # And kpi_values, brought forward by the rows the KPI computations since wrote.
             followed = changes.columns_read(models)
             rollups = differences.followed_facts(models)
             kept = sorted(
@@ -151,7 +152,7 @@ def start_build(
                 for m in models.values()
                 if m.published
                 and (m.partitions is not None or m.name in followed or m.name in rollups)
-            )
+            ) + list(BROUGHT_FORWARD_KPI_TABLES)
             for (table,) in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = %s AND NOT tablename = ANY(%s)",
                 (BUILD_SCHEMA, kept),

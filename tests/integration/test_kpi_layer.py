@@ -351,19 +351,24 @@ def create_hand_made_mart(conn: psycopg.Connection, schema: str) -> None:
             "(%s, 'paid_search', %s, 'smb', 'emea', %s, %s)",
             [(person, campaign, day, day) for person, campaign, day in MQL_PERSONS],
         )
-        # The monthly roll-ups, which the KPI layer reads for months and quarters, from the
-        # facts above by their own model SQL, as a build makes them.
-        cursor.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-        models = discover()
-        # In build order: the attribution roll-up is summed from the campaign one.
-        for rollup in [model.name for model in build_order(models) if model.name in ROLLUPS]:
-            columns = sql.SQL(", ").join(map(sql.Identifier, MART_MODELS[rollup]))
-            cursor.execute(
-                sql.SQL("INSERT INTO {} ({}) SELECT {} FROM ({}) AS built").format(
-                    sql.Identifier(schema, rollup), columns, columns, sql.SQL(models[rollup].sql)
-                )
+        build_rollups(cursor, schema)
+
+
+def build_rollups(cursor: psycopg.Cursor, schema: str) -> None:
+    """The monthly roll-ups, which the KPI layer reads for months and quarters, summed again
+    from the facts by their own model SQL, as a build makes them."""
+    cursor.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+    models = discover()
+    # In build order: the attribution roll-up is summed from the campaign one.
+    for rollup in [model.name for model in build_order(models) if model.name in ROLLUPS]:
+        columns = sql.SQL(", ").join(map(sql.Identifier, MART_MODELS[rollup]))
+        cursor.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(schema, rollup)))
+        cursor.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM ({}) AS built").format(
+                sql.Identifier(schema, rollup), columns, columns, sql.SQL(models[rollup].sql)
             )
-        cursor.execute("RESET search_path")
+        )
+    cursor.execute("RESET search_path")
 
 
 @pytest.fixture(scope="module")

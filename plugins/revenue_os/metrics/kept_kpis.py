@@ -390,9 +390,11 @@ class KeptMetrics:
         # A changed period moves the windows of the periods after it, which need the
         # periods before them.
         reach = range(window_reach(grain) + 1)
-        reached = sorted({shift(grain, p, k) for p in changed for k in reach})
-        needed = sorted({shift(grain, p, -k) for p in reached for k in reach})
+        reached = {shift(grain, p, k) for p in changed for k in reach}
         if additive:
+            last = sql.SQL("SELECT max(period_start) FROM {} WHERE {}").format(values, of_metric)
+            cursor.execute(last)
+            last_before = _one(cursor)
             cursor.execute(
                 sql.SQL("DELETE FROM {} WHERE {} AND period_start = ANY(%s)").format(
                     values, of_metric
@@ -400,14 +402,26 @@ class KeptMetrics:
                 (changed,),
             )
             self._keep_period_values(cursor, contract, grain, mart_schema, changed)
+            cursor.execute(last)
+            last_after = _one(cursor)
+            # Quiet periods run to the metric's last period: when that moves, every slice
+            # gains (or loses) quiet rows up to it, not only those the change reached.
+            if last_before != last_after:
+                if last_before is None or last_after is None:
+                    self.computed["periods"] -= 1
+                    return self._simple_rows(cursor, contract, grain, mart_schema, True)
+                start, end = sorted((last_before, last_after))
+                while start < end:
+                    start = shift(grain, start, 1)
+                    reached.add(start)
+            needed = sorted({shift(grain, p, -k) for p in reached for k in reach})
             query = additive_rows_query(
-                contract,
-                grain,
-                self._period_values(contract, grain, needed),
-                sql.SQL("SELECT max(period_start) FROM {} WHERE {}").format(values, of_metric),
+                contract, grain, self._period_values(contract, grain, needed), last
             )
         else:
+            needed = sorted({shift(grain, p, -k) for p in reached for k in reach})
             query = simple_query(contract, calculation, grain, mart_schema, needed)
+        reached = sorted(reached)
         self._replace(cursor, contract, grain, reached, query)
         return frozenset(reached)
 
@@ -531,13 +545,12 @@ class KeptMetrics:
             and contract.thresholds.period == grain
         )
         if judged:
+            # Each slice's first period among the rows replaced, before.
             cursor.execute(
                 sql.SQL(
                     "INSERT INTO kpi_slice_firsts SELECT dimension_name, dimension_value,"
-                    " min(period_start) FROM kpi_work WHERE {of_metric} AND (dimension_name,"
-                    " dimension_value) IN (SELECT dimension_name, dimension_value FROM kpi_work"
-                    " WHERE {of_metric}{of_periods}) GROUP BY 1, 2"
-                ).format(of_metric=of_metric, of_periods=of_periods)
+                    " min(period_start) FROM kpi_work WHERE {}{} GROUP BY 1, 2"
+                ).format(of_metric, of_periods)
             )
         cursor.execute(sql.SQL("DELETE FROM kpi_work WHERE {}{}").format(of_metric, of_periods))
         cursor.execute(
@@ -545,14 +558,25 @@ class KeptMetrics:
             + sql.SQL("SELECT * FROM ({}) AS fresh WHERE true{}").format(query, of_periods)
         )
         if judged:
+            # A slice's first period is the earliest of its rows kept and those replaced: it
+            # moved where the replaced rows' earliest changed that. A slice new to these
+            # periods may have rows elsewhere, and one gone from them may keep some.
             cursor.execute(
                 sql.SQL(
-                    "SELECT before.dimension_name, before.dimension_value"
-                    " FROM kpi_slice_firsts AS before WHERE"
-                    " before.first_period IS DISTINCT FROM (SELECT min(period_start) FROM"
-                    " kpi_work WHERE {of_metric} AND dimension_name = before.dimension_name"
-                    " AND dimension_value = before.dimension_value)"
-                ).format(of_metric=of_metric)
+                    "WITH after AS (SELECT dimension_name, dimension_value,"
+                    " min(period_start) AS first_period FROM kpi_work WHERE {of_metric}{of_periods}"
+                    " GROUP BY 1, 2), touched AS (SELECT dimension_name, dimension_value,"
+                    " before.first_period AS before_first, after.first_period AS after_first"
+                    " FROM kpi_slice_firsts AS before FULL JOIN after"
+                    " USING (dimension_name, dimension_value)),"
+                    " outside AS (SELECT touched.*, (SELECT min(period_start) FROM kpi_work"
+                    " WHERE {of_metric} AND dimension_name = touched.dimension_name"
+                    " AND dimension_value = touched.dimension_value"
+                    " AND NOT period_start = ANY({periods}::date[])) AS kept_first FROM touched)"
+                    " SELECT dimension_name, dimension_value FROM outside"
+                    " WHERE least(before_first, kept_first) IS DISTINCT FROM"
+                    " least(after_first, kept_first)"
+                ).format(of_metric=of_metric, of_periods=of_periods, periods=sql.Literal(periods))
             )
             moved = cursor.fetchall()
             if moved:
@@ -781,6 +805,11 @@ class KeptMetrics:
             (part,),
         )
         return set(cursor.fetchall())
+
+
+def _one(cursor: psycopg.Cursor) -> date | None:
+    row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def columns_read(contracts: Iterable[MetricContract]) -> dict[tuple[str, str], str]:

@@ -7,20 +7,24 @@ rows of the same period, a growth its input's rows of the period and of those it
 with. So a build need not compute every row again:
 
 - the facts the simple metrics read are fingerprinted day by day on each time column the
-  contracts read (a row count and a sum of row hashes); the days whose fingerprint moved
-  since the kept rows were computed give each grain's changed periods;
+  contracts read (a row count and a sum of hashes of the columns the metrics read); the days
+  whose fingerprint moved since the kept rows were computed give each grain's changed
+  periods;
 - a simple metric's rows are computed again for those periods only, from its one SQL
   filtered on the period. A sum's windows and quiet periods are sums of its period values,
-  kept for the purpose, so they are computed from the kept values; an average's or a distinct
-  count's windows read the fact, so the periods its windows reach are computed again too;
+  kept for the purpose, so they are computed from the kept values (and when its last period
+  moves, every slice's quiet periods up to it); an average's or a distinct count's windows
+  read the fact, so the periods its windows reach are computed again too;
 - a derived metric's rows are computed again for the periods its inputs' rows were rewritten
   in (a growth: and the periods that compare with them), from the work rows; a dimension one
   input lends every period of another (ROAS by attribution model: spend has no model) makes
   it whole when that input's values of the dimension change;
 - `kpi_values` rows are written again for the periods whose work rows were rewritten, the
   periods after them (their prior value), the periods whose completeness or finality the
-  business day moved past, the periods in progress, and every period of a slice whose first
-  period moved (a slice is not judged before it has a full trailing window).
+  business day moved past, the periods the business day moved into, and every period of a
+  slice whose first period moved (a slice is not judged before it has a full trailing
+  window). The table stays in the build schema and catches up with the rows every
+  computation since its own found due (`kpi_values_log`).
 
 A metric whose compiled SQL changed, a forward-looking one (its periods move with the
 business day), a fact without a kept fingerprint, or a full build computes the metric whole,
@@ -79,6 +83,12 @@ BROUGHT_FORWARD_KPI_TABLES = ("kpi_values",)
 """The KPI tables a build schema keeps from the build that last held it."""
 
 _FINGERPRINTS = "the columns the metrics read, hashed by day"
+# The kept tables are unlogged: they are derived state, and a crash that empties them all
+# leaves no state to disagree with, so the next computation is whole. Writing a full
+# computation's work rows to the write-ahead log cost more than the computation saved.
+_KEPT_AS = "unlogged"
+
+_State = tuple[str, date | None]
 
 Reach = frozenset[date] | None
 """The periods whose work rows a build rewrote for a metric and grain; None: every period."""
@@ -116,6 +126,13 @@ class KeptMetrics:
     derived: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
     values: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
     rewritten: dict[tuple[str, str], Reach] = field(default_factory=dict)
+    # What each metric grain's kept rows were computed by (its definition, and for
+    # kpi_values the business day), as kept and as this computation leaves it.
+    _states: dict[tuple[str, str, str], _State] = field(default_factory=dict)
+    _new_states: dict[tuple[str, str, str], _State] = field(default_factory=dict)
+    # The days whose fingerprint moved, by (model, time column); each sum's last period.
+    _changed_days: dict[tuple[str, str], list[date]] = field(default_factory=dict)
+    _last_periods: dict[tuple[str, str], date] = field(default_factory=dict)
     # The slices whose first period moved, by metric and grain.
     _moved: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
 
@@ -134,7 +151,9 @@ class KeptMetrics:
         rows and state never disagree on it."""
         return _digest(
             sql.SQL("{} | {} | {}").format(
-                _work_columns(), table_definition("kpi_values"), sql.SQL(_FINGERPRINTS)
+                _work_columns(),
+                table_definition("kpi_values"),
+                sql.SQL(_FINGERPRINTS + _KEPT_AS),
             )
         )
 
@@ -154,28 +173,28 @@ class KeptMetrics:
             )
         cursor.execute(
             sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (model text, time_column text, hashed text,"
+                "CREATE UNLOGGED TABLE IF NOT EXISTS {} (model text, time_column text, hashed text,"
                 " day date, row_count bigint, row_digest numeric,"
                 " PRIMARY KEY (model, time_column, day))"
             ).format(self._table(FACT_DAYS))
         )
         cursor.execute(
             sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (metric_name text, period_grain text,"
+                "CREATE UNLOGGED TABLE IF NOT EXISTS {} (metric_name text, period_grain text,"
                 " part text, definition text, business_day date,"
                 " PRIMARY KEY (metric_name, period_grain, part))"
             ).format(self._table(STATE))
         )
         cursor.execute(
             sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (metric_name text, period_grain text,"
+                "CREATE UNLOGGED TABLE IF NOT EXISTS {} (metric_name text, period_grain text,"
                 " period_start date, dimension_name text, dimension_value text, value numeric,"
                 " PRIMARY KEY (metric_name, period_grain, period_start, dimension_name,"
                 " dimension_value))"
             ).format(self._table(PERIOD_VALUES))
         )
         cursor.execute(
-            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+            sql.SQL("CREATE UNLOGGED TABLE IF NOT EXISTS {} ({})").format(
                 self._table(WORK_ROWS), _work_columns()
             )
         )
@@ -187,13 +206,13 @@ class KeptMetrics:
         )
         cursor.execute(
             sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (computation bigint, metric_name text,"
+                "CREATE UNLOGGED TABLE IF NOT EXISTS {} (computation bigint, metric_name text,"
                 " period_grain text, periods date[], slice_names text[], slice_values text[])"
             ).format(self._table(VALUES_LOG))
         )
         cursor.execute(
             sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (relation oid PRIMARY KEY, computation bigint)"
+                "CREATE UNLOGGED TABLE IF NOT EXISTS {} (relation oid PRIMARY KEY, computation bigint)"
             ).format(self._table(VALUES_WRITTEN))
         )
         cursor.execute(
@@ -207,6 +226,12 @@ class KeptMetrics:
         fingerprint the facts the simple metrics read, and find the days that changed since
         the kept rows were computed."""
         self._create_tables(cursor)
+        cursor.execute(
+            sql.SQL(
+                "SELECT metric_name, period_grain, part, definition, business_day FROM {}"
+            ).format(self._table(STATE))
+        )
+        self._states = {(n, g, part): (d, day) for n, g, part, d, day in cursor.fetchall()}
         cursor.execute(
             sql.SQL("CREATE TEMPORARY VIEW kpi_work AS SELECT * FROM {}").format(self.work_table)
         )
@@ -256,6 +281,17 @@ class KeptMetrics:
                 " (kept.row_count, kept.row_digest)"
             ).format(self._table(FACT_DAYS))
         )
+        cursor.execute("SELECT model, time_column, day FROM changed_days")
+        self._changed_days = {}
+        for model, column, day in cursor.fetchall():
+            self._changed_days.setdefault((model, column), []).append(day)
+        # Each sum's last period, kept: its quiet periods run to it.
+        cursor.execute(
+            sql.SQL(
+                "SELECT metric_name, period_grain, max(period_start) FROM {} GROUP BY 1, 2"
+            ).format(self._table(PERIOD_VALUES))
+        )
+        self._last_periods = {(name, grain): last for name, grain, last in cursor.fetchall()}
 
     def finish(self, cursor: psycopg.Cursor, contracts: Iterable[MetricContract]) -> None:
         """Keep today's fingerprints, forget the rows of metrics no contract computes, and
@@ -265,51 +301,35 @@ class KeptMetrics:
             sql.SQL("INSERT INTO {} SELECT * FROM fact_days_now").format(self._table(FACT_DAYS))
         )
         computed = {(c.name, grain) for c in contracts for grain in c.grain}
-        cursor.execute(
-            sql.SQL("SELECT DISTINCT metric_name, period_grain FROM {}").format(self._table(STATE))
-        )
-        for pair in set(cursor.fetchall()) - computed:
-            for table in (PERIOD_VALUES, WORK_ROWS, STATE):
+        for pair in {(name, grain) for name, grain, _ in self._states} - computed:
+            for table in (PERIOD_VALUES, WORK_ROWS):
                 cursor.execute(
                     sql.SQL("DELETE FROM {} WHERE metric_name = %s AND period_grain = %s").format(
                         self._table(table)
                     ),
                     pair,
                 )
+        cursor.execute(sql.SQL("DELETE FROM {}").format(self._table(STATE)))
+        cursor.executemany(
+            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s)").format(self._table(STATE)),
+            [(*key, *value) for key, value in sorted(self._new_states.items())],
+        )
         cursor.execute("DROP VIEW kpi_work")
 
     # --- state ----------------------------------------------------------------------------
 
-    def _state(
-        self, cursor: psycopg.Cursor, contract: MetricContract, grain: str, part: str
-    ) -> tuple[str, date | None] | None:
-        cursor.execute(
-            sql.SQL(
-                "SELECT definition, business_day FROM {} WHERE metric_name = %s"
-                " AND period_grain = %s AND part = %s"
-            ).format(self._table(STATE)),
-            (contract.name, grain, part),
-        )
-        row = cursor.fetchone()
-        return (row[0], row[1]) if row else None
+    def _state(self, contract: MetricContract, grain: str, part: str) -> _State | None:
+        return self._states.get((contract.name, grain, part))
 
     def _keep_state(
         self,
-        cursor: psycopg.Cursor,
         contract: MetricContract,
         grain: str,
         part: str,
         definition: str,
         business_day: date | None = None,
     ) -> None:
-        cursor.execute(
-            sql.SQL(
-                "INSERT INTO {} VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (metric_name, period_grain, part) DO UPDATE"
-                " SET definition = excluded.definition, business_day = excluded.business_day"
-            ).format(self._table(STATE)),
-            (contract.name, grain, part, definition, business_day),
-        )
+        self._new_states[(contract.name, grain, part)] = (definition, business_day)
 
     # --- the work rows --------------------------------------------------------------------
 
@@ -324,13 +344,13 @@ class KeptMetrics:
         """Bring the metric's work rows at `grain` up to date, computing only what changed;
         the periods rewritten (None: all)."""
         definition = _digest(work_rows_query(contract, grain, mart_schema, contracts))
-        state = self._state(cursor, contract, grain, "work")
+        state = self._state(contract, grain, "work")
         whole = self.full or state is None or state[0] != definition or contract.is_forward_looking
         if isinstance(contract.calculation, SimpleCalculation):
             reach = self._simple_rows(cursor, contract, grain, mart_schema, whole)
         else:
             reach = self._derived_rows(cursor, contract, grain, mart_schema, contracts, whole)
-        self._keep_state(cursor, contract, grain, "work", definition)
+        self._keep_state(contract, grain, "work", definition)
         self.rewritten[(contract.name, grain)] = reach
         return reach
 
@@ -378,12 +398,7 @@ class KeptMetrics:
                 additive_rows_query(contract, grain, self._period_values(contract, grain)),
             )
             return None
-        cursor.execute(
-            "SELECT DISTINCT date_trunc(%s, day)::date FROM changed_days"
-            " WHERE model = %s AND time_column = %s",
-            (grain, *pair),
-        )
-        changed = sorted(row[0] for row in cursor.fetchall())
+        changed = sorted({period_start(grain, day) for day in self._changed_days.get(pair, ())})
         if not changed:
             return frozenset()
         self.computed["periods"] += 1
@@ -393,8 +408,7 @@ class KeptMetrics:
         reached = {shift(grain, p, k) for p in changed for k in reach}
         if additive:
             last = sql.SQL("SELECT max(period_start) FROM {} WHERE {}").format(values, of_metric)
-            cursor.execute(last)
-            last_before = _one(cursor)
+            last_before = self._last_periods.get((contract.name, grain))
             cursor.execute(
                 sql.SQL("DELETE FROM {} WHERE {} AND period_start = ANY(%s)").format(
                     values, of_metric
@@ -544,15 +558,15 @@ class KeptMetrics:
             and contract.thresholds is not None
             and contract.thresholds.period == grain
         )
+        delete = sql.SQL("DELETE FROM kpi_work WHERE {}{}").format(of_metric, of_periods)
         if judged:
             # Each slice's first period among the rows replaced, before.
-            cursor.execute(
-                sql.SQL(
-                    "INSERT INTO kpi_slice_firsts SELECT dimension_name, dimension_value,"
-                    " min(period_start) FROM kpi_work WHERE {}{} GROUP BY 1, 2"
-                ).format(of_metric, of_periods)
-            )
-        cursor.execute(sql.SQL("DELETE FROM kpi_work WHERE {}{}").format(of_metric, of_periods))
+            delete = sql.SQL(
+                "WITH replaced AS ({} RETURNING dimension_name, dimension_value, period_start)"
+                " INSERT INTO kpi_slice_firsts SELECT dimension_name, dimension_value,"
+                " min(period_start) FROM replaced GROUP BY 1, 2"
+            ).format(delete)
+        cursor.execute(delete)
         cursor.execute(
             INSERT_WORK
             + sql.SQL("SELECT * FROM ({}) AS fresh WHERE true{}").format(query, of_periods)
@@ -573,6 +587,7 @@ class KeptMetrics:
                     " WHERE {of_metric} AND dimension_name = touched.dimension_name"
                     " AND dimension_value = touched.dimension_value"
                     " AND NOT period_start = ANY({periods}::date[])) AS kept_first FROM touched)"
+                    ", cleared AS (DELETE FROM kpi_slice_firsts)"
                     " SELECT dimension_name, dimension_value FROM outside"
                     " WHERE least(before_first, kept_first) IS DISTINCT FROM"
                     " least(after_first, kept_first)"
@@ -581,7 +596,6 @@ class KeptMetrics:
             moved = cursor.fetchall()
             if moved:
                 self._moved[(contract.name, grain)] = moved
-            cursor.execute("DELETE FROM kpi_slice_firsts")
 
     # --- kpi_values -----------------------------------------------------------------------
 
@@ -606,13 +620,22 @@ class KeptMetrics:
         assert row is not None
         computation = int(row[0])
         computed = [(c, grain) for c in contracts.values() for grain in c.grain]
+        log = []
         for contract, grain in computed:
-            periods, slices = self._values_due(
-                cursor, contract, grain, contracts, as_of, business_day
-            )
-            self._log(cursor, computation, contract.name, grain, periods, slices)
-        for pair in self._kept_pairs(cursor, "values") - {(c.name, g) for c, g in computed}:
-            self._log(cursor, computation, *pair, None, [])  # no longer computed
+            periods, slices = self._values_due(contract, grain, contracts, as_of, business_day)
+            log.append((contract.name, grain, periods, slices))
+        gone = {(name, grain) for name, grain, part in self._states if part == "values"}
+        gone -= {(c.name, g) for c, g in computed}
+        log += [(name, grain, None, []) for name, grain in sorted(gone)]  # no longer computed
+        cursor.executemany(
+            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s)").format(
+                self._table(VALUES_LOG)
+            ),
+            [
+                (computation, name, grain, periods, [n for n, _ in slices], [v for _, v in slices])
+                for name, grain, periods, slices in log
+            ],
+        )
         table = sql.Identifier(schema, "kpi_values")
         since = self._written_by(cursor, table)
         if since is None:
@@ -688,7 +711,6 @@ class KeptMetrics:
 
     def _values_due(
         self,
-        cursor: psycopg.Cursor,
         contract: MetricContract,
         grain: str,
         contracts: Mapping[str, MetricContract],
@@ -710,8 +732,8 @@ class KeptMetrics:
                 _ANY_DAY,
             )
         )
-        state = self._state(cursor, contract, grain, "values")
-        self._keep_state(cursor, contract, grain, "values", definition, business_day)
+        state = self._state(contract, grain, "values")
+        self._keep_state(contract, grain, "values", definition, business_day)
         reach = self.rewritten.get((contract.name, grain))
         kept_day = state[1] if state else None
         if (
@@ -733,22 +755,6 @@ class KeptMetrics:
             | _in_progress(grain, kept_day, business_day)
         )
         return periods, self._moved.get((contract.name, grain), [])
-
-    def _log(
-        self,
-        cursor: psycopg.Cursor,
-        computation: int,
-        name: str,
-        grain: str,
-        periods: list[date] | None,
-        slices: list[tuple[str, str]],
-    ) -> None:
-        cursor.execute(
-            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s)").format(
-                self._table(VALUES_LOG)
-            ),
-            (computation, name, grain, periods, [n for n, _ in slices], [v for _, v in slices]),
-        )
 
     def _written_by(self, cursor: psycopg.Cursor, table: sql.Identifier) -> int | None:
         """The computation that wrote `table`, if the log holds every one since."""
@@ -796,15 +802,6 @@ class KeptMetrics:
             pair: (None if periods is None else sorted(periods), sorted(slices))
             for pair, (periods, slices) in due.items()
         }
-
-    def _kept_pairs(self, cursor: psycopg.Cursor, part: str) -> set[tuple[str, str]]:
-        cursor.execute(
-            sql.SQL("SELECT metric_name, period_grain FROM {} WHERE part = %s").format(
-                self._table(STATE)
-            ),
-            (part,),
-        )
-        return set(cursor.fetchall())
 
 
 def _one(cursor: psycopg.Cursor) -> date | None:

@@ -47,7 +47,10 @@ def compute(conn: psycopg.Connection) -> KeptMetrics:
     with conn.cursor() as cursor:
         build_rollups(cursor, KEPT)
     kept = KeptMetrics(STATE)
-    build_kpi_tables(conn, KEPT, CONTRACTS, kept=kept)
+    counts = build_kpi_tables(conn, KEPT, CONTRACTS, kept=kept)
+    # The rows are counted as they are written, not scanned again.
+    (rows,) = conn.execute(f"SELECT count(*) FROM {KEPT}.kpi_values").fetchone()
+    assert counts["kpi_values"] == rows
     conn.execute(f"DROP SCHEMA IF EXISTS {WHOLE} CASCADE")
     conn.execute(f"CREATE SCHEMA {WHOLE}")
     facts = conn.execute(

@@ -86,7 +86,7 @@ _FINGERPRINTS = "the columns the metrics read, hashed by day"
 # The kept tables are unlogged: they are derived state, and a crash that empties them all
 # leaves no state to disagree with, so the next computation is whole. Writing a full
 # computation's work rows to the write-ahead log cost more than the computation saved.
-_KEPT_AS = "unlogged"
+_KEPT_AS = "unlogged, row counts"
 
 _State = tuple[str, date | None]
 
@@ -126,6 +126,8 @@ class KeptMetrics:
     derived: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
     values: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
     rewritten: dict[tuple[str, str], Reach] = field(default_factory=dict)
+    # The rows of kpi_values once brought forward, counted as they were written.
+    values_rows: int = 0
     # What each metric grain's kept rows were computed by (its definition, and for
     # kpi_values the business day), as kept and as this computation leaves it.
     _states: dict[tuple[str, str, str], _State] = field(default_factory=dict)
@@ -212,7 +214,8 @@ class KeptMetrics:
         )
         cursor.execute(
             sql.SQL(
-                "CREATE UNLOGGED TABLE IF NOT EXISTS {} (relation oid PRIMARY KEY, computation bigint)"
+                "CREATE UNLOGGED TABLE IF NOT EXISTS {} (relation oid PRIMARY KEY, computation bigint,"
+                " row_count bigint)"
             ).format(self._table(VALUES_WRITTEN))
         )
         cursor.execute(
@@ -637,7 +640,8 @@ class KeptMetrics:
             ],
         )
         table = sql.Identifier(schema, "kpi_values")
-        since = self._written_by(cursor, table)
+        written = self._written_by(cursor, table)
+        since, rows = written if written is not None else (None, 0)
         if since is None:
             create_kpi_table(cursor, schema, "kpi_values", keyed=False)
             pending = {(c.name, g): (None, []) for c, g in computed}
@@ -648,6 +652,7 @@ class KeptMetrics:
             contract = contracts.get(name)
             if contract is None or grain not in contract.grain:
                 cursor.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table, of_metric))
+                rows -= cursor.rowcount
                 continue
             if periods is None:
                 self.values["whole"] += 1
@@ -673,6 +678,7 @@ class KeptMetrics:
                         sql.SQL(" AND ({})").format(these) if these is not None else sql.SQL(""),
                     )
                 )
+                rows -= cursor.rowcount
             final_days = contract.refresh_sla.final_after_days
             cursor.execute(
                 kpi_values_sql(
@@ -685,6 +691,7 @@ class KeptMetrics:
                     these,
                 )
             )
+            rows += cursor.rowcount
         if since is None:
             add_grain_key(cursor, table, "kpi_values")
         # Recorded by the table's oid, which a schema's rename keeps: a comment on the
@@ -697,16 +704,17 @@ class KeptMetrics:
             (table.as_string(None),),
         )
         cursor.execute(
-            sql.SQL("INSERT INTO {} VALUES (to_regclass(%s)::oid, %s)").format(
+            sql.SQL("INSERT INTO {} VALUES (to_regclass(%s)::oid, %s, %s)").format(
                 self._table(VALUES_WRITTEN)
             ),
-            (table.as_string(None), computation),
+            (table.as_string(None), computation, rows),
         )
         # Enough computations for a table a few builds behind; an older one is written whole.
         cursor.execute(
             sql.SQL("DELETE FROM {} WHERE computation <= %s").format(self._table(VALUES_LOG)),
             (computation - _LOGGED_COMPUTATIONS,),
         )
+        self.values_rows = rows
         return table
 
     def _values_due(
@@ -756,18 +764,19 @@ class KeptMetrics:
         )
         return periods, self._moved.get((contract.name, grain), [])
 
-    def _written_by(self, cursor: psycopg.Cursor, table: sql.Identifier) -> int | None:
-        """The computation that wrote `table`, if the log holds every one since."""
+    def _written_by(self, cursor: psycopg.Cursor, table: sql.Identifier) -> tuple[int, int] | None:
+        """The computation that wrote `table` and the rows it left, if the log holds every
+        computation since."""
         cursor.execute(
-            sql.SQL("SELECT computation FROM {} WHERE relation = to_regclass(%s)::oid").format(
-                self._table(VALUES_WRITTEN)
-            ),
+            sql.SQL(
+                "SELECT computation, row_count FROM {} WHERE relation = to_regclass(%s)::oid"
+            ).format(self._table(VALUES_WRITTEN)),
             (table.as_string(None),),
         )
         row = cursor.fetchone()
         if row is None:
             return None
-        since = int(row[0])
+        since, rows = int(row[0]), int(row[1])
         cursor.execute(
             sql.SQL("SELECT EXISTS (SELECT FROM {} WHERE computation = %s)").format(
                 self._table(VALUES_LOG)
@@ -775,7 +784,7 @@ class KeptMetrics:
             (since,),
         )
         row = cursor.fetchone()
-        return since if row and row[0] else None
+        return (since, rows) if row and row[0] else None
 
     def _due_since(
         self, cursor: psycopg.Cursor, since: int

@@ -107,7 +107,7 @@ def build_kpi_tables(
                         )
                     )
             add_grain_key(cursor, kpi_values, "kpi_values")
-        kpi_count = _count(cursor, kpi_values)
+        kpi_count = _count(cursor, kpi_values) if kept is None else kept.values_rows
         campaign_count = build_campaign_recommendations(
             cursor, schema, contracts, settings, business_day
         )

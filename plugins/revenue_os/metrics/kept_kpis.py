@@ -758,9 +758,9 @@ class KeptMetrics:
         periods = sorted(
             set(reach)
             | {shift(grain, p, 1) for p in reach}  # their prior value moved
-            | _moved_past(grain, kept_day, business_day, 0)
-            | _moved_past(grain, kept_day, business_day, final_days)
-            | _in_progress(grain, kept_day, business_day)
+            | moved_past(grain, kept_day, business_day, 0)
+            | moved_past(grain, kept_day, business_day, final_days)
+            | moved_into(grain, kept_day, business_day)
         )
         return periods, self._moved.get((contract.name, grain), [])
 
@@ -835,7 +835,7 @@ def columns_read(contracts: Iterable[MetricContract]) -> dict[tuple[str, str], s
     return {pair: ",".join(sorted(columns)) for pair, columns in read.items()}
 
 
-def _moved_past(grain: str, before: date, after: date, days_after: int) -> set[date]:
+def moved_past(grain: str, before: date, after: date, days_after: int) -> set[date]:
     """The periods that became complete (`days_after` 0) or final as the business day moved
     from `before` to `after`: a period is complete once its end is on or before the day."""
     moved: set[date] = set()
@@ -849,7 +849,7 @@ def _moved_past(grain: str, before: date, after: date, days_after: int) -> set[d
     return moved
 
 
-def _in_progress(grain: str, before: date, after: date) -> set[date]:
+def moved_into(grain: str, before: date, after: date) -> set[date]:
     """The periods a KPI reaches now and did not before: a KPI stops at the period in
     progress, so the business day moving into a new period adds it (and any skipped)."""
     periods, start = set(), shift(grain, period_start(grain, before), 1)

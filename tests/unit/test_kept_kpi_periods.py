@@ -1,0 +1,57 @@
+"""Which kept KPI rows a build finds due without reading them: the periods the business day
+made complete or final, the periods it moved into, and the columns a fact is hashed on."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from revenue_os.metrics import load_contracts
+from revenue_os.metrics.kept_kpis import moved_into, moved_past, columns_read
+from revenue_os.metrics.sql_text import columns_in
+
+
+def test_a_month_becomes_complete_when_the_business_day_passes_its_end():
+    # A period is complete once its end (the next period's start) is on or before the day.
+    assert moved_past("month", date(2025, 4, 30), date(2025, 5, 1), 0) == {date(2025, 4, 1)}
+    assert moved_past("month", date(2025, 4, 10), date(2025, 4, 30), 0) == set()
+    # A jump of two months completes both.
+    assert moved_past("month", date(2025, 3, 15), date(2025, 5, 3), 0) == {
+        date(2025, 3, 1),
+        date(2025, 4, 1),
+    }
+
+
+def test_a_month_becomes_final_its_final_after_days_later():
+    # Final 7 days after its end: April is final from 8 May.
+    assert moved_past("month", date(2025, 5, 7), date(2025, 5, 8), 7) == {date(2025, 4, 1)}
+    assert moved_past("month", date(2025, 5, 1), date(2025, 5, 7), 7) == set()
+
+
+def test_weeks_start_on_monday():
+    # 2025-05-05 is a Monday: the week of 28 April ends then.
+    assert moved_past("week", date(2025, 5, 4), date(2025, 5, 5), 0) == {date(2025, 4, 28)}
+    assert moved_past("quarter", date(2025, 6, 30), date(2025, 7, 1), 0) == {date(2025, 4, 1)}
+
+
+def test_the_periods_the_business_day_moved_into():
+    assert moved_into("month", date(2025, 4, 10), date(2025, 4, 30)) == set()
+    assert moved_into("month", date(2025, 4, 30), date(2025, 6, 2)) == {
+        date(2025, 5, 1),
+        date(2025, 6, 1),
+    }
+    assert moved_into("quarter", date(2025, 6, 30), date(2025, 7, 1)) == {date(2025, 7, 1)}
+
+
+def test_a_fact_is_hashed_on_the_columns_its_metrics_read():
+    read = columns_read(load_contracts().values())
+    spend = read[("fct_ad_spend_daily", "date_day")].split(",")
+    # The time column, the measure and the dimensions the contracts break spend out by;
+    # not the local-currency amount, which no metric reads.
+    assert {"date_day", "spend_usd", "campaign_key", "channel"} <= set(spend)
+    assert "spend_local" not in spend
+    assert spend == sorted(spend)
+    assert columns_in("sum(revenue_usd) / count(distinct account_key)") == {
+        "revenue_usd",
+        "account_key",
+    }
+    assert columns_in("is_won and segment = 'smb'") == {"is_won", "segment"}

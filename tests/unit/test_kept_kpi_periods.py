@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from revenue_os.metrics import load_contracts
-from revenue_os.metrics.kept_kpis import moved_into, moved_past, columns_read
+from revenue_os.metrics.kept_kpis import columns_read, moved_into, moved_past
 from revenue_os.metrics.sql_text import columns_in
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from revenue_os.metrics import METRICS_DIR, MetricContractError, load_contracts
-from revenue_os.metrics.kpi_sql import simple_sql
+from revenue_os.metrics.kpi_sql import simple_query
 
 REQUIRED_KPIS = [
     "total_revenue",
@@ -176,7 +176,7 @@ def test_dimension_on_neither_side_of_a_ratio(tmp_path):
 def test_campaigns_are_broken_out_by_month_only(contracts):
     leads = contracts["leads"]
     by_grain = {
-        grain: simple_sql(leads, leads.calculation, grain, "mart").as_string(None)
+        grain: simple_query(leads, leads.calculation, grain, "mart").as_string(None)
         for grain in leads.grain
     }
     assert '"acquisition_campaign_key"' in by_grain["month"]
@@ -302,7 +302,7 @@ def test_the_kpi_layer_reads_a_rollup_only_where_it_gives_the_same_sums(
     contracts, metric, grain, reads
 ):
     contract = contracts[metric]
-    statement = simple_sql(contract, contract.calculation, grain, "mart").as_string(None)
+    statement = simple_query(contract, contract.calculation, grain, "mart").as_string(None)
     tables = set(re.findall(r'"mart"\."([a-z_]+)"', statement))
     assert tables == {reads}
 

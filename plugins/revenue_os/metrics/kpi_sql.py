@@ -116,17 +116,6 @@ def forward_zero_rows_sql(
     )
 
 
-def simple_sql(
-    contract: MetricContract,
-    calculation: SimpleCalculation,
-    grain: str,
-    schema: str,
-    within: Sequence[date] | None = None,
-) -> sql.Composed:
-    """INSERT INTO kpi_work of a simple metric's rows at one grain (`simple_query`)."""
-    return INSERT_WORK + simple_query(contract, calculation, grain, schema, within)
-
-
 def simple_query(
     contract: MetricContract,
     calculation: SimpleCalculation,

@@ -68,7 +68,7 @@ COMPUTATIONS = "kpi_computations"
 STATE = "kpi_kept_state"
 LAYOUT = "kpi_kept_layout"
 # Kept tables of earlier layouts, dropped with the rest when the layout changes.
-_RETIRED = ("kpi_metric_state", "kpi_values_rows")
+_RETIRED = ("kpi_metric_state",)
 VALUES_WRITTEN = "kpi_values_written"
 COMPUTATION_LOG = (VALUES_LOG, VALUES_WRITTEN)
 """What each computation wrote: bookkeeping, which differs between builds that hold the same."""
@@ -346,13 +346,14 @@ class KeptMetrics:
     ) -> Reach:
         """Bring the metric's work rows at `grain` up to date, computing only what changed;
         the periods rewritten (None: all)."""
-        definition = _digest(work_rows_query(contract, grain, mart_schema, contracts))
+        query = work_rows_query(contract, grain, mart_schema, contracts)
+        definition = _digest(query)
         state = self._state(contract, grain, "work")
         whole = self.full or state is None or state[0] != definition or contract.is_forward_looking
         if isinstance(contract.calculation, SimpleCalculation):
             reach = self._simple_rows(cursor, contract, grain, mart_schema, whole)
         else:
-            reach = self._derived_rows(cursor, contract, grain, mart_schema, contracts, whole)
+            reach = self._derived_rows(cursor, contract, grain, query, contracts, whole)
         self._keep_state(contract, grain, "work", definition)
         self.rewritten[(contract.name, grain)] = reach
         return reach
@@ -483,10 +484,12 @@ class KeptMetrics:
         cursor: psycopg.Cursor,
         contract: MetricContract,
         grain: str,
-        mart_schema: str,
+        query: sql.Composed,
         contracts: Mapping[str, MetricContract],
         whole: bool,
     ) -> Reach:
+        """The derived metric's rows (`query`, computed from the work rows) again for the
+        periods its inputs' rows were rewritten in."""
         inputs = [contracts[name] for name in inputs_of(contract)]
         reach: Reach = None
         if not whole:
@@ -503,7 +506,6 @@ class KeptMetrics:
                     reach = frozenset().union(*sources)
                 if reach and self._lent_values_moved(cursor, contract, grain, inputs):
                     reach = None
-        query = work_rows_query(contract, grain, mart_schema, contracts)
         if reach is None:
             self.derived["whole"] += 1
             self._replace(cursor, contract, grain, None, query)

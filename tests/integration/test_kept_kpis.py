@@ -4,9 +4,11 @@ The hand-made mart of the KPI layer's known answers (test_kpi_layer) is computed
 rows kept, then moved on the way a day moves it: a spend far back in history that gives a
 campaign an earlier first period and is then taken back (a slice is judged only once it has
 a full trailing window), an attribution model no row had before (ROAS lends the models'
-values to every month of spend), and spends in new months (the business day moves on: April
-becomes complete, then the third quarter begins). After each move, the same facts are computed whole in a schema of
-their own, and `kpi_values` must come out the same, row for row.
+values to every month of spend), spends in new months (the business day moves on: April
+becomes complete, then the third quarter begins), and a spend that slips into the next month
+(the month after keeps its own rows, and its prior value moves). After each move, the same
+facts are computed whole in a schema of their own, and `kpi_values` must come out the same,
+row for row.
 """
 
 from __future__ import annotations
@@ -164,4 +166,19 @@ def test_kpi_values_brought_forward_equal_them_computed_whole(mart):
     spend(conn, date(2025, 7, 2), "brand-search", 50)
     compute(conn)
     assert conn.execute(against_target, (q3,)).fetchone() == (0,)
+    assert not (diff := differing_rows(conn)), "\n".join(diff)
+
+    # linkedin-abm's February spend slips to 1 March: February falls and March rises by the
+    # same 3,000, so April's own rows (a quiet month's 0, its 3-month total) are unchanged,
+    # and only its prior value, March, moved.
+    prior = f"SELECT value, prior_value FROM {KEPT}.kpi_values WHERE metric_name = 'paid_spend'"
+    prior += " AND period_grain = 'month' AND period_start = '2025-04-01'"
+    prior += " AND dimension_name = 'campaign' AND dimension_value = 'linkedin-abm'"
+    assert conn.execute(prior).fetchone() == (0, 4000)
+    conn.execute(
+        f"UPDATE {KEPT}.fct_ad_spend_daily SET date_day = '2025-03-01'"
+        " WHERE date_day = '2025-02-15' AND campaign_key = 'linkedin-abm'"
+    )
+    compute(conn)
+    assert conn.execute(prior).fetchone() == (0, 7000)
     assert not (diff := differing_rows(conn)), "\n".join(diff)

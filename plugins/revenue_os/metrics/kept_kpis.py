@@ -64,13 +64,14 @@ FACT_DAYS = "kpi_fact_days"
 PERIOD_VALUES = "kpi_metric_rows"
 WORK_ROWS = "kpi_work_rows"
 VALUES_LOG = "kpi_values_log"
+VALUES_LOG_ROWS = "kpi_values_log_rows"
 COMPUTATIONS = "kpi_computations"
 STATE = "kpi_kept_state"
 LAYOUT = "kpi_kept_layout"
 # Kept tables of earlier layouts, dropped with the rest when the layout changes.
 _RETIRED = ("kpi_metric_state",)
 VALUES_WRITTEN = "kpi_values_written"
-COMPUTATION_LOG = (VALUES_LOG, VALUES_WRITTEN)
+COMPUTATION_LOG = (VALUES_LOG, VALUES_LOG_ROWS, VALUES_WRITTEN)
 """What each computation wrote: bookkeeping, which differs between builds that hold the same."""
 # The log keeps what the last computations found due, enough for a build schema a few
 # builds behind.
@@ -86,16 +87,71 @@ _FINGERPRINTS = "the columns the metrics read, hashed by day"
 # The kept tables are unlogged: they are derived state, and a crash that empties them all
 # leaves no state to disagree with, so the next computation is whole. Writing a full
 # computation's work rows to the write-ahead log cost more than the computation saved.
-_KEPT_AS = "unlogged, row counts"
+_KEPT_AS = "unlogged, row counts, rows due by key"
 
 _State = tuple[str, date | None]
 
-Reach = frozenset[date] | None
-"""The periods whose work rows a build rewrote for a metric and grain; None: every period."""
+Reach = frozenset[tuple[date, str, str]] | None
+"""The work rows (period, dimension name, dimension value) a build rewrote with other values
+for a metric and grain, or which came or went; None: every row."""
+
+
+@dataclass(frozen=True)
+class Due:
+    """The kpi_values rows of a metric and grain to write again: every row of `periods`
+    (None: every row at all) and of `slices`, and `rows` by key (period, dimension name,
+    dimension value), or, once logged, the `rows_logged` of them in `kpi_rows_due`."""
+
+    periods: list[date] | None
+    slices: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[tuple[date, str, str]] = field(default_factory=list)
+    rows_logged: int = 0
+
+    @property
+    def nothing(self) -> bool:
+        return self.periods == [] and not self.slices and not self.rows and not self.rows_logged
+
+    def condition(self, name: str, grain: str) -> sql.Composable:
+        """The rows due, as a condition on the work rows' columns."""
+        assert self.periods is not None
+        conditions = [sql.SQL("period_start = ANY({}::date[])").format(sql.Literal(self.periods))]
+        if self.slices:
+            conditions.append(
+                sql.SQL(
+                    "(dimension_name, dimension_value) IN (SELECT * FROM unnest({}::text[], {}::text[]))"
+                ).format(
+                    sql.Literal([n for n, _ in self.slices]),
+                    sql.Literal([v for _, v in self.slices]),
+                )
+            )
+        if self.rows_logged:
+            conditions.append(
+                sql.SQL(
+                    "(period_start, dimension_name, dimension_value) IN (SELECT due_period,"
+                    " due_name, due_value FROM kpi_rows_due WHERE due_metric = {} AND due_grain = {})"
+                ).format(sql.Literal(name), sql.Literal(grain))
+            )
+        return sql.SQL(" OR ").join(conditions)
 
 
 def _digest(statement: sql.Composable) -> str:
     return hashlib.sha256(statement.as_string(None).encode()).hexdigest()
+
+
+_WORK_COLUMN_NAMES = sql.SQL(", ").join(
+    map(
+        sql.Identifier,
+        (
+            "metric_name",
+            "period_grain",
+            "period_start",
+            "dimension_name",
+            "dimension_value",
+            "value",
+            *WINDOW_COLUMNS,
+        ),
+    )
+)
 
 
 def _work_columns() -> sql.Composed:
@@ -165,7 +221,15 @@ class KeptMetrics:
         )
         cursor.execute(sql.SQL("SELECT layout FROM {}").format(self._table(LAYOUT)))
         if [row[0] for row in cursor.fetchall()] != [self._layout()]:
-            kept = (FACT_DAYS, PERIOD_VALUES, WORK_ROWS, VALUES_LOG, VALUES_WRITTEN, STATE)
+            kept = (
+                FACT_DAYS,
+                PERIOD_VALUES,
+                WORK_ROWS,
+                VALUES_LOG,
+                VALUES_LOG_ROWS,
+                VALUES_WRITTEN,
+                STATE,
+            )
             for name in (*kept, *_RETIRED):
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
             cursor.execute(sql.SQL("DELETE FROM {}").format(self._table(LAYOUT)))
@@ -214,6 +278,12 @@ class KeptMetrics:
         )
         cursor.execute(
             sql.SQL(
+                "CREATE UNLOGGED TABLE IF NOT EXISTS {} (computation bigint, metric_name text,"
+                " period_grain text, period_start date, dimension_name text, dimension_value text)"
+            ).format(self._table(VALUES_LOG_ROWS))
+        )
+        cursor.execute(
+            sql.SQL(
                 "CREATE UNLOGGED TABLE IF NOT EXISTS {} (relation oid PRIMARY KEY, computation bigint,"
                 " row_count bigint)"
             ).format(self._table(VALUES_WRITTEN))
@@ -237,10 +307,6 @@ class KeptMetrics:
         self._states = {(n, g, part): (d, day) for n, g, part, d, day in cursor.fetchall()}
         cursor.execute(
             sql.SQL("CREATE TEMPORARY VIEW kpi_work AS SELECT * FROM {}").format(self.work_table)
-        )
-        cursor.execute(
-            "CREATE TEMPORARY TABLE kpi_slice_firsts (dimension_name text,"
-            " dimension_value text, first_period date) ON COMMIT DROP"
         )
         cursor.execute(
             sql.SQL("SELECT DISTINCT model, time_column, hashed FROM {}").format(
@@ -439,9 +505,7 @@ class KeptMetrics:
         else:
             needed = sorted({shift(grain, p, -k) for p in reached for k in reach})
             query = simple_query(contract, calculation, grain, mart_schema, needed)
-        reached = sorted(reached)
-        self._replace(cursor, contract, grain, reached, query)
-        return frozenset(reached)
+        return self._replace(cursor, contract, grain, sorted(reached), query)
 
     def _keep_period_values(
         self,
@@ -491,29 +555,27 @@ class KeptMetrics:
         """The derived metric's rows (`query`, computed from the work rows) again for the
         periods its inputs' rows were rewritten in."""
         inputs = [contracts[name] for name in inputs_of(contract)]
-        reach: Reach = None
+        periods: frozenset[date] | None = None
         if not whole:
             sources = [self.rewritten.get((upstream.name, grain)) for upstream in inputs]
             if all(source is not None for source in sources):
+                moved = [frozenset(p for p, _, _ in source or ()) for source in sources]
                 if isinstance(contract.calculation, GrowthCalculation):
                     # A growth compares its period with the one before and each window with
                     # the window as far before.
                     steps = {0, 1, *window_columns(grain).values()}
-                    reach = frozenset(
-                        shift(grain, p, step) for p in sources[0] or () for step in steps
-                    )
+                    periods = frozenset(shift(grain, p, step) for p in moved[0] for step in steps)
                 else:
-                    reach = frozenset().union(*sources)
-                if reach and self._lent_values_moved(cursor, contract, grain, inputs):
-                    reach = None
-        if reach is None:
+                    periods = frozenset().union(*moved)
+                if periods and self._lent_values_moved(cursor, contract, grain, inputs):
+                    periods = None
+        if periods is None:
             self.derived["whole"] += 1
-            self._replace(cursor, contract, grain, None, query)
-            return None
-        if reach:
-            self.derived["periods"] += 1
-            self._replace(cursor, contract, grain, sorted(reach), query)
-        return reach
+            return self._replace(cursor, contract, grain, None, query)
+        if not periods:
+            return frozenset()
+        self.derived["periods"] += 1
+        return self._replace(cursor, contract, grain, sorted(periods), query)
 
     def _lent_values_moved(
         self,
@@ -548,59 +610,107 @@ class KeptMetrics:
         grain: str,
         periods: list[date] | None,
         query: sql.Composable,
-    ) -> None:
-        """Replace the metric's work rows of `periods` (None: all) with those of `query`.
+    ) -> Reach:
+        """Replace the metric's work rows of `periods` (None: all) with those of `query`; the
+        rows that came out different (None: all).
+
+        Of the periods computed again, only the rows whose values moved are written: a day
+        that changes a few slices of most months moves a few percent of their rows, and what
+        derives from them (the derived metrics' periods, the kpi_values rows) follows those.
         Where the metric is judged at this grain, the slices whose first period moved are
         noted: a slice's status depends on it in every period of its first window."""
         of_metric = self._of_metric(contract, grain)
-        of_periods = (
-            sql.SQL(" AND period_start = ANY({}::date[])").format(sql.Literal(periods))
-            if periods is not None
-            else sql.SQL("")
-        )
-        judged = (
-            periods is not None
-            and contract.thresholds is not None
-            and contract.thresholds.period == grain
-        )
-        delete = sql.SQL("DELETE FROM kpi_work WHERE {}{}").format(of_metric, of_periods)
-        if judged:
-            # Each slice's first period among the rows replaced, before.
-            delete = sql.SQL(
-                "WITH replaced AS ({} RETURNING dimension_name, dimension_value, period_start)"
-                " INSERT INTO kpi_slice_firsts SELECT dimension_name, dimension_value,"
-                " min(period_start) FROM replaced GROUP BY 1, 2"
-            ).format(delete)
-        cursor.execute(delete)
-        cursor.execute(
-            INSERT_WORK
-            + sql.SQL("SELECT * FROM ({}) AS fresh WHERE true{}").format(query, of_periods)
-        )
-        if judged:
-            # A slice's first period is the earliest of its rows kept and those replaced: it
-            # moved where the replaced rows' earliest changed that. A slice new to these
-            # periods may have rows elsewhere, and one gone from them may keep some.
-            cursor.execute(
-                sql.SQL(
-                    "WITH after AS (SELECT dimension_name, dimension_value,"
-                    " min(period_start) AS first_period FROM kpi_work WHERE {of_metric}{of_periods}"
-                    " GROUP BY 1, 2), touched AS (SELECT dimension_name, dimension_value,"
-                    " before.first_period AS before_first, after.first_period AS after_first"
-                    " FROM kpi_slice_firsts AS before FULL JOIN after"
-                    " USING (dimension_name, dimension_value)),"
-                    " outside AS (SELECT touched.*, (SELECT min(period_start) FROM kpi_work"
-                    " WHERE {of_metric} AND dimension_name = touched.dimension_name"
-                    " AND dimension_value = touched.dimension_value"
-                    " AND NOT period_start = ANY({periods}::date[])) AS kept_first FROM touched)"
-                    ", cleared AS (DELETE FROM kpi_slice_firsts)"
-                    " SELECT dimension_name, dimension_value FROM outside"
-                    " WHERE least(before_first, kept_first) IS DISTINCT FROM"
-                    " least(after_first, kept_first)"
-                ).format(of_metric=of_metric, of_periods=of_periods, periods=sql.Literal(periods))
+        if periods is None:
+            cursor.execute(sql.SQL("DELETE FROM kpi_work WHERE {}").format(of_metric))
+            cursor.execute(INSERT_WORK + sql.SQL("SELECT * FROM ({}) AS fresh").format(query))
+            return None
+        of_periods = sql.SQL(" AND period_start = ANY({}::date[])").format(sql.Literal(periods))
+        key = sql.SQL("(period_start, dimension_name, dimension_value)")
+        # Compared as text: a sum of the same value at another scale (1.0, 1.00) is another
+        # row to a checksum of the table.
+        compared = sql.SQL("period_start, dimension_name, dimension_value, value::text, {}").format(
+            sql.SQL(", ").join(
+                sql.SQL("{}::text").format(sql.Identifier(c)) for c in WINDOW_COLUMNS
             )
-            moved = cursor.fetchall()
-            if moved:
-                self._moved[(contract.name, grain)] = moved
+        )
+        cursor.execute(
+            sql.SQL(
+                "WITH fresh AS MATERIALIZED (SELECT * FROM ({query}) AS q ({columns})"
+                " WHERE true{of_periods}),"
+                " kept AS MATERIALIZED (SELECT * FROM kpi_work WHERE {of_metric}{of_periods}),"
+                " changed AS MATERIALIZED (SELECT period_start, dimension_name, dimension_value"
+                " FROM ((SELECT {compared} FROM fresh EXCEPT ALL SELECT {compared} FROM kept)"
+                " UNION ALL (SELECT {compared} FROM kept EXCEPT ALL SELECT {compared} FROM fresh))"
+                " AS moved GROUP BY 1, 2, 3),"
+                " removed AS (DELETE FROM kpi_work WHERE {of_metric}{of_periods}"
+                " AND {key} IN (SELECT * FROM changed)),"
+                " added AS ({insert} SELECT * FROM fresh WHERE {key} IN (SELECT * FROM changed))"
+                " SELECT period_start, dimension_name, dimension_value,"
+                " EXISTS (SELECT FROM kept WHERE {key} = (c.period_start, c.dimension_name,"
+                " c.dimension_value)),"
+                " EXISTS (SELECT FROM fresh WHERE {key} = (c.period_start, c.dimension_name,"
+                " c.dimension_value))"
+                " FROM changed AS c"
+            ).format(
+                query=query,
+                columns=_WORK_COLUMN_NAMES,
+                of_periods=of_periods,
+                of_metric=of_metric,
+                compared=compared,
+                key=key,
+                insert=INSERT_WORK,
+            )
+        )
+        moved_rows = cursor.fetchall()
+        if contract.thresholds is not None and contract.thresholds.period == grain:
+            self._note_moved_firsts(cursor, contract, grain, moved_rows)
+        return frozenset((p, name, value) for p, name, value, _, _ in moved_rows)
+
+    def _note_moved_firsts(
+        self,
+        cursor: psycopg.Cursor,
+        contract: MetricContract,
+        grain: str,
+        moved_rows: list[tuple[date, str, str, bool, bool]],
+    ) -> None:
+        """Note the slices whose first period moved: only a row come or gone can move it."""
+        came: dict[tuple[str, str], list[date]] = {}
+        went: dict[tuple[str, str], list[date]] = {}
+        for period, name, value, before, now in moved_rows:
+            if before != now:
+                (came if now else went).setdefault((name, value), []).append(period)
+        slices = sorted(came.keys() | went.keys())
+        if not slices:
+            return
+        cursor.execute(
+            sql.SQL(
+                "SELECT dimension_name, dimension_value, min(period_start),"
+                " min(period_start) FILTER (WHERE NOT (period_start, dimension_name,"
+                " dimension_value) IN (SELECT * FROM unnest(%s::date[], %s::text[], %s::text[])))"
+                " FROM kpi_work WHERE {} AND (dimension_name, dimension_value) IN"
+                " (SELECT * FROM unnest(%s::text[], %s::text[])) GROUP BY 1, 2"
+            ).format(self._of_metric(contract, grain)),
+            (
+                [p for periods in came.values() for p in periods],
+                [n for (n, _), periods in came.items() for _ in periods],
+                [v for (_, v), periods in came.items() for _ in periods],
+                [n for n, _ in slices],
+                [v for _, v in slices],
+            ),
+        )
+        now_first = {}
+        kept_first = {}
+        for name, value, first, first_kept in cursor.fetchall():
+            now_first[(name, value)] = first
+            kept_first[(name, value)] = first_kept
+        moved = []
+        for piece in slices:
+            # Before: the rows that stayed, and those that went.
+            before = [p for p in (kept_first.get(piece), *went.get(piece, ())) if p is not None]
+            if (min(before) if before else None) != now_first.get(piece):
+                moved.append(piece)
+        if moved:
+            self._moved[(contract.name, grain)] = moved
 
     # --- kpi_values -----------------------------------------------------------------------
 
@@ -616,62 +726,51 @@ class KeptMetrics:
 
         The table the build schema holds was written by an earlier computation (the build
         schema is the mart one copy behind), recorded by the table's oid. Each computation logs which
-        rows it found due (`kpi_values_log`); the table is brought forward by the rows due
-        since its own, written again from the work rows. Without a table, or one whose
-        computation the log no longer holds, it is written whole.
+        rows it found due (`kpi_values_log`, and its rows by key in `kpi_values_log_rows`);
+        the table is brought forward by the rows due since its own, written again from the
+        work rows. Without a table, or one whose computation the log no longer holds, it is
+        written whole.
         """
         cursor.execute("SELECT nextval(%s)", (f"{self.schema}.{COMPUTATIONS}",))
         row = cursor.fetchone()
         assert row is not None
         computation = int(row[0])
         computed = [(c, grain) for c in contracts.values() for grain in c.grain]
-        log = []
-        for contract, grain in computed:
-            periods, slices = self._values_due(contract, grain, contracts, as_of, business_day)
-            log.append((contract.name, grain, periods, slices))
+        log = [
+            (
+                contract.name,
+                grain,
+                self._values_due(contract, grain, contracts, as_of, business_day),
+            )
+            for contract, grain in computed
+        ]
         gone = {(name, grain) for name, grain, part in self._states if part == "values"}
         gone -= {(c.name, g) for c, g in computed}
-        log += [(name, grain, None, []) for name, grain in sorted(gone)]  # no longer computed
-        cursor.executemany(
-            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s)").format(
-                self._table(VALUES_LOG)
-            ),
-            [
-                (computation, name, grain, periods, [n for n, _ in slices], [v for _, v in slices])
-                for name, grain, periods, slices in log
-            ],
-        )
+        log += [(name, grain, Due(None)) for name, grain in sorted(gone)]  # no longer computed
+        self._log_due(cursor, computation, log)
         table = sql.Identifier(schema, "kpi_values")
         written = self._written_by(cursor, table)
         since, rows = written if written is not None else (None, 0)
         if since is None:
             create_kpi_table(cursor, schema, "kpi_values", keyed=False)
-            pending = {(c.name, g): (None, []) for c, g in computed}
+            pending = {(c.name, g): Due(None) for c, g in computed}
         else:
             pending = self._due_since(cursor, since)
-        for (name, grain), (periods, slices) in pending.items():
+        for (name, grain), due in pending.items():
             of_metric = self._of_metric_named(name, grain)
             contract = contracts.get(name)
             if contract is None or grain not in contract.grain:
                 cursor.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table, of_metric))
                 rows -= cursor.rowcount
                 continue
-            if periods is None:
+            if due.periods is None:
                 self.values["whole"] += 1
                 these = None
+            elif due.nothing:
+                continue
             else:
                 self.values["periods"] += 1
-                these = sql.SQL("period_start = ANY({}::date[]){}").format(
-                    sql.Literal(periods),
-                    sql.SQL(
-                        " OR (dimension_name, dimension_value) IN"
-                        " (SELECT * FROM unnest({}::text[], {}::text[]))"
-                    ).format(
-                        sql.Literal([n for n, _ in slices]), sql.Literal([v for _, v in slices])
-                    )
-                    if slices
-                    else sql.SQL(""),
-                )
+                these = due.condition(name, grain)
             if since is not None:
                 cursor.execute(
                     sql.SQL("DELETE FROM {} WHERE {}{}").format(
@@ -712,12 +811,41 @@ class KeptMetrics:
             (table.as_string(None), computation, rows),
         )
         # Enough computations for a table a few builds behind; an older one is written whole.
-        cursor.execute(
-            sql.SQL("DELETE FROM {} WHERE computation <= %s").format(self._table(VALUES_LOG)),
-            (computation - _LOGGED_COMPUTATIONS,),
-        )
+        for log_table in (VALUES_LOG, VALUES_LOG_ROWS):
+            cursor.execute(
+                sql.SQL("DELETE FROM {} WHERE computation <= %s").format(self._table(log_table)),
+                (computation - _LOGGED_COMPUTATIONS,),
+            )
         self.values_rows = rows
         return table
+
+    def _log_due(
+        self, cursor: psycopg.Cursor, computation: int, log: list[tuple[str, str, Due]]
+    ) -> None:
+        cursor.executemany(
+            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s)").format(
+                self._table(VALUES_LOG)
+            ),
+            [
+                (
+                    computation,
+                    name,
+                    grain,
+                    due.periods,
+                    [n for n, _ in due.slices],
+                    [v for _, v in due.slices],
+                )
+                for name, grain, due in log
+            ],
+        )
+        with cursor.copy(
+            sql.SQL("COPY {} FROM STDIN").format(self._table(VALUES_LOG_ROWS))
+        ) as copy:
+            for name, grain, due in log:
+                for period, dimension_name, dimension_value in due.rows:
+                    copy.write_row(
+                        (computation, name, grain, period, dimension_name, dimension_value)
+                    )
 
     def _values_due(
         self,
@@ -726,9 +854,9 @@ class KeptMetrics:
         contracts: Mapping[str, MetricContract],
         as_of: Mapping[str, date | None],
         business_day: date | None,
-    ) -> tuple[list[date] | None, list[tuple[str, str]]]:
-        """The periods (None: all) and slices of the metric's kpi_values rows at `grain` that
-        may differ from the last computation's, and the state to compare the next with."""
+    ) -> Due:
+        """The metric's kpi_values rows at `grain` that may differ from the last
+        computation's, and the state to compare the next with."""
         final_days = contract.refresh_sla.final_after_days
         # What the rows compute, compared on a fixed day: not which day they ran (whether
         # the models behind it have data still counts).
@@ -756,15 +884,15 @@ class KeptMetrics:
             or kept_day is None
             or business_day < kept_day
         ):
-            return None, []
+            return Due(None)
         periods = sorted(
-            set(reach)
-            | {shift(grain, p, 1) for p in reach}  # their prior value moved
-            | moved_past(grain, kept_day, business_day, 0)
+            moved_past(grain, kept_day, business_day, 0)
             | moved_past(grain, kept_day, business_day, final_days)
             | moved_into(grain, kept_day, business_day)
         )
-        return periods, self._moved.get((contract.name, grain), [])
+        # The rows rewritten, and the next period of each slice (its prior value moved).
+        rows = set(reach) | {(shift(grain, p, 1), name, value) for p, name, value in reach}
+        return Due(periods, sorted(self._moved.get((contract.name, grain), [])), sorted(rows))
 
     def _written_by(self, cursor: psycopg.Cursor, table: sql.Identifier) -> tuple[int, int] | None:
         """The computation that wrote `table` and the rows it left, if the log holds every
@@ -788,10 +916,9 @@ class KeptMetrics:
         row = cursor.fetchone()
         return (since, rows) if row and row[0] else None
 
-    def _due_since(
-        self, cursor: psycopg.Cursor, since: int
-    ) -> dict[tuple[str, str], tuple[list[date] | None, list[tuple[str, str]]]]:
-        """The rows every computation after `since` found due, by metric and grain."""
+    def _due_since(self, cursor: psycopg.Cursor, since: int) -> dict[tuple[str, str], Due]:
+        """The rows every computation after `since` found due, by metric and grain; the
+        rows due by key are put in the temporary table `kpi_rows_due`."""
         cursor.execute(
             sql.SQL(
                 "SELECT metric_name, period_grain, periods, slice_names, slice_values FROM {}"
@@ -809,8 +936,22 @@ class KeptMetrics:
                     kept_periods | set(periods),
                     kept_slices | set(zip(names, values, strict=True)),
                 )
+        # Named apart from the work rows' columns, which a condition on them reads unqualified.
+        cursor.execute(
+            sql.SQL(
+                "CREATE TEMPORARY TABLE kpi_rows_due ON COMMIT DROP AS SELECT DISTINCT"
+                " metric_name AS due_metric, period_grain AS due_grain,"
+                " period_start AS due_period, dimension_name AS due_name,"
+                " dimension_value AS due_value FROM {} WHERE computation > %s"
+            ).format(self._table(VALUES_LOG_ROWS)),
+            (since,),
+        )
+        cursor.execute("SELECT due_metric, due_grain, count(*) FROM kpi_rows_due GROUP BY 1, 2")
+        with_rows = {(name, grain): count for name, grain, count in cursor.fetchall()}
         return {
-            pair: (None if periods is None else sorted(periods), sorted(slices))
+            pair: Due(None)
+            if periods is None
+            else Due(sorted(periods), sorted(slices), rows_logged=with_rows.get(pair, 0))
             for pair, (periods, slices) in due.items()
         }
 

@@ -179,6 +179,15 @@ def test_kpi_values_brought_forward_equal_them_computed_whole(mart):
         f"UPDATE {KEPT}.fct_ad_spend_daily SET date_day = '2025-03-01'"
         " WHERE date_day = '2025-02-15' AND campaign_key = 'linkedin-abm'"
     )
-    compute(conn)
+    slipped = compute(conn)
+    moved = slipped.rewritten[("paid_spend", "month")]
+    assert moved is not None
+    # February and March, and May, whose 3-month total now holds March's 7,000; not April.
+    assert {(p, v) for p, n, v in moved if n == "campaign"} == {
+        (date(2025, 2, 1), "linkedin-abm"),
+        (date(2025, 3, 1), "linkedin-abm"),
+        (date(2025, 5, 1), "linkedin-abm"),
+    }
+    assert slipped.rows_moved >= len(moved) and slipped.values_rewritten > 0
     assert conn.execute(prior).fetchone() == (0, 7000)
     assert not (diff := differing_rows(conn)), "\n".join(diff)

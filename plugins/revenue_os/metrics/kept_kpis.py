@@ -1,5 +1,5 @@
 """The KPI rows kept from one build to the next, and brought forward by the periods a day
-changed.
+changed and the rows that moved in them.
 
 A metric's row for a period reads little of the history: a simple metric the fact's rows of
 that period (and, for its windows, of the periods before), a ratio or a formula its inputs'
@@ -15,16 +15,19 @@ with. So a build need not compute every row again:
   kept for the purpose, so they are computed from the kept values (and when its last period
   moves, every slice's quiet periods up to it); an average's or a distinct count's windows
   read the fact, so the periods its windows reach are computed again too;
-- a derived metric's rows are computed again for the periods its inputs' rows were rewritten
-  in (a growth: and the periods that compare with them), from the work rows; a dimension one
-  input lends every period of another (ROAS by attribution model: spend has no model) makes
-  it whole when that input's values of the dimension change;
-- `kpi_values` rows are written again for the periods whose work rows were rewritten, the
-  periods after them (their prior value), the periods whose completeness or finality the
-  business day moved past, the periods the business day moved into, and every period of a
-  slice whose first period moved (a slice is not judged before it has a full trailing
-  window). The table stays in the build schema and catches up with the rows every
-  computation since its own found due (`kpi_values_log`).
+- of the rows computed again, only those whose values moved (or which came or went) are
+  written: a day that changes a few slices of most months moves a few percent of their rows,
+  and what derives from them follows those rows;
+- a derived metric's rows are computed again for the periods its inputs' rows moved in (a
+  growth: and the periods that compare with them), from the work rows; a dimension one input
+  lends every period of another (ROAS by attribution model: spend has no model) makes it
+  whole when that input's values of the dimension change;
+- `kpi_values` rows are written again where their work row moved, the next period of the
+  same slice (its prior value), the periods whose completeness or finality the business day
+  moved past, the periods the business day moved into, and every period of a slice whose
+  first period moved (a slice is not judged before it has a full trailing window). The table
+  stays in the build schema and catches up with the rows every computation since its own
+  found due (`kpi_values_log`, the rows by key in `kpi_values_log_rows`).
 
 A metric whose compiled SQL changed, a forward-looking one (its periods move with the
 business day), a fact without a kept fingerprint, or a full build computes the metric whole,
@@ -184,6 +187,10 @@ class KeptMetrics:
     rewritten: dict[tuple[str, str], Reach] = field(default_factory=dict)
     # The rows of kpi_values once brought forward, counted as they were written.
     values_rows: int = 0
+    # The work rows that moved in the periods computed again, and the kpi_values rows
+    # written again by key (not those of metric grains written whole).
+    rows_moved: int = 0
+    values_rewritten: int = 0
     # What each metric grain's kept rows were computed by (its definition, and for
     # kpi_values the business day), as kept and as this computation leaves it.
     _states: dict[tuple[str, str, str], _State] = field(default_factory=dict)
@@ -662,6 +669,7 @@ class KeptMetrics:
             )
         )
         moved_rows = cursor.fetchall()
+        self.rows_moved += len(moved_rows)
         if contract.thresholds is not None and contract.thresholds.period == grain:
             self._note_moved_firsts(cursor, contract, grain, moved_rows)
         return frozenset((p, name, value) for p, name, value, _, _ in moved_rows)
@@ -793,6 +801,8 @@ class KeptMetrics:
                 )
             )
             rows += cursor.rowcount
+            if these is not None:
+                self.values_rewritten += cursor.rowcount
         if since is None:
             add_grain_key(cursor, table, "kpi_values")
         # Recorded by the table's oid, which a schema's rename keeps: a comment on the

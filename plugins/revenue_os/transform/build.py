@@ -543,7 +543,9 @@ def build_kpis(
         f" whole / by the periods that changed: simple {kept.computed['whole']} /"
         f" {kept.computed['periods']}, derived {kept.derived['whole']} /"
         f" {kept.derived['periods']}, kpi_values {kept.values['whole']} /"
-        f" {kept.values['periods']}; the rest kept as they were)"
+        f" {kept.values['periods']}; {kept.rows_moved:,} work rows moved,"
+        f" {kept.values_rewritten:,} kpi_values rows written again by them; the rest kept as"
+        " they were)"
     )
     return counts
 

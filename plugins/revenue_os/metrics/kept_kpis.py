@@ -635,35 +635,44 @@ class KeptMetrics:
         key = sql.SQL("(period_start, dimension_name, dimension_value)")
         # Compared as text: a sum of the same value at another scale (1.0, 1.00) is another
         # row to a checksum of the table.
-        compared = sql.SQL("period_start, dimension_name, dimension_value, value::text, {}").format(
-            sql.SQL(", ").join(
-                sql.SQL("{}::text").format(sql.Identifier(c)) for c in WINDOW_COLUMNS
+        values = ("value", *WINDOW_COLUMNS)
+
+        def as_text(alias: str) -> sql.Composed:
+            return sql.SQL("({})").format(
+                sql.SQL(", ").join(
+                    sql.SQL("{}.{}::text").format(sql.Identifier(alias), sql.Identifier(c))
+                    for c in values
+                )
             )
-        )
+
+        # One hash join of the rows computed again with those kept (a period and slice is
+        # one row of each): the rows that differ, came or went, and which they did.
         cursor.execute(
             sql.SQL(
                 "WITH fresh AS MATERIALIZED (SELECT * FROM ({query}) AS q ({columns})"
                 " WHERE true{of_periods}),"
                 " kept AS MATERIALIZED (SELECT * FROM kpi_work WHERE {of_metric}{of_periods}),"
-                " changed AS MATERIALIZED (SELECT period_start, dimension_name, dimension_value"
-                " FROM ((SELECT {compared} FROM fresh EXCEPT ALL SELECT {compared} FROM kept)"
-                " UNION ALL (SELECT {compared} FROM kept EXCEPT ALL SELECT {compared} FROM fresh))"
-                " AS moved GROUP BY 1, 2, 3),"
+                " changed AS MATERIALIZED (SELECT coalesce(f.period_start, k.period_start)"
+                " AS period_start, coalesce(f.dimension_name, k.dimension_name) AS dimension_name,"
+                " coalesce(f.dimension_value, k.dimension_value) AS dimension_value,"
+                " k.period_start IS NOT NULL AS was, f.period_start IS NOT NULL AS is_now"
+                " FROM fresh AS f FULL JOIN kept AS k ON f.period_start = k.period_start"
+                " AND f.dimension_name = k.dimension_name AND f.dimension_value = k.dimension_value"
+                " WHERE f.period_start IS NULL OR k.period_start IS NULL"
+                " OR {fresh_text} IS DISTINCT FROM {kept_text}),"
                 " removed AS (DELETE FROM kpi_work WHERE {of_metric}{of_periods}"
-                " AND {key} IN (SELECT * FROM changed)),"
-                " added AS ({insert} SELECT * FROM fresh WHERE {key} IN (SELECT * FROM changed))"
-                " SELECT period_start, dimension_name, dimension_value,"
-                " EXISTS (SELECT FROM kept WHERE {key} = (c.period_start, c.dimension_name,"
-                " c.dimension_value)),"
-                " EXISTS (SELECT FROM fresh WHERE {key} = (c.period_start, c.dimension_name,"
-                " c.dimension_value))"
-                " FROM changed AS c"
+                " AND {key} IN (SELECT period_start, dimension_name, dimension_value"
+                " FROM changed WHERE was)),"
+                " added AS ({insert} SELECT * FROM fresh WHERE {key} IN"
+                " (SELECT period_start, dimension_name, dimension_value FROM changed WHERE is_now))"
+                " SELECT period_start, dimension_name, dimension_value, was, is_now FROM changed"
             ).format(
                 query=query,
                 columns=_WORK_COLUMN_NAMES,
                 of_periods=of_periods,
                 of_metric=of_metric,
-                compared=compared,
+                fresh_text=as_text("f"),
+                kept_text=as_text("k"),
                 key=key,
                 insert=INSERT_WORK,
             )

@@ -40,7 +40,10 @@ PHASES: list[tuple[str, Callable[[str], bool]]] = [
     ("work rows computed again and compared", lambda t: t.startswith("WITH fresh AS")),
     ("work rows computed whole", lambda t: t.startswith("INSERT INTO kpi_work")),
     ("kpi_values written", lambda t: re.match(r'INSERT INTO "\w+"\."kpi_values"', t) is not None),
-    ("kpi_values rows due removed", lambda t: re.match(r'DELETE FROM "\w+"\."kpi_values"', t)),
+    (
+        "kpi_values rows due removed",
+        lambda t: re.match(r'DELETE FROM "\w+"\."kpi_values"', t) is not None,
+    ),
     ("scorecard", lambda t: t.startswith("WITH settings (metric_name")),
 ]
 

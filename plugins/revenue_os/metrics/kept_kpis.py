@@ -49,6 +49,8 @@ from psycopg import sql
 from revenue_os.metrics.contract import GrowthCalculation, MetricContract, SimpleCalculation
 from revenue_os.metrics.kpi_sql import (
     INSERT_WORK,
+    WORK_COLUMN_NAMES,
+    WORK_COLUMNS_TYPED,
     additive_rows_query,
     broadcasts,
     complete_sql,
@@ -103,12 +105,12 @@ for a metric and grain, or which came or went; None: every row."""
 class Due:
     """The kpi_values rows of a metric and grain to write again: every row of `periods`
     (None: every row at all) and of `slices`, and `rows` by key (period, dimension name,
-    dimension value), or, once logged, the `rows_logged` of them in `kpi_rows_due`."""
+    dimension value), or, once logged, those in `kpi_rows_due` (`rows_logged`)."""
 
     periods: list[date] | None
     slices: list[tuple[str, str]] = field(default_factory=list)
     rows: list[tuple[date, str, str]] = field(default_factory=list)
-    rows_logged: int = 0
+    rows_logged: bool = False
 
     @property
     def nothing(self) -> bool:
@@ -117,7 +119,11 @@ class Due:
     def condition(self, name: str, grain: str) -> sql.Composable:
         """The rows due, as a condition on the work rows' columns."""
         assert self.periods is not None
-        conditions = [sql.SQL("period_start = ANY({}::date[])").format(sql.Literal(self.periods))]
+        conditions = []
+        if self.periods:
+            conditions.append(
+                sql.SQL("period_start = ANY({}::date[])").format(sql.Literal(self.periods))
+            )
         if self.slices:
             conditions.append(
                 sql.SQL(
@@ -141,29 +147,17 @@ def _digest(statement: sql.Composable) -> str:
     return hashlib.sha256(statement.as_string(None).encode()).hexdigest()
 
 
-_WORK_COLUMN_NAMES = sql.SQL(", ").join(
-    map(
-        sql.Identifier,
-        (
-            "metric_name",
-            "period_grain",
-            "period_start",
-            "dimension_name",
-            "dimension_value",
-            "value",
-            *WINDOW_COLUMNS,
-        ),
-    )
-)
+# The values a work row holds besides its key.
+_WORK_VALUES = ("value", *WINDOW_COLUMNS)
 
 
-def _work_columns() -> sql.Composed:
-    return sql.SQL(
-        "metric_name text, period_grain text, period_start date, dimension_name text,"
-        " dimension_value text, value numeric, {}"
-    ).format(
+def _values_as_text(alias: str) -> sql.Composed:
+    """A work row's values as text: a sum of the same value at another scale (1.0, 1.00) is
+    another row to a checksum of the table."""
+    return sql.SQL("({})").format(
         sql.SQL(", ").join(
-            sql.SQL("{} numeric").format(sql.Identifier(column)) for column in WINDOW_COLUMNS
+            sql.SQL("{}.{}::text").format(sql.Identifier(alias), sql.Identifier(c))
+            for c in _WORK_VALUES
         )
     )
 
@@ -216,7 +210,7 @@ class KeptMetrics:
         rows and state never disagree on it."""
         return _digest(
             sql.SQL("{} | {} | {}").format(
-                _work_columns(),
+                WORK_COLUMNS_TYPED,
                 table_definition("kpi_values"),
                 sql.SQL(_FINGERPRINTS + _KEPT_AS),
             )
@@ -268,7 +262,7 @@ class KeptMetrics:
         )
         cursor.execute(
             sql.SQL("CREATE UNLOGGED TABLE IF NOT EXISTS {} ({})").format(
-                self._table(WORK_ROWS), _work_columns()
+                self._table(WORK_ROWS), WORK_COLUMNS_TYPED
             )
         )
         cursor.execute(
@@ -418,7 +412,7 @@ class KeptMetrics:
         contracts: Mapping[str, MetricContract],
     ) -> Reach:
         """Bring the metric's work rows at `grain` up to date, computing only what changed;
-        the periods rewritten (None: all)."""
+        the rows that moved (None: all)."""
         query = work_rows_query(contract, grain, mart_schema, contracts)
         definition = _digest(query)
         state = self._state(contract, grain, "work")
@@ -560,7 +554,7 @@ class KeptMetrics:
         whole: bool,
     ) -> Reach:
         """The derived metric's rows (`query`, computed from the work rows) again for the
-        periods its inputs' rows were rewritten in."""
+        periods its inputs' rows moved in."""
         inputs = [contracts[name] for name in inputs_of(contract)]
         periods: frozenset[date] | None = None
         if not whole:
@@ -633,18 +627,6 @@ class KeptMetrics:
             return None
         of_periods = sql.SQL(" AND period_start = ANY({}::date[])").format(sql.Literal(periods))
         key = sql.SQL("(period_start, dimension_name, dimension_value)")
-        # Compared as text: a sum of the same value at another scale (1.0, 1.00) is another
-        # row to a checksum of the table.
-        values = ("value", *WINDOW_COLUMNS)
-
-        def as_text(alias: str) -> sql.Composed:
-            return sql.SQL("({})").format(
-                sql.SQL(", ").join(
-                    sql.SQL("{}.{}::text").format(sql.Identifier(alias), sql.Identifier(c))
-                    for c in values
-                )
-            )
-
         # One hash join of the rows computed again with those kept (a period and slice is
         # one row of each): the rows that differ, came or went, and which they did.
         cursor.execute(
@@ -668,11 +650,11 @@ class KeptMetrics:
                 " SELECT period_start, dimension_name, dimension_value, was, is_now FROM changed"
             ).format(
                 query=query,
-                columns=_WORK_COLUMN_NAMES,
+                columns=WORK_COLUMN_NAMES,
                 of_periods=of_periods,
                 of_metric=of_metric,
-                fresh_text=as_text("f"),
-                kept_text=as_text("k"),
+                fresh_text=_values_as_text("f"),
+                kept_text=_values_as_text("k"),
                 key=key,
                 insert=INSERT_WORK,
             )
@@ -965,12 +947,12 @@ class KeptMetrics:
             ).format(self._table(VALUES_LOG_ROWS)),
             (since,),
         )
-        cursor.execute("SELECT due_metric, due_grain, count(*) FROM kpi_rows_due GROUP BY 1, 2")
-        with_rows = {(name, grain): count for name, grain, count in cursor.fetchall()}
+        cursor.execute("SELECT DISTINCT due_metric, due_grain FROM kpi_rows_due")
+        with_rows = set(cursor.fetchall())
         return {
             pair: Due(None)
             if periods is None
-            else Due(sorted(periods), sorted(slices), rows_logged=with_rows.get(pair, 0))
+            else Due(sorted(periods), sorted(slices), rows_logged=pair in with_rows)
             for pair, (periods, slices) in due.items()
         }
 

@@ -22,6 +22,7 @@ from revenue_os.metrics.contract import (
 )
 from revenue_os.metrics.kept_kpis import KeptMetrics
 from revenue_os.metrics.kpi_sql import (
+    WORK_COLUMNS_TYPED,
     complete_sql,
     forward_zero_rows_sql,
     kpi_values_sql,
@@ -29,7 +30,6 @@ from revenue_os.metrics.kpi_sql import (
 )
 from revenue_os.metrics.kpi_tables import add_grain_key, create_kpi_table
 from revenue_os.metrics.loader import load_contracts
-from revenue_os.metrics.periods import WINDOW_COLUMNS
 from revenue_os.metrics.recommendations import (
     RecommendationSettings,
     build_campaign_recommendations,
@@ -122,15 +122,7 @@ def build_kpi_tables(
 def _create_work_table(cursor: psycopg.Cursor) -> None:
     """The work rows of this build alone, dropped at its end."""
     cursor.execute(
-        sql.SQL(
-            "CREATE TEMPORARY TABLE kpi_work (metric_name text, period_grain text, "
-            "period_start date, dimension_name text, dimension_value text, value numeric, "
-            "{}) ON COMMIT DROP"
-        ).format(
-            sql.SQL(", ").join(
-                sql.SQL("{} numeric").format(sql.Identifier(column)) for column in WINDOW_COLUMNS
-            )
-        )
+        sql.SQL("CREATE TEMPORARY TABLE kpi_work ({}) ON COMMIT DROP").format(WORK_COLUMNS_TYPED)
     )
     cursor.execute(
         "CREATE INDEX ON kpi_work (metric_name, period_grain, dimension_name, "

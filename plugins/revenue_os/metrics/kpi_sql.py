@@ -49,10 +49,22 @@ UNKNOWN = "unknown"  # the dimension value of rows whose column is null
 _WHOLE_MONTHS = frozenset({"month", "quarter"})
 
 
-INSERT_WORK = sql.SQL(
-    "INSERT INTO kpi_work (metric_name, period_grain, period_start, dimension_name, "
-    "dimension_value, value, {}) "
-).format(sql.SQL(", ").join(map(sql.Identifier, WINDOW_COLUMNS)))
+WORK_COLUMN_TYPES = (
+    ("metric_name", "text"),
+    ("period_grain", "text"),
+    ("period_start", "date"),
+    ("dimension_name", "text"),
+    ("dimension_value", "text"),
+    ("value", "numeric"),
+    *((column, "numeric") for column in WINDOW_COLUMNS),
+)
+"""The columns of the work rows (`kpi_work`) in order, with their types."""
+WORK_COLUMN_NAMES = sql.SQL(", ").join(sql.Identifier(c) for c, _ in WORK_COLUMN_TYPES)
+WORK_COLUMNS_TYPED = sql.SQL(", ").join(
+    sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in WORK_COLUMN_TYPES
+)
+
+INSERT_WORK = sql.SQL("INSERT INTO kpi_work ({}) ").format(WORK_COLUMN_NAMES)
 
 
 def _each_window(grain: str, window: Callable[[str, int], sql.Composable]) -> sql.Composed:

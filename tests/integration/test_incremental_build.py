@@ -117,13 +117,13 @@ def test_an_incremental_build_equals_a_full_rebuild_as_the_sources_move_on(mock,
                 f"(brought forward by 1 load: {events.updated:,} rows out, "
                 f"{events.inserted + events.updated:,} in)"
             ), line
-            # The touches of the persons the day reached replaced, the rest kept.
+            # The touches of the persons the day reached computed again, the rest kept.
             (line,) = [line for line in lines if ".int_touchpoints:" in line]
-            assert " replaced, " in line, line
+            assert " computed again (" in line, line
             # The published fact, in the mart one copy behind, follows; after a full build
             # (step 2) it is rebuilt whole, since that build's inputs were rebuilt whole.
             (line,) = [line for line in lines if ".fct_touchpoints:" in line]
-            assert (" replaced, " if step == 1 else "rebuilt whole") in line, line
+            assert (" computed again (" if step == 1 else "rebuilt whole") in line, line
             # Attribution follows its accounts' opportunities and touches the same way, and
             # the opportunities their accounts' changes, the revenue lines their customers'
             # new lines and changed accounts, the funnel its persons' changes.
@@ -134,7 +134,7 @@ def test_an_incremental_build_equals_a_full_rebuild_as_the_sources_move_on(mock,
                 "fct_funnel",
             ):
                 (line,) = [line for line in lines if f".{partitioned}:" in line]
-                assert (" replaced, " if step == 1 else "rebuilt whole") in line, line
+                assert (" computed again (" if step == 1 else "rebuilt whole") in line, line
             # Their monthly roll-ups follow the rows the facts replaced.
             for rollup, fact in (
                 ("fct_revenue_monthly", "fct_revenue_lines"),

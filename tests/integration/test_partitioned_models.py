@@ -4,12 +4,13 @@ result equals a full rebuild; an input whose changes cannot be known rebuilds it
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
 
-from revenue_os.transform import build
-from revenue_os.transform.models import discover
+from revenue_os.transform import build, changes
+from revenue_os.transform.models import ModelError, build_order, discover
 from revenue_os.warehouse.migrations import migrate
 from tests.integration.conftest import ScratchDatabases
 from tests.integration.mart_world import load_world
@@ -97,21 +98,23 @@ def test_the_rows_without_a_partition_key_are_a_partition_of_their_own(world):
     ).fetchone()
 
     edit_opportunity(conn, "O5", "AccountId", None)
-    # Out: A2's opportunities; in: A2's without O5 and O5 alone, in the partition of none.
+    # A2's opportunities and the partition of none are computed again: A2's without O5 and
+    # O5 alone. Only O5's row moved (its account is gone); A2's others read as they did.
     assert opportunities_line().endswith(
-        f"(brought forward: 2 partitions replaced, {a2} rows out, {a2} in)"
+        f"(brought forward: 2 partitions computed again ({a2} rows), 1 row out, 1 in)"
     )
     assert o5_account() == (None,)
     edit_opportunity(conn, "O5", "AccountId", "A2")
     # This build brings forward the copy of two builds ago, in which O5 never left A2, by
-    # both builds' changes: the same two partitions, the one of none empty there.
+    # both builds' changes: the same two partitions, the one of none empty there, and no row
+    # of them moved.
     assert opportunities_line().endswith(
-        f"(brought forward: 2 partitions replaced, {a2} rows out, {a2} in)"
+        f"(brought forward: 2 partitions computed again ({a2} rows), 0 rows out, 0 in)"
     )
     assert o5_account() == ("A2",)
     # The next one the copy in which O5 had no account: it leaves that partition for A2.
     assert opportunities_line().endswith(
-        f"(brought forward: 2 partitions replaced, {a2} rows out, {a2} in)"
+        f"(brought forward: 2 partitions computed again ({a2} rows), 1 row out, 1 in)"
     )
     assert o5_account() == ("A2",)
 
@@ -134,15 +137,14 @@ def test_a_rollup_follows_the_rows_its_fact_replaced_and_a_sum_left_without_valu
     )
     (unknown, opportunities) = conn.execute(monthly).fetchone()
     assert unknown == 0
-    (a1,) = conn.execute(
-        "SELECT count(*) FROM mart.fct_opportunities WHERE account_key = 'A1'"
-    ).fetchone()
 
     edit_opportunity(conn, "O1", "Amount", None)
     for _ in range(2):  # this build's copy, then the copy one behind
         lines = build_lines(conn)
+        # A1's opportunities are computed again; only O1's row moved, and the roll-up
+        # follows that one row out and in.
         assert lines["fct_opportunities_created_monthly"].endswith(
-            f"(brought forward by fct_opportunities's rows replaced: {a1:,} out, {a1:,} in)"
+            "(brought forward by fct_opportunities's rows replaced: 1 out, 1 in)"
         ), lines["fct_opportunities_created_monthly"]
         assert conn.execute(monthly).fetchone() == (1, opportunities)
 
@@ -162,11 +164,12 @@ def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
     # E7, Max's newsletter click, re-sent as Jane's (contact 101).
     move_event(conn, "E7", "101")
     lines = build_lines(conn)
-    # Out: Jane's five touches and Max's two; in: Jane's six and Max's one. The published
-    # fact, in the mart one copy behind brought forward, follows the same two persons.
+    # Jane's six touches and Max's one are computed again; only E7's touch moved, from Max
+    # to Jane. The published fact, in the mart one copy behind brought forward, follows the
+    # same two persons.
     for model in ("int_touchpoints", "fct_touchpoints"):
         assert lines[model].endswith(
-            "(brought forward: 2 partitions replaced, 7 rows out, 7 in)"
+            "(brought forward: 2 partitions computed again (7 rows), 1 row out, 1 in)"
         ), lines[model]
     assert conn.execute(
         "SELECT person_id, count(*) FROM staging.int_touchpoints GROUP BY 1 ORDER BY 1"
@@ -195,17 +198,20 @@ def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
     ]
     # The next build applies them to that copy, and they are forgotten.
     accounts = ("A1", "A2")
-    of_accounts = "SELECT count(*) FROM {}.fct_attribution WHERE account_key = ANY(%s)"
-    (rows_out,) = conn.execute(of_accounts.format("mart_previous"), (list(accounts),)).fetchone()
+    of_accounts = "SELECT t::text FROM {}.fct_attribution AS t WHERE account_key = ANY(%s)"
+    before = {row for (row,) in conn.execute(of_accounts.format("mart_previous"), [list(accounts)])}
     lines = build_lines(conn)
-    (rows_in,) = conn.execute(of_accounts.format("mart"), (list(accounts),)).fetchone()
+    after = {row for (row,) in conn.execute(of_accounts.format("mart"), [list(accounts)])}
     assert lines["fct_touchpoints"].endswith(
-        "(brought forward: 2 partitions replaced, 7 rows out, 7 in)"
+        "(brought forward: 2 partitions computed again (7 rows), 1 row out, 1 in)"
     )
-    # Attribution in that copy replaces the two accounts' conversions (Beta's opportunity
-    # lost its attributed touch; Acme's gained one).
+    # Attribution in that copy computes the two accounts' conversions again (Beta's
+    # opportunity lost its attributed touch; Acme's gained one) and writes the rows that read
+    # differently: those of the copy not found as they were, and the new ones.
+    assert before - after and after - before
     assert lines["fct_attribution"].endswith(
-        f"(brought forward: {len(accounts)} partitions replaced, {rows_out} rows out, {rows_in} in)"
+        f"(brought forward: {len(accounts)} partitions computed again ({len(after)} rows),"
+        f" {len(before - after)} rows out, {len(after - before)} in)"
     ), lines["fct_attribution"]
     # What every copy applied is forgotten. The opportunities, brought forward in that copy,
     # and the account dimension, compared with its table there, recorded Beta again, for the
@@ -327,3 +333,41 @@ def test_a_build_refused_by_its_audit_is_not_brought_forward(world):
         "SELECT sum(credit) FROM mart.fct_attribution"
         " WHERE conversion_id = 'O1:won' AND attribution_model = 'linear'"
     ).fetchone() == (1,)
+
+
+def test_a_key_computed_twice_is_refused_even_when_one_twin_is_the_row_kept(world):
+    """Only the rows that moved are written, so the table's unique index would never see a
+    repeated key whose twin reads as the row already kept: the build refuses it itself, by
+    name, and the table keeps its rows."""
+    conn = world
+    build.build_all(conn, echo=lambda _: None)  # the mart one copy behind is a built one
+    edit_opportunity(conn, "O4", "NextStep", "Send the proposal")  # reaches A1: O1 and O4
+    models = discover()
+    build_id = build.start_build(conn, models=models)
+    for layer in ("staging", "intermediate"):
+        build.build_layer(conn, layer, build_id, models, echo=lambda _: None)
+    marts = [model.name for model in build_order(models, "marts")]
+    read_by_partitions = changes.columns_read(models)
+    for name in marts[: marts.index("fct_opportunities")]:  # the inputs it does not follow
+        build.build_model(
+            conn, models[name], read_by_partitions=read_by_partitions.get(name), build_id=build_id
+        )
+    opportunities = models["fct_opportunities"]
+    # The model as a fan-out would make it: O1, which no change touched, twice.
+    doubled = dataclasses.replace(
+        opportunities,
+        sql=f"select * from (\n{opportunities.sql}\n) as m"
+        f" union all select * from (\n{opportunities.sql}\n) as m where opportunity_id = 'O1'",
+    )
+    kept = mart_checksums(conn, schema=build.BUILD_SCHEMA)["fct_opportunities"]
+    repeated = r"repeat its grain \(opportunity_id\): \(O1\) more than once"
+    with pytest.raises(ModelError, match=repeated), conn.transaction():
+        changes.bring_forward(
+            conn,
+            build.BUILD_SCHEMA,
+            doubled,
+            build._sql_digest(opportunities),  # as recorded: brought forward, not rebuilt
+            set(),
+            changes.StateStore(str(build_id)),
+        )
+    assert mart_checksums(conn, schema=build.BUILD_SCHEMA)["fct_opportunities"] == kept

@@ -90,6 +90,11 @@ def main() -> None:
         "--day", type=int, default=2, help="days the mock moves on from its start (2 or later)"
     )
     parser.add_argument("--top", type=int, default=25, help="slowest statements to print")
+    parser.add_argument(
+        "--statements",
+        type=argparse.FileType("w"),
+        help="also write every statement of the build to this file, one a line: seconds, text",
+    )
     args = parser.parse_args()
     if args.day < 2:
         parser.error("--day must be 2 or later: the kept warehouse has loaded day 1")
@@ -119,6 +124,10 @@ def main() -> None:
     print("| phase | statements | s |\n| --- | ---: | ---: |")
     for name, spent in sorted(phases.items(), key=lambda kv: -sum(kv[1])):
         print(f"| {name} | {len(spent)} | {sum(spent):.2f} |")
+    if args.statements:
+        for seconds, text in timings:
+            args.statements.write(f"{seconds:.4f}\t{text}\n")
+        args.statements.close()
     print(f"\nThe {args.top} slowest statements of the build:\n")
     for seconds, text in sorted(timings, key=lambda timing: -timing[0])[: args.top]:
         print(f"  {seconds:7.3f} s  {text[:110]}")

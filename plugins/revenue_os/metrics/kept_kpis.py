@@ -947,6 +947,13 @@ class KeptMetrics:
             ).format(self._table(VALUES_LOG_ROWS)),
             (since,),
         )
+        # The planner takes a metric's rows due for a few and joins them in a loop, once for
+        # each kpi_values row read: scanned whole each time, 0.2 to 7 s a metric at scale 10;
+        # found by key, a few milliseconds.
+        cursor.execute(
+            "CREATE INDEX ON kpi_rows_due (due_metric, due_grain, due_name, due_value, due_period)"
+        )
+        cursor.execute("ANALYZE kpi_rows_due")
         cursor.execute("SELECT DISTINCT due_metric, due_grain FROM kpi_rows_due")
         with_rows = set(cursor.fetchall())
         return {

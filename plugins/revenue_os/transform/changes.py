@@ -11,8 +11,8 @@ The inputs say what changed in `ops.model_changes`: the values, in the columns t
 models key on, of the rows each build added, removed or altered. An incremental staging model
 records the rows its new load batches replaced; a model rebuilt whole compares itself with
 its previous table (kept aside for the comparison, then dropped); a partitioned model records
-the rows that came out different in the partitions it computed again. A model whose changes cannot be known records
-'*', which rebuilds its readers whole.
+the rows that came out different in the partitions it computed again. A model whose changes
+cannot be known records '*', which rebuilds its readers whole.
 
 A change of an input reaches the partitions holding the value in the model's column that
 carries it (`changes_from: {stg_hubspot__events: {event_id: touch_id}}`): the partitions of
@@ -26,6 +26,7 @@ nothing, since the models join their inputs on these columns and a null joins no
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -465,6 +466,10 @@ _EQUAL_MEANS_SAME_TEXT = frozenset(
 )
 
 
+# A declared length or precision, `(255)` or `(6)`, which does not change what equality means.
+_TYPE_MODIFIER = re.compile(r"\(\d+(,\d+)?\)")
+
+
 def _refuse_repeated_grain(conn: psycopg.Connection, model: Model) -> None:
     """The partitions' rows just computed (`rows_fresh`) repeat no key of the grain. Only the
     rows that moved are written, so the table's unique index would not see a repeat whose
@@ -520,7 +525,8 @@ def _replace_rows_moved(
     for column, data_type in _column_list(conn, schema, model.name):
         if column in model.grain:
             continue
-        cast = sql.SQL("" if data_type in _EQUAL_MEANS_SAME_TEXT else "::text")
+        same_text = _TYPE_MODIFIER.sub("", data_type) in _EQUAL_MEANS_SAME_TEXT
+        cast = sql.SQL("" if same_text else "::text")
         differs.append(
             sql.SQL("kept.{c}{cast} IS DISTINCT FROM fresh.{c}{cast}").format(
                 c=sql.Identifier(column), cast=cast

@@ -35,8 +35,22 @@ Timing = tuple[float, str]
 
 # The KPI step's statements by what they do; the first pattern that matches names a phase.
 PHASES: list[tuple[str, Callable[[str], bool]]] = [
-    ("fingerprints of the facts", lambda t: t.startswith("INSERT INTO fact_days_now SELECT")),
-    ("period values read from the facts", lambda t: '"kpi_metric_rows" (metric_name' in t[:80]),
+    ("fingerprints of the facts", lambda t: t.startswith("SELECT") and "hash_record_extended" in t),
+    (
+        "period values read from the facts",
+        lambda t: (
+            t.startswith("CREATE TEMPORARY TABLE kpi_periods_fresh")
+            or ('"kpi_metric_rows" (metric_name' in t[:80] and "kpi_periods_fresh" not in t)
+        ),
+    ),
+    (
+        "period values compared and kept",
+        lambda t: (
+            t.startswith("CREATE TEMPORARY TABLE kpi_periods_moved")
+            or "kpi_periods_fresh" in t
+            or re.match(r'(DELETE FROM|INSERT INTO) "\w+"\."kpi_metric_rows"', t) is not None
+        ),
+    ),
     ("work rows computed again and compared", lambda t: t.startswith("WITH fresh AS")),
     ("work rows computed whole", lambda t: t.startswith("INSERT INTO kpi_work")),
     ("kpi_values written", lambda t: re.match(r'INSERT INTO "\w+"\."kpi_values"', t) is not None),

@@ -189,5 +189,20 @@ def test_kpi_values_brought_forward_equal_them_computed_whole(mart):
         (date(2025, 5, 1), "linkedin-abm"),
     }
     assert slipped.rows_moved >= len(moved) and slipped.values_rewritten > 0
+    # Only the slices whose period values moved are computed again: linkedin-abm's
+    # campaign, and the totals it adds to; no other campaign, in any metric fed by spend.
+    spend_scope = slipped.scopes[("paid_spend", "month")]
+    assert spend_scope is not None and spend_scope.slices is not None
+    assert {v for n, v in spend_scope.slices if n == "campaign"} == {"linkedin-abm"}
+    assert ("overall", "all") in spend_scope.slices
+    roas_scope = slipped.scopes[("roas", "month")]
+    assert roas_scope is not None and roas_scope.keys is not None
+    assert {v for _, n, v in roas_scope.keys if n == "campaign"} == {"linkedin-abm"}
+    # Spend has no attribution model: its total moved, so ROAS by every model is reached in
+    # the months it moved in.
+    assert {(p, n) for p, n in roas_scope.dimensions} >= {
+        (date(2025, 2, 1), "attribution_model"),
+        (date(2025, 3, 1), "attribution_model"),
+    }
     assert conn.execute(prior).fetchone() == (0, 7000)
     assert not (diff := differing_rows(conn)), "\n".join(diff)

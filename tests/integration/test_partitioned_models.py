@@ -5,6 +5,7 @@ result equals a full rebuild; an input whose changes cannot be known rebuilds it
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 
 import pytest
@@ -13,7 +14,12 @@ from revenue_os.transform import build, changes
 from revenue_os.transform.models import ModelError, build_order, discover
 from revenue_os.warehouse.migrations import migrate
 from tests.integration.conftest import ScratchDatabases
-from tests.integration.mart_world import load_world
+from tests.integration.mart_world import (
+    SALESFORCE_ACCOUNTS,
+    _hubspot_contact,
+    _sf,
+    load_world,
+)
 from tests.integration.test_mart_publish import mart_checksums
 
 DATABASE = "partitioned_models"
@@ -371,3 +377,95 @@ def test_a_key_computed_twice_is_refused_even_when_one_twin_is_the_row_kept(worl
             changes.StateStore(str(build_id)),
         )
     assert mart_checksums(conn, schema=build.BUILD_SCHEMA)["fct_opportunities"] == kept
+
+
+def load_record(
+    conn, source_object: str, table: str, source_id: str, record: dict, deleted: bool = False
+) -> None:
+    """As a load would: one record sent anew (inserted, or replacing the row of its id), in
+    a batch of its own."""
+    batch = uuid.uuid4()
+    conn.execute(
+        "INSERT INTO ops.load_batches (batch_id, source_object, mode, started_at, finished_at,"
+        " rows_extracted, rows_inserted, rows_updated, rows_deleted, rows_quarantined)"
+        " VALUES (%s, %s, 'incremental', now(), now(), 1, 1, 0, 0, 0)",
+        (batch, source_object),
+    )
+    conn.execute(f"DELETE FROM raw.{table} WHERE source_id = %s", (source_id,))
+    conn.execute(
+        f"INSERT INTO raw.{table} (source_id, source_updated_at, is_deleted, record, batch_id,"
+        " extracted_at) VALUES (%s, now(), %s, %s, %s, now())",
+        (source_id, deleted, json.dumps(record), batch),
+    )
+
+
+def test_persons_are_reached_through_the_identity_map_their_domain_and_their_account(world):
+    """A new contact reaches its person through the identity map; a new account whose website
+    is a person's e-mail domain, and a merge of the account a person's Salesforce contact is
+    at, reach the persons whose rows hold that domain or account, and no other; each time the
+    persons equal a full rebuild."""
+    conn = world
+    build.build_all(conn, echo=lambda _: None)  # the mart one copy behind is a built one
+
+    def persons_line() -> str:
+        return build_lines(conn)["int_persons"]
+
+    def account_of(person: str) -> tuple | None:
+        return conn.execute(
+            "SELECT account_key FROM staging.int_persons WHERE person_id = %s", (person,)
+        ).fetchone()
+
+    assert persons_line().endswith("(up to date, no change reached it)")
+
+    # Lee signs up with an e-mail at a domain no account has: a new person, without account.
+    lee = _hubspot_contact(
+        "105", "lee@gamma.example", "Lee", "Wong", "Gamma", "2026-02-01T09:00:00Z", "DIRECT_TRAFFIC"
+    )
+    load_record(conn, "hubspot.contacts", "hubspot__contacts", "105", lee)
+    assert persons_line().endswith(
+        "(brought forward: 1 partition computed again (1 rows), 0 rows out, 1 in)"
+    )
+    assert account_of("hs-105") == (None,)
+
+    # Gamma becomes an account: Lee's domain now names it.
+    gamma = _sf(
+        "A4",
+        "Account",
+        "2026-02-02T00:00:00.000+0000",
+        Name="Gamma",
+        Website="https://gamma.example",
+        NumberOfEmployees=20,
+        BillingCountry="USA",
+        CurrencyIsoCode="USD",
+        External_Id__c=None,
+        MasterRecordId=None,
+        Industry="Retail",
+    )
+    load_record(conn, "salesforce.accounts", "salesforce__accounts", "A4", gamma)
+    assert persons_line().endswith(
+        "(brought forward: 1 partition computed again (1 rows), 1 row out, 1 in)"
+    )
+    assert account_of("hs-105") == ("A4",)
+
+    # Beta (A2) merged into Acme (A1): the persons whose Salesforce contact is at A2 move to
+    # A1, counted from the table before the merge.
+    at_beta = {
+        person
+        for (person,) in conn.execute(
+            "SELECT person_id FROM staging.int_persons WHERE salesforce_account_id = 'A2'"
+        )
+    }
+    assert at_beta and "hs-103" in at_beta
+    beta = next(a for a in SALESFORCE_ACCOUNTS if a["Id"] == "A2")
+    merged = {**beta, "IsDeleted": True, "MasterRecordId": "A1"}
+    load_record(conn, "salesforce.accounts", "salesforce__accounts", "A2", merged, deleted=True)
+    n = len(at_beta)
+    assert persons_line().endswith(
+        f"(brought forward: {n} partition{'s' if n > 1 else ''} computed again ({n} rows),"
+        f" {n} row{'s' if n > 1 else ''} out, {n} in)"
+    )
+    assert {account_of(person) for person in at_beta} == {("A1",)}
+
+    incremental = mart_checksums(conn, schema=build.STAGING_SCHEMA)
+    build.build_all(conn, echo=lambda _: None, full=True)
+    assert mart_checksums(conn, schema=build.STAGING_SCHEMA) == incremental

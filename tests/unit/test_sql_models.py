@@ -237,6 +237,7 @@ def test_the_partitioned_models_and_what_they_follow(models):
 
     partitioned = {m.name: m.partitions for m in models.values() if m.partitions}
     assert set(partitioned) == {
+        "int_persons",
         "int_touchpoints",
         "fct_touchpoints",
         "fct_attribution",
@@ -263,8 +264,20 @@ def test_the_partitioned_models_and_what_they_follow(models):
     assert {
         column for mapping in opportunities.changes_from.values() for column in mapping.values()
     } == {"account_key"}
+    # Persons by person: a changed contact reaches its person through the identity map, a
+    # new merge or domain the persons whose contact's account or e-mail domain it is.
+    persons = partitioned["int_persons"]
+    assert persons.filtered_inputs == ("int_person_identity",)
+    assert persons.changes_from["stg_hubspot__contacts"] == {
+        "contact_id": "int_person_identity.source_contact_id"
+    }
+    assert persons.changes_from["int_account_domains"] == {"domain": "int_persons.email_domain"}
     # What each followed model must record of its changes, and nothing for the others.
     assert columns_read(models) == {
+        "stg_hubspot__contacts": {"contact_id"},
+        "stg_salesforce__contacts": {"contact_id"},
+        "int_account_merge_map": {"any_account_id"},
+        "int_account_domains": {"domain"},
         "stg_hubspot__events": {"event_id"},
         "stg_netsuite__invoice_lines": {"customer_id"},
         "int_erp_customer_accounts": {"customer_id"},
@@ -312,6 +325,26 @@ def test_the_partitioned_models_and_what_they_follow(models):
             {"key": "id", "changes_from": {"int_b": {"id": "id"}}, "filtered_inputs": ["int_c"]},
             r"int_a\.sql: the partitions' filtered_inputs names int_c; list it under changes_from"
             r" as int_c: \{id: id\}",
+        ),
+        (
+            "intermediate",
+            "int_a",
+            {"key": "id", "changes_from": {"int_b": {"id": "int_a.code"}}},
+            r"int_a: changes_from int_b: int_a\.code: int_a declares no column code \(the values"
+            r" and the partition key id must both be its columns\)",
+        ),
+        (
+            "intermediate",
+            "int_a",
+            {"key": "id", "changes_from": {"int_b": {"id": "int_d.id"}}},
+            r"int_a: changes_from int_b: int_d\.id names int_d, which is no model",
+        ),
+        (
+            "intermediate",
+            "int_a",
+            {"key": "id", "changes_from": {"int_b": {"id": "int_c.id"}}},
+            r"int_a\.sql: changes_from int_b goes through int_c\.id; list int_c under changes_from"
+            r" as int_c: \{id: id\}, so a value it maps to another partition reaches both",
         ),
     ],
 )

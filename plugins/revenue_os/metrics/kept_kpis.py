@@ -49,6 +49,7 @@ from psycopg import sql
 from revenue_os.metrics.contract import GrowthCalculation, MetricContract, SimpleCalculation
 from revenue_os.metrics.kpi_sql import (
     INSERT_WORK,
+    OVERALL,
     WORK_COLUMN_NAMES,
     WORK_COLUMNS_TYPED,
     additive_rows_query,
@@ -143,6 +144,67 @@ class Due:
         return sql.SQL(" OR ").join(conditions)
 
 
+# Keys compared as text (name and value, or period, name and value, joined by a unit
+# separator): a condition of arrays, not of a sub-query, so Postgres pushes it into the
+# derived metrics' queries down to the input rows they read.
+_SEPARATOR = "\x1f"
+_SLICE_TEXT = sql.SQL("(dimension_name || chr(31) || dimension_value)")
+_DIMENSION_TEXT = sql.SQL("(to_char(period_start, 'YYYY-MM-DD') || chr(31) || dimension_name)")
+_KEY_TEXT = sql.SQL(
+    "(to_char(period_start, 'YYYY-MM-DD') || chr(31) || dimension_name || chr(31)"
+    " || dimension_value)"
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The work rows of a metric and grain computed again: those of `periods`, and where
+    `slices` or `keys` is given only those of the slices (dimension name and value) or with
+    the keys (period, name, value), with every value of a dimension in a period
+    (`dimensions`: period, name)."""
+
+    periods: list[date]
+    slices: frozenset[tuple[str, str]] | None = None
+    keys: frozenset[tuple[date, str, str]] | None = None
+    dimensions: frozenset[tuple[date, str]] = frozenset()
+
+    def condition(self) -> sql.Composed:
+        """The rows in scope, as a condition (after AND) on the work rows' columns."""
+        condition = sql.SQL(" AND period_start = ANY({}::date[])").format(sql.Literal(self.periods))
+        among = []
+        if self.slices is not None:
+            among.append(
+                sql.SQL("{} = ANY({}::text[])").format(
+                    _SLICE_TEXT,
+                    sql.Literal(sorted(f"{n}{_SEPARATOR}{v}" for n, v in self.slices)),
+                )
+            )
+        if self.keys is not None:
+            among.append(
+                sql.SQL("{} = ANY({}::text[])").format(
+                    _KEY_TEXT,
+                    sql.Literal(
+                        sorted(
+                            f"{p.isoformat()}{_SEPARATOR}{n}{_SEPARATOR}{v}"
+                            for p, n, v in self.keys
+                        )
+                    ),
+                )
+            )
+            if self.dimensions:
+                among.append(
+                    sql.SQL("{} = ANY({}::text[])").format(
+                        _DIMENSION_TEXT,
+                        sql.Literal(
+                            sorted(f"{p.isoformat()}{_SEPARATOR}{n}" for p, n in self.dimensions)
+                        ),
+                    )
+                )
+        if among:
+            condition += sql.SQL(" AND ({})").format(sql.SQL(" OR ").join(among))
+        return condition
+
+
 def _digest(statement: sql.Composable) -> str:
     return hashlib.sha256(statement.as_string(None).encode()).hexdigest()
 
@@ -179,6 +241,8 @@ class KeptMetrics:
     derived: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
     values: dict[str, int] = field(default_factory=lambda: {"whole": 0, "periods": 0})
     rewritten: dict[tuple[str, str], Reach] = field(default_factory=dict)
+    # The work rows each metric grain computed again (None: all).
+    scopes: dict[tuple[str, str], Scope | None] = field(default_factory=dict)
     # The rows of kpi_values once brought forward, counted as they were written.
     values_rows: int = 0
     # The work rows that moved in the periods computed again, and the kpi_values rows
@@ -323,9 +387,11 @@ class KeptMetrics:
         self.fingerprinted = frozenset(read)
         self._known = {pair for pair, columns in read.items() if kept.get(pair) == columns}
         for (model, column), columns in sorted(read.items()):
+            # Read back and written by the client: Postgres scans for a SELECT in parallel,
+            # for an INSERT ... SELECT alone (half the time at scale 10, for a day's rows).
             cursor.execute(
                 sql.SQL(
-                    "INSERT INTO fact_days_now SELECT {model}, {name}, {hashed}, f.{column}::date,"
+                    "SELECT {model}, {name}, {hashed}, f.{column}::date,"
                     " count(*), sum(hash_record_extended(ROW({columns}), 0)) FROM {table} AS f"
                     " WHERE f.{column} IS NOT NULL GROUP BY 4"
                 ).format(
@@ -339,6 +405,10 @@ class KeptMetrics:
                     table=sql.Identifier(mart_schema, model),
                 )
             )
+            days = cursor.fetchall()
+            with cursor.copy("COPY fact_days_now FROM STDIN") as copy:
+                for day in days:
+                    copy.write_row(day)
         cursor.execute(
             sql.SQL(
                 "CREATE TEMPORARY TABLE changed_days ON COMMIT DROP AS"
@@ -476,19 +546,16 @@ class KeptMetrics:
         # A changed period moves the windows of the periods after it, which need the
         # periods before them.
         reach = range(window_reach(grain) + 1)
-        reached = {shift(grain, p, k) for p in changed for k in reach}
         if additive:
             last = sql.SQL("SELECT max(period_start) FROM {} WHERE {}").format(values, of_metric)
             last_before = self._last_periods.get((contract.name, grain))
-            cursor.execute(
-                sql.SQL("DELETE FROM {} WHERE {} AND period_start = ANY(%s)").format(
-                    values, of_metric
-                ),
-                (changed,),
-            )
-            self._keep_period_values(cursor, contract, grain, mart_schema, changed)
+            moved = self._period_values_moved(cursor, contract, grain, mart_schema, changed)
             cursor.execute(last)
             last_after = _one(cursor)
+            # A sum's work row reads its slice's period values only: the slices whose values
+            # moved are computed again, in the periods their windows carry the move to.
+            slices: frozenset[tuple[str, str]] | None = frozenset((n, v) for _, n, v in moved)
+            reached = {shift(grain, p, k) for p, _, _ in moved for k in reach}
             # Quiet periods run to the metric's last period: when that moves, every slice
             # gains (or loses) quiet rows up to it, not only those the change reached.
             if last_before != last_after:
@@ -499,14 +566,18 @@ class KeptMetrics:
                 while start < end:
                     start = shift(grain, start, 1)
                     reached.add(start)
+                slices = None
+            elif not moved:
+                return frozenset()
             needed = sorted({shift(grain, p, -k) for p in reached for k in reach})
             query = additive_rows_query(
-                contract, grain, self._period_values(contract, grain, needed), last
+                contract, grain, self._period_values(contract, grain, needed, slices), last
             )
-        else:
-            needed = sorted({shift(grain, p, -k) for p in reached for k in reach})
-            query = simple_query(contract, calculation, grain, mart_schema, needed)
-        return self._replace(cursor, contract, grain, sorted(reached), query)
+            return self._replace(cursor, contract, grain, Scope(sorted(reached), slices), query)
+        reached = {shift(grain, p, k) for p in changed for k in reach}
+        needed = sorted({shift(grain, p, -k) for p in reached for k in reach})
+        query = simple_query(contract, calculation, grain, mart_schema, needed)
+        return self._replace(cursor, contract, grain, Scope(sorted(reached)), query)
 
     def _keep_period_values(
         self,
@@ -531,17 +602,82 @@ class KeptMetrics:
             )
         )
 
+    def _period_values_moved(
+        self,
+        cursor: psycopg.Cursor,
+        contract: MetricContract,
+        grain: str,
+        mart_schema: str,
+        periods: list[date],
+    ) -> list[tuple[date, str, str]]:
+        """Read the sum's values of `periods` from the fact again and keep those that moved
+        (or came, or went); their keys. A day that changes a few slices of most months moves
+        a few of their values, and the work rows follow those slices only."""
+        calculation = contract.calculation
+        assert isinstance(calculation, SimpleCalculation)
+        of_kept = sql.SQL("{} AND period_start = ANY({}::date[])").format(
+            self._of_metric(contract, grain), sql.Literal(periods)
+        )
+        key = sql.SQL("(period_start, dimension_name, dimension_value)")
+        cursor.execute(
+            sql.SQL(
+                "CREATE TEMPORARY TABLE kpi_periods_fresh ON COMMIT DROP AS SELECT period_start,"
+                " dimension_name, dimension_value, value::numeric AS value FROM ({}) AS fresh"
+            ).format(simple_periods_sql(contract, calculation, grain, mart_schema, periods))
+        )
+        # Values compare as text, as the work rows do: a sum at another scale is another row.
+        cursor.execute(
+            sql.SQL(
+                "CREATE TEMPORARY TABLE kpi_periods_moved ON COMMIT DROP AS"
+                " SELECT coalesce(f.period_start, k.period_start) AS period_start,"
+                " coalesce(f.dimension_name, k.dimension_name) AS dimension_name,"
+                " coalesce(f.dimension_value, k.dimension_value) AS dimension_value,"
+                " k.period_start IS NOT NULL AS was, f.period_start IS NOT NULL AS is_now"
+                " FROM kpi_periods_fresh AS f FULL JOIN (SELECT * FROM {values} WHERE {of_kept})"
+                " AS k ON f.period_start = k.period_start AND f.dimension_name = k.dimension_name"
+                " AND f.dimension_value = k.dimension_value WHERE f.period_start IS NULL"
+                " OR k.period_start IS NULL OR f.value::text IS DISTINCT FROM k.value::text"
+            ).format(values=self._table(PERIOD_VALUES), of_kept=of_kept)
+        )
+        cursor.execute(
+            sql.SQL(
+                "DELETE FROM {} WHERE {} AND {} IN (SELECT period_start, dimension_name,"
+                " dimension_value FROM kpi_periods_moved WHERE was)"
+            ).format(self._table(PERIOD_VALUES), of_kept, key)
+        )
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO {} (metric_name, period_grain, period_start, dimension_name,"
+                " dimension_value, value) SELECT {}, {}, period_start, dimension_name,"
+                " dimension_value, value FROM kpi_periods_fresh WHERE {} IN (SELECT period_start,"
+                " dimension_name, dimension_value FROM kpi_periods_moved WHERE is_now)"
+            ).format(
+                self._table(PERIOD_VALUES),
+                sql.Literal(contract.name),
+                sql.Literal(grain),
+                key,
+            )
+        )
+        cursor.execute(
+            "SELECT period_start, dimension_name, dimension_value FROM kpi_periods_moved"
+        )
+        moved = cursor.fetchall()
+        cursor.execute("DROP TABLE kpi_periods_fresh, kpi_periods_moved")
+        return moved
+
     def _period_values(
-        self, contract: MetricContract, grain: str, within: list[date] | None = None
+        self,
+        contract: MetricContract,
+        grain: str,
+        within: list[date] | None = None,
+        slices: frozenset[tuple[str, str]] | None = None,
     ) -> sql.Composed:
         return sql.SQL(
             "SELECT period_start, dimension_name, dimension_value, value FROM {} WHERE {}{}"
         ).format(
             self._table(PERIOD_VALUES),
             self._of_metric(contract, grain),
-            sql.SQL(" AND period_start = ANY({}::date[])").format(sql.Literal(within))
-            if within is not None
-            else sql.SQL(""),
+            Scope(within, slices).condition() if within is not None else sql.SQL(""),
         )
 
     def _derived_rows(
@@ -556,27 +692,22 @@ class KeptMetrics:
         """The derived metric's rows (`query`, computed from the work rows) again for the
         periods its inputs' rows moved in."""
         inputs = [contracts[name] for name in inputs_of(contract)]
-        periods: frozenset[date] | None = None
+        scope: Scope | None = None
         if not whole:
             sources = [self.rewritten.get((upstream.name, grain)) for upstream in inputs]
             if all(source is not None for source in sources):
-                moved = [frozenset(p for p, _, _ in source or ()) for source in sources]
-                if isinstance(contract.calculation, GrowthCalculation):
-                    # A growth compares its period with the one before and each window with
-                    # the window as far before.
-                    steps = {0, 1, *window_columns(grain).values()}
-                    periods = frozenset(shift(grain, p, step) for p in moved[0] for step in steps)
-                else:
-                    periods = frozenset().union(*moved)
-                if periods and self._lent_values_moved(cursor, contract, grain, inputs):
-                    periods = None
-        if periods is None:
+                scope = _derived_scope(
+                    contract, grain, inputs, [source or frozenset() for source in sources]
+                )
+                if scope.periods and self._lent_values_moved(cursor, contract, grain, inputs):
+                    scope = None
+        if scope is None:
             self.derived["whole"] += 1
             return self._replace(cursor, contract, grain, None, query)
-        if not periods:
+        if not scope.periods:
             return frozenset()
         self.derived["periods"] += 1
-        return self._replace(cursor, contract, grain, sorted(periods), query)
+        return self._replace(cursor, contract, grain, scope, query)
 
     def _lent_values_moved(
         self,
@@ -609,10 +740,10 @@ class KeptMetrics:
         cursor: psycopg.Cursor,
         contract: MetricContract,
         grain: str,
-        periods: list[date] | None,
+        scope: Scope | None,
         query: sql.Composable,
     ) -> Reach:
-        """Replace the metric's work rows of `periods` (None: all) with those of `query`; the
+        """Replace the metric's work rows in `scope` (None: all) with those of `query`; the
         rows that came out different (None: all).
 
         Of the periods computed again, only the rows whose values moved are written: a day
@@ -621,11 +752,12 @@ class KeptMetrics:
         Where the metric is judged at this grain, the slices whose first period moved are
         noted: a slice's status depends on it in every period of its first window."""
         of_metric = self._of_metric(contract, grain)
-        if periods is None:
+        self.scopes[(contract.name, grain)] = scope
+        if scope is None:
             cursor.execute(sql.SQL("DELETE FROM kpi_work WHERE {}").format(of_metric))
             cursor.execute(INSERT_WORK + sql.SQL("SELECT * FROM ({}) AS fresh").format(query))
             return None
-        of_periods = sql.SQL(" AND period_start = ANY({}::date[])").format(sql.Literal(periods))
+        of_periods = scope.condition()
         key = sql.SQL("(period_start, dimension_name, dimension_value)")
         # One hash join of the rows computed again with those kept (a period and slice is
         # one row of each): the rows that differ, came or went, and which they did.
@@ -962,6 +1094,36 @@ class KeptMetrics:
             else Due(sorted(periods), sorted(slices), rows_logged=pair in with_rows)
             for pair, (periods, slices) in due.items()
         }
+
+
+def _derived_scope(
+    contract: MetricContract,
+    grain: str,
+    inputs: list[MetricContract],
+    moved: list[frozenset[tuple[date, str, str]]],
+) -> Scope:
+    """The derived metric's rows its inputs' moved rows (`moved`, in the order of `inputs`)
+    reach. A ratio's or a formula's row reads its inputs' rows of the same key, and the
+    overall row of an input without the row's dimension (spend has no attribution model), so
+    an overall row moved reaches every value of such a dimension in its period. A growth's
+    row reads its input's rows of the same slice in the periods it compares with."""
+    keys: set[tuple[date, str, str]] = set()
+    dimensions: set[tuple[date, str]] = set()
+    if isinstance(contract.calculation, GrowthCalculation):
+        # A growth compares its period with the one before and each window with the window
+        # as far before.
+        steps = {0, 1, *window_columns(grain).values()}
+        keys = {(shift(grain, p, step), n, v) for p, n, v in moved[0] for step in steps}
+    else:
+        for upstream, rows in zip(inputs, moved, strict=True):
+            carried = upstream.dimensions_at(grain)
+            lent = [name for name in contract.dimensions_at(grain) if name not in carried]
+            for period, name, value in rows:
+                keys.add((period, name, value))
+                if name == OVERALL:
+                    dimensions.update((period, other) for other in lent)
+    periods = sorted({p for p, _, _ in keys} | {p for p, _ in dimensions})
+    return Scope(periods, keys=frozenset(keys), dimensions=frozenset(dimensions))
 
 
 def _one(cursor: psycopg.Cursor) -> date | None:

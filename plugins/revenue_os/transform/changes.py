@@ -17,7 +17,10 @@ cannot be known records '*', which rebuilds its readers whole.
 A change of an input reaches the partitions holding the value in the model's column that
 carries it (`changes_from: {stg_hubspot__events: {event_id: touch_id}}`): the partitions of
 the model's current rows with those values, and of the rows its SQL now gives for them,
-found by filtering the SQL's output, which Postgres pushes down into the model's joins. The
+found by filtering the SQL's output, which Postgres pushes down into the model's joins. A
+value the model's rows do not carry reaches the partitions another model's column maps it to
+(`{contact_id: int_person_identity.source_contact_id}`), or those the model's own rows held
+it in when last built (`{domain: int_persons.email_domain}`), without running its SQL. The
 rows without a key (an opportunity with no account) are one partition of their own: a null
 recorded in a column that carries the key reaches it. A null in another column reaches
 nothing, since the models join their inputs on these columns and a null joins no row.
@@ -36,6 +39,7 @@ from psycopg import sql
 
 from revenue_os.transform import differences
 from revenue_os.transform.models import Model, ModelError
+from revenue_os.transform.properties import via_parts
 
 EVERYTHING = "*"
 PREVIOUS_SUFFIX = "__previous"
@@ -121,10 +125,13 @@ def record_rebuild(
         matched = sql.SQL(" AND ").join(
             sql.SQL("now.{c} = before.{c}").format(c=sql.Identifier(c)) for c in model.grain
         )
+        # Which side holds the row: a row added or removed has no value on the other side,
+        # which is not a null value (a null reaches the readers' rows without a key).
         conn.execute(
             sql.SQL(
                 "CREATE TEMPORARY TABLE model_difference ON COMMIT DROP AS"
-                " SELECT {now_columns}, {before_columns}"
+                " SELECT {now_columns}, {before_columns}, now.ctid IS NOT NULL AS is_now,"
+                " before.ctid IS NOT NULL AS was"
                 " FROM {current} AS now FULL JOIN {before} AS before ON {matched}"
                 " WHERE row(now.*) IS DISTINCT FROM row(before.*)"
             ).format(
@@ -149,8 +156,8 @@ def record_rebuild(
                 model.name,
                 {column},
                 sql.SQL(
-                    "SELECT {now} AS {column} FROM model_difference"
-                    " UNION SELECT {before} FROM model_difference"
+                    "SELECT {now} AS {column} FROM model_difference WHERE is_now"
+                    " UNION SELECT {before} FROM model_difference WHERE was"
                 ).format(
                     now=sql.Identifier(f"now_{column}"),
                     before=sql.Identifier(f"before_{column}"),
@@ -313,6 +320,35 @@ def _reached_partitions(
     return found
 
 
+def _partitions_beside(
+    conn: psycopg.Connection,
+    table: sql.Identifier,
+    model: Model,
+    via: str,
+    column: str,
+    values: set[str],
+) -> set[str | None]:
+    """The partitions whose key the model `via` holds beside one of `values` in `column`: as
+    it stands in this build, or for the model itself, as its table was last built."""
+    assert model.partitions is not None
+    source = table if via == model.name else sql.Identifier(via)
+    return {
+        row[0]
+        for row in conn.execute(
+            sql.SQL(
+                "SELECT DISTINCT v.{key}::text FROM {source} AS v"
+                " WHERE v.{column}::text = ANY({values})"
+            ).format(
+                key=sql.Identifier(model.partitions.key),
+                source=source,
+                column=sql.Identifier(column),
+                # A constant list, which Postgres looks rows up in by hash.
+                values=_typed(sorted(values), "text"),
+            )
+        )
+    }
+
+
 @contextmanager
 def _inputs_filtered(
     conn: psycopg.Connection,
@@ -393,7 +429,10 @@ def bring_forward(
         elif known := {value for value in values if value is not None}:
             # A null in a column other than the key reaches nothing: the models join their
             # inputs on these columns, and a null joins no row.
-            reached |= _reached_partitions(conn, table, model, mine, known)
+            if (via := via_parts(mine)) is not None:
+                reached |= _partitions_beside(conn, table, model, *via, known)
+            else:
+                reached |= _reached_partitions(conn, table, model, mine, known)
     if not reached:
         store.save(conn, model.name, digest, rows, latest, digests)
         if keep_difference_of is not None:

@@ -28,6 +28,7 @@ from revenue_os.transform.properties import (
     PropertiesError,
     load_properties,
     properties_path,
+    via_parts,
 )
 
 LAYERS: dict[str, str] = {
@@ -223,6 +224,17 @@ def _check_filtered_inputs(path: Path, partitions: Partitions) -> None:
                 f" changes_from as {name}: {{{partitions.key}: {partitions.key}}} (its rows carry"
                 " the partition key under the same name)"
             )
+    for source, mapping in partitions.changes_from.items():
+        for carrier in mapping.values():
+            via = via_parts(carrier)
+            if via is None or via[0] == path.stem:
+                continue
+            if partitions.changes_from.get(via[0], {}).get(partitions.key) != partitions.key:
+                raise ModelError(
+                    f"{path}: changes_from {source} goes through {carrier}; list {via[0]} under"
+                    f" changes_from as {via[0]}: {{{partitions.key}: {partitions.key}}}, so a"
+                    " value it maps to another partition reaches both"
+                )
 
 
 def build_order(models: dict[str, Model], layer: str | None = None) -> list[Model]:

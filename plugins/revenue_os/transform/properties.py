@@ -150,14 +150,36 @@ class Incremental(_Strict):
     raw_key: Identifier
 
 
+# `<model>.<column>`: a column of another model (or of the model's own table) that holds
+# an input's changed values beside the partition key.
+Via = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")]
+
+
+def via_parts(carrier: str) -> tuple[str, str] | None:
+    """(model, column) of a `<model>.<column>` carrier; None for a column of the model."""
+    if "." not in carrier:
+        return None
+    model, column = carrier.split(".")
+    return model, column
+
+
 class Partitions(_Strict):
     """The model's rows replaced partition by partition: those whose `key` a change of an
     input reaches. `changes_from` maps each input's changed column to the model's column that
     carries it (`{event_id: touch_id}`: a changed event reaches the touch of that id); a change
-    to an input not listed there, or a rebuilt input, rebuilds the model whole."""
+    to an input not listed there, or a rebuilt input, rebuilds the model whole.
+
+    A changed value the model's rows do not carry reaches the partitions through another
+    model's column (`{contact_id: int_person_identity.source_contact_id}`: a changed contact
+    reaches the person that model maps it to, as it stands in this build). That model must be
+    followed on the key, so a value moving between partitions reaches both. Through the
+    model's own column (`{domain: int_persons.email_domain}`) it reaches the partitions whose
+    rows held the value when last built: right only for a column the input does not decide
+    (a person's e-mail domain comes from the contacts, whose changes reach the person anyway),
+    so a row now holding the value is one another change reached."""
 
     key: Identifier
-    changes_from: dict[Identifier, dict[Identifier, Identifier]] = Field(min_length=1)
+    changes_from: dict[Identifier, dict[Identifier, Identifier | Via]] = Field(min_length=1)
     # Inputs whose rows feed only the model's rows of the same key (an account's touches feed
     # only that account's attribution): when partitions are replaced, the model's SQL reads
     # these inputs already filtered on the key, so a model whose CTEs Postgres cannot push a
@@ -200,6 +222,26 @@ class ModelProperties(_Strict):
         return {column.name: column.data_type for column in self.columns}
 
 
+def _via_problem(
+    carrier: str, name: str, properties: dict[str, ModelProperties], key: str
+) -> str | None:
+    """What is wrong with a `<model>.<column>` carrier of a model's changes, if anything."""
+    parts = via_parts(carrier)
+    if parts is None:
+        return None
+    via, column = parts
+    if via not in properties:
+        return f"{carrier} names {via}, which is no model"
+    declared = properties[via].column_types
+    missing = [c for c in (column, key) if c not in declared]
+    if missing:
+        return (
+            f"{carrier}: {via} declares no column {missing[0]} (the values and the partition"
+            f" key {key} must both be its columns)"
+        )
+    return None
+
+
 def properties_path(models_dir: Path, layer: str) -> Path:
     return models_dir / layer / f"_{layer}__models.yml"
 
@@ -234,7 +276,7 @@ def _problems(model: ModelProperties, layer: str) -> list[str]:
             f"changes_from {source}: {column} is not a declared column"
             for source, mapping in partitions.changes_from.items()
             for column in mapping.values()
-            if column not in declared
+            if via_parts(column) is None and column not in declared
         ]
     if model.meta.indexed_by:
         if layer != "marts":
@@ -316,6 +358,13 @@ def load_properties(
                     f"{source}.{unknown[0] if unknown else next(iter(mapping))}, which is not a"
                     " declared column of a model"
                 )
+            for carrier in mapping.values():
+                problem = _via_problem(carrier, name, properties, partitions.key)
+                if problem:
+                    raise PropertiesError(
+                        f"{properties_path(models_dir, layer_of[name])}: {name}: changes_from"
+                        f" {source}: {problem}"
+                    )
         for column in model.columns:
             for test in column.data_tests:
                 problem = _relationship_problem(test, layer_of[name], properties, layer_of)

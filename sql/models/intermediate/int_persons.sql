@@ -57,6 +57,7 @@ salesforce_first as (
         salesforce_contacts.first_name,
         salesforce_contacts.last_name,
         salesforce_contacts.created_at,
+        salesforce_contacts.account_id as crm_account_id,
         account_merges.account_id
     from identity
     join salesforce_contacts on salesforce_contacts.contact_id = identity.source_contact_id
@@ -81,6 +82,8 @@ select
     hubspot_survivor.company_name,
     coalesce(salesforce_first.account_id, domain_accounts.account_key) as account_key,
     salesforce_first.contact_id as salesforce_contact_id,
+    salesforce_first.crm_account_id as salesforce_account_id,
+    split_part(coalesce(hubspot_survivor.email, salesforce_first.email), '@', 2) as email_domain,
     coalesce(hubspot_by_person.created_at, salesforce_first.created_at) as created_at,
     hubspot_by_person.became_lead_at,
     hubspot_by_person.became_mql_at,

@@ -89,6 +89,28 @@ def test_a_model_that_fails_leaves_the_published_mart_untouched(published_world)
     assert status == "failed" and "fct_revenue_lines" in error
 
 
+def test_a_model_is_built_with_the_work_mem_its_properties_give_it(published_world):
+    """The campaign roll-up declares 64 MB; the roll-up built from it declares nothing and
+    gets the session's setting, which the build leaves as it found it."""
+    conn, _ = published_world
+    (session,) = conn.execute("SHOW work_mem").fetchone()
+    assert session != "64MB"
+    models = discover()
+    for name in ("fct_campaign_attribution_monthly", "fct_attribution_monthly"):
+        models[name] = dataclasses.replace(
+            models[name], sql="select current_setting('work_mem') as work_mem"
+        )
+    build_id = build.start_build(conn, models=models)
+    for layer in ("staging", "intermediate", "marts"):
+        build.build_layer(conn, layer, build_id, models, echo=lambda _: None)
+    built = {
+        name: conn.execute(f"SELECT work_mem FROM mart_build.{name}").fetchone()[0]
+        for name in ("fct_campaign_attribution_monthly", "fct_attribution_monthly")
+    }
+    assert built == {"fct_campaign_attribution_monthly": "64MB", "fct_attribution_monthly": session}
+    assert conn.execute("SHOW work_mem").fetchone() == (session,)
+
+
 def test_a_table_the_builder_does_not_own_stops_the_publish_naming_the_fix(published_world):
     """The swap grants and revokes reading each table, which only its owner may: a table
     altered by hand to another owner is named with the statement that gives it back."""

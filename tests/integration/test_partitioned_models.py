@@ -469,3 +469,52 @@ def test_persons_are_reached_through_the_identity_map_their_domain_and_their_acc
     incremental = mart_checksums(conn, schema=build.STAGING_SCHEMA)
     build.build_all(conn, echo=lambda _: None, full=True)
     assert mart_checksums(conn, schema=build.STAGING_SCHEMA) == incremental
+
+
+def test_a_stage_entered_between_two_replaces_that_opportunitys_stages_only(world):
+    """O1 went Prospecting, Qualification, Closed Won. A history record found for 30 January
+    puts Negotiation between the last two: O1's stages alone are computed again, and of them
+    Qualification (it was left on 30 January, not 5 February) goes out and comes back, and
+    Negotiation comes in."""
+    conn = world
+    build.build_all(conn, echo=lambda _: None)  # the mart one copy behind is a built one
+
+    def stages() -> list[tuple]:
+        return conn.execute(
+            "SELECT stage_name, entered_at::date::text, exited_at::date::text"
+            " FROM mart.fct_opportunity_stages WHERE opportunity_id = 'O1' ORDER BY entered_at"
+        ).fetchall()
+
+    assert build_lines(conn)["fct_opportunity_stages"].endswith(
+        "(up to date, no change reached it)"
+    )
+    assert stages() == [
+        ("Prospecting", "2026-01-22", "2026-01-25"),
+        ("Qualification", "2026-01-25", "2026-02-05"),
+        ("Closed Won", "2026-02-05", None),
+    ]
+    negotiation = _sf(
+        "H9",
+        "OpportunityHistory",
+        "2026-01-30T00:00:00.000+0000",
+        OpportunityId="O1",
+        StageName="Negotiation",
+        Amount=10000.0,
+        CloseDate="2026-02-28",
+        ForecastCategory="Pipeline",
+    )
+    load_record(
+        conn, "salesforce.opportunity_history", "salesforce__opportunity_history", "H9", negotiation
+    )
+    assert build_lines(conn)["fct_opportunity_stages"].endswith(
+        "(brought forward: 1 partition computed again (4 rows), 1 row out, 2 in)"
+    )
+    assert stages() == [
+        ("Prospecting", "2026-01-22", "2026-01-25"),
+        ("Qualification", "2026-01-25", "2026-01-30"),
+        ("Negotiation", "2026-01-30", "2026-02-05"),
+        ("Closed Won", "2026-02-05", None),
+    ]
+    incremental = mart_checksums(conn)
+    build.build_all(conn, echo=lambda _: None, full=True)
+    assert mart_checksums(conn) == incremental

@@ -176,6 +176,8 @@ def test_a_setting_cannot_carry_sql(tmp_path):
 def test_the_incremental_staging_models_are_the_large_row_wise_ones(models):
     incremental = {m.name: m.incremental for m in models.values() if m.incremental}
     assert set(incremental) == {
+        "stg_google_ads__campaign_days",
+        "stg_linkedin_ads__campaign_days",
         "stg_hubspot__contacts",
         "stg_hubspot__events",
         "stg_netsuite__invoice_lines",
@@ -188,6 +190,12 @@ def test_the_incremental_staging_models_are_the_large_row_wise_ones(models):
         "event_id",
         "hubspot__events",
         "event_id",
+    )
+    # A campaign's day is keyed by three columns, matched to the raw table's in order.
+    google_days = incremental["stg_google_ads__campaign_days"]
+    assert (google_days.keys, google_days.raw_keys) == (
+        ("customer_id", "campaign_id", "date_day"),
+        ("customer_id", "campaign_id", "metric_date"),
     )
 
 
@@ -222,6 +230,14 @@ def test_the_incremental_staging_models_are_the_large_row_wise_ones(models):
             "select source_id as id from raw.a",
             r"stg_a: meta.incremental.raw_key: Field required",
         ),
+        (
+            "staging",
+            "stg_a",
+            {"key": ["id"], "raw_table": "a", "raw_key": ["customer_id", "source_id"]},
+            "select source_id as id from raw.a",
+            r"stg_a: the incremental raw_key \(customer_id, source_id\) must name a raw column for"
+            r" each key column \(id\)",
+        ),
     ],
 )
 def test_a_wrong_incremental_declaration_names_the_model_and_the_fix(
@@ -239,6 +255,7 @@ def test_the_partitioned_models_and_what_they_follow(models):
     assert set(partitioned) == {
         "int_persons",
         "int_touchpoints",
+        "fct_opportunity_stages",
         "fct_touchpoints",
         "fct_attribution",
         "fct_opportunities",
@@ -278,6 +295,8 @@ def test_the_partitioned_models_and_what_they_follow(models):
         "stg_salesforce__contacts": {"contact_id"},
         "int_account_merge_map": {"any_account_id"},
         "int_account_domains": {"domain"},
+        "stg_salesforce__opportunities": {"opportunity_id"},
+        "stg_salesforce__opportunity_history": {"opportunity_id"},
         "stg_hubspot__events": {"event_id"},
         "stg_netsuite__invoice_lines": {"customer_id"},
         "int_erp_customer_accounts": {"customer_id"},
@@ -370,6 +389,12 @@ def test_a_wrong_partitions_declaration_names_the_model_and_the_fix(
 def test_a_wrong_index_declaration_names_the_model_and_the_fix(tmp_path, layer, name, message):
     _write(tmp_path, layer, name, "select 1 as id", indexed_by=["id", "month_start"])
     with pytest.raises(ModelError, match=message):
+        discover(tmp_path, tmp_path, settings={})
+
+
+def test_a_work_mem_postgres_cannot_read_is_refused_naming_the_model(tmp_path):
+    _write(tmp_path, "marts", "fct_a", "select 1 as id", work_mem="64 MB")
+    with pytest.raises(ModelError, match=r"fct_a.*work_mem"):
         discover(tmp_path, tmp_path, settings={})
 
 

@@ -293,10 +293,12 @@ def build_model(
         set_aside = bool(readers) and not full and changes.set_aside(conn, schema, model.name)
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(table))
         indexed_by = model.properties.meta.indexed_by if model.properties else ()
+        work_mem = model.properties.meta.work_mem if model.properties else None
         try:
-            created = conn.execute(
-                sql.SQL("CREATE {}TABLE {} AS\n{}").format(unlogged, table, sql.SQL(model.sql))
-            )
+            with changes.settings(conn, **({"work_mem": work_mem} if work_mem else {})):
+                created = conn.execute(
+                    sql.SQL("CREATE {}TABLE {} AS\n{}").format(unlogged, table, sql.SQL(model.sql))
+                )
         except psycopg.Error as error:
             raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
         if indexed_by:
@@ -430,10 +432,10 @@ def _bring_forward(
         # Literal ids (our own uuids) keep the model's SQL free of placeholders.
         batch_array = "'{" + ",".join(str(uuid.UUID(str(b))) for b in new) + "}'::uuid[]"
         in_new_batches = sql.SQL(
-            "{key} IN (SELECT {raw_key} FROM {raw} WHERE batch_id = ANY({batches}))"
+            "({key}) IN (SELECT {raw_key} FROM {raw} WHERE batch_id = ANY({batches}))"
         ).format(
-            key=sql.Identifier(increment.key),
-            raw_key=sql.Identifier(increment.raw_key),
+            key=sql.SQL(", ").join(map(sql.Identifier, increment.keys)),
+            raw_key=sql.SQL(", ").join(map(sql.Identifier, increment.raw_keys)),
             raw=sql.Identifier("raw", increment.raw_table),
             batches=sql.SQL(batch_array),
         )
@@ -663,21 +665,21 @@ def _not_empty_audits(conn: psycopg.Connection, build_id: uuid.UUID) -> list[Aud
 
 def _attribution_audits(conn: psycopg.Connection) -> list[AuditResult]:
     table = sql.Identifier(BUILD_SCHEMA, "fct_attribution")
-    off, worst = conn.execute(
+    # One grouping of the fact by conversion and model answers both: each group's credit,
+    # and the groups (models) of each conversion. Two groupings took 1.7 s at scale 10.
+    off, worst, models_per_conversion = conn.execute(
         sql.SQL(
-            "SELECT count(*), coalesce(max(abs(total - 1)), 0) FROM ("
-            " SELECT sum(credit) AS total FROM {} GROUP BY conversion_id, attribution_model"
-            ") AS sums WHERE abs(total - 1) > %s"
+            "SELECT coalesce(sum(models_off), 0), coalesce(max(worst), 0),"
+            " count(*) FILTER (WHERE models <> %(models)s) FROM ("
+            " SELECT count(*) AS models,"
+            " count(*) FILTER (WHERE abs(total - 1) > %(tolerance)s) AS models_off,"
+            " max(abs(total - 1)) FILTER (WHERE abs(total - 1) > %(tolerance)s) AS worst"
+            " FROM (SELECT conversion_id, sum(credit) AS total FROM {}"
+            " GROUP BY conversion_id, attribution_model) AS sums GROUP BY conversion_id"
+            ") AS conversions"
         ).format(table),
-        (CREDIT_TOLERANCE,),
+        {"models": ATTRIBUTION_MODELS, "tolerance": CREDIT_TOLERANCE},
     ).fetchone()
-    models_per_conversion = conn.execute(
-        sql.SQL(
-            "SELECT count(*) FROM (SELECT conversion_id FROM {} GROUP BY conversion_id"
-            " HAVING count(DISTINCT attribution_model) <> %s) AS short"
-        ).format(table),
-        (ATTRIBUTION_MODELS,),
-    ).fetchone()[0]
     return [
         AuditResult(
             "credit_sums_to_one",

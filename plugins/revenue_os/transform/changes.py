@@ -528,12 +528,12 @@ def _refuse_repeated_grain(conn: psycopg.Connection, model: Model) -> None:
 
 
 @contextmanager
-def _settings(conn: psycopg.Connection, **settings: str) -> Iterator[None]:
+def settings(conn: psycopg.Connection, **planner: str) -> Iterator[None]:
     """Planner settings for the statements of the block, as they were after it."""
     before = {
-        name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] for name in settings
+        name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] for name in planner
     }
-    for name, value in settings.items():
+    for name, value in planner.items():
         conn.execute("SELECT set_config(%s, %s, true)", (name, value))
     yield
     for name, value in before.items():
@@ -573,7 +573,7 @@ def _replace_rows_moved(
         )
     # The planner takes the partitions for much of the table and would sort both sides to
     # merge them; a hash join with room for the fresh rows is three times faster.
-    with _settings(conn, enable_mergejoin="off", work_mem="64MB"):
+    with settings(conn, enable_mergejoin="off", work_mem="64MB"):
         conn.execute(
             sql.SQL(
                 "CREATE TEMPORARY TABLE rows_moved ON COMMIT DROP AS"

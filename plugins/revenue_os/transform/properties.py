@@ -14,7 +14,9 @@ columns, each column with its `data_type` and description); what dbt has no key 
   `follows_replaced_rows`, a day's build brings it forward by the rows its partitioned fact
   replaced (transform/differences.py);
 - `indexed_by` (marts only): the columns the dashboards' queries pick a table's rows by
-  first; the build indexes them, so a chart reads its slice instead of the whole table.
+  first; the build indexes them, so a chart reads its slice instead of the whole table;
+- `work_mem`: Postgres' memory for the model's hashes and sorts while it is built, where a
+  measurement found the default slower (a roll-up whose hash spills to disk).
 
 A column's `data_tests` are dbt's generic tests (`not_null`, `unique`, `accepted_values`,
 `relationships`) and dbt_utils' `accepted_range`; the quality gate runs them as Soda checks
@@ -143,11 +145,20 @@ class Column(_Strict):
 
 class Incremental(_Strict):
     """The model's rows keyed by `key`, each from the row of raw.`raw_table` whose `raw_key`
-    has the same value."""
+    has the same value; a key of several columns (a campaign's day: customer, campaign and
+    date) is a list, matched with `raw_key`'s columns in order."""
 
-    key: Identifier
+    key: Identifier | tuple[Identifier, ...]
     raw_table: Identifier
-    raw_key: Identifier
+    raw_key: Identifier | tuple[Identifier, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.key,) if isinstance(self.key, str) else self.key
+
+    @property
+    def raw_keys(self) -> tuple[str, ...]:
+        return (self.raw_key,) if isinstance(self.raw_key, str) else self.raw_key
 
 
 # `<model>.<column>`: a column of another model (or of the model's own table) that holds
@@ -205,6 +216,10 @@ class Meta(_Strict):
     partitions: Partitions | None = None
     rollup_of: Rollup | None = None
     indexed_by: tuple[Identifier, ...] = ()
+    # The memory the model's hashes and sorts may take before they spill to disk, as Postgres
+    # reads it ('64MB'), where measured faster than the build's default (4 MB): a larger
+    # setting slowed the models that sort.
+    work_mem: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(kB|MB|GB)$")] | None = None
 
 
 class ModelProperties(_Strict):
@@ -258,10 +273,15 @@ def _problems(model: ModelProperties, layer: str) -> list[str]:
     if model.meta.incremental is not None:
         if layer != "staging":
             problems.append("only a staging model can be built incrementally")
-        elif model.grain != (model.meta.incremental.key,):
+        elif model.grain != model.meta.incremental.keys:
             problems.append(
-                f"the incremental key {model.meta.incremental.key} must be the grain "
+                f"the incremental key {', '.join(model.meta.incremental.keys)} must be the grain "
                 f"({', '.join(model.grain)})"
+            )
+        elif len(model.meta.incremental.raw_keys) != len(model.meta.incremental.keys):
+            problems.append(
+                f"the incremental raw_key ({', '.join(model.meta.incremental.raw_keys)}) must"
+                f" name a raw column for each key column ({', '.join(model.meta.incremental.keys)})"
             )
     partitions = model.meta.partitions
     if partitions is not None:

@@ -1,12 +1,14 @@
 """Which kept KPI rows a build finds due without reading them: the periods the business day
-made complete or final, the periods it moved into, and the columns a fact is hashed on."""
+made complete or final, the periods it moved into, the columns a fact is hashed on, and the
+keys of a derived metric its inputs' moved rows reach."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from revenue_os.metrics import load_contracts
-from revenue_os.metrics.kept_kpis import columns_read, moved_into, moved_past
+from revenue_os.metrics.kept_kpis import _derived_scope, columns_read, moved_into, moved_past
+from revenue_os.metrics.loader import inputs_of
 from revenue_os.metrics.sql_text import columns_in
 
 
@@ -55,3 +57,46 @@ def test_a_fact_is_hashed_on_the_columns_its_metrics_read():
         "account_key",
     }
     assert columns_in("is_won and segment = 'smb'") == {"is_won", "segment"}
+
+
+def test_a_ratio_is_computed_again_for_its_inputs_moved_keys_and_a_lent_dimension():
+    """ROAS reads paid attributed revenue (which has attribution models) and paid spend
+    (which has none, so its overall row stands for every model): a campaign's revenue moved
+    in March reaches ROAS's row of that campaign in March; spend's overall row moved in April
+    reaches every attribution model's row in April, and the overall row."""
+    contracts = load_contracts()
+    roas = contracts["roas"]
+    inputs = [contracts[name] for name in inputs_of(roas)]
+    assert [c.name for c in inputs] == ["paid_attributed_revenue", "paid_spend"]
+    march, april = date(2026, 3, 1), date(2026, 4, 1)
+    scope = _derived_scope(
+        roas,
+        "month",
+        inputs,
+        [
+            frozenset({(march, "campaign", "brand-search")}),
+            frozenset({(april, "overall", "all"), (april, "campaign", "linkedin-abm")}),
+        ],
+    )
+    assert scope.periods == [march, april]
+    assert scope.keys == {
+        (march, "campaign", "brand-search"),
+        (april, "overall", "all"),
+        (april, "campaign", "linkedin-abm"),
+    }
+    assert scope.dimensions == {(april, "attribution_model")}
+
+
+def test_a_growth_is_computed_again_where_it_compares_with_a_moved_row():
+    """Revenue growth by month compares a month with the one before and its 3-month total
+    with the one three months before: revenue moved in March reaches March, April and June."""
+    contracts = load_contracts()
+    growth = contracts["revenue_growth_pct"]
+    moved = frozenset({(date(2026, 3, 1), "channel", "paid_search")})
+    scope = _derived_scope(growth, "month", [contracts["total_revenue"]], [moved])
+    assert scope.keys == {
+        (date(2026, 3, 1), "channel", "paid_search"),
+        (date(2026, 4, 1), "channel", "paid_search"),
+        (date(2026, 6, 1), "channel", "paid_search"),
+    }
+    assert scope.periods == [date(2026, 3, 1), date(2026, 4, 1), date(2026, 6, 1)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from revenue_os.metrics import load_contracts
-from revenue_os.metrics.kept_kpis import _derived_scope, columns_read, moved_into, moved_past
+from revenue_os.metrics.kept_kpis import columns_read, derived_scope, moved_into, moved_past
 from revenue_os.metrics.loader import inputs_of
 from revenue_os.metrics.sql_text import columns_in
 
@@ -69,7 +69,7 @@ def test_a_ratio_is_computed_again_for_its_inputs_moved_keys_and_a_lent_dimensio
     inputs = [contracts[name] for name in inputs_of(roas)]
     assert [c.name for c in inputs] == ["paid_attributed_revenue", "paid_spend"]
     march, april = date(2026, 3, 1), date(2026, 4, 1)
-    scope = _derived_scope(
+    scope = derived_scope(
         roas,
         "month",
         inputs,
@@ -93,7 +93,7 @@ def test_a_growth_is_computed_again_where_it_compares_with_a_moved_row():
     contracts = load_contracts()
     growth = contracts["revenue_growth_pct"]
     moved = frozenset({(date(2026, 3, 1), "channel", "paid_search")})
-    scope = _derived_scope(growth, "month", [contracts["total_revenue"]], [moved])
+    scope = derived_scope(growth, "month", [contracts["total_revenue"]], [moved])
     assert scope.keys == {
         (date(2026, 3, 1), "channel", "paid_search"),
         (date(2026, 4, 1), "channel", "paid_search"),

@@ -696,7 +696,7 @@ class KeptMetrics:
         if not whole:
             sources = [self.rewritten.get((upstream.name, grain)) for upstream in inputs]
             if all(source is not None for source in sources):
-                scope = _derived_scope(
+                scope = derived_scope(
                     contract, grain, inputs, [source or frozenset() for source in sources]
                 )
                 if scope.periods and self._lent_values_moved(cursor, contract, grain, inputs):
@@ -1096,7 +1096,7 @@ class KeptMetrics:
         }
 
 
-def _derived_scope(
+def derived_scope(
     contract: MetricContract,
     grain: str,
     inputs: list[MetricContract],

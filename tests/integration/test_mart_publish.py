@@ -96,9 +96,13 @@ def test_a_model_is_built_with_the_work_mem_its_properties_give_it(published_wor
     (session,) = conn.execute("SHOW work_mem").fetchone()
     assert session != "64MB"
     models = discover()
+    # Each model made to record the setting it ran with (with the columns it is indexed by).
     for name in ("fct_campaign_attribution_monthly", "fct_attribution_monthly"):
+        indexed = models[name].properties.meta.indexed_by
         models[name] = dataclasses.replace(
-            models[name], sql="select current_setting('work_mem') as work_mem"
+            models[name],
+            sql="select current_setting('work_mem') as work_mem"
+            + "".join(f", null::text as {column}" for column in indexed),
         )
     build_id = build.start_build(conn, models=models)
     for layer in ("staging", "intermediate", "marts"):

@@ -5,11 +5,12 @@ result equals a full rebuild; an input whose changes cannot be known rebuilds it
 from __future__ import annotations
 
 import dataclasses
-import json
 import uuid
 
 import pytest
 
+from revenue_os.raw.loader import load_pages
+from revenue_os.raw.objects import RAW_OBJECTS
 from revenue_os.transform import build, changes
 from revenue_os.transform.models import ModelError, build_order, discover
 from revenue_os.warehouse.migrations import migrate
@@ -48,15 +49,21 @@ def touches_line(conn) -> str:
     return build_lines(conn)["int_touchpoints"]
 
 
-def move_event(conn, event_id: str, contact_id: str) -> None:
-    """As a load would: the event re-sent under another contact, in a batch of its own."""
+def new_batch(conn, source_object: str) -> uuid.UUID:
+    """A finished incremental load batch of one updated record, as the loader records it."""
     batch = uuid.uuid4()
     conn.execute(
         "INSERT INTO ops.load_batches (batch_id, source_object, mode, started_at, finished_at,"
         " rows_extracted, rows_inserted, rows_updated, rows_deleted, rows_quarantined)"
-        " VALUES (%s, 'hubspot.events', 'incremental', now(), now(), 1, 0, 1, 0, 0)",
-        (batch,),
+        " VALUES (%s, %s, 'incremental', now(), now(), 1, 0, 1, 0, 0)",
+        (batch, source_object),
     )
+    return batch
+
+
+def move_event(conn, event_id: str, contact_id: str) -> None:
+    """As a load would: the event re-sent under another contact, in a batch of its own."""
+    batch = new_batch(conn, "hubspot.events")
     conn.execute(
         "UPDATE raw.hubspot__events SET batch_id = %s,"
         " record = jsonb_set(record::jsonb, '{objectId}', to_jsonb(%s::text))"
@@ -67,13 +74,7 @@ def move_event(conn, event_id: str, contact_id: str) -> None:
 
 def edit_opportunity(conn, opportunity_id: str, field: str, value: str | None) -> None:
     """As a load would: the opportunity re-sent with one field changed, in a batch of its own."""
-    batch = uuid.uuid4()
-    conn.execute(
-        "INSERT INTO ops.load_batches (batch_id, source_object, mode, started_at, finished_at,"
-        " rows_extracted, rows_inserted, rows_updated, rows_deleted, rows_quarantined)"
-        " VALUES (%s, 'salesforce.opportunities', 'incremental', now(), now(), 1, 0, 1, 0, 0)",
-        (batch,),
-    )
+    batch = new_batch(conn, "salesforce.opportunities")
     conn.execute(
         "UPDATE raw.salesforce__opportunities SET batch_id = %s,"
         " record = jsonb_set(record::jsonb, %s, coalesce(to_jsonb(%s::text), 'null'))"
@@ -380,26 +381,6 @@ def test_a_key_computed_twice_is_refused_even_when_one_twin_is_the_row_kept(worl
     assert mart_checksums(conn, schema=build.BUILD_SCHEMA)["fct_opportunities"] == kept
 
 
-def load_record(
-    conn, source_object: str, table: str, source_id: str, record: dict, deleted: bool = False
-) -> None:
-    """As a load would: one record sent anew (inserted, or replacing the row of its id), in
-    a batch of its own."""
-    batch = uuid.uuid4()
-    conn.execute(
-        "INSERT INTO ops.load_batches (batch_id, source_object, mode, started_at, finished_at,"
-        " rows_extracted, rows_inserted, rows_updated, rows_deleted, rows_quarantined)"
-        " VALUES (%s, %s, 'incremental', now(), now(), 1, 1, 0, 0, 0)",
-        (batch, source_object),
-    )
-    conn.execute(f"DELETE FROM raw.{table} WHERE source_id = %s", (source_id,))
-    conn.execute(
-        f"INSERT INTO raw.{table} (source_id, source_updated_at, is_deleted, record, batch_id,"
-        " extracted_at) VALUES (%s, now(), %s, %s, %s, now())",
-        (source_id, deleted, json.dumps(record), batch),
-    )
-
-
 def test_persons_are_reached_through_the_identity_map_their_domain_and_their_account(world):
     """A new contact reaches its person through the identity map; a new account whose website
     is a person's e-mail domain, and a merge of the account a person's Salesforce contact is
@@ -422,7 +403,7 @@ def test_persons_are_reached_through_the_identity_map_their_domain_and_their_acc
     lee = _hubspot_contact(
         "105", "lee@gamma.example", "Lee", "Wong", "Gamma", "2026-02-01T09:00:00Z", "DIRECT_TRAFFIC"
     )
-    load_record(conn, "hubspot.contacts", "hubspot__contacts", "105", lee)
+    load_pages(conn, RAW_OBJECTS["hubspot.contacts"], [[lee]])
     assert persons_line().endswith(
         "(brought forward: 1 partition computed again (1 rows), 0 rows out, 1 in)"
     )
@@ -442,7 +423,7 @@ def test_persons_are_reached_through_the_identity_map_their_domain_and_their_acc
         MasterRecordId=None,
         Industry="Retail",
     )
-    load_record(conn, "salesforce.accounts", "salesforce__accounts", "A4", gamma)
+    load_pages(conn, RAW_OBJECTS["salesforce.accounts"], [[gamma]])
     assert persons_line().endswith(
         "(brought forward: 1 partition computed again (1 rows), 1 row out, 1 in)"
     )
@@ -459,7 +440,7 @@ def test_persons_are_reached_through_the_identity_map_their_domain_and_their_acc
     assert at_beta and "hs-103" in at_beta
     beta = next(a for a in SALESFORCE_ACCOUNTS if a["Id"] == "A2")
     merged = {**beta, "IsDeleted": True, "MasterRecordId": "A1"}
-    load_record(conn, "salesforce.accounts", "salesforce__accounts", "A2", merged, deleted=True)
+    load_pages(conn, RAW_OBJECTS["salesforce.accounts"], [[merged]])
     n = len(at_beta)
     assert persons_line().endswith(
         f"(brought forward: {n} partition{'s' if n > 1 else ''} computed again ({n} rows),"
@@ -504,9 +485,7 @@ def test_a_stage_entered_between_two_replaces_that_opportunitys_stages_only(worl
         CloseDate="2026-02-28",
         ForecastCategory="Pipeline",
     )
-    load_record(
-        conn, "salesforce.opportunity_history", "salesforce__opportunity_history", "H9", negotiation
-    )
+    load_pages(conn, RAW_OBJECTS["salesforce.opportunity_history"], [[negotiation]])
     assert build_lines(conn)["fct_opportunity_stages"].endswith(
         "(brought forward: 1 partition computed again (4 rows), 1 row out, 2 in)"
     )

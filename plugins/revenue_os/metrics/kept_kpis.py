@@ -530,7 +530,7 @@ class KeptMetrics:
                     simple_query(contract, calculation, grain, mart_schema),
                 )
                 return None
-            self._keep_period_values(cursor, contract, grain, mart_schema, None)
+            self._keep_period_values(cursor, contract, grain, mart_schema)
             self._replace(
                 cursor,
                 contract,
@@ -585,8 +585,8 @@ class KeptMetrics:
         contract: MetricContract,
         grain: str,
         mart_schema: str,
-        within: list[date] | None,
     ) -> None:
+        """Every period value of the sum, read from the fact (it is computed whole)."""
         calculation = contract.calculation
         assert isinstance(calculation, SimpleCalculation)
         cursor.execute(
@@ -598,7 +598,7 @@ class KeptMetrics:
                 self._table(PERIOD_VALUES),
                 sql.Literal(contract.name),
                 sql.Literal(grain),
-                simple_periods_sql(contract, calculation, grain, mart_schema, within),
+                simple_periods_sql(contract, calculation, grain, mart_schema),
             )
         )
 
@@ -757,15 +757,15 @@ class KeptMetrics:
             cursor.execute(sql.SQL("DELETE FROM kpi_work WHERE {}").format(of_metric))
             cursor.execute(INSERT_WORK + sql.SQL("SELECT * FROM ({}) AS fresh").format(query))
             return None
-        of_periods = scope.condition()
+        in_scope = scope.condition()
         key = sql.SQL("(period_start, dimension_name, dimension_value)")
         # One hash join of the rows computed again with those kept (a period and slice is
         # one row of each): the rows that differ, came or went, and which they did.
         cursor.execute(
             sql.SQL(
                 "WITH fresh AS MATERIALIZED (SELECT * FROM ({query}) AS q ({columns})"
-                " WHERE true{of_periods}),"
-                " kept AS MATERIALIZED (SELECT * FROM kpi_work WHERE {of_metric}{of_periods}),"
+                " WHERE true{in_scope}),"
+                " kept AS MATERIALIZED (SELECT * FROM kpi_work WHERE {of_metric}{in_scope}),"
                 " changed AS MATERIALIZED (SELECT coalesce(f.period_start, k.period_start)"
                 " AS period_start, coalesce(f.dimension_name, k.dimension_name) AS dimension_name,"
                 " coalesce(f.dimension_value, k.dimension_value) AS dimension_value,"
@@ -774,7 +774,7 @@ class KeptMetrics:
                 " AND f.dimension_name = k.dimension_name AND f.dimension_value = k.dimension_value"
                 " WHERE f.period_start IS NULL OR k.period_start IS NULL"
                 " OR {fresh_text} IS DISTINCT FROM {kept_text}),"
-                " removed AS (DELETE FROM kpi_work WHERE {of_metric}{of_periods}"
+                " removed AS (DELETE FROM kpi_work WHERE {of_metric}{in_scope}"
                 " AND {key} IN (SELECT period_start, dimension_name, dimension_value"
                 " FROM changed WHERE was)),"
                 " added AS ({insert} SELECT * FROM fresh WHERE {key} IN"
@@ -783,7 +783,7 @@ class KeptMetrics:
             ).format(
                 query=query,
                 columns=WORK_COLUMN_NAMES,
-                of_periods=of_periods,
+                in_scope=in_scope,
                 of_metric=of_metric,
                 fresh_text=_values_as_text("f"),
                 kept_text=_values_as_text("k"),

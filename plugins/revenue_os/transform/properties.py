@@ -237,9 +237,7 @@ class ModelProperties(_Strict):
         return {column.name: column.data_type for column in self.columns}
 
 
-def _via_problem(
-    carrier: str, name: str, properties: dict[str, ModelProperties], key: str
-) -> str | None:
+def _via_problem(carrier: str, properties: dict[str, ModelProperties], key: str) -> str | None:
     """What is wrong with a `<model>.<column>` carrier of a model's changes, if anything."""
     parts = via_parts(carrier)
     if parts is None:
@@ -379,7 +377,7 @@ def load_properties(
                     " declared column of a model"
                 )
             for carrier in mapping.values():
-                problem = _via_problem(carrier, name, properties, partitions.key)
+                problem = _via_problem(carrier, properties, partitions.key)
                 if problem:
                     raise PropertiesError(
                         f"{properties_path(models_dir, layer_of[name])}: {name}: changes_from"

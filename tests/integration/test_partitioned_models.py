@@ -409,20 +409,9 @@ def test_persons_are_reached_through_the_identity_map_their_domain_and_their_acc
     )
     assert account_of("hs-105") == (None,)
 
-    # Gamma becomes an account: Lee's domain now names it.
-    gamma = _sf(
-        "A4",
-        "Account",
-        "2026-02-02T00:00:00.000+0000",
-        Name="Gamma",
-        Website="https://gamma.example",
-        NumberOfEmployees=20,
-        BillingCountry="USA",
-        CurrencyIsoCode="USD",
-        External_Id__c=None,
-        MasterRecordId=None,
-        Industry="Retail",
-    )
+    # Gamma becomes an account (shaped like Acme's record): Lee's domain now names it.
+    acme = next(a for a in SALESFORCE_ACCOUNTS if a["Id"] == "A1")
+    gamma = {**acme, "Id": "A4", "Name": "Gamma", "Website": "https://gamma.example"}
     load_pages(conn, RAW_OBJECTS["salesforce.accounts"], [[gamma]])
     assert persons_line().endswith(
         "(brought forward: 1 partition computed again (1 rows), 1 row out, 1 in)"

@@ -121,9 +121,11 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from revenue_os.metrics import load_contracts
+from revenue_os.metrics import kpi_sql, load_contracts
+from revenue_os.metrics.contract import SimpleCalculation
 from revenue_os.metrics.kpi_layer import build_kpi_tables
 from revenue_os.metrics.mart_catalogue import MART_MODELS, ROLLUPS, create_table_sql
+from revenue_os.metrics.periods import period_start
 from revenue_os.transform.models import build_order, discover
 from tests.integration.conftest import ScratchDatabases
 
@@ -864,3 +866,57 @@ def test_bookings_against_the_mid_quarter_forecast_call(kpi_mart):
     assert kpi(conn, "forecast_at_mid_quarter", Q1, grain="quarter")["value"] == 4000
     week = kpi(conn, "quarter_forecast", date(2025, 1, 6), grain="week")
     assert week["value"] == 5000
+
+
+def test_a_date_columns_periods_start_where_date_trunc_starts_them(kpi_mart):
+    """A date column's period is found by day arithmetic (weeks) or `date_trunc` without a
+    time zone; for every day of 32 years and every grain it gives the day `date_trunc` gives
+    and the one Python's calendar gives."""
+    conn, _ = kpi_mart
+    calculation = SimpleCalculation(
+        kind="simple", model="fct_funnel", expression="count(*)", time_column="lead_date"
+    )
+    assert MART_MODELS["fct_funnel"]["lead_date"] == "date"
+    for grain in ("week", "month", "quarter"):
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT lead_date, ({})::date, date_trunc({}, lead_date)::date FROM"
+                " (SELECT day::date AS lead_date FROM generate_series('1999-12-01'::date,"
+                " '2031-12-31'::date, interval '1 day') AS day) AS fct_funnel"
+            ).format(kpi_sql._truncated(calculation, grain), sql.Literal(grain))
+        ).fetchall()
+        assert len(rows) == 11719
+        assert [row for row in rows if not row[1] == row[2] == period_start(grain, row[0])] == []
+
+
+def test_every_simple_metric_reads_the_same_rows_without_the_shortcuts(kpi_mart, monkeypatch):
+    """The periods of date columns found without a time zone, and the sums and counts summed
+    by slice before their grouping sets, give every simple metric's rows exactly as
+    `date_trunc` and one grouping give them, at every grain."""
+    conn, _ = kpi_mart
+    contracts = load_contracts()
+    simple = [
+        (contract, grain)
+        for contract in contracts.values()
+        if isinstance(contract.calculation, SimpleCalculation)
+        for grain in contract.grain
+    ]
+
+    def rows(contract, grain) -> tuple[str, list]:
+        query = kpi_sql.simple_query(contract, contract.calculation, grain, SCHEMA)
+        return query.as_string(conn), conn.execute(
+            sql.SQL("SELECT r::text FROM ({}) AS r ORDER BY 1").format(query)
+        ).fetchall()
+
+    with_shortcuts = {(c.name, grain): rows(c, grain) for c, grain in simple}
+    monkeypatch.setattr(kpi_sql, "_is_date", lambda calculation: False)
+    monkeypatch.setattr(kpi_sql, "_summed_in_parts", lambda calculation: False)
+    without = {(c.name, grain): rows(c, grain) for c, grain in simple}
+    assert {key: found for key, (_, found) in with_shortcuts.items()} == {
+        key: found for key, (_, found) in without.items()
+    }
+    texts = [text for text, _ in with_shortcuts.values()]
+    # Both shortcuts were taken, and on metrics with rows: the comparison is not empty.
+    assert sum("summed_by_slice" in text for text in texts) >= 10
+    assert sum("'0001-01-01'::date" in text for text in texts) >= 10
+    assert sum(len(found) for _, found in with_shortcuts.values()) > 1000

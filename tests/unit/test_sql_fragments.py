@@ -16,6 +16,7 @@ from revenue_os.metrics.sql_text import (
     check_predicate,
     is_additive,
     is_volume,
+    summed_column,
 )
 
 COLUMNS = frozenset({"amount_usd", "is_won", "opportunity_type", "person_id", "channel"})
@@ -91,6 +92,25 @@ def test_how_an_aggregate_adds_up_over_periods(expression, calls, additive, volu
     assert aggregate_calls(expression) == calls
     assert is_additive(expression) is additive
     assert is_volume(expression) is volume
+
+
+@pytest.mark.parametrize(
+    ("expression", "column"),
+    [
+        ("count(*)", "*"),
+        ("sum(amount_usd)", "amount_usd"),
+        ("SUM(amount_usd)", "amount_usd"),
+        ("count(person_id)", "person_id"),
+        ("count(distinct person_id)", None),
+        ("sum(amount_usd) - sum(amount_usd)", None),
+        ("coalesce(sum(amount_usd), 0)", None),
+        ("sum(amount_usd * 2)", None),
+        ("avg(amount_usd)", None),
+    ],
+)
+def test_which_aggregates_are_one_plain_sum_or_count(expression, column):
+    """Only one bare sum or count of a column (or of rows) may be summed in parts."""
+    assert summed_column(expression) == column
 
 
 def test_a_filter_goes_after_every_aggregate_call_not_inside_a_string():

@@ -40,6 +40,8 @@ from revenue_os.metrics.scorecard import (
 from revenue_os.metrics.signals import build_signals
 from revenue_os.operations.decisions import build_decision_log_table
 
+KPI_WORK_MEM = "64MB"
+
 
 def build_kpi_tables(
     conn: psycopg.Connection,
@@ -58,6 +60,10 @@ def build_kpi_tables(
     contracts = load_contracts() if contracts is None else contracts
     settings = settings or RecommendationSettings.load(contracts=contracts)
     with conn.transaction(), conn.cursor() as cursor:
+        # The windows of averages and distinct counts group every row once per period its
+        # windows reach: in 64 MB they are hashed in memory instead of sorted on disk (a
+        # quarter less time for those metrics at scale 10). For this transaction only.
+        cursor.execute("SELECT set_config('work_mem', %s, true)", (KPI_WORK_MEM,))
         # Simple metrics first (they read the mart), then derived ones in dependency order
         # (they join kpi_work to itself): statistics are refreshed once between the phases
         # and once after, not after every metric.

@@ -26,7 +26,7 @@ from revenue_os.metrics.contract import (
     SimpleCalculation,
 )
 from revenue_os.metrics.loader import inputs_of, models_behind
-from revenue_os.metrics.mart_catalogue import AS_OF_COLUMNS
+from revenue_os.metrics.mart_catalogue import AS_OF_COLUMNS, MART_MODELS
 from revenue_os.metrics.periods import (
     FORWARD_PERIODS,
     PERIOD_STEP,
@@ -40,7 +40,7 @@ from revenue_os.metrics.periods import (
     window_span,
 )
 from revenue_os.metrics.rollups import rollup_answering
-from revenue_os.metrics.sql_text import is_additive
+from revenue_os.metrics.sql_text import aggregate_calls, is_additive, summed_column
 from revenue_os.metrics.thresholds import STATUSES, Condition
 
 OVERALL = "overall"
@@ -155,9 +155,12 @@ def simple_query(
     names = sql.SQL("{}, {}").format(sql.Literal(contract.name), sql.Literal(grain))
     # Averages and distinct counts are re-aggregated over the window's rows: each row is
     # counted in the window of its own period and of the periods after it.
-    shifted = sql.SQL("({} + shift * interval {})::date").format(
-        truncated, sql.Literal(PERIOD_STEP[grain])
-    )
+    if _is_date(calculation) and grain == "week":
+        shifted = sql.SQL("({} + shift * 7)").format(truncated)
+    else:
+        shifted = sql.SQL("({} + shift * interval {})::date").format(
+            truncated, sql.Literal(PERIOD_STEP[grain])
+        )
     kept = window_columns(grain)
     windows = [
         sql.SQL("{} AS ({})").format(
@@ -225,10 +228,28 @@ def _simple_source(
     )
 
 
+# The first day of the calendar, a Monday: a day's week starts as many days before it as
+# it is days past a whole number of weeks from this one.
+_A_MONDAY = date(1, 1, 1)
+
+
+def _is_date(calculation: SimpleCalculation) -> bool:
+    return MART_MODELS.get(calculation.model, {}).get(calculation.time_column) == "date"
+
+
 def _truncated(calculation: SimpleCalculation, grain: str) -> sql.Composed:
-    return sql.SQL("date_trunc({}, {})").format(
-        sql.Literal(grain), sql.Identifier(calculation.time_column)
-    )
+    """The start of the period holding the row's time, as `date_trunc` gives it. A date
+    column is truncated without a time zone: `date_trunc` of a date reads it as a midnight
+    in the session's zone and works in that zone, which gives the same day at three to five
+    times the cost per row (a week is plain day arithmetic)."""
+    column = sql.Identifier(calculation.time_column)
+    if not _is_date(calculation):
+        return sql.SQL("date_trunc({}, {})").format(sql.Literal(grain), column)
+    if grain == "week":
+        return sql.SQL("({c} - ({c} - {monday}) % 7)").format(
+            c=column, monday=sql.Literal(_A_MONDAY)
+        )
+    return sql.SQL("date_trunc({}, {}::timestamp)").format(sql.Literal(grain), column)
 
 
 def simple_periods_sql(
@@ -294,6 +315,22 @@ def additive_rows_query(
     )
 
 
+_EXACT_NUMBERS = frozenset({"numeric", "integer", "bigint", "smallint"})
+_PRE_SUMMED_COLUMNS = 4
+
+
+def _summed_in_parts(calculation: SimpleCalculation) -> bool:
+    """Whether the calculation is one count, or one sum of an exact number: summing its
+    values over parts of a group gives its value over the group, to the last digit (a sum
+    of floating-point numbers depends on the order it adds them in)."""
+    column = summed_column(calculation.expression)
+    if column is None:
+        return False
+    if column == "*" or aggregate_calls(calculation.expression) == {"count"}:
+        return True
+    return MART_MODELS.get(calculation.model, {}).get(column) in _EXACT_NUMBERS
+
+
 def window_reach(grain: str) -> int:
     """How many periods after its own a period's rows still count in a window."""
     return max(window_columns(grain).values()) - 1
@@ -323,6 +360,26 @@ def _grouped_sql(
         ).format(period=period, value=value, source=source)
     else:
         sets = list(dict.fromkeys(grouped for _, _, grouped in outputs))
+        if len(sets) > 1 and len(ordered) <= _PRE_SUMMED_COLUMNS and _summed_in_parts(calculation):
+            # Grouping sets hash every row once per set; summed first by period and every
+            # column, the rows are a few thousand groups, hashed per set instead (40 % less
+            # time on the leads by week at scale 10, 75 % on ad spend). Exact for a plain sum
+            # or count of exact numbers, in any order. With five columns (revenue by product
+            # and region, attribution by campaign) their combinations are nearly as many as
+            # the rows, and summing first cost more than it saved.
+            source = sql.SQL(
+                "FROM (SELECT {period} AS period_start, {columns}, {expression} AS value"
+                " {source} GROUP BY {positions}) AS summed_by_slice"
+            ).format(
+                period=period,
+                columns=sql.SQL(", ").join(map(sql.Identifier, ordered)),
+                expression=sql.SQL(calculation.expression),
+                source=source,
+                positions=sql.SQL(", ").join(
+                    sql.Literal(position) for position in range(1, len(ordered) + 2)
+                ),
+            )
+            period, value = sql.SQL("period_start"), sql.SQL("(sum(value))::numeric")
         aggregated = sql.SQL(
             "SELECT {period} AS period_start, GROUPING({columns}) AS grouping_mask, {selected}, "
             "{value} AS value {source} GROUP BY {period}, GROUPING SETS ({sets})"

@@ -194,6 +194,19 @@ def is_additive(text: str) -> bool:
     return _aggregates_in(tree) <= ADDITIVE_AGGREGATES
 
 
+def summed_column(text: str) -> str | None:
+    """The column of an aggregate that is one plain sum or count: `sum(amount_usd)` gives
+    'amount_usd', `count(*)` gives '*'; None for anything else (several calls, arithmetic
+    around the call, a distinct count). Such an aggregate over a group is the sum of its
+    values over any split of the group's rows."""
+    tree = parse(text)
+    if isinstance(tree, exp.Count) and isinstance(tree.this, exp.Star):
+        return "*"
+    if isinstance(tree, (exp.Sum, exp.Count)) and isinstance(tree.this, exp.Column):
+        return tree.this.name
+    return None
+
+
 def is_volume(text: str) -> bool:
     """Whether the aggregate is a volume: sums and counts only, distinct counts included.
 

@@ -261,6 +261,7 @@ def test_the_partitioned_models_and_what_they_follow(models):
         "fct_opportunities",
         "fct_funnel",
         "fct_revenue_lines",
+        "fct_campaign_attribution_monthly",
     }
     assert partitioned["fct_touchpoints"].changes_from == {
         "int_touchpoints": {"person_id": "person_id"}
@@ -289,6 +290,9 @@ def test_the_partitioned_models_and_what_they_follow(models):
         "contact_id": "int_person_identity.source_contact_id"
     }
     assert persons.changes_from["int_account_domains"] == {"domain": "int_persons.email_domain"}
+    # The campaign roll-up by campaign, summing attribution filtered on the campaigns moved.
+    campaigns = partitioned["fct_campaign_attribution_monthly"]
+    assert (campaigns.key, campaigns.filtered_inputs) == ("campaign_key", ("fct_attribution",))
     # What each followed model must record of its changes, and nothing for the others.
     assert columns_read(models) == {
         "stg_hubspot__contacts": {"contact_id"},
@@ -308,6 +312,7 @@ def test_the_partitioned_models_and_what_they_follow(models):
         "int_touchpoints": {"person_id", "account_key"},
         "dim_account": {"account_key"},
         "fct_opportunities": {"account_key", "primary_person_id"},
+        "fct_attribution": {"campaign_key"},
     }
 
 

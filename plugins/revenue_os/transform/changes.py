@@ -445,8 +445,12 @@ def bring_forward(
     conn.execute(
         sql.SQL("CREATE TEMPORARY TABLE rows_fresh (LIKE {}) ON COMMIT DROP").format(table)
     )
+    work_mem = model.properties.meta.work_mem
     try:
-        with _inputs_filtered(conn, partitions.filtered_inputs, key, of_partitions):
+        with (
+            _inputs_filtered(conn, partitions.filtered_inputs, key, of_partitions),
+            settings(conn, **({"work_mem": work_mem} if work_mem else {})),
+        ):
             computed = conn.execute(
                 sql.SQL("INSERT INTO rows_fresh SELECT * FROM ({}) AS m WHERE {}").format(
                     sql.SQL(model.sql), of_partitions
@@ -554,14 +558,26 @@ def _replace_rows_moved(
 
     A day reaches many partitions and moves few of their rows (an account's attribution is
     computed again for a new touch after all its conversions): one hash join on the grain
-    finds them, and the table's indexes take a tenth of the writes. A key with a null part
-    matches nothing (null = null is unknown), so such a row goes out and comes in again.
+    finds them, and the table's indexes take a tenth of the writes. A text part of the key
+    matches null to null (the campaign roll-up's touches without a campaign are a partition
+    of 28,000 rows at scale 10); a null in another part matches nothing (null = null is
+    unknown), so such a row goes out and comes in again.
     """
+    columns = _column_list(conn, schema, model.name)
+    text_columns = {c for c, data_type in columns if data_type in ("text", "character varying")}
     matched = sql.SQL(" AND ").join(
-        sql.SQL("kept.{c} = fresh.{c}").format(c=sql.Identifier(c)) for c in model.grain
+        # Still one hash join: the hash is on the value or '', and the nulls are told apart
+        # from '' after it.
+        sql.SQL(
+            "coalesce(kept.{c}, '') = coalesce(fresh.{c}, '')"
+            " AND (kept.{c} IS NULL) = (fresh.{c} IS NULL)"
+            if c in text_columns
+            else "kept.{c} = fresh.{c}"
+        ).format(c=sql.Identifier(c))
+        for c in model.grain
     )
     differs = [sql.SQL("kept.ctid IS NULL"), sql.SQL("fresh.ctid IS NULL")]
-    for column, data_type in _column_list(conn, schema, model.name):
+    for column, data_type in columns:
         if column in model.grain:
             continue
         same_text = _TYPE_MODIFIER.sub("", data_type) in _EQUAL_MEANS_SAME_TEXT

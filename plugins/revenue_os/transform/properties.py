@@ -15,8 +15,9 @@ columns, each column with its `data_type` and description); what dbt has no key 
   replaced (transform/differences.py);
 - `indexed_by` (marts only): the columns the dashboards' queries pick a table's rows by
   first; the build indexes them, so a chart reads its slice instead of the whole table;
-- `work_mem`: Postgres' memory for the model's hashes and sorts while it is built, where a
-  measurement found the default slower (a roll-up whose hash spills to disk).
+- `work_mem`: Postgres' memory for the model's hashes and sorts while it is built or its
+  partitions are computed again, where a measurement found the default slower (a roll-up
+  whose hash spills to disk).
 
 A column's `data_tests` are dbt's generic tests (`not_null`, `unique`, `accepted_values`,
 `relationships`) and dbt_utils' `accepted_range`; the quality gate runs them as Soda checks

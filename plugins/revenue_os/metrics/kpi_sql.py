@@ -360,19 +360,21 @@ def _grouped_sql(
         ).format(period=period, value=value, source=source)
     else:
         sets = list(dict.fromkeys(grouped for _, _, grouped in outputs))
+        columns_listed = sql.SQL(", ").join(map(sql.Identifier, ordered))
         if len(sets) > 1 and len(ordered) <= _PRE_SUMMED_COLUMNS and _summed_in_parts(calculation):
             # Grouping sets hash every row once per set; summed first by period and every
-            # column, the rows are a few thousand groups, hashed per set instead (40 % less
-            # time on the leads by week at scale 10, 75 % on ad spend). Exact for a plain sum
-            # or count of exact numbers, in any order. With five columns (revenue by product
-            # and region, attribution by campaign) their combinations are nearly as many as
-            # the rows, and summing first cost more than it saved.
+            # column, the rows are a few thousand groups, hashed per set instead (at scale
+            # 10, a third less time on the leads by month, 60 % less on ad spend by week:
+            # bench/kpi_reads.py). Exact for a plain sum or count of exact numbers, in any
+            # order. With five columns (revenue by product and region, attribution by
+            # campaign) their combinations are nearly as many as the rows, and summing first
+            # cost more than it saved.
             source = sql.SQL(
                 "FROM (SELECT {period} AS period_start, {columns}, {expression} AS value"
                 " {source} GROUP BY {positions}) AS summed_by_slice"
             ).format(
                 period=period,
-                columns=sql.SQL(", ").join(map(sql.Identifier, ordered)),
+                columns=columns_listed,
                 expression=sql.SQL(calculation.expression),
                 source=source,
                 positions=sql.SQL(", ").join(
@@ -385,7 +387,7 @@ def _grouped_sql(
             "{value} AS value {source} GROUP BY {period}, GROUPING SETS ({sets})"
         ).format(
             period=period,
-            columns=sql.SQL(", ").join(map(sql.Identifier, ordered)),
+            columns=columns_listed,
             selected=sql.SQL(", ").join(
                 sql.SQL("{} AS {}").format(sql.Identifier(column), sql.Identifier(f"d_{column}"))
                 for column in ordered

@@ -110,6 +110,14 @@ def test_kpi_values_brought_forward_equal_them_computed_whole(mart):
     unchanged = compute(conn)
     assert unchanged.computed["periods"] == 0
     assert not (diff := differing_rows(conn)), "\n".join(diff)
+    # The statistics of the kept tables are refreshed after a whole computation, not after
+    # one that wrote only the forward-looking metrics' rows (computed whole every time).
+    values = sql.Identifier(KEPT, "kpi_values")
+    with conn.cursor() as cursor:
+        assert first.work_statistics_stale(cursor) and first.values_statistics_stale(cursor, values)
+        assert unchanged._work_rows_whole > 0
+        assert not unchanged.work_statistics_stale(cursor)
+        assert not unchanged.values_statistics_stale(cursor, values)
 
     # brand-search first spent in January 2025: February is inside its first trailing window,
     # so its ROAS is not judged yet.

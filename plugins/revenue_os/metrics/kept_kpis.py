@@ -82,6 +82,8 @@ COMPUTATION_LOG = (VALUES_LOG, VALUES_LOG_ROWS, VALUES_WRITTEN)
 # The log keeps what the last computations found due, enough for a build schema a few
 # builds behind.
 _LOGGED_COMPUTATIONS = 10
+# A kept table's statistics are refreshed once this share of its rows was written again.
+_REANALYSE_SHARE = 0.1
 # The business day the definitions of kpi_values rows are compared on, so that a definition
 # says what the SQL computes, not which day it ran.
 _ANY_DAY = date(2000, 1, 3)
@@ -258,6 +260,9 @@ class KeptMetrics:
     _last_periods: dict[tuple[str, str], date] = field(default_factory=dict)
     # The slices whose first period moved, by metric and grain.
     _moved: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    # The work rows and kpi_values rows written by the metric grains computed whole.
+    _work_rows_whole: int = 0
+    _values_rows_whole: int = 0
 
     def _table(self, name: str) -> sql.Identifier:
         return sql.Identifier(self.schema, name)
@@ -455,6 +460,21 @@ class KeptMetrics:
             [(*key, *value) for key, value in sorted(self._new_states.items())],
         )
         cursor.execute("DROP VIEW kpi_work")
+
+    # --- statistics -----------------------------------------------------------------------
+
+    def work_statistics_stale(self, cursor: psycopg.Cursor) -> bool:
+        """Whether the work rows' statistics need refreshing: more than a tenth of the rows
+        they last counted were written since (moved, or of metric grains computed whole, as
+        the forward-looking ones are every day). A day moves a few percent of them, and
+        ANALYZE of the whole table took 0.1 s of a 4 s step at scale 1."""
+        written = self.rows_moved + self._work_rows_whole
+        return written > _REANALYSE_SHARE * _estimated_rows(cursor, self.work_table)
+
+    def values_statistics_stale(self, cursor: psycopg.Cursor, table: sql.Identifier) -> bool:
+        """The same for `kpi_values` once brought forward (0.2 s at scale 1)."""
+        written = self.values_rewritten + self._values_rows_whole
+        return written > _REANALYSE_SHARE * _estimated_rows(cursor, table)
 
     # --- state ----------------------------------------------------------------------------
 
@@ -756,6 +776,7 @@ class KeptMetrics:
         if scope is None:
             cursor.execute(sql.SQL("DELETE FROM kpi_work WHERE {}").format(of_metric))
             cursor.execute(INSERT_WORK + sql.SQL("SELECT * FROM ({}) AS fresh").format(query))
+            self._work_rows_whole += cursor.rowcount
             return None
         in_scope = scope.condition()
         key = sql.SQL("(period_start, dimension_name, dimension_value)")
@@ -926,6 +947,8 @@ class KeptMetrics:
             rows += cursor.rowcount
             if these is not None:
                 self.values_rewritten += cursor.rowcount
+            else:
+                self._values_rows_whole += cursor.rowcount
         if since is None:
             add_grain_key(cursor, table, "kpi_values")
         # Recorded by the table's oid, which a schema's rename keeps: a comment on the
@@ -1124,6 +1147,16 @@ def derived_scope(
                     dimensions.update((period, other) for other in lent)
     periods = sorted({p for p, _, _ in keys} | {p for p, _ in dimensions})
     return Scope(periods, keys=frozenset(keys), dimensions=frozenset(dimensions))
+
+
+def _estimated_rows(cursor: psycopg.Cursor, table: sql.Identifier) -> float:
+    """The table's rows as its statistics last counted them; 0 if never counted."""
+    cursor.execute(
+        "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass(%s)",
+        (table.as_string(None),),
+    )
+    row = cursor.fetchone()
+    return float(row[0]) if row else 0.0
 
 
 def _one(cursor: psycopg.Cursor) -> date | None:

@@ -88,13 +88,13 @@ def build_kpi_tables(
                     zeros = forward_zero_rows_sql(contract, grain, business_day)
                     if zeros is not None:
                         cursor.execute(zeros)
-            cursor.execute(
-                sql.SQL("ANALYZE {}").format(
-                    sql.Identifier("kpi_work") if kept is None else kept.work_table
-                )
-            )
+            if kept is None:
+                cursor.execute("ANALYZE kpi_work")
+            elif kept.work_statistics_stale(cursor):
+                cursor.execute(sql.SQL("ANALYZE {}").format(kept.work_table))
         if kept is not None:
             kpi_values = kept.bring_values_forward(cursor, schema, contracts, as_of, business_day)
+            values_stale = kept.values_statistics_stale(cursor, kpi_values)
         else:
             kpi_values = create_kpi_table(cursor, schema, "kpi_values", keyed=False)
             for contract in contracts.values():
@@ -113,11 +113,14 @@ def build_kpi_tables(
                         )
                     )
             add_grain_key(cursor, kpi_values, "kpi_values")
+            values_stale = True
         kpi_count = _count(cursor, kpi_values) if kept is None else kept.values_rows
         campaign_count = build_campaign_recommendations(
             cursor, schema, contracts, settings, business_day
         )
-        counts = build_calendar_and_scorecard(cursor, schema, contracts, business_day)
+        counts = build_calendar_and_scorecard(
+            cursor, schema, contracts, business_day, analyze_values=values_stale
+        )
         counts["kpi_signals"] = build_signals(cursor, schema, contracts, business_day)
         counts["decision_log"] = build_decision_log_table(cursor, schema, contracts, date.today())
         if kept is not None:

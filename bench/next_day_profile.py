@@ -46,8 +46,7 @@ PHASES: list[tuple[str, Callable[[str], bool]]] = [
     (
         "period values compared and kept",
         lambda t: (
-            t.startswith("CREATE TEMPORARY TABLE kpi_periods_moved")
-            or "kpi_periods_fresh" in t
+            "kpi_periods_fresh" in t
             or re.match(r'(DELETE FROM|INSERT INTO) "\w+"\."kpi_metric_rows"', t) is not None
         ),
     ),

@@ -646,43 +646,37 @@ class KeptMetrics:
             ).format(simple_periods_sql(contract, calculation, grain, mart_schema, periods))
         )
         # Values compare as text, as the work rows do: a sum at another scale is another row.
+        # One statement finds the keys that moved, removes those gone and writes the others
+        # (the delete and the upsert touch different keys of the primary key).
         cursor.execute(
             sql.SQL(
-                "CREATE TEMPORARY TABLE kpi_periods_moved ON COMMIT DROP AS"
-                " SELECT coalesce(f.period_start, k.period_start) AS period_start,"
-                " coalesce(f.dimension_name, k.dimension_name) AS dimension_name,"
+                "WITH moved AS MATERIALIZED (SELECT coalesce(f.period_start, k.period_start)"
+                " AS period_start, coalesce(f.dimension_name, k.dimension_name) AS dimension_name,"
                 " coalesce(f.dimension_value, k.dimension_value) AS dimension_value,"
-                " k.period_start IS NOT NULL AS was, f.period_start IS NOT NULL AS is_now"
+                " f.period_start IS NOT NULL AS is_now"
                 " FROM kpi_periods_fresh AS f FULL JOIN (SELECT * FROM {values} WHERE {of_kept})"
                 " AS k ON f.period_start = k.period_start AND f.dimension_name = k.dimension_name"
                 " AND f.dimension_value = k.dimension_value WHERE f.period_start IS NULL"
-                " OR k.period_start IS NULL OR f.value::text IS DISTINCT FROM k.value::text"
-            ).format(values=self._table(PERIOD_VALUES), of_kept=of_kept)
-        )
-        cursor.execute(
-            sql.SQL(
-                "DELETE FROM {} WHERE {} AND {} IN (SELECT period_start, dimension_name,"
-                " dimension_value FROM kpi_periods_moved WHERE was)"
-            ).format(self._table(PERIOD_VALUES), of_kept, key)
-        )
-        cursor.execute(
-            sql.SQL(
-                "INSERT INTO {} (metric_name, period_grain, period_start, dimension_name,"
-                " dimension_value, value) SELECT {}, {}, period_start, dimension_name,"
-                " dimension_value, value FROM kpi_periods_fresh WHERE {} IN (SELECT period_start,"
-                " dimension_name, dimension_value FROM kpi_periods_moved WHERE is_now)"
+                " OR k.period_start IS NULL OR f.value::text IS DISTINCT FROM k.value::text),"
+                " removed AS (DELETE FROM {values} WHERE {of_kept} AND {key} IN (SELECT"
+                " period_start, dimension_name, dimension_value FROM moved WHERE NOT is_now)),"
+                " written AS (INSERT INTO {values} (metric_name, period_grain, period_start,"
+                " dimension_name, dimension_value, value) SELECT {name}, {grain}, period_start,"
+                " dimension_name, dimension_value, value FROM kpi_periods_fresh WHERE {key} IN"
+                " (SELECT period_start, dimension_name, dimension_value FROM moved WHERE is_now)"
+                " ON CONFLICT (metric_name, period_grain, period_start, dimension_name,"
+                " dimension_value) DO UPDATE SET value = excluded.value)"
+                " SELECT period_start, dimension_name, dimension_value FROM moved"
             ).format(
-                self._table(PERIOD_VALUES),
-                sql.Literal(contract.name),
-                sql.Literal(grain),
-                key,
+                values=self._table(PERIOD_VALUES),
+                of_kept=of_kept,
+                key=key,
+                name=sql.Literal(contract.name),
+                grain=sql.Literal(grain),
             )
         )
-        cursor.execute(
-            "SELECT period_start, dimension_name, dimension_value FROM kpi_periods_moved"
-        )
         moved = cursor.fetchall()
-        cursor.execute("DROP TABLE kpi_periods_fresh, kpi_periods_moved")
+        cursor.execute("DROP TABLE kpi_periods_fresh")
         return moved
 
     def _period_values(

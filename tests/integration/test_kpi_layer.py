@@ -885,7 +885,7 @@ def test_a_date_columns_periods_start_where_date_trunc_starts_them(kpi_mart):
                 " '2031-12-31'::date, interval '1 day') AS day) AS fct_funnel"
             ).format(kpi_sql._truncated(calculation, grain), sql.Literal(grain))
         ).fetchall()
-        assert len(rows) == 11719
+        assert len(rows) == (date(2031, 12, 31) - date(1999, 12, 1)).days + 1
         assert [row for row in rows if not row[1] == row[2] == period_start(grain, row[0])] == []
 
 

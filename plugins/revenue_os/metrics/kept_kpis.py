@@ -65,6 +65,7 @@ from revenue_os.metrics.kpi_tables import add_grain_key, create_kpi_table, table
 from revenue_os.metrics.loader import inputs_of
 from revenue_os.metrics.periods import WINDOW_COLUMNS, period_start, shift, window_columns
 from revenue_os.metrics.sql_text import columns_in, is_additive
+from revenue_os.transform.changes import REANALYSE_SHARE
 
 FACT_DAYS = "kpi_fact_days"
 PERIOD_VALUES = "kpi_metric_rows"
@@ -82,8 +83,6 @@ COMPUTATION_LOG = (VALUES_LOG, VALUES_LOG_ROWS, VALUES_WRITTEN)
 # The log keeps what the last computations found due, enough for a build schema a few
 # builds behind.
 _LOGGED_COMPUTATIONS = 10
-# A kept table's statistics are refreshed once this share of its rows was written again.
-_REANALYSE_SHARE = 0.1
 # The business day the definitions of kpi_values rows are compared on, so that a definition
 # says what the SQL computes, not which day it ran.
 _ANY_DAY = date(2000, 1, 3)
@@ -469,12 +468,12 @@ class KeptMetrics:
         the forward-looking ones are every day). A day moves a few percent of them, and
         ANALYZE of the whole table took 0.1 s of a 4 s step at scale 1."""
         written = self.rows_moved + self._work_rows_whole
-        return written > _REANALYSE_SHARE * _estimated_rows(cursor, self.work_table)
+        return written > REANALYSE_SHARE * _estimated_rows(cursor, self.work_table)
 
     def values_statistics_stale(self, cursor: psycopg.Cursor, table: sql.Identifier) -> bool:
         """The same for `kpi_values` once brought forward (0.2 s at scale 1)."""
         written = self.values_rewritten + self._values_rows_whole
-        return written > _REANALYSE_SHARE * _estimated_rows(cursor, table)
+        return written > REANALYSE_SHARE * _estimated_rows(cursor, table)
 
     # --- state ----------------------------------------------------------------------------
 

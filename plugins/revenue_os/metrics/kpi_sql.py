@@ -155,12 +155,7 @@ def simple_query(
     names = sql.SQL("{}, {}").format(sql.Literal(contract.name), sql.Literal(grain))
     # Averages and distinct counts are re-aggregated over the window's rows: each row is
     # counted in the window of its own period and of the periods after it.
-    if _is_date(calculation) and grain == "week":
-        shifted = sql.SQL("({} + shift * 7)").format(truncated)
-    else:
-        shifted = sql.SQL("({} + shift * interval {})::date").format(
-            truncated, sql.Literal(PERIOD_STEP[grain])
-        )
+    shifted = _shifted(calculation, grain, truncated)
     kept = window_columns(grain)
     windows = [
         sql.SQL("{} AS ({})").format(
@@ -250,6 +245,16 @@ def _truncated(calculation: SimpleCalculation, grain: str) -> sql.Composed:
             c=column, monday=sql.Literal(_A_MONDAY)
         )
     return sql.SQL("date_trunc({}, {}::timestamp)").format(sql.Literal(grain), column)
+
+
+def _shifted(calculation: SimpleCalculation, grain: str, truncated: sql.Composable) -> sql.Composed:
+    """The start of the period `shift` periods after the truncated one: a date column's week
+    by whole days, like its start."""
+    if _is_date(calculation) and grain == "week":
+        return sql.SQL("({} + shift * 7)").format(truncated)
+    return sql.SQL("({} + shift * interval {})::date").format(
+        truncated, sql.Literal(PERIOD_STEP[grain])
+    )
 
 
 def simple_periods_sql(

@@ -293,9 +293,8 @@ def build_model(
         set_aside = bool(readers) and not full and changes.set_aside(conn, schema, model.name)
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(table))
         indexed_by = model.properties.meta.indexed_by if model.properties else ()
-        work_mem = model.properties.meta.work_mem if model.properties else None
         try:
-            with changes.settings(conn, **({"work_mem": work_mem} if work_mem else {})):
+            with changes.model_settings(conn, model):
                 created = conn.execute(
                     sql.SQL("CREATE {}TABLE {} AS\n{}").format(unlogged, table, sql.SQL(model.sql))
                 )

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -43,7 +43,8 @@ from revenue_os.transform.properties import via_parts
 
 EVERYTHING = "*"
 PREVIOUS_SUFFIX = "__previous"
-# A model rewritten in place is re-analysed once this share of it changed.
+# A table rewritten in place (a partitioned model, the kept KPI tables) is re-analysed once
+# this share of it changed.
 REANALYSE_SHARE = 0.1
 
 
@@ -445,11 +446,10 @@ def bring_forward(
     conn.execute(
         sql.SQL("CREATE TEMPORARY TABLE rows_fresh (LIKE {}) ON COMMIT DROP").format(table)
     )
-    work_mem = model.properties.meta.work_mem
     try:
         with (
             _inputs_filtered(conn, partitions.filtered_inputs, key, of_partitions),
-            settings(conn, **({"work_mem": work_mem} if work_mem else {})),
+            model_settings(conn, model),
         ):
             computed = conn.execute(
                 sql.SQL("INSERT INTO rows_fresh SELECT * FROM ({}) AS m WHERE {}").format(
@@ -542,6 +542,13 @@ def settings(conn: psycopg.Connection, **planner: str) -> Iterator[None]:
     yield
     for name, value in before.items():
         conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+
+
+def model_settings(conn: psycopg.Connection, model: Model) -> AbstractContextManager[None]:
+    """The settings the model's properties give its statements (`meta.work_mem`), whether it
+    is built whole or its partitions are computed again."""
+    work_mem = model.properties.meta.work_mem if model.properties else None
+    return settings(conn, **({"work_mem": work_mem} if work_mem else {}))
 
 
 def _replace_rows_moved(

@@ -126,8 +126,10 @@ def test_an_incremental_build_equals_a_full_rebuild_as_the_sources_move_on(mock,
             assert (" computed again (" if step == 1 else "rebuilt whole") in line, line
             # Attribution follows its accounts' opportunities and touches the same way, and
             # the opportunities their accounts' changes, the revenue lines their customers'
-            # new lines and changed accounts, the funnel its persons' changes.
+            # new lines and changed accounts, the funnel its persons' changes, ad spend the
+            # platform campaigns whose days were restated.
             for partitioned in (
+                "fct_ad_spend_daily",
                 "fct_attribution",
                 "fct_opportunities",
                 "fct_revenue_lines",
@@ -140,6 +142,7 @@ def test_an_incremental_build_equals_a_full_rebuild_as_the_sources_move_on(mock,
                 ("fct_revenue_monthly", "fct_revenue_lines"),
                 ("fct_opportunities_created_monthly", "fct_opportunities"),
                 ("fct_opportunities_closed_monthly", "fct_opportunities"),
+                ("fct_ad_spend_monthly", "fct_ad_spend_daily"),
             ):
                 (line,) = [line for line in lines if f".{rollup}:" in line]
                 expected = f"brought forward by {fact}'s rows replaced" if step == 1 else "whole"

@@ -262,6 +262,7 @@ def test_the_partitioned_models_and_what_they_follow(models):
         "fct_funnel",
         "fct_revenue_lines",
         "fct_campaign_attribution_monthly",
+        "fct_ad_spend_daily",
     }
     assert partitioned["fct_touchpoints"].changes_from == {
         "int_touchpoints": {"person_id": "person_id"}
@@ -293,6 +294,18 @@ def test_the_partitioned_models_and_what_they_follow(models):
     # The campaign roll-up by campaign, summing attribution filtered on the campaigns moved.
     campaigns = partitioned["fct_campaign_attribution_monthly"]
     assert (campaigns.key, campaigns.filtered_inputs) == ("campaign_key", ("fct_attribution",))
+    # Ad spend by platform campaign: a changed Salesforce or ad campaign reaches the platform
+    # campaigns of its slug through the platform campaigns' list, a day's new rates the
+    # campaigns whose rows held the day, with no run of the fact's SQL.
+    spend = partitioned["fct_ad_spend_daily"]
+    assert spend.key == "platform_campaign_id"
+    assert spend.changes_from["int_campaigns"] == {
+        "campaign_key": "int_ad_platform_campaigns.campaign_slug"
+    }
+    assert spend.changes_from["int_fx_rates_daily"] == {"date_day": "fct_ad_spend_daily.date_day"}
+    assert models["fct_ad_spend_daily"].depends_on - set(spend.changes_from) == {
+        "int_channel_mapping"
+    }
     # What each followed model must record of its changes, and nothing for the others.
     assert columns_read(models) == {
         "stg_hubspot__contacts": {"contact_id"},
@@ -313,6 +326,10 @@ def test_the_partitioned_models_and_what_they_follow(models):
         "dim_account": {"account_key"},
         "fct_opportunities": {"account_key", "primary_person_id"},
         "fct_attribution": {"campaign_key"},
+        "stg_google_ads__campaign_days": {"platform_campaign_id"},
+        "stg_linkedin_ads__campaign_days": {"campaign_urn"},
+        "int_ad_platform_campaigns": {"platform_campaign_id"},
+        "int_fx_rates_daily": {"date_day"},
     }
 
 
@@ -411,6 +428,7 @@ def test_the_rollups_that_follow_their_facts_replaced_rows_trim_their_sums(model
         "fct_revenue_monthly": "fct_revenue_lines",
         "fct_opportunities_created_monthly": "fct_opportunities",
         "fct_opportunities_closed_monthly": "fct_opportunities",
+        "fct_ad_spend_monthly": "fct_ad_spend_daily",
     }
     # A day's moved attribution rows fall in about half the campaign roll-up's groups:
     # summed again whole, it is cheaper (docs/performance.md).

@@ -17,8 +17,10 @@ monthly as (
         count(*)::integer as campaign_days,
         sum(impressions)::bigint as impressions,
         sum(clicks)::bigint as clicks,
-        sum(spend_usd) as spend_usd,
-        sum(platform_conversions) as platform_conversions
+        -- Trimmed: a sum's scale is its largest summand's, so brought forward by the days
+        -- that moved it would otherwise depend on which came and went.
+        trim_scale(sum(spend_usd)) as spend_usd,
+        trim_scale(sum(platform_conversions)) as platform_conversions
     from campaign_days
     group by 1, 2, 3, 4, 5
 )

@@ -6,6 +6,8 @@
 select
     customer_id,
     campaign_id,
+    -- How the spend facts key a platform campaign (LinkedIn's is its URN).
+    customer_id || ':' || campaign_id as platform_campaign_id,
     metric_date as date_day,
     upper(record -> 'customer' ->> 'currencyCode') as currency_code,
     coalesce((record -> 'metrics' ->> 'impressions')::bigint, 0) as impressions,

@@ -5,6 +5,7 @@
 select
     customer_id,
     campaign_id,
+    customer_id || ':' || campaign_id as platform_campaign_id,
     trim(record -> 'campaign' ->> 'name') as campaign_name,
     trim(both '-' from regexp_replace(lower(record -> 'campaign' ->> 'name'), '[^a-z0-9]+', '-', 'g'))
         as campaign_slug,

@@ -30,6 +30,7 @@ from mart_build import SCRATCH_DB
 from revenue_os.orchestration.extract_load import Request
 from revenue_os.transform.build import build_all
 from revenue_os.warehouse.connection import connect
+from revenue_os.warehouse.migrations import migrate
 
 Timing = tuple[float, str]
 
@@ -114,6 +115,9 @@ def main() -> None:
 
     pg, secrets = bench_postgres()
     uri = pg.url("revenue_os", secrets["WAREHOUSE_PASSWORD"], SCRATCH_DB)
+    # As the stack does when it starts: the kept warehouse takes the migrations since.
+    with connect(uri) as conn:
+        migrate(conn)
     timings = timed_statements()
     with mock_apis(args.scale) as base_url:
         for _ in range(args.day):

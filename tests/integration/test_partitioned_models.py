@@ -5,7 +5,9 @@ result equals a full rebuild; an input whose changes cannot be known rebuilds it
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -69,6 +71,23 @@ def move_event(conn, event_id: str, contact_id: str) -> None:
         " record = jsonb_set(record::jsonb, '{objectId}', to_jsonb(%s::text))"
         " WHERE event_id = %s",
         (batch, contact_id, event_id),
+    )
+
+
+def add_event(conn, event_id: str, contact_id: str, at: str) -> None:
+    """As a load would: a new form submission of the contact, in a batch of its own."""
+    batch = new_batch(conn, "hubspot.events")
+    record = {
+        "id": event_id,
+        "objectId": contact_id,
+        "eventType": "e_form_submission",
+        "occurredAt": at,
+        "properties": {"hs_url": "https://www.example.com/"},
+    }
+    conn.execute(
+        "INSERT INTO raw.hubspot__events (event_id, source_updated_at, is_deleted, record,"
+        " batch_id, extracted_at) VALUES (%s, now(), false, %s, %s, now())",
+        (event_id, json.dumps(record), batch),
     )
 
 
@@ -251,6 +270,44 @@ def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
     build.build_all(conn, echo=lambda _: None, full=True)
     full = (mart_checksums(conn, schema=build.STAGING_SCHEMA), mart_checksums(conn))
     assert incremental == full
+
+
+def test_a_touch_after_every_conversion_of_its_account_leaves_its_attribution_as_it_was(world):
+    conn = world
+    for _ in range(2):  # both copies of the mart brought up to date with the first build
+        build_lines(conn)
+    last_conversion = conn.execute(
+        "SELECT max(conversion_date) FROM mart.fct_attribution WHERE account_key = 'A1'"
+    ).fetchone()[0]
+    attribution = "SELECT t::text FROM mart.fct_attribution AS t ORDER BY 1"
+    before = conn.execute(attribution).fetchall()
+
+    # A form submission of Jane's (Acme, A1) the day after Acme's last conversion: her
+    # touches are computed again, and the change log dates it, but no conversion reads it.
+    day_after = last_conversion + timedelta(days=1)
+    add_event(conn, "E90", "101", f"{day_after.isoformat()}T09:00:00Z")
+    lines = build_lines(conn)
+    assert " computed again (" in lines["int_touchpoints"], lines["int_touchpoints"]
+    assert conn.execute(
+        "SELECT DISTINCT value, first_day FROM ops.model_changes"
+        " WHERE model = 'int_touchpoints' AND column_name = 'account_key'"
+    ).fetchall() == [("A1", day_after)]
+    # Neither copy of the mart computes Acme's attribution again.
+    for line in (lines["fct_attribution"], build_lines(conn)["fct_attribution"]):
+        assert line.endswith("(up to date, no change reached it)"), line
+    assert conn.execute(attribution).fetchall() == before
+
+    # One on the day of the last conversion counts toward it (its day is not after it):
+    # Acme's conversions are computed again, and the submission has a credit.
+    add_event(conn, "E91", "101", f"{last_conversion.isoformat()}T00:00:00Z")
+    line = build_lines(conn)["fct_attribution"]
+    assert "(brought forward: 1 partition computed again (" in line, line
+    credited = "SELECT count(*) FROM mart.fct_attribution WHERE touch_id = 'E91'"
+    assert conn.execute(credited).fetchone()[0] > 0
+
+    incremental = mart_checksums(conn)
+    build.build_all(conn, echo=lambda _: None, full=True)
+    assert mart_checksums(conn) == incremental
 
 
 def test_an_input_whose_changes_are_unknown_rebuilds_the_model_whole(world):

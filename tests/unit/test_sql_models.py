@@ -249,7 +249,7 @@ def test_a_wrong_incremental_declaration_names_the_model_and_the_fix(
 
 
 def test_the_partitioned_models_and_what_they_follow(models):
-    from revenue_os.transform.changes import columns_read
+    from revenue_os.transform.changes import changes_dated_by, columns_read
 
     partitioned = {m.name: m.partitions for m in models.values() if m.partitions}
     assert set(partitioned) == {
@@ -297,6 +297,10 @@ def test_the_partitioned_models_and_what_they_follow(models):
     # Ad spend by platform campaign: a changed Salesforce or ad campaign reaches the platform
     # campaigns of its slug through the platform campaigns' list, a day's new rates the
     # campaigns whose rows held the day, with no run of the fact's SQL.
+    # A touch counts toward the conversions on or after its day: attribution's changes from
+    # the touches are dated by the touch's day, read against the conversion's.
+    assert attribution.dated_changes == {"int_touchpoints": {"touch_date": "conversion_date"}}
+    assert changes_dated_by(models) == {"int_touchpoints": "touch_date"}
     spend = partitioned["fct_ad_spend_daily"]
     assert spend.key == "platform_campaign_id"
     assert spend.changes_from["int_campaigns"] == {
@@ -386,6 +390,27 @@ def test_the_partitioned_models_and_what_they_follow(models):
             {"key": "id", "changes_from": {"int_b": {"id": "int_c.id"}}},
             r"int_a\.sql: changes_from int_b goes through int_c\.id; list int_c under changes_from"
             r" as int_c: \{id: id\}, so a value it maps to another partition reaches both",
+        ),
+        (
+            "intermediate",
+            "int_a",
+            {
+                "key": "id",
+                "changes_from": {"int_b": {"id": "id"}},
+                "dated_changes": {"int_c": {"day": "id"}},
+            },
+            r"int_a: dated_changes int_c: it must be in changes_from, carrying the partition"
+            r" key id",
+        ),
+        (
+            "intermediate",
+            "int_a",
+            {
+                "key": "id",
+                "changes_from": {"int_b": {"id": "id"}},
+                "dated_changes": {"int_b": {"day": "conversion_day"}},
+            },
+            r"int_a: dated_changes int_b: conversion_day is not a declared column",
         ),
     ],
 )

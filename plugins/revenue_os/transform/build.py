@@ -238,13 +238,15 @@ def build_model(
     *,
     full: bool = False,
     read_by_partitions: set[str] | None = None,
+    changes_dated_by: str | None = None,
     build_id: uuid.UUID | None = None,
     rolled_up_by: frozenset[str] = frozenset(),
     rollup_of_partitioned: str | None = None,
 ) -> tuple[int, str | None]:
     """(Re)create one model's table from its SELECT, or bring an incremental or partitioned
     one forward; return its row count and, for those, what its build did.
-    `read_by_partitions`: the columns whose changes partitioned models read from this one.
+    `read_by_partitions`: the columns whose changes partitioned models read from this one;
+    `changes_dated_by`: the column dating those changes, where a reader reads them by date.
     `rolled_up_by`: the roll-ups that follow this partitioned fact's replaced rows;
     `rollup_of_partitioned`: the partitioned fact this roll-up follows that way."""
     readers = read_by_partitions or set()
@@ -258,7 +260,7 @@ def build_model(
             return followed
         note = "rebuilt whole (first build, new SQL, or its fact rebuilt whole)"
     if model.incremental is not None and not full:
-        forward = _bring_forward(conn, model, readers)
+        forward = _bring_forward(conn, model, readers, changes_dated_by)
         if forward is not None:
             rows, done = forward
             return rows, done.note()
@@ -273,6 +275,7 @@ def build_model(
                 readers,
                 store,
                 keep_difference_of=str(build_id) if rolled_up_by else None,
+                dated_by=changes_dated_by,
             )
         if replaced is not None:
             rows, done = replaced
@@ -325,7 +328,7 @@ def build_model(
         if readers and full:
             changes.record_everything(conn, model.name)
         elif readers:
-            changes.record_rebuild(conn, schema, model, readers, set_aside)
+            changes.record_rebuild(conn, schema, model, readers, set_aside, changes_dated_by)
         return rows, note
 
 
@@ -405,7 +408,7 @@ def _save_state(conn: psycopg.Connection, model: Model, batches: list, rows: int
 
 
 def _bring_forward(
-    conn: psycopg.Connection, model: Model, readers: set[str]
+    conn: psycopg.Connection, model: Model, readers: set[str], dated_by: str | None = None
 ) -> tuple[int, BroughtForward] | None:
     """Apply to an incremental model's table the raw rows written since it was built: each
     changed raw row's old staging row out, its new one (unless deleted) in. None when the
@@ -440,7 +443,7 @@ def _bring_forward(
         )
         replaced = sql.SQL("SELECT * FROM {} WHERE {}").format(table, in_new_batches)
         if readers:  # the rows' values before, then after
-            changes.record_values(conn, model.name, readers, replaced)
+            changes.record_values(conn, model.name, readers, replaced, dated_by)
         deleted = conn.execute(
             sql.SQL("DELETE FROM {} WHERE {}").format(table, in_new_batches)
         ).rowcount
@@ -458,7 +461,7 @@ def _bring_forward(
         except psycopg.Error as error:
             raise ModelError(f"{model.path.name}: {error.diag.message_primary or error}") from error
         if readers:
-            changes.record_values(conn, model.name, readers, replaced)
+            changes.record_values(conn, model.name, readers, replaced, dated_by)
         rows = rows - deleted + inserted
         _save_state(conn, model, [*state[1], *new], rows)
         if deleted + inserted > changes.REANALYSE_SHARE * max(rows, 1):
@@ -495,6 +498,7 @@ def build_layer(
             echo(f"seed   {STAGING_SCHEMA}.{name}: {count} rows")
     ordered = build_order(models, layer)
     read_by_partitions = changes.columns_read(models)
+    dated_by = changes.changes_dated_by(models)
     rollup_facts = differences.followed_facts(models)
     for index, model in enumerate(ordered, start=1):
         started = time.perf_counter()
@@ -503,6 +507,7 @@ def build_layer(
             model,
             full=full,
             read_by_partitions=read_by_partitions.get(model.name),
+            changes_dated_by=dated_by.get(model.name),
             build_id=build_id,
             rolled_up_by=frozenset(r for r, f in rollup_facts.items() if f == model.name),
             rollup_of_partitioned=rollup_facts.get(model.name),

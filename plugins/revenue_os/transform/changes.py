@@ -33,6 +33,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import date
 
 import psycopg
 from psycopg import sql
@@ -58,6 +59,23 @@ def columns_read(models: Mapping[str, Model]) -> dict[str, set[str]]:
     return read
 
 
+def changes_dated_by(models: Mapping[str, Model]) -> dict[str, str]:
+    """For each model whose changes a partitioned model reads by date (`dated_changes`): the
+    column that dates them. One per model: its changes are recorded once for every reader."""
+    dated: dict[str, str] = {}
+    for model in models.values():
+        if model.partitions is None:
+            continue
+        for source, mapping in model.partitions.dated_changes.items():
+            (column,) = mapping
+            if dated.setdefault(source, column) != column:
+                raise ModelError(
+                    f"{model.path.name}: {source}'s changes are dated by {dated[source]} for"
+                    f" another reader; date them by the same column ({column} here)"
+                )
+    return dated
+
+
 def record_everything(conn: psycopg.Connection, model: str) -> None:
     conn.execute(
         "INSERT INTO ops.model_changes (model, column_name) VALUES (%s, %s)", (model, EVERYTHING)
@@ -65,19 +83,33 @@ def record_everything(conn: psycopg.Connection, model: str) -> None:
 
 
 def record_values(
-    conn: psycopg.Connection, model: str, columns: set[str], rows: sql.Composable
+    conn: psycopg.Connection,
+    model: str,
+    columns: set[str],
+    rows: sql.Composable,
+    dated_by: str | None = None,
 ) -> None:
     """The values of `columns` in `rows` (a query), as the model's changes; a null too, which
-    reaches a reader's rows without a partition key."""
+    reaches a reader's rows without a partition key. With `dated_by`, each value with the
+    earliest day of the rows carrying it (none when one of them has no day)."""
+    first_day = (
+        sql.SQL(
+            "CASE WHEN bool_or(changed.{0} IS NULL) THEN NULL ELSE min(changed.{0}) END"
+        ).format(sql.Identifier(dated_by))
+        if dated_by is not None
+        else sql.SQL("NULL::date")
+    )
     for column in sorted(columns):
         conn.execute(
             sql.SQL(
-                "INSERT INTO ops.model_changes (model, column_name, value)"
-                " SELECT DISTINCT {model}, {name}, changed.{column}::text FROM ({rows}) AS changed"
+                "INSERT INTO ops.model_changes (model, column_name, value, first_day)"
+                " SELECT {model}, {name}, changed.{column}::text, {first_day}"
+                " FROM ({rows}) AS changed GROUP BY changed.{column}"
             ).format(
                 model=sql.Literal(model),
                 name=sql.Literal(column),
                 column=sql.Identifier(column),
+                first_day=first_day,
                 rows=rows,
             )
         )
@@ -112,11 +144,13 @@ def record_rebuild(
     model: Model,
     columns: set[str],
     had_previous: bool,
+    dated_by: str | None = None,
 ) -> None:
     """A rebuilt model's changes: its rows that differ from the previous table's row of the
     same grain, on either side; the previous table is then dropped. Everything, when there was
-    none or its columns differ."""
+    none or its columns differ. `dated_by`: as for `record_values`."""
     previous = model.name + PREVIOUS_SUFFIX
+    kept = sorted(columns | ({dated_by} if dated_by else set()))
     if not had_previous or _column_list(conn, schema, model.name) != _column_list(
         conn, schema, previous
     ):
@@ -138,13 +172,13 @@ def record_rebuild(
             ).format(
                 now_columns=sql.SQL(", ").join(
                     sql.SQL("now.{} AS {}").format(sql.Identifier(c), sql.Identifier(f"now_{c}"))
-                    for c in sorted(columns)
+                    for c in kept
                 ),
                 before_columns=sql.SQL(", ").join(
                     sql.SQL("before.{} AS {}").format(
                         sql.Identifier(c), sql.Identifier(f"before_{c}")
                     )
-                    for c in sorted(columns)
+                    for c in kept
                 ),
                 current=sql.Identifier(schema, model.name),
                 before=sql.Identifier(schema, previous),
@@ -152,19 +186,19 @@ def record_rebuild(
             )
         )
         for column in sorted(columns):
-            record_values(
-                conn,
-                model.name,
-                {column},
-                sql.SQL(
-                    "SELECT {now} AS {column} FROM model_difference WHERE is_now"
-                    " UNION SELECT {before} FROM model_difference WHERE was"
-                ).format(
-                    now=sql.Identifier(f"now_{column}"),
-                    before=sql.Identifier(f"before_{column}"),
-                    column=sql.Identifier(column),
-                ),
-            )
+            # The column, and the day dating it where the readers ask for one.
+            picked = [column] + ([dated_by] if dated_by and dated_by != column else [])
+            sides = [
+                sql.SQL("SELECT {} FROM model_difference WHERE {}").format(
+                    sql.SQL(", ").join(
+                        sql.SQL("{} AS {}").format(sql.Identifier(f"{side}_{c}"), sql.Identifier(c))
+                        for c in picked
+                    ),
+                    sql.SQL(where),
+                )
+                for side, where in (("now", "is_now"), ("before", "was"))
+            ]
+            record_values(conn, model.name, {column}, sql.SQL(" UNION ALL ").join(sides), dated_by)
         conn.execute("DROP TABLE model_difference")
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, previous)))
 
@@ -321,6 +355,45 @@ def _reached_partitions(
     return found
 
 
+def _reached_by_date(
+    conn: psycopg.Connection,
+    table: sql.Identifier,
+    model: Model,
+    until: str,
+    values: list[str | None],
+    days: list[date | None],
+) -> set[str | None]:
+    """Of the partitions whose key changed, those a change dated `day` can move: its rows
+    hold an `until` on or after the day (a touch counts toward the conversions on or after
+    it), or the change has no day. A partition without rows gains them through another input
+    (a new conversion is a changed opportunity), so a dated change alone does not reach it."""
+    assert model.partitions is not None and model.properties is not None
+    reached = {
+        value for value, day in zip(values, days, strict=True) if value is None or day is None
+    }
+    dated = [(value, day) for value, day in zip(values, days, strict=True) if value not in reached]
+    if not dated:
+        return reached
+    # The partitions' last day in one pass (a constant list, looked up by hash), compared here.
+    last = dict(
+        conn.execute(
+            sql.SQL(
+                "SELECT m.{key}::text, max(m.{until}) FROM {table} AS m"
+                " WHERE m.{key} = ANY(%s::{data_type}[]) GROUP BY 1"
+            ).format(
+                key=sql.Identifier(model.partitions.key),
+                table=table,
+                until=sql.Identifier(until),
+                data_type=sql.SQL(model.properties.column_types[model.partitions.key]),
+            ),
+            ([value for value, _ in dated],),
+        ).fetchall()
+    )
+    return reached | {
+        value for value, day in dated if last.get(value) is not None and last[value] >= day
+    }
+
+
 def _partitions_beside(
     conn: psycopg.Connection,
     table: sql.Identifier,
@@ -396,11 +469,13 @@ def bring_forward(
     readers_columns: set[str],
     store: StateStore,
     keep_difference_of: str | None = None,
+    dated_by: str | None = None,
 ) -> tuple[int, PartitionsReplaced] | None:
     """Replace the partitions of a partitioned model that its inputs' changes reach. None when
     it must be rebuilt whole instead. `digest`: of the model's SQL, as recorded when built.
     `keep_difference_of`: the build whose roll-ups of this model apply its replaced rows
-    (transform/differences.py)."""
+    (transform/differences.py); `dated_by`: the column dating its own changes for a reader
+    (`record_values`)."""
     partitions = model.partitions
     assert partitions is not None and model.properties is not None
     table = sql.Identifier(schema, model.name)
@@ -413,19 +488,26 @@ def bring_forward(
     if digests != state[2]:
         return None
     latest = latest_change(conn)
+    # Each value once, with the earliest day it was recorded with (none if once without).
     changes = conn.execute(
-        "SELECT model, column_name, array_agg(DISTINCT value) FROM ops.model_changes"
-        " WHERE model = ANY(%s) AND change_id > %s AND change_id <= %s GROUP BY 1, 2",
+        "SELECT model, column_name, array_agg(value), array_agg(first_day) FROM ("
+        " SELECT model, column_name, value, CASE WHEN bool_or(first_day IS NULL) THEN NULL"
+        " ELSE min(first_day) END AS first_day FROM ops.model_changes"
+        " WHERE model = ANY(%s) AND change_id > %s AND change_id <= %s GROUP BY 1, 2, 3"
+        ") AS changed GROUP BY 1, 2",
         (list(partitions.changes_from), applied, latest),
     ).fetchall()
-    if any(column == EVERYTHING for _, column, _ in changes):
+    if any(column == EVERYTHING for _, column, _, _ in changes):
         return None
     reached: set[str | None] = set()
-    for source, column, values in changes:
+    for source, column, values, days in changes:
         mine = partitions.changes_from[source].get(column)
         if mine is None:
             continue  # a column recorded for another reader
-        if mine == partitions.key:
+        if mine == partitions.key and source in partitions.dated_changes:
+            (until,) = partitions.dated_changes[source].values()
+            reached |= _reached_by_date(conn, table, model, until, values, days)
+        elif mine == partitions.key:
             reached.update(values)
         elif known := {value for value in values if value is not None}:
             # A null in a column other than the key reaches nothing: the models join their
@@ -462,7 +544,11 @@ def bring_forward(
     removed, added = _replace_rows_moved(conn, schema, table, model, of_partitions)
     if readers_columns:
         record_values(
-            conn, model.name, readers_columns, sql.SQL("TABLE rows_in UNION ALL TABLE rows_out")
+            conn,
+            model.name,
+            readers_columns,
+            sql.SQL("TABLE rows_in UNION ALL TABLE rows_out"),
+            dated_by,
         )
     if keep_difference_of is not None:
         differences.keep_difference(

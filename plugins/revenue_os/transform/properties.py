@@ -197,6 +197,11 @@ class Partitions(_Strict):
     # these inputs already filtered on the key, so a model whose CTEs Postgres cannot push a
     # filter into (windows, CTEs read twice) still reads only the partitions' rows.
     filtered_inputs: tuple[Identifier, ...] = ()
+    # Inputs whose rows a partition's rows read only up to a day of their own (a conversion
+    # reads its account's touches up to it): `{int_touchpoints: {touch_date: conversion_date}}`.
+    # A change of the input reaching a partition on the key, dated by the earliest of its
+    # changed rows, reaches it only if the partition's rows hold that day or a later one.
+    dated_changes: dict[Identifier, dict[Identifier, Identifier]] = {}
 
 
 class Rollup(_Strict):
@@ -297,6 +302,22 @@ def _problems(model: ModelProperties, layer: str) -> list[str]:
             for column in mapping.values()
             if via_parts(column) is None and column not in declared
         ]
+        for source, dating in partitions.dated_changes.items():
+            if partitions.key not in partitions.changes_from.get(source, {}).values():
+                problems.append(
+                    f"dated_changes {source}: it must be in changes_from, carrying the"
+                    f" partition key {partitions.key}"
+                )
+            if len(dating) != 1:
+                problems.append(
+                    f"dated_changes {source}: name one column of {source} and one of the model"
+                    " ({input column: model column})"
+                )
+            problems += [
+                f"dated_changes {source}: {column} is not a declared column"
+                for column in dating.values()
+                if column not in declared
+            ]
     if model.meta.indexed_by:
         if layer != "marts":
             problems.append("only a mart model is indexed for the dashboards")

@@ -426,6 +426,31 @@ def test_a_wrong_partitions_declaration_names_the_model_and_the_fix(
         discover(tmp_path, tmp_path, settings={})
 
 
+def test_one_input_dated_by_two_columns_for_two_readers_is_refused_by_name(tmp_path):
+    from revenue_os.transform.changes import changes_dated_by
+
+    _write(tmp_path, "intermediate", "int_b", "select 1 as id")
+    for reader, day in (("int_a", "created_day"), ("int_c", "updated_day")):
+        _write(
+            tmp_path,
+            "intermediate",
+            reader,
+            "select id from int_b",
+            partitions={
+                "key": "id",
+                "changes_from": {"int_b": {"id": "id"}},
+                "dated_changes": {"int_b": {day: "id"}},
+            },
+        )
+    models = discover(tmp_path, tmp_path, settings={})
+    with pytest.raises(
+        ModelError,
+        match=r"int_c\.sql: int_b's changes are dated by created_day for another reader; date"
+        r" them by the same column \(updated_day here\)",
+    ):
+        changes_dated_by(models)
+
+
 @pytest.mark.parametrize(
     ("layer", "name", "message"),
     [

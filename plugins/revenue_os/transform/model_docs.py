@@ -54,9 +54,15 @@ def _model_checked(model: ModelProperties) -> str:
 def _brought_forward(model: ModelProperties) -> str:
     partitions = model.meta.partitions
     assert partitions is not None
+    dated = "".join(
+        f" A change of `{source}` reaches a partition only when one of its rows'"
+        f" `{until}` is on or after the changed rows' earliest `{day}`."
+        for source, dating in sorted(partitions.dated_changes.items())
+        for day, until in dating.items()
+    )
     return (
         f"Brought forward by `{partitions.key}`, following"
-        f" {_codes(sorted(partitions.changes_from))}."
+        f" {_codes(sorted(partitions.changes_from))}.{dated}"
     )
 
 

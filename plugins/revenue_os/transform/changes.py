@@ -82,6 +82,12 @@ def record_everything(conn: psycopg.Connection, model: str) -> None:
     )
 
 
+def _earliest_day(day: sql.Composable) -> sql.Composed:
+    """A group's earliest `day`, or none when one of its rows has none: a change without a
+    day reaches as an undated one, so a day is kept only if every row had one."""
+    return sql.SQL("CASE WHEN bool_or({0} IS NULL) THEN NULL ELSE min({0}) END").format(day)
+
+
 def record_values(
     conn: psycopg.Connection,
     model: str,
@@ -93,9 +99,7 @@ def record_values(
     reaches a reader's rows without a partition key. With `dated_by`, each value with the
     earliest day of the rows carrying it (none when one of them has no day)."""
     first_day = (
-        sql.SQL(
-            "CASE WHEN bool_or(changed.{0} IS NULL) THEN NULL ELSE min(changed.{0}) END"
-        ).format(sql.Identifier(dated_by))
+        _earliest_day(sql.SQL("changed.{}").format(sql.Identifier(dated_by)))
         if dated_by is not None
         else sql.SQL("NULL::date")
     )
@@ -490,11 +494,12 @@ def bring_forward(
     latest = latest_change(conn)
     # Each value once, with the earliest day it was recorded with (none if once without).
     changes = conn.execute(
-        "SELECT model, column_name, array_agg(value), array_agg(first_day) FROM ("
-        " SELECT model, column_name, value, CASE WHEN bool_or(first_day IS NULL) THEN NULL"
-        " ELSE min(first_day) END AS first_day FROM ops.model_changes"
-        " WHERE model = ANY(%s) AND change_id > %s AND change_id <= %s GROUP BY 1, 2, 3"
-        ") AS changed GROUP BY 1, 2",
+        sql.SQL(
+            "SELECT model, column_name, array_agg(value), array_agg(first_day) FROM ("
+            " SELECT model, column_name, value, {first_day} AS first_day FROM ops.model_changes"
+            " WHERE model = ANY(%s) AND change_id > %s AND change_id <= %s GROUP BY 1, 2, 3"
+            ") AS changed GROUP BY 1, 2"
+        ).format(first_day=_earliest_day(sql.SQL("first_day"))),
         (list(partitions.changes_from), applied, latest),
     ).fetchall()
     if any(column == EVERYTHING for _, column, _, _ in changes):

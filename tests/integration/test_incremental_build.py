@@ -224,7 +224,7 @@ def test_a_changed_model_or_a_lost_table_is_rebuilt_not_brought_forward(mock, wa
     assert "fct_attribution" in kept and "stg_hubspot__events" in kept
     for name in kept:
         assert measured[name] == "0 duplicated keys (a unique index on the grain refuses them)"
-    assert measured["fct_customer_arr_monthly"] == "0 duplicated keys"  # rebuilt whole
+    assert measured["fct_forecast_snapshots"] == "0 duplicated keys"  # rebuilt whole
     with pytest.raises(psycopg.errors.UniqueViolation):
         conn.execute(
             "INSERT INTO mart.fct_attribution SELECT * FROM mart.fct_attribution"

@@ -20,6 +20,7 @@ from tests.integration.conftest import ScratchDatabases
 from tests.integration.mart_world import (
     SALESFORCE_ACCOUNTS,
     _hubspot_contact,
+    _line,
     _sf,
     load_world,
 )
@@ -204,11 +205,12 @@ def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
     # read before and after), the two persons whose touches changed and their two accounts
     # (the touch moved from Max's Beta to Jane's Acme), Beta's opportunity, whose marketing
     # influence the moved touch took with it (its account and its contacts' persons, one
-    # without a contact), and Beta's account row, whose acquisition channel it took too; and
+    # without a contact), Beta's account row, whose acquisition channel it took too, and
+    # Beta's revenue lines, which carry the channel (ARR by account reads them); and
     # the campaigns of the attribution rows that moved: Jane's path to O1 gained the
     # newsletter click, so every touch of it has a new credit (brand search, the newsletter,
     # the LinkedIn video, and the touches without a campaign), and Beta's paths lost it to
-    # Max's brand search click. The three '*' are from the build before, which had no tables
+    # Max's brand search click. The four '*' are from the build before, which had no tables
     # of their own to compare with.
     assert conn.execute(
         "SELECT model, column_name, value FROM ops.model_changes ORDER BY 1, 2, 3"
@@ -224,6 +226,8 @@ def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
         ("fct_opportunities", "account_key", "A2"),
         ("fct_opportunities", "primary_person_id", "hs-103"),
         ("fct_opportunities", "primary_person_id", None),
+        ("fct_revenue_lines", "*", None),
+        ("fct_revenue_lines", "account_key", "A2"),
         ("int_touchpoints", "account_key", "A1"),
         ("int_touchpoints", "account_key", "A2"),
         ("int_touchpoints", "person_id", "hs-101"),
@@ -248,10 +252,10 @@ def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
         f"(brought forward: {len(accounts)} partitions computed again ({len(after)} rows),"
         f" {len(before - after)} rows out, {len(after - before)} in)"
     ), lines["fct_attribution"]
-    # What every copy applied is forgotten. The opportunities, brought forward in that copy,
-    # and the account dimension, compared with its table there, recorded Beta again, for the
-    # published copy, which a whole rebuild brought up to date before that record: it
-    # replaces Beta once more next time. Attribution, brought forward in that copy, recorded
+    # What every copy applied is forgotten. The opportunities and the revenue lines, brought
+    # forward in that copy, and the account dimension, compared with its table there,
+    # recorded Beta again, for the published copy, which a whole rebuild brought up to date
+    # before that record: it replaces Beta once more next time. Attribution, brought forward in that copy, recorded
     # the same four campaigns for the published copy's campaign roll-up.
     assert conn.execute(
         "SELECT DISTINCT model, column_name, value FROM ops.model_changes ORDER BY 1, 2, 3"
@@ -264,6 +268,7 @@ def test_a_moved_event_replaces_the_touches_of_its_two_persons_only(world):
         ("fct_opportunities", "account_key", "A2"),
         ("fct_opportunities", "primary_person_id", "hs-103"),
         ("fct_opportunities", "primary_person_id", None),
+        ("fct_revenue_lines", "account_key", "A2"),
     ]
 
     incremental = (mart_checksums(conn, schema=build.STAGING_SCHEMA), mart_checksums(conn))
@@ -350,8 +355,10 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
         ("dim_account",),
         ("fct_ad_spend_daily",),
         ("fct_ad_spend_monthly",),
+        ("fct_arr_monthly",),
         ("fct_attribution",),
         ("fct_campaign_attribution_monthly",),
+        ("fct_customer_arr_monthly",),
         ("fct_funnel",),
         ("fct_opportunities",),
         ("fct_opportunities_closed_monthly",),
@@ -362,11 +369,11 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
         ("fct_touchpoints",),
         ("kpi_values",),
     ]
-    # The state of the eight partitioned tables and four roll-ups moved to this build; the
+    # The state of the nine partitioned tables and five roll-ups moved to this build; the
     # published build's stays.
     assert dict(
         conn.execute("SELECT build_id, count(*) FROM ops.mart_model_state GROUP BY 1").fetchall()
-    ) == {build_id: 12, second: 12}
+    ) == {build_id: 14, second: 14}
     with pytest.raises(build.AuditFailed, match="no previous mart to roll back to"):
         build.rollback(conn)
     build.fail_build(conn, build_id, "stopped by the test")
@@ -376,7 +383,7 @@ def test_the_build_brings_the_mart_one_copy_behind_forward(world):
     assert build.schema_build(conn, build.BUILD_SCHEMA) == retried
     assert conn.execute(
         "SELECT count(*) FROM ops.mart_model_state WHERE build_id = %s", (retried,)
-    ).fetchone() == (12,)
+    ).fetchone() == (14,)
     build.fail_build(conn, retried, "stopped by the test")
 
     lines = build_lines(conn)
@@ -558,6 +565,66 @@ def test_a_stage_entered_between_two_replaces_that_opportunitys_stages_only(worl
         ("Negotiation", "2026-01-30", "2026-02-05"),
         ("Closed Won", "2026-02-05", None),
     ]
+    incremental = mart_checksums(conn)
+    build.build_all(conn, echo=lambda _: None, full=True)
+    assert mart_checksums(conn) == incremental
+
+
+def test_arr_is_computed_again_for_the_account_invoiced_and_whole_when_the_last_month_moves(
+    world,
+):
+    """Beta (550 a month in January 2025, churned) is invoiced 600 for December 2025: only
+    Beta's months are computed again. Then Beta is invoiced in February 2026, past the last
+    month with subscription revenue (January): every account's months now run a month
+    further, so Acme, untouched by the change, gains February's churn; only a whole rebuild
+    gives it, and one is made."""
+    conn = world
+    # Two builds: each mart copy then holds an account dimension that the next build's
+    # compares with, so a changed account's readers are brought forward, not rebuilt whole.
+    for _ in range(2):
+        build.build_all(conn, echo=lambda _: None)
+
+    def beta() -> list[tuple]:
+        return [
+            (month.isoformat(), *map(int, values))
+            for month, *values in conn.execute(
+                "SELECT month_start, arr_usd, arr_prior_month_usd, arr_12m_ago_usd,"
+                " new_arr_usd, churned_arr_usd FROM mart.fct_customer_arr_monthly"
+                " WHERE account_key = 'A2' ORDER BY 1"
+            )
+        ]
+
+    assert beta() == [
+        ("2025-01-01", 6600, 0, 0, 6600, 0),
+        ("2025-02-01", 0, 6600, 0, 0, 6600),
+        ("2026-01-01", 0, 0, 6600, 0, 0),
+    ]
+    invoiced = RAW_OBJECTS["netsuite.invoice_lines"]
+    load_pages(conn, invoiced, [[_line("L6-1", "N2", "I1", "12/20/2025", "1", "-600", "USD", "1")]])
+    for _ in range(2):  # this build's copy, then the copy one behind
+        lines = build_lines(conn)
+        # Beta's four months computed again: December's new ARR comes in, January (now a
+        # churn of December's 7,200) goes out and comes back.
+        assert lines["fct_customer_arr_monthly"].endswith(
+            "(brought forward: 1 partition computed again (4 rows), 1 row out, 2 in)"
+        ), lines["fct_customer_arr_monthly"]
+        assert lines["fct_arr_monthly"].endswith(
+            "(brought forward by fct_customer_arr_monthly's rows replaced: 1 out, 2 in)"
+        ), lines["fct_arr_monthly"]
+    assert beta() == [
+        ("2025-01-01", 6600, 0, 0, 6600, 0),
+        ("2025-02-01", 0, 6600, 0, 0, 6600),
+        ("2025-12-01", 7200, 0, 0, 7200, 0),
+        ("2026-01-01", 0, 7200, 6600, 0, 7200),
+    ]
+
+    load_pages(conn, invoiced, [[_line("L7-1", "N2", "I1", "2/10/2026", "1", "-600", "USD", "1")]])
+    lines = build_lines(conn)
+    assert "rebuilt whole" in lines["fct_customer_arr_monthly"], lines["fct_customer_arr_monthly"]
+    assert conn.execute(
+        "SELECT arr_usd, arr_prior_month_usd, churned_arr_usd FROM mart.fct_customer_arr_monthly"
+        " WHERE account_key = 'A1' AND month_start = '2026-02-01'"
+    ).fetchone() == (0, 18000, 18000)
     incremental = mart_checksums(conn)
     build.build_all(conn, echo=lambda _: None, full=True)
     assert mart_checksums(conn) == incremental

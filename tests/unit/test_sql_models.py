@@ -263,6 +263,7 @@ def test_the_partitioned_models_and_what_they_follow(models):
         "fct_revenue_lines",
         "fct_campaign_attribution_monthly",
         "fct_ad_spend_daily",
+        "fct_customer_arr_monthly",
     }
     assert partitioned["fct_touchpoints"].changes_from == {
         "int_touchpoints": {"person_id": "person_id"}
@@ -310,6 +311,13 @@ def test_the_partitioned_models_and_what_they_follow(models):
     assert models["fct_ad_spend_daily"].depends_on - set(spend.changes_from) == {
         "int_channel_mapping"
     }
+    # ARR by account, from its own revenue lines; every account's last month is an input
+    # not followed (its move rebuilds the table whole), so no account cuts another's short.
+    arr = partitioned["fct_customer_arr_monthly"]
+    assert (arr.key, arr.filtered_inputs) == ("account_key", ("fct_revenue_lines",))
+    assert models["fct_customer_arr_monthly"].depends_on - set(arr.changes_from) == {
+        "dim_last_subscription_month"
+    }
     # What each followed model must record of its changes, and nothing for the others.
     assert columns_read(models) == {
         "stg_hubspot__contacts": {"contact_id"},
@@ -334,6 +342,7 @@ def test_the_partitioned_models_and_what_they_follow(models):
         "stg_linkedin_ads__campaign_days": {"campaign_urn"},
         "int_ad_platform_campaigns": {"platform_campaign_id"},
         "int_fx_rates_daily": {"date_day"},
+        "fct_revenue_lines": {"account_key"},
     }
 
 
@@ -479,6 +488,7 @@ def test_the_rollups_that_follow_their_facts_replaced_rows_trim_their_sums(model
         "fct_opportunities_created_monthly": "fct_opportunities",
         "fct_opportunities_closed_monthly": "fct_opportunities",
         "fct_ad_spend_monthly": "fct_ad_spend_daily",
+        "fct_arr_monthly": "fct_customer_arr_monthly",
     }
     # A day's moved attribution rows fall in about half the campaign roll-up's groups:
     # summed again whole, it is cheaper (docs/performance.md).

@@ -2,7 +2,11 @@
 -- × 12) beside the same account's ARR the month before and twelve months before: the inputs
 -- of NRR and GRR, and of the month's ARR movements (new, expansion, contraction, churn). A
 -- month appears while the account has ARR now, had it last month or a year ago, up to the
--- last invoiced month, so churned accounts stay in the cohort with 0.
+-- last month with subscription revenue (of every account: dim_last_subscription_month), so
+-- churned accounts stay in the cohort with 0.
+--
+-- An account's rows read only its own revenue lines: a day's build computes again the
+-- accounts whose lines or segment moved, and the whole table when the last month moves.
 
 with revenue as (
     select * from fct_revenue_lines where product_family = 'subscription' and account_key is not null
@@ -22,7 +26,7 @@ monthly as (
 ),
 
 last_month as (
-    select max(month_start) as month_start from monthly
+    select month_start from dim_last_subscription_month
 ),
 
 account_months as (

@@ -4,6 +4,7 @@ previous mart stays for rollback; the same input gives the same mart."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import psycopg
 import pytest
@@ -90,47 +91,65 @@ def test_a_model_that_fails_leaves_the_published_mart_untouched(published_world)
 
 
 def test_a_model_is_built_with_the_work_mem_its_properties_give_it(published_world):
-    """The campaign roll-up declares 64 MB, whether built whole or brought forward; the
-    roll-up built from it declares nothing and gets the session's setting, which the build
-    leaves as it found it."""
+    """The campaign roll-up declares 64 MB; the roll-up beside it declares nothing and gets
+    the session's setting, which the build leaves as it found it. A partitioned model's own
+    setting applies to its partitions computed again too (ARR by account, given 64 MB
+    here)."""
     conn, _ = published_world
     (session,) = conn.execute("SHOW work_mem").fetchone()
     assert session != "64MB"
     models = discover()
-    # Each model made to record the setting it ran with (with the columns it is indexed by
-    # and its grain, which the build indexes).
+    # Each roll-up made to record the setting it ran with (with the columns it is indexed
+    # by and its grain, which the build indexes), built whole every time.
     for name in ("fct_campaign_attribution_monthly", "fct_attribution_monthly"):
         meta = models[name].properties.meta
         columns = dict.fromkeys([*meta.indexed_by, *models[name].grain])
+        meta = meta.model_copy(
+            update={"rollup_of": meta.rollup_of.model_copy(update={"follows_replaced_rows": False})}
+        )
         models[name] = dataclasses.replace(
             models[name],
             sql="select current_setting('work_mem') as work_mem"
             + "".join(f", null::text as {column}" for column in columns),
+            properties=models[name].properties.model_copy(update={"meta": meta}),
         )
-    built = {}
+    # ARR by account records it in place of the segment.
+    arr = models["fct_customer_arr_monthly"]
+    columns = list(arr.properties.column_types)
+    models[arr.name] = dataclasses.replace(
+        arr,
+        sql=f"select {', '.join(columns)} from ({arr.sql}) as arr".replace(
+            "select month_start, account_key, segment,",
+            "select month_start, account_key, current_setting('work_mem') as segment,",
+        ),
+        properties=arr.properties.model_copy(
+            update={"meta": arr.properties.meta.model_copy(update={"work_mem": "64MB"})}
+        ),
+    )
+    assert "current_setting" in models[arr.name].sql
+    settings = (
+        "SELECT (SELECT work_mem FROM mart_build.fct_campaign_attribution_monthly),"
+        " (SELECT work_mem FROM mart_build.fct_attribution_monthly),"
+        " (SELECT array_agg(DISTINCT segment) FROM mart_build.fct_customer_arr_monthly)"
+    )
+    built = []
     for _ in range(2):
         lines: list[str] = []
         build_id = build.start_build(conn, models=models)
         for layer in ("staging", "intermediate", "marts"):
             build.build_layer(conn, layer, build_id, models, echo=lines.append)
-        built[build_id] = {
-            name: conn.execute(f"SELECT work_mem FROM mart_build.{name}").fetchone()[0]
-            for name in ("fct_campaign_attribution_monthly", "fct_attribution_monthly")
-        }
-        # The unfinished build's schema is the next one's, and a change of the campaigns'
-        # null partition reaches the one row: computed again with the same 64 MB, it stays
-        # (its key is all nulls, which match as text does: nothing goes out and in).
+        built.append(conn.execute(settings).fetchone())
+        # The unfinished build's schema is the next one's, and a change of Acme's revenue
+        # lines reaches its ARR: computed again with the same 64 MB, its rows stay.
         conn.execute(
             "INSERT INTO ops.model_changes (model, column_name, value)"
-            " VALUES ('fct_attribution', 'campaign_key', NULL)"
+            " VALUES ('fct_revenue_lines', 'account_key', 'A1')"
         )
-    first, second = built.values()
-    assert first == second
-    assert first == {"fct_campaign_attribution_monthly": "64MB", "fct_attribution_monthly": session}
-    (rollup_line,) = [line for line in lines if ".fct_campaign_attribution_monthly:" in line]
-    assert rollup_line.endswith(
-        "(brought forward: 1 partition computed again (1 rows), 0 rows out, 0 in)"
-    ), rollup_line
+    assert built == [("64MB", session, ["64MB"])] * 2
+    (arr_line,) = [line for line in lines if ".fct_customer_arr_monthly:" in line]
+    assert re.search(
+        r"brought forward: 1 partition computed again \(\d+ rows\), 0 rows out, 0 in\)$", arr_line
+    ), arr_line
     assert conn.execute("SHOW work_mem").fetchone() == (session,)
 
 

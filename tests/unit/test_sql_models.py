@@ -261,7 +261,6 @@ def test_the_partitioned_models_and_what_they_follow(models):
         "fct_opportunities",
         "fct_funnel",
         "fct_revenue_lines",
-        "fct_campaign_attribution_monthly",
         "fct_ad_spend_daily",
         "fct_customer_arr_monthly",
     }
@@ -292,9 +291,6 @@ def test_the_partitioned_models_and_what_they_follow(models):
         "contact_id": "int_person_identity.source_contact_id"
     }
     assert persons.changes_from["int_account_domains"] == {"domain": "int_persons.email_domain"}
-    # The campaign roll-up by campaign, summing attribution filtered on the campaigns moved.
-    campaigns = partitioned["fct_campaign_attribution_monthly"]
-    assert (campaigns.key, campaigns.filtered_inputs) == ("campaign_key", ("fct_attribution",))
     # Ad spend by platform campaign: a changed Salesforce or ad campaign reaches the platform
     # campaigns of its slug through the platform campaigns' list, a day's new rates the
     # campaigns whose rows held the day, with no run of the fact's SQL.
@@ -337,7 +333,6 @@ def test_the_partitioned_models_and_what_they_follow(models):
         "int_touchpoints": {"person_id", "account_key"},
         "dim_account": {"account_key"},
         "fct_opportunities": {"account_key", "primary_person_id"},
-        "fct_attribution": {"campaign_key"},
         "stg_google_ads__campaign_days": {"platform_campaign_id"},
         "stg_linkedin_ads__campaign_days": {"campaign_urn"},
         "int_ad_platform_campaigns": {"platform_campaign_id"},
@@ -489,10 +484,9 @@ def test_the_rollups_that_follow_their_facts_replaced_rows_trim_their_sums(model
         "fct_opportunities_closed_monthly": "fct_opportunities",
         "fct_ad_spend_monthly": "fct_ad_spend_daily",
         "fct_arr_monthly": "fct_customer_arr_monthly",
+        "fct_campaign_attribution_monthly": "fct_attribution",
+        "fct_attribution_monthly": "fct_attribution",
     }
-    # A day's moved attribution rows fall in about half the campaign roll-up's groups:
-    # summed again whole, it is cheaper (docs/performance.md).
-    assert "fct_campaign_attribution_monthly" not in followed
     # A sum's scale is its largest summand's: trimmed, it does not depend on which rows
     # were added and taken out, so a roll-up brought forward reads as one summed whole.
     for name in followed:
@@ -504,18 +498,39 @@ def test_the_rollups_that_follow_their_facts_replaced_rows_trim_their_sums(model
                 assert f"trim_scale(sum({column})) as {column}" in rollup.sql, (name, column)
 
 
+def test_a_rollups_sums_of_columns_declared_never_null_are_not_summed_again_at_zero(models):
+    from revenue_os.transform.differences import never_null, sums_of
+
+    # A day of no clicks sums to 0, not to null: ad spend's measures are all declared
+    # never null, so no group of its roll-up is summed again from the fact for a 0.
+    spend = never_null(models["fct_ad_spend_daily"])
+    assert set(sums_of(models["fct_ad_spend_monthly"])) - {"campaign_days"} <= spend
+    # An opportunity's amount may be unknown: a group whose amounts sum to 0 after one left
+    # may hold none, so it is summed again.
+    assert "amount_usd" not in never_null(models["fct_opportunities"])
+    assert "amount_usd" in sums_of(models["fct_opportunities_created_monthly"])
+
+
 def test_a_rollup_that_cannot_follow_its_facts_replaced_rows_is_refused_by_name(models):
     import dataclasses
 
     from revenue_os.transform.differences import followed_facts
     from revenue_os.transform.models import ModelError
 
-    # The attribution roll-up reads the campaign roll-up, not attribution's rows.
+    # The attribution roll-up made to read the campaign roll-up, not attribution's rows: the
+    # rows attribution replaced are not what it sums.
     monthly = models["fct_attribution_monthly"]
-    assert monthly.properties is not None and monthly.properties.meta.rollup_of is not None
-    rollup = monthly.properties.meta.rollup_of.model_copy(update={"follows_replaced_rows": True})
-    meta = monthly.properties.meta.model_copy(update={"rollup_of": rollup})
-    properties = monthly.properties.model_copy(update={"meta": meta})
-    broken = {**models, monthly.name: dataclasses.replace(monthly, properties=properties)}
+    assert followed_facts(models)[monthly.name] == "fct_attribution"
+    broken = {
+        **models,
+        monthly.name: dataclasses.replace(
+            monthly, depends_on=frozenset({"fct_campaign_attribution_monthly"})
+        ),
+    }
     with pytest.raises(ModelError, match=r"fct_attribution_monthly\.sql: follows_replaced_rows"):
+        followed_facts(broken)
+    # And following a fact that is not partitioned: no rows are replaced to follow.
+    ads = models["fct_ad_spend_daily"]
+    broken = {**models, ads.name: dataclasses.replace(ads, partitions=None)}
+    with pytest.raises(ModelError, match=r"fct_ad_spend_monthly\.sql: follows_replaced_rows"):
         followed_facts(broken)

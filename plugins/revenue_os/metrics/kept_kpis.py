@@ -65,7 +65,7 @@ from revenue_os.metrics.kpi_tables import add_grain_key, create_kpi_table, table
 from revenue_os.metrics.loader import inputs_of
 from revenue_os.metrics.periods import WINDOW_COLUMNS, period_start, shift, window_columns
 from revenue_os.metrics.sql_text import columns_in, is_additive
-from revenue_os.transform.changes import REANALYSE_SHARE
+from revenue_os.transform.differences import REANALYSE_SHARE
 
 FACT_DAYS = "kpi_fact_days"
 PERIOD_VALUES = "kpi_metric_rows"

@@ -241,7 +241,7 @@ def build_model(
     changes_dated_by: str | None = None,
     build_id: uuid.UUID | None = None,
     rolled_up_by: frozenset[str] = frozenset(),
-    rollup_of_partitioned: str | None = None,
+    rollup_of_partitioned: Model | None = None,
 ) -> tuple[int, str | None]:
     """(Re)create one model's table from its SELECT, or bring an incremental or partitioned
     one forward; return its row count and, for those, what its build did.
@@ -322,7 +322,7 @@ def build_model(
             differences.forget_difference(conn, model.name)
         if rollup_of_partitioned is not None:
             # Computed from the fact as it stands: the change id the fact has applied.
-            fact_state = store.load(conn, rollup_of_partitioned)
+            fact_state = store.load(conn, rollup_of_partitioned.name)
             if fact_state is not None:
                 store.save(conn, model.name, _sql_digest(model), rows, fact_state[1], {})
         if readers and full:
@@ -333,24 +333,24 @@ def build_model(
 
 
 def _apply_fact_difference(
-    conn: psycopg.Connection, model: Model, fact: str, store: changes.StateStore
+    conn: psycopg.Connection, model: Model, fact_model: Model, store: changes.StateStore
 ) -> tuple[int, str] | None:
     """Bring a roll-up forward by the rows its fact replaced in this build; None when it must
     be rebuilt whole instead (its state does not match the fact's kept difference)."""
     schema = _schema_of(model)
+    fact = fact_model.name
     assert store.build_id is not None  # a roll-up is a mart model
     exists = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{model.name}",)).fetchone()[0]
     difference = differences.kept_difference(conn, fact)
+    state = store.load(conn, model.name)
     if exists is None or not differences.applies(
-        store.load(conn, model.name),
-        store.load(conn, fact),
-        difference,
-        _sql_digest(model),
-        store.build_id,
+        state, store.load(conn, fact), difference, _sql_digest(model), store.build_id
     ):
         return None
-    assert difference is not None
-    rows, rows_out, rows_in = differences.apply_difference(conn, schema, model, fact)
+    assert difference is not None and state is not None
+    rows, rows_out, rows_in = differences.apply_difference(
+        conn, schema, model, fact_model, rows_before=state[3]
+    )
     store.save(conn, model.name, _sql_digest(model), rows, difference[2], {})
     if not rows_out + rows_in:
         return rows, f"up to date, {fact} replaced no rows"
@@ -464,7 +464,7 @@ def _bring_forward(
             changes.record_values(conn, model.name, readers, replaced, dated_by)
         rows = rows - deleted + inserted
         _save_state(conn, model, [*state[1], *new], rows)
-        if deleted + inserted > changes.REANALYSE_SHARE * max(rows, 1):
+        if deleted + inserted > differences.REANALYSE_SHARE * max(rows, 1):
             conn.execute(sql.SQL("ANALYZE {}").format(table))
         return rows, BroughtForward(len(new), deleted, inserted)
 
@@ -510,7 +510,9 @@ def build_layer(
             changes_dated_by=dated_by.get(model.name),
             build_id=build_id,
             rolled_up_by=frozenset(r for r, f in rollup_facts.items() if f == model.name),
-            rollup_of_partitioned=rollup_facts.get(model.name),
+            rollup_of_partitioned=(
+                models[rollup_facts[model.name]] if model.name in rollup_facts else None
+            ),
         )
         seconds = time.perf_counter() - started
         result.rows[model.name], result.seconds[model.name] = rows, seconds

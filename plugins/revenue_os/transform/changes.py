@@ -44,9 +44,6 @@ from revenue_os.transform.properties import via_parts
 
 EVERYTHING = "*"
 PREVIOUS_SUFFIX = "__previous"
-# A table rewritten in place (a partitioned model, the kept KPI tables) is re-analysed once
-# this share of it changed.
-REANALYSE_SHARE = 0.1
 
 
 def columns_read(models: Mapping[str, Model]) -> dict[str, set[str]]:
@@ -568,7 +565,7 @@ def bring_forward(
     conn.execute("DROP TABLE rows_fresh, rows_moved, rows_out, rows_in")
     rows = rows - removed + added
     store.save(conn, model.name, digest, rows, latest, digests)
-    if removed + added > REANALYSE_SHARE * max(rows, 1):
+    if removed + added > differences.REANALYSE_SHARE * max(rows, 1):
         conn.execute(sql.SQL("ANALYZE {}").format(table))
     return rows, PartitionsReplaced(len(reached), removed, added, computed)
 

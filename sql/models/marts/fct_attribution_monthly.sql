@@ -3,22 +3,26 @@
 -- attribution charts by channel group by (about 60 times fewer rows than fct_attribution).
 -- Sums only, so attributed revenue is the same on it as on fct_attribution for whole months.
 
-with campaign_months as (
-    select * from fct_campaign_attribution_monthly
+-- A day's build brings it forward by the rows its fact replaced (transform/differences.py),
+-- so it reads the fact, not the campaign roll-up: the sums are trimmed of trailing zeros, so
+-- they read the same either way.
+
+with attribution as (
+    select * from fct_attribution
 ),
 
 monthly as (
     select
-        month_start,
+        date_trunc('month', conversion_date)::date as month_start,
         attribution_model,
         conversion_type,
         channel,
         segment,
         region,
-        sum(credited_touches)::integer as credited_touches,
-        sum(credit) as credit,
-        sum(attributed_amount_usd) as attributed_amount_usd
-    from campaign_months
+        count(*)::integer as credited_touches,
+        trim_scale(sum(credit)) as credit,
+        trim_scale(sum(attributed_amount_usd)) as attributed_amount_usd
+    from attribution
     group by 1, 2, 3, 4, 5, 6
 )
 

@@ -17,8 +17,10 @@ monthly as (
         segment,
         region,
         count(*)::integer as credited_touches,
-        sum(credit) as credit,
-        sum(attributed_amount_usd) as attributed_amount_usd
+        -- Trimmed: a sum's scale is its largest summand's, so brought forward by the rows
+        -- that moved it would otherwise depend on which came and went.
+        trim_scale(sum(credit)) as credit,
+        trim_scale(sum(attributed_amount_usd)) as attributed_amount_usd
     from campaign_attribution
     group by 1, 2, 3, 4, 5, 6, 7
 )

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from revenue_os.dashboards.datasets import Dataset, build_datasets
 from revenue_os.metrics.contract import MetricContract
 from revenue_os.paths import DASHBOARDS_DIR
+from revenue_os.yaml_files import read_yaml
 
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 Text = Annotated[str, Field(min_length=1)]
@@ -165,7 +166,7 @@ def load_specs(
     for path in paths:
         shown = f"{shown_dir}/{path.name}"
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = read_yaml(path)
         except yaml.YAMLError as error:
             problems.append(f"{shown}: not valid YAML: {' '.join(str(error).split())}")
             continue

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from revenue_os.metrics.contract import FORUM_NAMES, MetricContract
 from revenue_os.paths import METRICS_DIR, PROJECT_ROOT
+from revenue_os.yaml_files import read_yaml
 
 INVENTORY_FILE = METRICS_DIR / "decisions.yml"
 INVENTORY_DOC = PROJECT_ROOT / "docs" / "decision-inventory.md"
@@ -59,7 +59,7 @@ def load_inventory(
 ) -> list[Decision]:
     """The decisions by rank; refuses unknown KPIs, KPIs serving no decision, repeated ranks."""
     try:
-        inventory = Inventory.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        inventory = Inventory.model_validate(read_yaml(path))
     except ValidationError as error:
         raise InventoryError(
             [

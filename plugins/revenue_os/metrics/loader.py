@@ -27,6 +27,7 @@ from revenue_os.metrics.sql_text import (
     check_predicate,
 )
 from revenue_os.paths import METRICS_DIR
+from revenue_os.yaml_files import read_yaml
 
 # Files of metrics/ that are not contracts: owners.yaml maps owner roles to addresses,
 # kpi_tables.yml declares the tables the contracts are computed into, and
@@ -80,7 +81,7 @@ def load_contracts(directory: Path = METRICS_DIR) -> dict[str, MetricContract]:
             problems.append(f"{shown}: contracts are named <metric>.yaml")
             continue
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = read_yaml(path)
         except yaml.YAMLError as error:
             problems.append(f"{shown}: not valid YAML: {' '.join(str(error).split())}")
             unreadable.add(path.stem)

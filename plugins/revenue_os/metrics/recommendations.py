@@ -31,6 +31,7 @@ from revenue_os.metrics.scorecard import (
 )
 from revenue_os.metrics.thresholds import STATUSES
 from revenue_os.paths import METRICS_DIR
+from revenue_os.yaml_files import read_yaml
 
 SETTINGS_FILE = METRICS_DIR / "campaign_recommendations.yml"
 
@@ -68,7 +69,7 @@ class RecommendationSettings:
     ) -> RecommendationSettings:
         """The settings in `path`; with `contracts`, each metric it names must be one."""
         try:
-            raw = yaml.safe_load(path.read_text()) or {}
+            raw = read_yaml(path) or {}
         except (OSError, yaml.YAMLError) as error:
             raise RecommendationSettingsError(f"{path}: {error}") from None
         metrics = raw.get("metrics") or {}

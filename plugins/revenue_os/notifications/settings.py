@@ -26,9 +26,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from revenue_os.paths import METRICS_DIR
+from revenue_os.yaml_files import read_yaml
 
 OWNERS_FILE = METRICS_DIR / "owners.yaml"
 DEFAULT_FROM = "revenue-os@localhost"
@@ -91,7 +90,7 @@ def load_owner_emails(path: Path = OWNERS_FILE) -> dict[str, tuple[str, ...]]:
     """Role → addresses from metrics/owners.yaml; a role without an entry gets no alert."""
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text()) or {}
+    data = read_yaml(path) or {}
     owners = data.get("owners") or {}
     if not isinstance(owners, dict):
         raise ValueError(f"{path.name}: `owners` must map each owner role to its addresses")

@@ -24,6 +24,7 @@ from psycopg.conninfo import conninfo_to_dict
 from revenue_os.paths import SODA_CONTRACTS_DIR
 from revenue_os.quality.model_checks import ComposedContract, contracts
 from revenue_os.transform.audits import AuditResult
+from revenue_os.yaml_files import load_yaml
 
 # Soda phones home by default; offline that costs seconds per run and prints an error.
 os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
@@ -133,7 +134,7 @@ def _threshold_text(check) -> str | None:
 
 def _default_schema(contract: ComposedContract) -> str:
     """The schema a contract reads when none is passed: its `schema` variable's default."""
-    return yaml.safe_load(contract.text)["variables"]["schema"]["default"]
+    return load_yaml(contract.text)["variables"]["schema"]["default"]
 
 
 def _examples(conn: psycopg.Connection, check, schema: str) -> list:

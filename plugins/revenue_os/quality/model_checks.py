@@ -25,6 +25,7 @@ from revenue_os.transform.properties import (
     load_properties,
     properties_path,
 )
+from revenue_os.yaml_files import read_yaml
 
 # The models' layers by the contracts' folders: staging and intermediate models are built in
 # the `staging` schema, the marts aside in the build schema.
@@ -152,7 +153,7 @@ def contracts(
     composed: list[ComposedContract] = []
     for dataset in sorted(set(written) | set(properties)):
         path = written.get(dataset)
-        document = yaml.safe_load(path.read_text()) if path else None
+        document = read_yaml(path) if path else None
         model = properties.get(dataset)
         source = str(path) if path else str(properties_path(models_dir, _model_layer(dataset)))
         # The contracts folder's name is the schema its models are read from by default.

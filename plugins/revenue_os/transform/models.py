@@ -17,7 +17,6 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import sqlglot
-import yaml
 from sqlglot import exp
 
 from revenue_os.paths import MODEL_SETTINGS, MODELS_DIR, SEEDS_DIR
@@ -30,6 +29,7 @@ from revenue_os.transform.properties import (
     properties_path,
     via_parts,
 )
+from revenue_os.yaml_files import read_yaml
 
 LAYERS: dict[str, str] = {
     "stg_": "staging",
@@ -81,7 +81,7 @@ def _layer_of(name: str, path: Path) -> str:
 def load_settings(path: Path = MODEL_SETTINGS) -> dict[str, str]:
     """The values models read as {{ name }}: plain numbers and identifiers only, so that a
     setting can never smuggle SQL into a model."""
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = read_yaml(path) or {}
     settings: dict[str, str] = {}
     for key, value in raw.items():
         text = str(value)

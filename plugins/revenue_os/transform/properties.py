@@ -46,6 +46,7 @@ from pydantic import (
 )
 
 from revenue_os.paths import MODELS_DIR
+from revenue_os.yaml_files import read_yaml
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$")]
 # The Postgres types the models publish: dates are UTC days, money is numeric in US dollars.
@@ -344,7 +345,7 @@ def _errors(error: ValidationError) -> str:
 
 def _load_file(path: Path, layer: str) -> dict[str, ModelProperties]:
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = read_yaml(path) or {}
     except yaml.YAMLError as error:
         raise PropertiesError(f"{path}: not YAML: {error}") from None
     if not isinstance(document, dict) or document.get("version") != 2:

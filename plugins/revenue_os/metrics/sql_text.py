@@ -148,8 +148,9 @@ def _check(
 
 
 # The readers below are asked about the same few contract fragments over and over (a KPI
-# build asks about each metric at each grain, about 1,900 times): each answer is kept by the
-# fragment's text, and is immutable. Parsing them again was 0.55 s of every build.
+# build asks about each metric at each grain, about 1,500 times): each answer is kept by the
+# fragment's text, and is immutable. Parsed each time they took 0.075 s of a build, 0.002 s
+# kept.
 _KEPT_ANSWERS = 4096
 
 

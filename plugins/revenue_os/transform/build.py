@@ -464,8 +464,7 @@ def _bring_forward(
             changes.record_values(conn, model.name, readers, replaced, dated_by)
         rows = rows - deleted + inserted
         _save_state(conn, model, [*state[1], *new], rows)
-        if deleted + inserted > differences.REANALYSE_SHARE * max(rows, 1):
-            conn.execute(sql.SQL("ANALYZE {}").format(table))
+        differences.analyse_if_moved(conn, table, deleted + inserted, rows)
         return rows, BroughtForward(len(new), deleted, inserted)
 
 

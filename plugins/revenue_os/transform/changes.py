@@ -565,8 +565,7 @@ def bring_forward(
     conn.execute("DROP TABLE rows_fresh, rows_moved, rows_out, rows_in")
     rows = rows - removed + added
     store.save(conn, model.name, digest, rows, latest, digests)
-    if removed + added > differences.REANALYSE_SHARE * max(rows, 1):
-        conn.execute(sql.SQL("ANALYZE {}").format(table))
+    differences.analyse_if_moved(conn, table, removed + added, rows)
     return rows, PartitionsReplaced(len(reached), removed, added, computed)
 
 
